@@ -1,0 +1,13 @@
+//! The catalog: an in-memory snapshot of domains and products, kept fresh from the system
+//! tables, the operations that change them, and the DataFusion providers that serve them.
+
+mod columns;
+mod operations;
+mod product_tables;
+mod providers;
+mod snapshot;
+
+pub use operations::{ChangeSummary, DomainChange, ProductChange};
+pub use product_tables::ProductTables;
+pub use providers::{LakeCatalog, META_SCHEMA};
+pub use snapshot::{Catalog, CatalogState};

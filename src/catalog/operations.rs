@@ -1,0 +1,323 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::Catalog;
+use crate::error::{Error, Result};
+use crate::model::{DataProduct, Domain, Principal, now_micros};
+use crate::storage::{Keyed, RowChange, SystemTableKind};
+
+impl Keyed for Domain {
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Keyed for DataProduct {
+    fn key(&self) -> String {
+        format!("{}.{}", self.domain, self.name)
+    }
+}
+
+/// One row of `meta.contracts`: a version of a product's contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ContractRow {
+    product: String,
+    contract_id: String,
+    version: String,
+    spec: String,
+    schema_hash: String,
+    created_at: i64,
+    created_by: String,
+}
+
+/// A change to one domain.
+#[derive(Debug, Clone)]
+pub enum DomainChange {
+    /// A new domain.
+    Create(Domain),
+    /// A changed domain.
+    Update {
+        /// As it is now.
+        before: Domain,
+        /// As it will be.
+        after: Domain,
+    },
+    /// A removed domain.
+    Delete(Domain),
+}
+
+/// A change to one data product.
+#[derive(Debug, Clone)]
+pub enum ProductChange {
+    /// A new product.
+    Create(DataProduct),
+    /// A changed product.
+    Update {
+        /// As it is now.
+        before: DataProduct,
+        /// As it will be.
+        after: DataProduct,
+    },
+    /// A removed product.
+    Delete(DataProduct),
+}
+
+/// Everything one operation changes, committed together by [`Catalog::commit`].
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSummary {
+    /// Domain changes.
+    pub domains: Vec<DomainChange>,
+    /// Product changes.
+    pub products: Vec<ProductChange>,
+}
+
+impl ChangeSummary {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty() && self.products.is_empty()
+    }
+
+    /// One line per change, for `apply` and `--dry-run`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for c in &self.domains {
+            out.push(match c {
+                DomainChange::Create(d) => format!("+ domain {} (owner {})", d.name, d.owner_team),
+                DomainChange::Update { before, after } => {
+                    format!("~ domain {}: {}", after.name, domain_diff(before, after).join(", "))
+                }
+                DomainChange::Delete(d) => format!("- domain {}", d.name),
+            });
+        }
+        for c in &self.products {
+            out.push(match c {
+                ProductChange::Create(p) => format!(
+                    "+ product {}.{} ({} {}, {} columns{})",
+                    p.domain,
+                    p.name,
+                    p.kind,
+                    p.format,
+                    p.columns.len(),
+                    contract_note(p)
+                ),
+                ProductChange::Update { before, after } => format!(
+                    "~ product {}.{}: {}",
+                    after.domain,
+                    after.name,
+                    product_diff(before, after).join(", ")
+                ),
+                ProductChange::Delete(p) => format!("- product {}.{}", p.domain, p.name),
+            });
+        }
+        out
+    }
+}
+
+impl fmt::Display for ChangeSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in self.lines() {
+            writeln!(f, "{l}")?;
+        }
+        Ok(())
+    }
+}
+
+fn contract_note(p: &DataProduct) -> String {
+    if p.contract_version.is_empty() {
+        String::new()
+    } else {
+        format!(", contract {}", p.contract_version)
+    }
+}
+
+fn domain_diff(a: &Domain, b: &Domain) -> Vec<String> {
+    let mut d = Vec::new();
+    if a.owner_team != b.owner_team {
+        d.push(format!("owner {} -> {}", a.owner_team, b.owner_team));
+    }
+    if a.description != b.description {
+        d.push("description".into());
+    }
+    if a.upstream != b.upstream {
+        d.push("upstream".into());
+    }
+    if a.downstream != b.downstream {
+        d.push("downstream".into());
+    }
+    d
+}
+
+fn product_diff(a: &DataProduct, b: &DataProduct) -> Vec<String> {
+    let mut d = Vec::new();
+    if a.contract_version != b.contract_version {
+        d.push(format!(
+            "contract {} -> {}",
+            if a.contract_version.is_empty() { "none" } else { &a.contract_version },
+            b.contract_version
+        ));
+    } else if a.contract_spec != b.contract_spec {
+        d.push("contract text".into());
+    }
+    if a.owner != b.owner {
+        d.push(format!("owner {} -> {}", a.owner, b.owner));
+    }
+    if a.location != b.location || a.format != b.format {
+        d.push(format!("location {} ({})", b.location, b.format));
+    }
+    if a.columns != b.columns {
+        d.push("columns".into());
+    }
+    if a.tags != b.tags {
+        d.push(format!("tags [{}]", b.tags.join(", ")));
+    }
+    if a.description != b.description {
+        d.push("description".into());
+    }
+    if a.sla() != b.sla() {
+        d.push("sla".into());
+    }
+    if a.checks != b.checks {
+        d.push("checks".into());
+    }
+    if a.access_patterns != b.access_patterns {
+        d.push("access patterns".into());
+    }
+    if d.is_empty() {
+        d.push("metadata".into());
+    }
+    d
+}
+
+impl Catalog {
+    /// Commits a set of changes in as few commits as possible: at most one to `domains`, one to
+    /// `contracts` and one to `products`. They are ordered so that every state a reader can see
+    /// is consistent — a domain exists before its products, a contract version before the
+    /// product row that names it, a product is gone before its domain — and the commits run to
+    /// completion even if the caller is cancelled (Ctrl-C), so an operation is never left half
+    /// done by an interrupt. Each row is checked against the version the operation read; a row
+    /// changed by another writer in the meantime ends in [`Error::Conflict`] before anything is
+    /// written to that table.
+    pub async fn commit(&self, changes: &ChangeSummary, principal: &Principal) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let warehouse = std::sync::Arc::clone(self.warehouse());
+        let changes = changes.clone();
+        let who = principal.name.clone();
+        let task = tokio::spawn(async move {
+            let now = now_micros();
+            let mut domain_upserts = Vec::new();
+            let mut domain_deletes = Vec::new();
+            for c in &changes.domains {
+                match c {
+                    DomainChange::Create(d) => domain_upserts.push(RowChange::Upsert {
+                        expected: None,
+                        row: stamp_domain(d, None, now, &who),
+                    }),
+                    DomainChange::Update { before, after } => {
+                        domain_upserts.push(RowChange::Upsert {
+                            expected: Some(before.clone()),
+                            row: stamp_domain(after, Some(before), now, &who),
+                        })
+                    }
+                    DomainChange::Delete(d) => domain_deletes.push(RowChange::Delete {
+                        expected: d.clone(),
+                    }),
+                }
+            }
+            let mut contract_rows = Vec::new();
+            let mut product_changes = Vec::new();
+            for c in &changes.products {
+                match c {
+                    ProductChange::Create(p) => {
+                        let row = stamp_product(p, None, now, &who);
+                        contract_rows.extend(contract_row(&row, None, now, &who));
+                        product_changes.push(RowChange::Upsert {
+                            expected: None,
+                            row,
+                        });
+                    }
+                    ProductChange::Update { before, after } => {
+                        let row = stamp_product(after, Some(before), now, &who);
+                        contract_rows.extend(contract_row(&row, Some(before), now, &who));
+                        product_changes.push(RowChange::Upsert {
+                            expected: Some(before.clone()),
+                            row,
+                        });
+                    }
+                    ProductChange::Delete(p) => product_changes.push(RowChange::Delete {
+                        expected: p.clone(),
+                    }),
+                }
+            }
+            warehouse
+                .table(SystemTableKind::Domains)
+                .apply_changes(&domain_upserts)
+                .await?;
+            warehouse
+                .table(SystemTableKind::Contracts)
+                .append(&contract_rows)
+                .await?;
+            warehouse
+                .table(SystemTableKind::Products)
+                .apply_changes(&product_changes)
+                .await?;
+            warehouse
+                .table(SystemTableKind::Domains)
+                .apply_changes(&domain_deletes)
+                .await?;
+            Ok::<_, Error>(())
+        });
+        let result = task
+            .await
+            .map_err(|e| Error::invalid(format!("the commit task failed: {e}")))?;
+        self.reload().await?;
+        result
+    }
+}
+
+fn stamp_domain(d: &Domain, before: Option<&Domain>, now: i64, who: &str) -> Domain {
+    Domain {
+        created_at: before.map_or(now, |b| b.created_at),
+        updated_at: now,
+        updated_by: who.to_string(),
+        ..d.clone()
+    }
+}
+
+fn stamp_product(p: &DataProduct, before: Option<&DataProduct>, now: i64, who: &str) -> DataProduct {
+    DataProduct {
+        created_at: before.map_or(now, |b| b.created_at),
+        updated_at: now,
+        updated_by: who.to_string(),
+        ..p.clone()
+    }
+}
+
+/// A history row when the product carries a contract that is new or changed.
+fn contract_row(
+    p: &DataProduct,
+    before: Option<&DataProduct>,
+    now: i64,
+    who: &str,
+) -> Option<ContractRow> {
+    if p.contract_spec.is_empty() {
+        return None;
+    }
+    if let Some(b) = before
+        && b.contract_spec == p.contract_spec
+        && b.contract_version == p.contract_version
+    {
+        return None;
+    }
+    Some(ContractRow {
+        product: format!("{}.{}", p.domain, p.name),
+        contract_id: p.contract_id.clone(),
+        version: p.contract_version.clone(),
+        spec: p.contract_spec.clone(),
+        schema_hash: p.schema_hash.clone(),
+        created_at: now,
+        created_by: who.to_string(),
+    })
+}

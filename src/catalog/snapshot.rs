@@ -1,0 +1,144 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use crate::error::{Error, Result};
+use crate::model::{DataProduct, Domain, ProductName};
+use crate::storage::{SystemTableKind, Warehouse};
+
+/// Domains and products as of one version of the system tables.
+#[derive(Debug, Default, Clone)]
+pub struct CatalogState {
+    /// Domains by name.
+    pub domains: BTreeMap<String, Domain>,
+    /// Products by qualified name.
+    pub products: BTreeMap<ProductName, DataProduct>,
+    /// The Delta version of every system table this state was read at.
+    pub versions: BTreeMap<SystemTableKind, u64>,
+}
+
+impl CatalogState {
+    /// The domain, or an error that lists the domains there are.
+    pub fn domain(&self, name: &str) -> Result<&Domain> {
+        self.domains.get(name).ok_or_else(|| Error::UnknownDomain {
+            name: name.to_string(),
+            hint: choices("domains", self.domains.keys(), "CREATE DOMAIN or lakemeta apply"),
+        })
+    }
+
+    /// The product, or an error that lists the products of its domain.
+    pub fn product(&self, name: &ProductName) -> Result<&DataProduct> {
+        self.products.get(name).ok_or_else(|| Error::UnknownProduct {
+            name: name.to_string(),
+            hint: choices(
+                "products",
+                self.products_in(&name.domain).map(|p| format!("{}.{}", p.domain, p.name)),
+                "CREATE DATA PRODUCT, CREATE TABLE … AS SELECT or lakemeta apply",
+            ),
+        })
+    }
+
+    /// The products of one domain.
+    pub fn products_in<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a DataProduct> {
+        self.products
+            .values()
+            .filter(move |p| p.domain == domain)
+    }
+}
+
+fn choices<I, S>(what: &str, items: I, create: &str) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: std::fmt::Display,
+{
+    let list: Vec<String> = items.into_iter().take(20).map(|s| s.to_string()).collect();
+    if list.is_empty() {
+        format!("there are no {what} yet; create one with {create}")
+    } else {
+        format!("known {what}: {}", list.join(", "))
+    }
+}
+
+/// The catalog of one warehouse: the system tables and the snapshot read from them.
+#[derive(Debug)]
+pub struct Catalog {
+    warehouse: Arc<Warehouse>,
+    state: RwLock<Arc<CatalogState>>,
+}
+
+impl Catalog {
+    /// Reads the catalog of a warehouse.
+    pub async fn open(warehouse: Arc<Warehouse>) -> Result<Self> {
+        let catalog = Self {
+            warehouse,
+            state: RwLock::new(Arc::new(CatalogState::default())),
+        };
+        catalog.reload().await?;
+        Ok(catalog)
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Arc<Warehouse> {
+        &self.warehouse
+    }
+
+    /// The current snapshot.
+    pub fn state(&self) -> Arc<CatalogState> {
+        match self.state.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Catches up with commits made by any process since the last refresh: one cheap version
+    /// check per system table, and a re-read only of the tables whose version moved. Returns
+    /// true when anything changed.
+    pub async fn refresh(&self) -> Result<bool> {
+        let tables: Vec<_> = self.warehouse.tables().collect();
+        let moved = futures::future::try_join_all(tables.iter().map(|t| t.refresh())).await?;
+        if moved.iter().any(|m| *m) {
+            self.reload().await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Re-reads domains and products from the loaded table snapshots.
+    pub(crate) async fn reload(&self) -> Result<()> {
+        let old = self.state();
+        let mut versions = BTreeMap::new();
+        for t in self.warehouse.tables() {
+            versions.insert(t.kind(), t.version().await);
+        }
+        let same = |k: SystemTableKind| old.versions.get(&k) == versions.get(&k);
+        let domains = if same(SystemTableKind::Domains) {
+            old.domains.clone()
+        } else {
+            let rows: Vec<Domain> = self
+                .warehouse
+                .table(SystemTableKind::Domains)
+                .read_rows()
+                .await?;
+            rows.into_iter().map(|d| (d.name.clone(), d)).collect()
+        };
+        let products = if same(SystemTableKind::Products) {
+            old.products.clone()
+        } else {
+            let rows: Vec<DataProduct> = self
+                .warehouse
+                .table(SystemTableKind::Products)
+                .read_rows()
+                .await?;
+            rows.into_iter().map(|p| (p.qualified_name(), p)).collect()
+        };
+        let new = Arc::new(CatalogState {
+            domains,
+            products,
+            versions,
+        });
+        match self.state.write() {
+            Ok(mut g) => *g = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,229 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::execution::context::SessionState;
+use url::Url;
+
+use super::source::{Spec, SpecSource};
+use super::types::{arrow_type, check_schema};
+use crate::catalog::{Catalog, ChangeSummary, DomainChange, ProductChange};
+use crate::error::{Error, Result};
+use crate::model::{DataProduct, Domain, Principal, ProductName};
+
+/// What `apply` did or, with `--dry-run`, would do.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    /// The changes to the catalog.
+    pub changes: ChangeSummary,
+    /// Managed products whose (empty) Delta tables are created from their contracts.
+    pub new_tables: Vec<String>,
+    /// True when the changes were committed.
+    pub committed: bool,
+}
+
+impl ApplyReport {
+    /// The report as lines for the user.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = self.changes.lines();
+        for t in &self.new_tables {
+            out.push(format!("+ table {t} (empty Delta table from its contract)"));
+        }
+        if out.is_empty() {
+            out.push("no changes".into());
+        }
+        out
+    }
+}
+
+struct NewTable {
+    product: ProductName,
+    url: Url,
+    schema: SchemaRef,
+}
+
+/// Works out what applying `specs` would change, checking every contract against the table it
+/// describes. Writes nothing.
+pub async fn plan_specs(
+    catalog: &Catalog,
+    specs: &[Spec],
+    state: &SessionState,
+) -> Result<ApplyReport> {
+    Ok(plan(catalog, specs, state).await?.0)
+}
+
+async fn plan(
+    catalog: &Catalog,
+    specs: &[Spec],
+    state: &SessionState,
+) -> Result<(ApplyReport, Vec<NewTable>)> {
+    catalog.refresh().await?;
+    let current = catalog.state();
+    let warehouse = catalog.warehouse();
+    let mut changes = ChangeSummary::default();
+    let mut declared: BTreeMap<String, &SpecSource> = BTreeMap::new();
+    for spec in specs {
+        let Spec::Domain(d, src) = spec else { continue };
+        if let Some(first) = declared.insert(d.name.clone(), src) {
+            return Err(src.error(
+                "name",
+                format!("domain '{}' is also declared in {}", d.name, first.file),
+            ));
+        }
+        let desired = Domain {
+            name: d.name.clone(),
+            owner_team: d.owner.clone(),
+            description: d.description.clone(),
+            upstream: d.upstream.clone(),
+            downstream: d.downstream.clone(),
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        };
+        match current.domains.get(&d.name) {
+            None => changes.domains.push(DomainChange::Create(desired)),
+            Some(before) if !before.same_definition(&desired) => {
+                changes.domains.push(DomainChange::Update {
+                    before: before.clone(),
+                    after: desired,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let mut seen: BTreeMap<ProductName, &SpecSource> = BTreeMap::new();
+    let mut new_tables = Vec::new();
+    for spec in specs {
+        let Spec::Product(p, src) = spec else { continue };
+        let mut desired: DataProduct = p.product.clone();
+        let name = desired.qualified_name();
+        if let Some(first) = seen.insert(name.clone(), src) {
+            return Err(src.error(
+                "dataProduct",
+                format!("data product {name} is also described by {}", first.file),
+            ));
+        }
+        if !current.domains.contains_key(&desired.domain)
+            && !declared.contains_key(&desired.domain)
+        {
+            return Err(src.error(
+                "domain",
+                format!(
+                    "unknown domain '{}': declare it with a Domain spec or CREATE DOMAIN {} \
+                     OWNER '…'",
+                    desired.domain, desired.domain
+                ),
+            ));
+        }
+        let url = if p.external {
+            warehouse.data().resolve(&desired.location)?
+        } else {
+            warehouse.managed_location(&desired.domain, &desired.name)?
+        };
+        desired.location = url.to_string();
+        let existing = current.products.get(&name);
+        let same_data = existing.is_some_and(|e| {
+            e.location == desired.location && e.format == desired.format && e.columns == desired.columns
+        });
+        if !same_data {
+            match warehouse
+                .data()
+                .open(&desired.location, desired.data_format(), state)
+                .await
+            {
+                Ok(data) => {
+                    let diffs = check_schema(&desired.columns, &data.schema());
+                    if !diffs.is_empty() {
+                        return Err(src.error(
+                            "schema[0].properties",
+                            format!(
+                                "the contract does not match the table at {}: {}; fix the \
+                                 contract or the table",
+                                desired.location,
+                                diffs.join("; ")
+                            ),
+                        ));
+                    }
+                }
+                Err(e) if p.external => {
+                    return Err(src.error(
+                        "customProperties",
+                        format!("location {}: {e}", desired.location),
+                    ));
+                }
+                Err(_) => new_tables.push(NewTable {
+                    product: name.clone(),
+                    url: url.clone(),
+                    schema: contract_schema(&desired)?,
+                }),
+            }
+        }
+        match existing {
+            None => changes.products.push(ProductChange::Create(desired)),
+            Some(before) if !before.same_definition(&desired) => {
+                changes.products.push(ProductChange::Update {
+                    before: before.clone(),
+                    after: desired,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    let report = ApplyReport {
+        changes,
+        new_tables: new_tables.iter().map(|t| t.product.to_string()).collect(),
+        committed: false,
+    };
+    Ok((report, new_tables))
+}
+
+/// Applies specs: plans, creates the Delta tables of new managed products, and commits the
+/// catalog changes (see [`Catalog::commit`]). Applying the same specs again changes nothing
+/// and commits nothing. If the commit fails, the tables it created are removed again.
+pub async fn apply_specs(
+    catalog: &Catalog,
+    specs: &[Spec],
+    state: &SessionState,
+    principal: &Principal,
+) -> Result<ApplyReport> {
+    let (mut report, new_tables) = plan(catalog, specs, state).await?;
+    let data = catalog.warehouse().data();
+    let mut created = Vec::new();
+    for t in &new_tables {
+        if let Err(e) = data.create_delta(&t.url, &t.schema, &t.product.name).await {
+            undo(catalog, &created).await;
+            return Err(e);
+        }
+        created.push(t.url.clone());
+    }
+    if let Err(e) = catalog.commit(&report.changes, principal).await {
+        undo(catalog, &created).await;
+        return Err(e);
+    }
+    report.committed = !report.changes.is_empty() || !created.is_empty();
+    Ok(report)
+}
+
+async fn undo(catalog: &Catalog, created: &[Url]) {
+    for url in created {
+        if let Err(e) = catalog.warehouse().data().delete_tree(url).await {
+            tracing::warn!("could not remove {url} after a failed apply: {e}");
+        }
+    }
+}
+
+/// The Arrow schema a contract declares, for creating its managed table.
+pub(crate) fn contract_schema(p: &DataProduct) -> Result<SchemaRef> {
+    let fields = p
+        .columns
+        .iter()
+        .map(|c| {
+            arrow_type(&c.data_type)
+                .map(|t| Field::new(&c.name, t, c.nullable))
+                .ok_or_else(|| {
+                    Error::invalid(format!("column {} has unknown type {}", c.name, c.data_type))
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}

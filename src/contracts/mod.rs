@@ -1,0 +1,14 @@
+//! Declarative specs: ODCS v3 data contracts for data products and lakemeta's own domain spec,
+//! parsed with file and line for every error, and applied idempotently.
+
+mod apply;
+mod domain_spec;
+mod odcs;
+mod source;
+mod types;
+
+pub use apply::{ApplyReport, apply_specs, plan_specs};
+pub use domain_spec::DomainSpec;
+pub use odcs::ProductSpec;
+pub use source::{Spec, SpecSource, load_path, parse_spec};
+pub use types::{arrow_type, check_schema, schema_hash, type_name};

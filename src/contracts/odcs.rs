@@ -1,0 +1,404 @@
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::source::{SpecSource, yaml_error};
+use super::types::{arrow_type, schema_hash};
+use crate::error::Result;
+use crate::model::{Check, Column, DataFormat, DataProduct, validate_name};
+
+/// The parts of an ODCS v3 data contract that lakemeta reads. Fields it does not know are kept
+/// in the stored contract text and otherwise ignored, as ODCS allows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Odcs {
+    api_version: String,
+    id: String,
+    version: String,
+    domain: Option<String>,
+    data_product: Option<String>,
+    #[serde(default)]
+    description: Option<Value>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    team: Option<Value>,
+    #[serde(default)]
+    schema: Vec<SchemaObject>,
+    #[serde(default)]
+    sla_properties: Vec<SlaProperty>,
+    #[serde(default)]
+    custom_properties: Vec<CustomProperty>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SchemaObject {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    properties: Vec<Property>,
+    #[serde(default)]
+    quality: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Property {
+    name: String,
+    #[serde(default)]
+    logical_type: Option<String>,
+    #[serde(default)]
+    physical_type: Option<String>,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    unique: bool,
+    #[serde(default)]
+    primary_key: bool,
+    #[serde(default)]
+    classification: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    quality: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SlaProperty {
+    property: String,
+    value: Value,
+    #[serde(default)]
+    unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomProperty {
+    property: String,
+    value: Value,
+}
+
+/// A data product as its ODCS contract declares it.
+#[derive(Debug, Clone)]
+pub struct ProductSpec {
+    /// The product row it describes (timestamps unset; location empty for a managed product).
+    pub product: DataProduct,
+    /// True when `customProperties` names a location: an external product.
+    pub external: bool,
+}
+
+const SUPPORTED_API: [&str; 4] = ["v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0"];
+
+impl ProductSpec {
+    /// Parses and validates an ODCS v3 contract.
+    pub fn parse(source: &SpecSource) -> Result<Self> {
+        let c: Odcs = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+        if !SUPPORTED_API.contains(&c.api_version.as_str()) {
+            return Err(source.error(
+                "apiVersion",
+                format!(
+                    "unsupported apiVersion '{}': use one of {}",
+                    c.api_version,
+                    SUPPORTED_API.join(", ")
+                ),
+            ));
+        }
+        if c.version.trim().is_empty() {
+            return Err(source.error("version", "the contract version must not be empty"));
+        }
+        let domain = c
+            .domain
+            .clone()
+            .ok_or_else(|| source.error("domain", "missing 'domain': name the owning domain"))?;
+        validate_name("domain", &domain).map_err(|m| source.error("domain", m))?;
+        let name = c.data_product.clone().ok_or_else(|| {
+            source.error("dataProduct", "missing 'dataProduct': name the data product")
+        })?;
+        validate_name("product", &name).map_err(|m| source.error("dataProduct", m))?;
+        if c.schema.len() != 1 {
+            return Err(source.error(
+                "schema",
+                format!(
+                    "a data product's contract needs exactly one schema object (the table), \
+                     found {}",
+                    c.schema.len()
+                ),
+            ));
+        }
+        let object = &c.schema[0];
+        if object.properties.is_empty() {
+            return Err(source.error(
+                "schema[0].properties",
+                "the schema has no properties: list the table's columns",
+            ));
+        }
+        let mut columns = Vec::new();
+        let mut checks = Vec::new();
+        for (i, p) in object.properties.iter().enumerate() {
+            let at = |f: &str| format!("schema[0].properties[{i}].{f}");
+            if columns.iter().any(|c: &Column| c.name == p.name) {
+                return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
+            }
+            let (field, declared) = match (&p.physical_type, &p.logical_type) {
+                (Some(t), _) => ("physicalType", t.clone()),
+                (None, Some(t)) => ("logicalType", t.clone()),
+                (None, None) => {
+                    return Err(source.error(
+                        &at("logicalType"),
+                        format!("column '{}' has neither logicalType nor physicalType", p.name),
+                    ));
+                }
+            };
+            let Some(arrow) = arrow_type(&declared) else {
+                return Err(source.error(
+                    &at(field),
+                    format!(
+                        "unknown type '{declared}' for column '{}': use string, int, bigint, \
+                         double, float, boolean, date, timestamp or decimal(p,s)",
+                        p.name
+                    ),
+                ));
+            };
+            let mut accepted = Vec::new();
+            if p.required {
+                checks.push(implicit("not_null", &p.name));
+            }
+            for (q, entry) in p.quality.iter().enumerate() {
+                let check = quality_check(entry, &p.name).map_err(|m| {
+                    source.error(&format!("schema[0].properties[{i}].quality[{q}]"), m)
+                })?;
+                if let Some(values) = valid_values(entry) {
+                    accepted = values;
+                }
+                checks.push(check);
+            }
+            if p.unique || p.primary_key {
+                checks.push(implicit("unique", &p.name));
+            }
+            columns.push(Column {
+                name: p.name.clone(),
+                data_type: super::types::type_name(&arrow),
+                nullable: !(p.required || p.primary_key),
+                description: p.description.clone().unwrap_or_default(),
+                tags: p.tags.clone(),
+                classification: p.classification.clone().unwrap_or_default(),
+                primary_key: p.primary_key,
+                unique: p.unique || p.primary_key,
+                accepted_values: accepted,
+                ordinal: i as i32,
+            });
+        }
+        for (q, entry) in object.quality.iter().enumerate() {
+            checks.push(
+                quality_check(entry, "")
+                    .map_err(|m| source.error(&format!("schema[0].quality[{q}]"), m))?,
+            );
+        }
+        dedupe(&mut checks);
+
+        let mut product = DataProduct {
+            domain,
+            name,
+            kind: "managed".into(),
+            location: String::new(),
+            format: "delta".into(),
+            owner: owner(&c),
+            description: description(&c, object),
+            tags: c.tags.clone(),
+            access_patterns: Vec::new(),
+            sla_freshness_minutes: None,
+            sla_availability_percent: None,
+            sla_completeness_percent: None,
+            contract_id: c.id.clone(),
+            contract_version: c.version.clone(),
+            contract_spec: source.text.clone(),
+            schema_hash: schema_hash(&columns),
+            columns,
+            checks,
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        };
+        if product.owner.is_empty() {
+            return Err(source.error(
+                "team",
+                "no owner: set 'team' (a name, or members with role owner) or the custom \
+                 property 'owner'",
+            ));
+        }
+        for (i, s) in c.sla_properties.iter().enumerate() {
+            let at = format!("slaProperties[{i}].value");
+            let number = s
+                .value
+                .as_f64()
+                .ok_or_else(|| source.error(&at, format!("'{}' needs a number", s.property)))?;
+            match s.property.as_str() {
+                "freshness" | "latency" => {
+                    let minutes = to_minutes(number, s.unit.as_deref()).ok_or_else(|| {
+                        source.error(
+                            &format!("slaProperties[{i}].unit"),
+                            "unknown unit: use s, m (min), h or d",
+                        )
+                    })?;
+                    product.sla_freshness_minutes = Some(minutes);
+                }
+                "availability" => product.sla_availability_percent = Some(number),
+                "completeness" => product.sla_completeness_percent = Some(number),
+                _ => {}
+            }
+        }
+        let mut external = false;
+        for (i, p) in c.custom_properties.iter().enumerate() {
+            let at = format!("customProperties[{i}].value");
+            let text = || {
+                p.value
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| source.error(&at, format!("'{}' needs a string", p.property)))
+            };
+            match p.property.as_str() {
+                "location" => {
+                    product.location = text()?;
+                    product.kind = "external".into();
+                    external = true;
+                }
+                "format" => {
+                    let f: DataFormat = text()?.parse().map_err(|m: String| source.error(&at, m))?;
+                    product.format = f.as_str().into();
+                }
+                "owner" => product.owner = text()?,
+                "accessPatterns" => {
+                    product.access_patterns = serde_yaml::from_value(p.value.clone())
+                        .map_err(|_| source.error(&at, "accessPatterns needs a list of names"))?;
+                }
+                _ => {}
+            }
+        }
+        if !external && product.format != "delta" {
+            return Err(source.error(
+                "customProperties",
+                "a managed product (no 'location') is stored as Delta; set a 'location' to \
+                 register external files of another format",
+            ));
+        }
+        Ok(ProductSpec { product, external })
+    }
+}
+
+fn implicit(kind: &str, column: &str) -> Check {
+    Check {
+        name: format!("{kind}({column})"),
+        kind: kind.into(),
+        column: column.into(),
+        definition: String::new(),
+    }
+}
+
+fn dedupe(checks: &mut Vec<Check>) {
+    let mut seen = std::collections::HashSet::new();
+    checks.retain(|c| seen.insert(c.name.clone()));
+}
+
+/// The accepted values of a quality entry (`arguments.validValues` or `validValues`).
+fn valid_values(entry: &Value) -> Option<Vec<String>> {
+    let v = entry
+        .get("arguments")
+        .and_then(|a| a.get("validValues"))
+        .or_else(|| entry.get("validValues"))?;
+    serde_yaml::from_value(v.clone()).ok()
+}
+
+/// An ODCS quality entry as a check: `rule`/`metric` names the kind (nullValues, duplicateValues,
+/// invalidValues, rowCount, ...), `type: sql` with a `query` is a custom SQL check.
+fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
+    let kind = entry
+        .get("metric")
+        .or_else(|| entry.get("rule"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            entry
+                .get("type")
+                .and_then(Value::as_str)
+                .filter(|t| *t == "sql" || *t == "custom")
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            "a quality entry needs 'metric' (or 'rule'), or 'type: sql' with a 'query'".to_string()
+        })?;
+    if kind == "sql" && entry.get("query").and_then(Value::as_str).is_none() {
+        return Err("a 'type: sql' quality entry needs a 'query'".into());
+    }
+    let kind = match kind.as_str() {
+        "nullValues" | "nullCheck" | "notNull" => "not_null".to_string(),
+        "duplicateValues" | "uniqueCheck" | "unique" => "unique".to_string(),
+        "invalidValues" | "validValues" => "accepted_values".to_string(),
+        "rowCount" => "row_count".to_string(),
+        "missingValues" => "completeness".to_string(),
+        other => other.to_string(),
+    };
+    let name = entry
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            if column.is_empty() {
+                kind.clone()
+            } else {
+                format!("{kind}({column})")
+            }
+        });
+    let definition = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    Ok(Check {
+        name,
+        kind,
+        column: column.to_string(),
+        definition,
+    })
+}
+
+fn owner(c: &Odcs) -> String {
+    match &c.team {
+        Some(Value::Mapping(m)) => m
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        Some(Value::Sequence(members)) => members
+            .iter()
+            .find(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
+            .or(members.first())
+            .and_then(|m| m.get("username").or_else(|| m.get("name")))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn description(c: &Odcs, object: &SchemaObject) -> String {
+    match &c.description {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Mapping(m)) => m
+            .get("purpose")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => object.description.clone().unwrap_or_default(),
+    }
+}
+
+fn to_minutes(value: f64, unit: Option<&str>) -> Option<i64> {
+    let factor = match unit.unwrap_or("m") {
+        "s" | "sec" | "second" | "seconds" => 1.0 / 60.0,
+        "m" | "min" | "minute" | "minutes" => 1.0,
+        "h" | "hour" | "hours" => 60.0,
+        "d" | "day" | "days" => 1440.0,
+        _ => return None,
+    };
+    Some((value * factor).ceil() as i64)
+}

@@ -1,0 +1,176 @@
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use super::domain_spec::DomainSpec;
+use super::odcs::ProductSpec;
+use crate::error::{Error, Result};
+
+/// Where a spec came from: its file and text, for error messages with line numbers.
+#[derive(Debug, Clone)]
+pub struct SpecSource {
+    /// File name as given.
+    pub file: String,
+    /// The file's text.
+    pub text: String,
+}
+
+impl SpecSource {
+    /// An error at `field`, located at the line where the field (or else its last path
+    /// segment) is written.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::Spec {
+            file: self.file.clone(),
+            line: self.line_of(field),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// Best-effort line of a field path like `schema[0].properties[2].logicalType`: the line of
+    /// the n-th occurrence of each segment, walked in order.
+    pub fn line_of(&self, field: &str) -> usize {
+        let lines: Vec<&str> = self.text.lines().collect();
+        let mut from = 0usize;
+        let mut found = 1usize;
+        for seg in field.split('.') {
+            let (key, index) = match seg.split_once('[') {
+                Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (seg, None),
+            };
+            let Some(pos) = (from..lines.len()).find(|&i| is_key_line(lines[i], key)) else {
+                break;
+            };
+            found = pos + 1;
+            from = pos + 1;
+            if let Some(n) = index {
+                // the n-th list item after the key
+                let mut count = 0;
+                for (i, line) in lines.iter().enumerate().skip(pos + 1) {
+                    if line.trim_start().starts_with("- ") || line.trim() == "-" {
+                        if count == n {
+                            found = i + 1;
+                            from = i;
+                            break;
+                        }
+                        count += 1;
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+fn is_key_line(line: &str, key: &str) -> bool {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':'))
+}
+
+/// One parsed spec.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    /// A domain.
+    Domain(DomainSpec, SpecSource),
+    /// A data product's contract.
+    Product(Box<ProductSpec>, SpecSource),
+}
+
+/// Parses one spec file's text: a `kind: Domain` spec or an ODCS `kind: DataContract`.
+pub fn parse_spec(source: SpecSource) -> Result<Spec> {
+    let value: Value = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            source.error(
+                "kind",
+                "missing 'kind': write 'kind: DataContract' (an ODCS v3 contract) or \
+                 'kind: Domain'",
+            )
+        })?
+        .to_string();
+    match kind.as_str() {
+        "Domain" => Ok(Spec::Domain(DomainSpec::parse(&source)?, source)),
+        "DataContract" => Ok(Spec::Product(Box::new(ProductSpec::parse(&source)?), source)),
+        other => Err(source.error(
+            "kind",
+            format!("unknown kind '{other}': use DataContract (ODCS v3) or Domain"),
+        )),
+    }
+}
+
+/// A serde_yaml error as a spec error with the line it reports.
+pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
+    let line = e.location().map(|l| l.line()).unwrap_or(1);
+    let msg = e.to_string();
+    let (field, message) = match msg.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (path.to_string(), rest.to_string()),
+        _ => ("(document)".to_string(), msg.clone()),
+    };
+    let message = match message.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_string(),
+        None => message,
+    };
+    Error::Spec {
+        file: source.file.clone(),
+        line,
+        field,
+        message,
+    }
+}
+
+/// Reads the specs at `path`: one `.yaml`/`.yml` file, or every such file under a directory
+/// (recursively, in name order).
+pub fn load_path(path: &Path) -> Result<Vec<Spec>> {
+    let mut files = Vec::new();
+    collect(path, &mut files)?;
+    if files.is_empty() {
+        return Err(Error::invalid(format!(
+            "{}: no .yaml or .yml spec files found",
+            path.display()
+        )));
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).map_err(|e| Error::Io {
+                path: f.display().to_string(),
+                source: e,
+            })?;
+            parse_spec(SpecSource {
+                file: f.display().to_string(),
+                text,
+            })
+        })
+        .collect()
+}
+
+fn collect(path: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let p = entry.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! The one error type of lakemeta. Every message names the thing at fault and, where there is
+//! one, the fix.
+
+use datafusion::error::DataFusionError;
+
+/// Result with lakemeta's [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in lakemeta.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The warehouse location cannot be used.
+    #[error("warehouse {location}: {reason}")]
+    Warehouse {
+        /// The location as the user gave it.
+        location: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A domain that does not exist.
+    #[error("unknown domain '{name}'; {hint}")]
+    UnknownDomain {
+        /// The name asked for.
+        name: String,
+        /// The valid choices or the fix.
+        hint: String,
+    },
+    /// A data product that does not exist.
+    #[error("unknown data product '{name}'; {hint}")]
+    UnknownProduct {
+        /// The name asked for.
+        name: String,
+        /// The valid choices or the fix.
+        hint: String,
+    },
+    /// Something that already exists.
+    #[error("{what} already exists; {hint}")]
+    AlreadyExists {
+        /// The thing that exists.
+        what: String,
+        /// The fix.
+        hint: String,
+    },
+    /// A spec file (ODCS contract or domain spec) is invalid.
+    #[error("{file}:{line}: {field}: {message}")]
+    Spec {
+        /// The file.
+        file: String,
+        /// 1-based line of the field at fault.
+        line: usize,
+        /// The field at fault, as a path such as `schema[0].properties[2].logicalType`.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// Two writers changed the same row.
+    #[error(
+        "conflict: {what} was changed by another writer while this operation ran; \
+         nothing was written, re-read and retry"
+    )]
+    Conflict {
+        /// The row both writers changed.
+        what: String,
+    },
+    /// A commit kept losing the race to other writers.
+    #[error(
+        "could not commit to system table '{table}' after {attempts} attempts: too many \
+         concurrent writers; nothing was written, retry later"
+    )]
+    Contention {
+        /// The system table.
+        table: String,
+        /// How many attempts were made.
+        attempts: usize,
+    },
+    /// A SQL statement lakemeta could not parse or does not accept.
+    #[error("{0}")]
+    Sql(String),
+    /// Invalid input with an explanation.
+    #[error("{0}")]
+    Invalid(String),
+    /// The operation was cancelled (Ctrl-C); nothing was written.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    /// An error from the query engine.
+    #[error("{}", strip_df(.0))]
+    DataFusion(#[from] DataFusionError),
+    /// An error from a Delta table.
+    #[error("Delta table at {location}: {source}")]
+    Delta {
+        /// The table location.
+        location: String,
+        /// The error from deltalake.
+        #[source]
+        source: deltalake::DeltaTableError,
+    },
+    /// An error from object storage.
+    #[error("object storage at {location}: {source}")]
+    ObjectStore {
+        /// The location that was accessed.
+        location: String,
+        /// The error from object_store.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A local file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An Arrow error.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+impl Error {
+    /// An [`Error::Invalid`] from anything printable.
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+
+    /// The error with DataFusion's wrapping removed: a lakemeta error that travelled through
+    /// the query engine comes back as itself.
+    pub fn unwrap_df(self) -> Self {
+        match self {
+            Error::DataFusion(e) => from_df(e),
+            other => other,
+        }
+    }
+}
+
+fn from_df(e: DataFusionError) -> Error {
+    match e {
+        DataFusionError::External(inner) => match inner.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(other) => Error::DataFusion(DataFusionError::External(other)),
+        },
+        DataFusionError::Context(_, inner) => from_df(*inner),
+        other => Error::DataFusion(other),
+    }
+}
+
+/// DataFusion prefixes messages with its error kind ("Error during planning: ..."); users
+/// of lakemeta get the message itself.
+fn strip_df(e: &DataFusionError) -> String {
+    match e {
+        DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.clone(),
+        DataFusionError::SQL(e, _) => format!("SQL error: {e}"),
+        DataFusionError::Context(_, inner) => strip_df(inner),
+        DataFusionError::External(inner) => inner.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl From<Error> for DataFusionError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::DataFusion(inner) => inner,
+            other => DataFusionError::External(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! lakemeta: a SQL-queryable lakehouse metadata engine.
+pub mod error;
+pub mod catalog;
+pub mod cli;
+pub mod contracts;
+pub mod model;
+pub mod repl;
+pub mod sql;
+pub mod storage;
+
+pub use error::{Error, Result};

@@ -1,0 +1,33 @@
+use serde::{Deserialize, Serialize};
+
+/// A business area that owns its data end to end. One row of `meta.domains`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    /// Domain name; also the SQL schema of its data products.
+    pub name: String,
+    /// The team that owns the domain.
+    pub owner_team: String,
+    /// What the domain is about.
+    pub description: String,
+    /// Domains this one reads from, as declared in its spec.
+    pub upstream: Vec<String>,
+    /// Domains (or consumers outside the mesh) that read from this one, as declared.
+    pub downstream: Vec<String>,
+    /// When the domain was created (microseconds, UTC).
+    pub created_at: i64,
+    /// When the domain last changed (microseconds, UTC).
+    pub updated_at: i64,
+    /// The principal that made the last change.
+    pub updated_by: String,
+}
+
+impl Domain {
+    /// True when the user-declared fields are equal (timestamps and author ignored).
+    pub fn same_definition(&self, other: &Domain) -> bool {
+        self.name == other.name
+            && self.owner_team == other.owner_team
+            && self.description == other.description
+            && self.upstream == other.upstream
+            && self.downstream == other.downstream
+    }
+}

@@ -1,0 +1,33 @@
+//! Plain types of the data-mesh model: no I/O here.
+
+mod domain;
+mod principal;
+mod product;
+
+pub use domain::Domain;
+pub use principal::Principal;
+pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};
+
+/// Microseconds since the Unix epoch, UTC: how every timestamp of the system tables is kept.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Checks that a domain or product name is a plain SQL identifier: lowercase letters, digits and
+/// `_`, starting with a letter, at most 63 characters.
+pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid {kind} name '{name}': use lowercase letters, digits and '_', starting with \
+             a letter (at most 63 characters)"
+        ))
+    }
+}

@@ -1,0 +1,301 @@
+use super::output::Output;
+use super::parser::LakeStatement;
+use super::session::{Session, columns_of};
+use crate::catalog::{ChangeSummary, DomainChange, ProductChange};
+use crate::contracts::schema_hash;
+use crate::error::{Error, Result};
+use crate::model::{DataProduct, Domain, ProductName, now_micros};
+
+impl Session {
+    pub(crate) async fn run_lake(&self, stmt: LakeStatement) -> Result<Output> {
+        self.catalog().refresh().await?;
+        match stmt {
+            LakeStatement::CreateDomain {
+                name,
+                owner,
+                description,
+                if_not_exists,
+            } => self.create_domain(name, owner, description, if_not_exists).await,
+            LakeStatement::DropDomain {
+                name,
+                if_exists,
+                cascade,
+            } => self.drop_domain(&name, if_exists, cascade).await,
+            LakeStatement::CreateProduct {
+                name,
+                location,
+                format,
+                owner,
+                description,
+                tags,
+                if_not_exists,
+            } => {
+                let state = self.catalog().state();
+                let domain = state.domain(&name.domain)?.clone();
+                if state.products.contains_key(&name) {
+                    if if_not_exists {
+                        return Ok(Output::message(format!(
+                            "data product {name} exists; nothing done"
+                        )));
+                    }
+                    return Err(Error::AlreadyExists {
+                        what: format!("data product {name}"),
+                        hint: "DROP DATA PRODUCT it first, or use IF NOT EXISTS".into(),
+                    });
+                }
+                let data = self.warehouse().data();
+                let url = data.resolve(&location)?;
+                let opened = data.open(url.as_str(), format, &self.state()).await?;
+                let columns = columns_of(&opened.schema());
+                let product = DataProduct {
+                    domain: name.domain.clone(),
+                    name: name.name.clone(),
+                    kind: "external".into(),
+                    location: url.to_string(),
+                    format: format.as_str().into(),
+                    owner: owner.unwrap_or(domain.owner_team),
+                    description,
+                    tags,
+                    access_patterns: vec!["batch".into()],
+                    sla_freshness_minutes: None,
+                    sla_availability_percent: None,
+                    sla_completeness_percent: None,
+                    contract_id: String::new(),
+                    contract_version: String::new(),
+                    contract_spec: String::new(),
+                    schema_hash: schema_hash(&columns),
+                    columns,
+                    checks: Vec::new(),
+                    created_at: now_micros(),
+                    updated_at: now_micros(),
+                    updated_by: self.principal().name.clone(),
+                };
+                let n = product.columns.len();
+                self.commit_products(vec![ProductChange::Create(product)])
+                    .await?;
+                Ok(Output::message(format!(
+                    "CREATE DATA PRODUCT {name} ({} at {url}, {n} columns)",
+                    format.as_str()
+                )))
+            }
+            LakeStatement::DropProduct { name, if_exists } => {
+                let state = self.catalog().state();
+                let Some(p) = state.products.get(&name).cloned() else {
+                    if if_exists {
+                        return Ok(Output::message(format!(
+                            "data product {name} does not exist; nothing done"
+                        )));
+                    }
+                    return Err(state.product(&name).unwrap_err());
+                };
+                self.commit_products(vec![ProductChange::Delete(p.clone())])
+                    .await?;
+                self.remove_managed_data(&[p]).await;
+                Ok(Output::message(format!("DROP DATA PRODUCT {name}")))
+            }
+            LakeStatement::ShowDomains => {
+                self.query(
+                    "SELECT d.name AS domain, d.owner_team, count(p.name) AS products, \
+                     d.description FROM meta.domains d LEFT JOIN meta.products p ON p.domain = \
+                     d.name GROUP BY d.name, d.owner_team, d.description ORDER BY d.name",
+                )
+                .await
+            }
+            LakeStatement::ShowProducts { domain } => {
+                let filter = match &domain {
+                    Some(d) => {
+                        self.catalog().state().domain(d)?;
+                        format!("WHERE domain = '{d}' ")
+                    }
+                    None => String::new(),
+                };
+                self.query(&format!(
+                    "SELECT domain || '.' || name AS product, kind, format, owner, \
+                     contract_version, array_to_string(tags, ', ') AS tags, description \
+                     FROM meta.products {filter}ORDER BY domain, name"
+                ))
+                .await
+            }
+            LakeStatement::DescribeProduct { name } => self.describe_product(&name).await,
+        }
+    }
+
+    async fn query(&self, sql: &str) -> Result<Output> {
+        let mut stmts = datafusion::sql::parser::DFParser::parse_sql(sql)?;
+        let stmt = stmts
+            .pop_front()
+            .ok_or_else(|| Error::invalid("internal query is empty"))?;
+        self.run_df(stmt).await
+    }
+
+    async fn commit_products(&self, changes: Vec<ProductChange>) -> Result<()> {
+        let summary = ChangeSummary {
+            products: changes,
+            ..Default::default()
+        };
+        self.catalog().commit(&summary, self.principal()).await
+    }
+
+    async fn remove_managed_data(&self, products: &[DataProduct]) {
+        for p in products.iter().filter(|p| p.kind == "managed") {
+            self.forget(&p.qualified_name()).await;
+            match self.warehouse().data().resolve(&p.location) {
+                Ok(url) => {
+                    if let Err(e) = self.warehouse().data().delete_tree(&url).await {
+                        tracing::warn!("could not delete the data of {}.{}: {e}", p.domain, p.name);
+                    }
+                }
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    }
+
+    async fn create_domain(
+        &self,
+        name: String,
+        owner: String,
+        description: String,
+        if_not_exists: bool,
+    ) -> Result<Output> {
+        let state = self.catalog().state();
+        if state.domains.contains_key(&name) {
+            if if_not_exists {
+                return Ok(Output::message(format!("domain {name} exists; nothing done")));
+            }
+            return Err(Error::AlreadyExists {
+                what: format!("domain '{name}'"),
+                hint: "use IF NOT EXISTS, or DROP DOMAIN it first".into(),
+            });
+        }
+        if owner.trim().is_empty() {
+            return Err(Error::invalid("OWNER must name a team, e.g. OWNER 'checkout-team'"));
+        }
+        let domain = Domain {
+            name: name.clone(),
+            owner_team: owner,
+            description,
+            upstream: Vec::new(),
+            downstream: Vec::new(),
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        };
+        let summary = ChangeSummary {
+            domains: vec![DomainChange::Create(domain)],
+            ..Default::default()
+        };
+        self.catalog().commit(&summary, self.principal()).await?;
+        Ok(Output::message(format!("CREATE DOMAIN {name}")))
+    }
+
+    async fn drop_domain(&self, name: &str, if_exists: bool, cascade: bool) -> Result<Output> {
+        let state = self.catalog().state();
+        let Some(domain) = state.domains.get(name).cloned() else {
+            if if_exists {
+                return Ok(Output::message(format!("domain {name} does not exist; nothing done")));
+            }
+            return Err(state.domain(name).unwrap_err());
+        };
+        let products: Vec<DataProduct> = state.products_in(name).cloned().collect();
+        if !products.is_empty() && !cascade {
+            return Err(Error::invalid(format!(
+                "domain '{name}' still has {} data product(s) ({}); drop them first or use DROP \
+                 DOMAIN {name} CASCADE",
+                products.len(),
+                products
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let summary = ChangeSummary {
+            domains: vec![DomainChange::Delete(domain)],
+            products: products.iter().cloned().map(ProductChange::Delete).collect(),
+        };
+        self.catalog().commit(&summary, self.principal()).await?;
+        self.remove_managed_data(&products).await;
+        Ok(Output::message(format!(
+            "DROP DOMAIN {name}{}",
+            if products.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} data products dropped)", products.len())
+            }
+        )))
+    }
+
+    async fn describe_product(&self, name: &ProductName) -> Result<Output> {
+        let state = self.catalog().state();
+        let p = state.product(name)?.clone();
+        let version = match self.open_product(name).await {
+            Ok(_) => self
+                .product_version(name)
+                .await
+                .map_or_else(|| "(plain files)".to_string(), |v| v.to_string()),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        let mut rows = vec![
+            ("product".into(), name.to_string()),
+            ("kind".into(), p.kind.clone()),
+            ("location".into(), p.location.clone()),
+            ("format".into(), p.format.clone()),
+            ("data_version".into(), version),
+            ("owner".into(), p.owner.clone()),
+            ("description".into(), p.description.clone()),
+            ("tags".into(), p.tags.join(", ")),
+            ("access_patterns".into(), p.access_patterns.join(", ")),
+            (
+                "contract".into(),
+                if p.contract_version.is_empty() {
+                    "none".into()
+                } else {
+                    format!("{} version {}", p.contract_id, p.contract_version)
+                },
+            ),
+            (
+                "sla_freshness".into(),
+                opt(p.sla_freshness_minutes.map(|m| format!("{m} minutes"))),
+            ),
+            (
+                "sla_availability".into(),
+                opt(p.sla_availability_percent.map(|v| format!("{v} %"))),
+            ),
+            (
+                "sla_completeness".into(),
+                opt(p.sla_completeness_percent.map(|v| format!("{v} %"))),
+            ),
+            (
+                "checks".into(),
+                p.checks
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ];
+        for c in &p.columns {
+            let mut attrs = vec![c.data_type.clone()];
+            if !c.nullable {
+                attrs.push("not null".into());
+            }
+            if c.primary_key {
+                attrs.push("primary key".into());
+            } else if c.unique {
+                attrs.push("unique".into());
+            }
+            if !c.accepted_values.is_empty() {
+                attrs.push(format!("one of {}", c.accepted_values.join("/")));
+            }
+            if !c.tags.is_empty() {
+                attrs.push(format!("tags {}", c.tags.join("/")));
+            }
+            if !c.description.is_empty() {
+                attrs.push(c.description.clone());
+            }
+            rows.push((format!("column {}", c.name), attrs.join(", ")));
+        }
+        Output::properties(rows)
+    }
+}

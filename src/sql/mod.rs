@@ -1,0 +1,11 @@
+//! The SQL surface: lakemeta's own statements parsed by extending DataFusion's parser, and the
+//! session that runs every statement as a principal.
+
+mod commands;
+mod output;
+mod parser;
+mod session;
+
+pub use output::Output;
+pub use parser::{LakeStatement, ParsedStatement, parse_sql};
+pub use session::{Session, SessionOptions};

@@ -1,0 +1,59 @@
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::error::Result;
+
+/// The result of one statement: rows, and for statements that change things a message.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The schema of the rows.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// What a statement that changes things did, e.g. `CREATE DOMAIN orders`.
+    pub message: Option<String>,
+}
+
+impl Output {
+    /// Rows without a message.
+    pub fn rows(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        Self {
+            schema,
+            batches,
+            message: None,
+        }
+    }
+
+    /// A message without rows.
+    pub fn message(msg: impl Into<String>) -> Self {
+        Self {
+            schema: Arc::new(Schema::empty()),
+            batches: Vec::new(),
+            message: Some(msg.into()),
+        }
+    }
+
+    /// A two-column `property | value` table.
+    pub fn properties(rows: Vec<(String, String)>) -> Result<Self> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("property", DataType::Utf8, false),
+            Field::new("value", DataType::Utf8, false),
+        ]));
+        let (k, v): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from(k)),
+                Arc::new(StringArray::from(v)),
+            ],
+        )?;
+        Ok(Self::rows(schema, vec![batch]))
+    }
+
+    /// The number of rows.
+    pub fn row_count(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}

@@ -1,0 +1,370 @@
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema};
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
+use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::sql::parser::Statement as DfStatement;
+
+use super::output::Output;
+use super::parser::{ParsedStatement, parse_sql};
+use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductChange, ChangeSummary, ProductTables};
+use crate::contracts::schema_hash;
+use crate::error::{Error, Result};
+use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
+use crate::storage::Warehouse;
+
+/// The name of lakemeta's DataFusion catalog.
+pub const CATALOG_NAME: &str = "lakemeta";
+
+/// How a session is opened.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Who runs the statements.
+    pub principal: Principal,
+}
+
+/// A SQL session on a warehouse, run as one principal: DataFusion over the system tables and
+/// the data products, plus lakemeta's own statements.
+pub struct Session {
+    catalog: Arc<Catalog>,
+    ctx: SessionContext,
+    principal: Principal,
+    tables: ProductTables,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Opens a session on a warehouse.
+    pub async fn open(warehouse: Arc<Warehouse>, options: SessionOptions) -> Result<Self> {
+        let catalog = Arc::new(Catalog::open(Arc::clone(&warehouse)).await?);
+        Self::with_catalog(catalog, options).await
+    }
+
+    /// Opens a session sharing an already opened catalog.
+    pub async fn with_catalog(catalog: Arc<Catalog>, options: SessionOptions) -> Result<Self> {
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(CATALOG_NAME, META_SCHEMA)
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(false);
+        let ctx = SessionContext::new_with_config(config);
+        let wh = catalog.warehouse();
+        let (key, store) = wh.data().store_for(wh.url())?;
+        ctx.runtime_env().register_object_store(&key, store);
+        let session = Self {
+            catalog,
+            ctx,
+            principal: options.principal,
+            tables: ProductTables::default(),
+        };
+        session.install(&[], false).await?;
+        Ok(session)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Arc<Warehouse> {
+        self.catalog.warehouse()
+    }
+
+    /// Who runs this session's statements.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The DataFusion context (its catalog is the snapshot of the last statement).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The DataFusion state, for operations that plan or read files.
+    pub fn state(&self) -> SessionState {
+        self.ctx.state()
+    }
+
+    /// Runs every statement of `sql` in order and returns their outputs; stops at the first
+    /// error.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<Output>> {
+        let mut out = Vec::new();
+        for stmt in parse_sql(sql)? {
+            out.push(self.run(stmt).await?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one parsed statement.
+    pub async fn run(&self, stmt: ParsedStatement) -> Result<Output> {
+        let result = match stmt {
+            ParsedStatement::Lake(s) => self.run_lake(s).await,
+            ParsedStatement::DataFusion(s) => self.run_df(*s).await,
+        };
+        result.map_err(Error::unwrap_df)
+    }
+
+    /// Refreshes the catalog and (re)installs the DataFusion catalog with the named products
+    /// opened (`all`: every product, skipping those that cannot be opened).
+    pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
+        self.catalog.refresh().await?;
+        let state = self.catalog.state();
+        let wh = self.warehouse();
+        let wanted: Vec<ProductName> = if all {
+            state.products.keys().cloned().collect()
+        } else {
+            names.to_vec()
+        };
+        for name in &wanted {
+            if let Some(p) = state.products.get(name) {
+                let url = wh.data().resolve(&p.location)?;
+                let (key, store) = wh.data().store_for(&url)?;
+                self.ctx.runtime_env().register_object_store(&key, store);
+            }
+        }
+        self.tables
+            .prepare(wh, &state, &wanted, &self.ctx.state(), all)
+            .await?;
+        let meta = self.tables.meta_providers(wh, &state).await?;
+        let products = self.tables.providers().await;
+        self.ctx.register_catalog(
+            CATALOG_NAME,
+            Arc::new(LakeCatalog::new(&state, meta, &products)),
+        );
+        Ok(())
+    }
+
+    pub(crate) async fn run_df(&self, stmt: DfStatement) -> Result<Output> {
+        self.catalog.refresh().await?;
+        let snapshot = self.catalog.state();
+        let refs = self.ctx.state().resolve_table_references(&stmt)?;
+        let mut names = Vec::new();
+        let mut all = false;
+        for r in &refs {
+            match r.schema() {
+                Some("information_schema") => all = true,
+                Some(schema) if snapshot.domains.contains_key(schema) => {
+                    names.push(ProductName::new(schema, r.table()));
+                }
+                _ => {}
+            }
+        }
+        if matches!(&stmt, DfStatement::Statement(s) if s.to_string().to_uppercase().starts_with("SHOW TABLES"))
+        {
+            all = true;
+        }
+        self.install(&names, all).await?;
+        let state = self.ctx.state();
+        let plan = state.statement_to_plan(stmt).await?;
+        match plan {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
+                let name = self.domain_table(&c.name)?;
+                self.create_table_as(name, (*c.input).clone(), c.if_not_exists, c.or_replace)
+                    .await
+            }
+            LogicalPlan::Dml(DmlStatement {
+                table_name,
+                op: WriteOp::Insert(op),
+                input,
+                ..
+            }) => {
+                let name = self.domain_table(&table_name)?;
+                self.insert_into(name, (*input).clone(), op).await
+            }
+            LogicalPlan::Ddl(other) => Err(Error::invalid(format!(
+                "{} is not supported here: data products are created with CREATE TABLE \
+                 domain.name AS SELECT …, CREATE DATA PRODUCT or lakemeta apply, and dropped \
+                 with DROP DATA PRODUCT",
+                other.name()
+            ))),
+            LogicalPlan::Dml(d) => Err(Error::invalid(format!(
+                "{} on {} is not supported: data products take INSERT INTO only",
+                d.op, d.table_name
+            ))),
+            plan => {
+                let df = self.ctx.execute_logical_plan(plan).await?;
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                Ok(Output::rows(schema, batches))
+            }
+        }
+    }
+
+    /// `domain.name` of a statement's target table; the domain must exist.
+    fn domain_table(&self, r: &TableReference) -> Result<ProductName> {
+        let state = self.catalog.state();
+        let domain = r.schema().unwrap_or(META_SCHEMA);
+        if domain == META_SCHEMA {
+            return Err(Error::invalid(format!(
+                "'{r}' is in the system schema meta, which is read-only; write to a domain: \
+                 CREATE TABLE <domain>.{} AS SELECT …",
+                r.table()
+            )));
+        }
+        state.domain(domain)?;
+        Ok(ProductName::new(domain, r.table()))
+    }
+
+    async fn create_table_as(
+        &self,
+        name: ProductName,
+        input: LogicalPlan,
+        if_not_exists: bool,
+        or_replace: bool,
+    ) -> Result<Output> {
+        crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
+        let state = self.catalog.state();
+        let existing = state.products.get(&name).cloned();
+        if let Some(p) = &existing {
+            if if_not_exists {
+                return Ok(Output::message(format!("data product {name} exists; nothing done")));
+            }
+            if !or_replace {
+                return Err(Error::AlreadyExists {
+                    what: format!("data product {name}"),
+                    hint: "use CREATE OR REPLACE TABLE, INSERT INTO, or DROP DATA PRODUCT first"
+                        .into(),
+                });
+            }
+            if p.kind != "managed" {
+                return Err(Error::invalid(format!(
+                    "data product {name} is external (at {}); CREATE OR REPLACE only replaces \
+                     managed products",
+                    p.location
+                )));
+            }
+        }
+        let wh = self.warehouse();
+        let url = wh.managed_location(&name.domain, &name.name)?;
+        let schema = input.schema().as_arrow().clone();
+        let batches = self.ctx.execute_logical_plan(input).await?.collect().await?;
+        let version = wh
+            .data()
+            .write_delta(&url, batches, existing.is_some())
+            .await?;
+        let domain = state.domain(&name.domain)?;
+        let columns = columns_of(&schema);
+        let product = DataProduct {
+            domain: name.domain.clone(),
+            name: name.name.clone(),
+            kind: "managed".into(),
+            location: url.to_string(),
+            format: "delta".into(),
+            owner: existing
+                .as_ref()
+                .map_or_else(|| domain.owner_team.clone(), |p| p.owner.clone()),
+            description: existing.as_ref().map(|p| p.description.clone()).unwrap_or_default(),
+            tags: existing.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
+            access_patterns: vec!["batch".into()],
+            sla_freshness_minutes: None,
+            sla_availability_percent: None,
+            sla_completeness_percent: None,
+            contract_id: String::new(),
+            contract_version: String::new(),
+            contract_spec: String::new(),
+            schema_hash: schema_hash(&columns),
+            columns,
+            checks: Vec::new(),
+            created_at: now_micros(),
+            updated_at: now_micros(),
+            updated_by: self.principal.name.clone(),
+        };
+        let change = match existing {
+            Some(before) => ProductChange::Update {
+                before,
+                after: product,
+            },
+            None => ProductChange::Create(product),
+        };
+        let changes = ChangeSummary {
+            products: vec![change],
+            ..Default::default()
+        };
+        if let Err(e) = self.catalog.commit(&changes, &self.principal).await {
+            if version == 0 {
+                let _ = wh.data().delete_tree(&url).await;
+            }
+            return Err(e);
+        }
+        self.tables.forget(&name).await;
+        Ok(Output::message(format!(
+            "CREATE TABLE {name} (managed Delta, version {version})"
+        )))
+    }
+
+    async fn insert_into(&self, name: ProductName, input: LogicalPlan, op: InsertOp) -> Result<Output> {
+        let state = self.catalog.state();
+        let product = state.product(&name)?;
+        if product.format != "delta" {
+            return Err(Error::invalid(format!(
+                "data product {name} is {} files at {}; INSERT INTO writes Delta products only",
+                product.format, product.location
+            )));
+        }
+        let url = self.warehouse().data().resolve(&product.location)?;
+        let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
+        let batches = self.ctx.execute_logical_plan(input).await?.collect().await?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let version = self
+            .warehouse()
+            .data()
+            .write_delta(&url, batches, overwrite)
+            .await?;
+        self.tables.forget(&name).await;
+        Ok(Output::message(format!(
+            "INSERT INTO {name}: {rows} rows (version {version})"
+        )))
+    }
+
+    /// Opens a product's data (for DESCRIBE PRODUCT and registration) and returns its provider.
+    pub(crate) async fn open_product(&self, name: &ProductName) -> Result<Arc<dyn TableProvider>> {
+        self.install(std::slice::from_ref(name), false).await?;
+        self.tables
+            .providers()
+            .await
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("data product {name} could not be opened")))
+    }
+
+    /// The Delta version of an opened product.
+    pub(crate) async fn product_version(&self, name: &ProductName) -> Option<u64> {
+        self.tables.version(name).await
+    }
+
+    /// Forgets an opened product.
+    pub(crate) async fn forget(&self, name: &ProductName) {
+        self.tables.forget(name).await;
+    }
+}
+
+/// Product columns from an Arrow schema.
+pub(crate) fn columns_of(schema: &Schema) -> Vec<Column> {
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f): (usize, &Arc<Field>)| Column {
+            name: f.name().clone(),
+            data_type: crate::contracts::type_name(f.data_type()),
+            nullable: f.is_nullable(),
+            description: String::new(),
+            tags: Vec::new(),
+            classification: String::new(),
+            primary_key: false,
+            unique: false,
+            accepted_values: Vec::new(),
+            ordinal: i as i32,
+        })
+        .collect()
+}

@@ -1,0 +1,323 @@
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::SessionState;
+use deltalake::kernel::StructType;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableError};
+use object_store::ObjectStore;
+use url::Url;
+
+use super::location::WarehouseLocation;
+use super::system_table::{delta_err, table_handle};
+use crate::error::{Error, Result};
+use crate::model::DataFormat;
+
+/// Reads and writes the data of data products: Delta tables (managed or external) and
+/// Parquet, CSV and NDJSON files.
+#[derive(Debug, Clone)]
+pub struct DataStore {
+    location: WarehouseLocation,
+    store: Arc<dyn ObjectStore>,
+}
+
+/// An opened data product: a query provider over its data and, for Delta, the table handle
+/// that keeps it fresh.
+pub struct ProductData {
+    provider: Arc<dyn TableProvider>,
+    delta: Option<DeltaTable>,
+    url: Url,
+}
+
+impl std::fmt::Debug for ProductData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProductData")
+            .field("url", &self.url.as_str())
+            .field("version", &self.version())
+            .finish()
+    }
+}
+
+impl ProductData {
+    /// The query provider.
+    pub fn provider(&self) -> Arc<dyn TableProvider> {
+        Arc::clone(&self.provider)
+    }
+
+    /// The data's schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.provider.schema()
+    }
+
+    /// The Delta version, `None` for plain files.
+    pub fn version(&self) -> Option<u64> {
+        self.delta.as_ref().and_then(|t| t.version()).map(|v| v as u64)
+    }
+
+    /// Catches up with commits made since it was opened (Delta only). Returns true when the
+    /// version moved and the provider was rebuilt.
+    pub async fn refresh(&mut self) -> Result<bool> {
+        let Some(table) = self.delta.as_mut() else {
+            return Ok(false);
+        };
+        let before = table.version();
+        match table.update_incremental(None).await {
+            Ok(()) => {}
+            Err(e) => return Err(missing_or(&self.url, e)),
+        }
+        if table.version() == before {
+            return Ok(false);
+        }
+        self.provider = table
+            .table_provider()
+            .await
+            .map_err(|e| Error::invalid(format!("Delta table at {}: {e}", self.url)))?;
+        Ok(true)
+    }
+}
+
+fn missing_or(url: &Url, e: DeltaTableError) -> Error {
+    match e {
+        DeltaTableError::NotATable(_) => Error::invalid(format!(
+            "no Delta table at {url}: the location is empty or its _delta_log is gone; check the \
+             location, or register the product with FORMAT parquet|csv|json if it is plain files"
+        )),
+        other => delta_err(url, other),
+    }
+}
+
+impl DataStore {
+    pub(crate) fn new(location: WarehouseLocation, store: Arc<dyn ObjectStore>) -> Self {
+        Self { location, store }
+    }
+
+    /// Resolves a product location: a URL, or a local path (relative to the current
+    /// directory).
+    pub fn resolve(&self, location: &str) -> Result<Url> {
+        let parsed = WarehouseLocation::parse(location)?;
+        let mut url = parsed.url;
+        // a file, not a directory, when the user did not end the path with '/'
+        if !location.ends_with('/') && has_extension(location) {
+            let p = url.path().trim_end_matches('/').to_string();
+            url.set_path(&p);
+        }
+        Ok(url)
+    }
+
+    /// True when `url` lives in the same bucket or filesystem as the warehouse, whose store
+    /// (and credentials) it can share.
+    fn same_store(&self, url: &Url) -> bool {
+        url.scheme() == self.location.url.scheme()
+            && url.host_str() == self.location.url.host_str()
+    }
+
+    /// The object store to use for `url`, and the key under which a query session should
+    /// register it.
+    pub fn store_for(&self, url: &Url) -> Result<(Url, Arc<dyn ObjectStore>)> {
+        let key = Url::parse(&format!(
+            "{}://{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        ))
+        .map_err(|e| Error::invalid(format!("{url}: {e}")))?;
+        if self.same_store(url) {
+            return Ok((key, Arc::clone(&self.store)));
+        }
+        let scheme = Url::parse(&format!("{}://", url.scheme()))
+            .map_err(|e| Error::invalid(format!("{url}: {e}")))?;
+        let factories = deltalake::logstore::object_store_factories();
+        let factory = factories.get(&scheme).ok_or_else(|| {
+            Error::invalid(format!(
+                "no storage backend for {url}: use a local path, file://, memory:// or s3://"
+            ))
+        })?;
+        let config =
+            deltalake::logstore::StorageConfig::parse_options(self.location.options.clone())
+                .map_err(|e| Error::invalid(format!("storage options for {url}: {e}")))?;
+        let (store, _) = factory
+            .value()
+            .parse_url_opts(url, &config)
+            .map_err(|e| Error::invalid(format!("cannot open {url}: {e}")))?;
+        Ok((key, store))
+    }
+
+    /// Opens a product's data for querying. `state` is the query session, whose object store
+    /// registry must already know the location's store (see [`DataStore::store_for`]).
+    pub async fn open(
+        &self,
+        location: &str,
+        format: DataFormat,
+        state: &SessionState,
+    ) -> Result<ProductData> {
+        let url = self.resolve(location)?;
+        match format {
+            DataFormat::Delta => {
+                let (_, store) = self.store_for(&url)?;
+                let mut dir = url.clone();
+                if !dir.path().ends_with('/') {
+                    let p = format!("{}/", dir.path());
+                    dir.set_path(&p);
+                }
+                let mut table = table_handle(&store, &dir, &self.location.options)?;
+                table.load().await.map_err(|e| missing_or(&dir, e))?;
+                let provider = table
+                    .table_provider()
+                    .await
+                    .map_err(|e| Error::invalid(format!("Delta table at {dir}: {e}")))?;
+                Ok(ProductData {
+                    provider,
+                    delta: Some(table),
+                    url: dir,
+                })
+            }
+            other => {
+                let provider = self.listing(&url, other, state).await?;
+                Ok(ProductData {
+                    provider,
+                    delta: None,
+                    url,
+                })
+            }
+        }
+    }
+
+    async fn listing(
+        &self,
+        url: &Url,
+        format: DataFormat,
+        state: &SessionState,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let table_url = ListingTableUrl::parse(url.as_str())?;
+        let (file_format, default_ext): (Arc<dyn FileFormat>, &str) = match format {
+            DataFormat::Parquet => (Arc::new(ParquetFormat::default()), ".parquet"),
+            DataFormat::Csv => (Arc::new(CsvFormat::default().with_has_header(true)), ".csv"),
+            DataFormat::Json => (Arc::new(JsonFormat::default()), ".json"),
+            DataFormat::Delta => unreachable!("Delta is opened by deltalake"),
+        };
+        let ext = if url.path().ends_with('/') {
+            default_ext.to_string()
+        } else {
+            url.path()
+                .rsplit_once('.')
+                .map(|(_, e)| format!(".{e}"))
+                .unwrap_or_default()
+        };
+        let options = ListingOptions::new(file_format).with_file_extension(ext.clone());
+        let (_, store) = self.store_for(url)?;
+        let first = match table_url.list_all_files(state, store.as_ref(), &ext).await {
+            Ok(mut files) => {
+                use futures::StreamExt;
+                files.next().await
+            }
+            Err(e) => return Err(Error::invalid(format!("cannot list {url}: {e}"))),
+        };
+        match first {
+            None => {
+                return Err(Error::invalid(format!(
+                    "location {url} does not exist or holds no {} files; check the path and \
+                     the FORMAT",
+                    format.as_str()
+                )));
+            }
+            Some(Err(e)) => return Err(Error::invalid(format!("cannot list {url}: {e}"))),
+            Some(Ok(_)) => {}
+        }
+        let schema = options
+            .infer_schema(state, &table_url)
+            .await
+            .map_err(|e| Error::invalid(format!("cannot read the schema of {url}: {e}")))?;
+        let config = ListingTableConfig::new(table_url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    /// Creates an empty managed Delta table at `url` with `schema`. Fails when one exists.
+    pub async fn create_delta(&self, url: &Url, schema: &SchemaRef, name: &str) -> Result<()> {
+        let (_, store) = self.store_for(url)?;
+        let table = table_handle(&store, url, &self.location.options)?;
+        let kernel: StructType = schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| Error::invalid(format!("schema of {name} cannot be stored in Delta: {e}")))?;
+        table
+            .create()
+            .with_table_name(name)
+            .with_columns(kernel.fields().cloned())
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .await
+            .map_err(|e| match e {
+                DeltaTableError::Generic(m) if m.contains("exists") => Error::AlreadyExists {
+                    what: format!("a Delta table at {url}"),
+                    hint: "drop the product or choose another name".into(),
+                },
+                other => delta_err(url, other),
+            })?;
+        Ok(())
+    }
+
+    /// Writes `batches` to the Delta table at `url` (created if missing), appending or
+    /// replacing its data, in one commit. Returns the new version.
+    pub async fn write_delta(
+        &self,
+        url: &Url,
+        batches: Vec<RecordBatch>,
+        overwrite: bool,
+    ) -> Result<u64> {
+        let (_, store) = self.store_for(url)?;
+        let mut table = table_handle(&store, url, &self.location.options)?;
+        match table.load().await {
+            Ok(()) | Err(DeltaTableError::NotATable(_)) => {}
+            Err(e) => return Err(delta_err(url, e)),
+        }
+        let mode = if overwrite {
+            SaveMode::Overwrite
+        } else {
+            SaveMode::Append
+        };
+        let t = table
+            .write(batches)
+            .with_save_mode(mode)
+            .await
+            .map_err(|e| delta_err(url, e))?;
+        Ok(t.version().unwrap_or(0) as u64)
+    }
+
+    /// Deletes everything under a managed product's location.
+    pub async fn delete_tree(&self, url: &Url) -> Result<()> {
+        use futures::{StreamExt, TryStreamExt};
+        let (_, store) = self.store_for(url)?;
+        let prefix = object_store::path::Path::from_url_path(url.path())
+            .map_err(|e| Error::invalid(format!("{url}: {e}")))?;
+        let locations = store
+            .list(Some(&prefix))
+            .map_ok(|m| m.location)
+            .boxed();
+        store
+            .delete_stream(locations)
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| Error::ObjectStore {
+                location: url.to_string(),
+                source: e,
+            })?;
+        Ok(())
+    }
+}
+
+fn has_extension(location: &str) -> bool {
+    location
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+}

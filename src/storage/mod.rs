@@ -1,0 +1,18 @@
+//! Storage: the only module that knows Delta and object storage.
+//!
+//! A warehouse is a root URL. Its metadata lives in Delta tables under `<root>/_meta/`, its
+//! managed data products under `<root>/<domain>/<product>/`.
+
+mod data;
+mod location;
+mod retry;
+mod schemas;
+mod system_table;
+mod warehouse;
+
+pub use data::{DataStore, ProductData};
+pub use location::WarehouseLocation;
+pub use retry::RetryPolicy;
+pub use schemas::SystemTableKind;
+pub use system_table::{Keyed, RowChange, SystemTable};
+pub use warehouse::{LAYOUT_VERSION, Warehouse};

@@ -1,0 +1,356 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::StructType;
+use deltalake::kernel::transaction::{CommitProperties, TransactionError};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::TryStreamExt;
+use object_store::ObjectStore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use url::Url;
+
+use super::retry::RetryPolicy;
+use super::schemas::SystemTableKind;
+use crate::error::{Error, Result};
+
+/// A row of a system table that has a key: upserts and deletes find rows by it.
+pub trait Keyed {
+    /// The row's key, unique within its table.
+    fn key(&self) -> String;
+}
+
+/// One change to a keyed system table, with the row as the operation saw it. If the row in the
+/// table is no longer what the operation saw, another writer changed it and the commit ends in
+/// [`Error::Conflict`].
+#[derive(Debug, Clone)]
+pub enum RowChange<T> {
+    /// Insert or replace a row; `expected` is the row as it was read (`None`: it did not exist).
+    Upsert {
+        /// The row as the operation read it.
+        expected: Option<T>,
+        /// The new row.
+        row: T,
+    },
+    /// Remove a row that the operation read as `expected`.
+    Delete {
+        /// The row as the operation read it.
+        expected: T,
+    },
+}
+
+/// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
+/// kept fresh incrementally.
+pub struct SystemTable {
+    kind: SystemTableKind,
+    url: Url,
+    table: Mutex<DeltaTable>,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for SystemTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemTable")
+            .field("kind", &self.kind)
+            .field("url", &self.url.as_str())
+            .finish()
+    }
+}
+
+pub(crate) fn delta_err(url: &Url, source: DeltaTableError) -> Error {
+    Error::Delta {
+        location: url.to_string(),
+        source,
+    }
+}
+
+/// A Delta table handle on `url` that uses the warehouse's shared object store.
+pub(crate) fn table_handle(
+    store: &Arc<dyn ObjectStore>,
+    url: &Url,
+    options: &std::collections::HashMap<String, String>,
+) -> Result<DeltaTable> {
+    DeltaTableBuilder::from_url(url.clone())
+        .and_then(|b| {
+            b.with_storage_backend(Arc::clone(store), url.clone())
+                .with_storage_options(options.clone())
+                .build()
+        })
+        .map_err(|e| delta_err(url, e))
+}
+
+/// True when a commit failed only because another writer committed first.
+pub(crate) fn is_commit_race(e: &DeltaTableError) -> bool {
+    match e {
+        DeltaTableError::VersionAlreadyExists(_) => true,
+        DeltaTableError::Transaction { source } => matches!(
+            source,
+            TransactionError::VersionAlreadyExists(_)
+                | TransactionError::MaxCommitAttempts(_)
+                | TransactionError::CommitConflict(_)
+        ),
+        DeltaTableError::CommitValidation { .. } => false,
+        other => {
+            let msg = other.to_string();
+            msg.contains("already exists") && msg.contains("version")
+        }
+    }
+}
+
+impl SystemTable {
+    /// Opens the table, creating it (empty, with its schema) when `create` is true and it does
+    /// not exist yet. Creation races with other processes are harmless.
+    pub(crate) async fn open(
+        kind: SystemTableKind,
+        store: &Arc<dyn ObjectStore>,
+        url: Url,
+        options: &std::collections::HashMap<String, String>,
+        create: bool,
+    ) -> Result<Self> {
+        let table = if create {
+            create_table(kind, store, &url, options).await?
+        } else {
+            let mut table = table_handle(store, &url, options)?;
+            match table.load().await {
+                Ok(()) => table,
+                Err(e) => {
+                    return Err(Error::Warehouse {
+                        location: url.to_string(),
+                        reason: format!(
+                            "system table '{}' cannot be read ({e}); the warehouse is damaged — \
+                             restore _meta/{} from a backup",
+                            kind.name(),
+                            kind.name()
+                        ),
+                    });
+                }
+            }
+        };
+        Ok(Self {
+            kind,
+            url,
+            table: Mutex::new(table),
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    /// Which system table this is.
+    pub fn kind(&self) -> SystemTableKind {
+        self.kind
+    }
+
+    /// The table's URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Uses another retry policy (tests and benchmarks).
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.policy = policy;
+    }
+
+    /// The loaded version.
+    pub async fn version(&self) -> u64 {
+        self.table.lock().await.version().unwrap_or(0) as u64
+    }
+
+    /// Brings the snapshot up to the latest commit, reading only the commits after the loaded
+    /// version (and the newest checkpoint, if one was written since). Returns true when the
+    /// version moved.
+    pub async fn refresh(&self) -> Result<bool> {
+        let mut t = self.table.lock().await;
+        let before = t.version();
+        t.update_incremental(None)
+            .await
+            .map_err(|e| delta_err(&self.url, e))?;
+        Ok(t.version() != before)
+    }
+
+    /// A clone of the loaded table (snapshot included), for building query providers.
+    pub async fn delta_table(&self) -> DeltaTable {
+        self.table.lock().await.clone()
+    }
+
+    /// All rows of the loaded snapshot, as record batches.
+    pub async fn read_batches(&self) -> Result<Vec<RecordBatch>> {
+        let t = self.delta_table().await;
+        read_all(&self.url, &t).await
+    }
+
+    /// All rows of the loaded snapshot, decoded.
+    pub async fn read_rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        decode(&self.read_batches().await?)
+    }
+
+    /// Applies keyed changes in one commit, retrying with backoff and jitter while other writers
+    /// win the race. Each change is checked against the row as it is now: a row that another
+    /// writer changed ends the operation in [`Error::Conflict`] and nothing is written. Returns
+    /// the new version, or `None` when there was nothing to change.
+    pub async fn apply_changes<T>(&self, changes: &[RowChange<T>]) -> Result<Option<u64>>
+    where
+        T: Keyed + Serialize + DeserializeOwned + PartialEq + Clone,
+    {
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let mut attempt = 1;
+        loop {
+            let mut guard = self.table.lock().await;
+            if attempt > 1 {
+                guard
+                    .update_incremental(None)
+                    .await
+                    .map_err(|e| delta_err(&self.url, e))?;
+            }
+            let current: Vec<T> = decode(&read_all(&self.url, &guard).await?)?;
+            let mut rows: BTreeMap<String, T> =
+                current.into_iter().map(|r| (r.key(), r)).collect();
+            for change in changes {
+                let (key, expected) = match change {
+                    RowChange::Upsert { expected, row } => (row.key(), expected.as_ref()),
+                    RowChange::Delete { expected } => (expected.key(), Some(expected)),
+                };
+                if rows.get(&key) != expected {
+                    return Err(Error::Conflict {
+                        what: format!("{} row '{key}'", self.kind.name()),
+                    });
+                }
+                match change {
+                    RowChange::Upsert { row, .. } => {
+                        rows.insert(key, row.clone());
+                    }
+                    RowChange::Delete { .. } => {
+                        rows.remove(&key);
+                    }
+                }
+            }
+            let rows: Vec<T> = rows.into_values().collect();
+            let batch = encode(self.kind, &rows)?;
+            let result = guard
+                .clone()
+                .write(vec![batch])
+                .with_save_mode(SaveMode::Overwrite)
+                .with_commit_properties(CommitProperties::default().with_max_retries(0))
+                .await;
+            match result {
+                Ok(t) => {
+                    *guard = t;
+                    return Ok(guard.version().map(|v| v as u64));
+                }
+                Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
+                    drop(guard);
+                    tokio::time::sleep(self.policy.backoff(attempt + 1)).await;
+                    attempt += 1;
+                }
+                Err(e) if is_commit_race(&e) => {
+                    return Err(Error::Contention {
+                        table: self.kind.name().to_string(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(delta_err(&self.url, e)),
+            }
+        }
+    }
+
+    /// Appends rows in one commit, retrying with backoff and jitter while other writers win the
+    /// race. Appends never conflict with each other. Returns the new version.
+    pub async fn append<T: Serialize>(&self, rows: &[T]) -> Result<Option<u64>> {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let batch = encode(self.kind, rows)?;
+        let mut attempt = 1;
+        loop {
+            let mut guard = self.table.lock().await;
+            if attempt > 1 {
+                guard
+                    .update_incremental(None)
+                    .await
+                    .map_err(|e| delta_err(&self.url, e))?;
+            }
+            let result = guard
+                .clone()
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Append)
+                .with_commit_properties(CommitProperties::default().with_max_retries(0))
+                .await;
+            match result {
+                Ok(t) => {
+                    *guard = t;
+                    return Ok(guard.version().map(|v| v as u64));
+                }
+                Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
+                    drop(guard);
+                    tokio::time::sleep(self.policy.backoff(attempt + 1)).await;
+                    attempt += 1;
+                }
+                Err(e) if is_commit_race(&e) => {
+                    return Err(Error::Contention {
+                        table: self.kind.name().to_string(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => return Err(delta_err(&self.url, e)),
+            }
+        }
+    }
+}
+
+/// Creates the (empty) system table, or loads it when another process created it first.
+async fn create_table(
+    kind: SystemTableKind,
+    store: &Arc<dyn ObjectStore>,
+    url: &Url,
+    options: &std::collections::HashMap<String, String>,
+) -> Result<DeltaTable> {
+    let schema: StructType = kind
+        .schema()
+        .as_ref()
+        .try_into_kernel()
+        .map_err(|e| Error::invalid(format!("system table {} schema: {e}", kind.name())))?;
+    let created = table_handle(store, url, options)?
+        .create()
+        .with_table_name(kind.name())
+        .with_comment(format!("lakemeta system table {}", kind.name()))
+        .with_columns(schema.fields().cloned())
+        .with_configuration_property(deltalake::TableProperty::CheckpointInterval, Some("20"))
+        .with_save_mode(SaveMode::Ignore)
+        .await;
+    match created {
+        Ok(t) => Ok(t),
+        Err(e) if is_commit_race(&e) => {
+            let mut t = table_handle(store, url, options)?;
+            t.load().await.map_err(|e| delta_err(url, e))?;
+            Ok(t)
+        }
+        Err(e) => Err(delta_err(url, e)),
+    }
+}
+
+async fn read_all(url: &Url, table: &DeltaTable) -> Result<Vec<RecordBatch>> {
+    let (_, stream) = table.scan_table().await.map_err(|e| delta_err(url, e))?;
+    Ok(stream.try_collect().await?)
+}
+
+/// Rows to one record batch of the table's schema.
+pub(crate) fn encode<T: Serialize>(kind: SystemTableKind, rows: &[T]) -> Result<RecordBatch> {
+    let schema = kind.schema();
+    serde_arrow::to_record_batch(schema.fields(), &rows)
+        .map_err(|e| Error::invalid(format!("encoding rows of {}: {e}", kind.name())))
+}
+
+/// Record batches to rows.
+pub(crate) fn decode<T: DeserializeOwned>(batches: &[RecordBatch]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let rows: Vec<T> = serde_arrow::from_record_batch(b)
+            .map_err(|e| Error::invalid(format!("decoding a system table: {e}")))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
