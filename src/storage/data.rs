@@ -278,6 +278,7 @@ impl DataStore {
         let mut table = table_handle(&store, url, &self.location.options)?;
         match table.load().await {
             Ok(()) | Err(DeltaTableError::NotATable(_)) => {}
+            Err(e) if e.to_string().contains("does not exist") => {}
             Err(e) => return Err(delta_err(url, e)),
         }
         let mode = if overwrite {

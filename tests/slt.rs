@@ -1,0 +1,151 @@
+//! Runs the sqllogictest files in tests/slt/: each file gets its own session on a fresh local
+//! warehouse in a scratch directory (`__TEST_DIR__` in a file names that directory).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use lakemeta::model::Principal;
+use lakemeta::sql::{Session, SessionOptions};
+use lakemeta::storage::{Warehouse, WarehouseLocation};
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+
+struct Db {
+    session: Session,
+}
+
+#[derive(Debug)]
+struct SltError(String);
+
+impl std::fmt::Display for SltError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SltError {}
+
+#[async_trait::async_trait]
+impl AsyncDB for Db {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let outputs = self
+            .session
+            .sql(sql)
+            .await
+            .map_err(|e| SltError(e.to_string()))?;
+        let Some(out) = outputs.into_iter().last() else {
+            return Ok(DBOutput::StatementComplete(0));
+        };
+        if out.schema.fields().is_empty() {
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let options = FormatOptions::default().with_null("NULL");
+        let mut rows = Vec::new();
+        for batch in &out.batches {
+            let formatters = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SltError(e.to_string()))?;
+            for row in 0..batch.num_rows() {
+                rows.push(
+                    formatters
+                        .iter()
+                        .map(|f| {
+                            let s = f.value(row).to_string();
+                            if s.is_empty() { "(empty)".to_string() } else { s }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(DBOutput::Rows {
+            types: vec![DefaultColumnType::Any; out.schema.fields().len()],
+            rows,
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "lakemeta"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await;
+    }
+}
+
+async fn run_file(path: PathBuf) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let wh_dir = dir.path().join("warehouse");
+    let location = WarehouseLocation::parse(wh_dir.to_str().unwrap()).map_err(|e| e.to_string())?;
+    let warehouse = Arc::new(Warehouse::open(location).await.map_err(|e| e.to_string())?);
+    let session = Session::open(
+        warehouse,
+        SessionOptions {
+            principal: Principal::new("slt"),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut runner = sqllogictest::Runner::new(move || {
+        let s = Db { session: unsafe_take() };
+        async move { Ok::<_, SltError>(s) }
+    });
+    SESSION.with(|cell| *cell.borrow_mut() = Some(session));
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let text = text.replace("__TEST_DIR__", dir.path().to_str().unwrap());
+    runner
+        .run_script_async(&text)
+        .await
+        .map_err(|e| format!("{}: {}", path.display(), e.display(true)))
+}
+
+thread_local! {
+    static SESSION: std::cell::RefCell<Option<Session>> = const { std::cell::RefCell::new(None) };
+}
+
+fn unsafe_take() -> Session {
+    SESSION.with(|cell| cell.borrow_mut().take().expect("one connection per file"))
+}
+
+fn main() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir("tests/slt")
+        .expect("tests/slt exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    let filter = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut passed, mut failed) = (0, 0);
+    for f in files {
+        if let Some(flt) = &filter
+            && !f.to_string_lossy().contains(flt.as_str())
+        {
+            continue;
+        }
+        match runtime.block_on(run_file(f.clone())) {
+            Ok(()) => {
+                println!("ok   {}", f.display());
+                passed += 1;
+            }
+            Err(e) => {
+                println!("FAIL {e}");
+                failed += 1;
+            }
+        }
+    }
+    println!("slt: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
