@@ -1,8 +1,8 @@
 //! lakemeta: a SQL-queryable lakehouse metadata engine.
-pub mod error;
 pub mod catalog;
 pub mod cli;
 pub mod contracts;
+pub mod error;
 pub mod model;
 pub mod repl;
 pub mod sql;

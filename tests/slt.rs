@@ -57,7 +57,11 @@ impl AsyncDB for Db {
                         .iter()
                         .map(|f| {
                             let s = f.value(row).to_string();
-                            if s.is_empty() { "(empty)".to_string() } else { s }
+                            if s.is_empty() {
+                                "(empty)".to_string()
+                            } else {
+                                s
+                            }
                         })
                         .collect(),
                 );
@@ -94,7 +98,9 @@ async fn run_file(path: PathBuf) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     let mut runner = sqllogictest::Runner::new(move || {
-        let s = Db { session: unsafe_take() };
+        let s = Db {
+            session: unsafe_take(),
+        };
         async move { Ok::<_, SltError>(s) }
     });
     SESSION.with(|cell| *cell.borrow_mut() = Some(session));

@@ -85,7 +85,11 @@ impl ChangeSummary {
             out.push(match c {
                 DomainChange::Create(d) => format!("+ domain {} (owner {})", d.name, d.owner_team),
                 DomainChange::Update { before, after } => {
-                    format!("~ domain {}: {}", after.name, domain_diff(before, after).join(", "))
+                    format!(
+                        "~ domain {}: {}",
+                        after.name,
+                        domain_diff(before, after).join(", ")
+                    )
                 }
                 DomainChange::Delete(d) => format!("- domain {}", d.name),
             });
@@ -153,7 +157,11 @@ fn product_diff(a: &DataProduct, b: &DataProduct) -> Vec<String> {
     if a.contract_version != b.contract_version {
         d.push(format!(
             "contract {} -> {}",
-            if a.contract_version.is_empty() { "none" } else { &a.contract_version },
+            if a.contract_version.is_empty() {
+                "none"
+            } else {
+                &a.contract_version
+            },
             b.contract_version
         ));
     } else if a.contract_spec != b.contract_spec {
@@ -286,7 +294,12 @@ fn stamp_domain(d: &Domain, before: Option<&Domain>, now: i64, who: &str) -> Dom
     }
 }
 
-fn stamp_product(p: &DataProduct, before: Option<&DataProduct>, now: i64, who: &str) -> DataProduct {
+fn stamp_product(
+    p: &DataProduct,
+    before: Option<&DataProduct>,
+    now: i64,
+    who: &str,
+) -> DataProduct {
     DataProduct {
         created_at: before.map_or(now, |b| b.created_at),
         updated_at: now,

@@ -50,9 +50,10 @@ impl ProductTables {
                 Some((_, p)) => Arc::clone(p),
                 None => {
                     let table = t.delta_table().await;
-                    let p = table.table_provider().await.map_err(|e| {
-                        Error::invalid(format!("system table {name}: {e}"))
-                    })?;
+                    let p = table
+                        .table_provider()
+                        .await
+                        .map_err(|e| Error::invalid(format!("system table {name}: {e}")))?;
                     cache.insert(name.clone(), (version, Arc::clone(&p)));
                     p
                 }

@@ -21,27 +21,32 @@ impl CatalogState {
     pub fn domain(&self, name: &str) -> Result<&Domain> {
         self.domains.get(name).ok_or_else(|| Error::UnknownDomain {
             name: name.to_string(),
-            hint: choices("domains", self.domains.keys(), "CREATE DOMAIN or lakemeta apply"),
+            hint: choices(
+                "domains",
+                self.domains.keys(),
+                "CREATE DOMAIN or lakemeta apply",
+            ),
         })
     }
 
     /// The product, or an error that lists the products of its domain.
     pub fn product(&self, name: &ProductName) -> Result<&DataProduct> {
-        self.products.get(name).ok_or_else(|| Error::UnknownProduct {
-            name: name.to_string(),
-            hint: choices(
-                "products",
-                self.products_in(&name.domain).map(|p| format!("{}.{}", p.domain, p.name)),
-                "CREATE DATA PRODUCT, CREATE TABLE … AS SELECT or lakemeta apply",
-            ),
-        })
+        self.products
+            .get(name)
+            .ok_or_else(|| Error::UnknownProduct {
+                name: name.to_string(),
+                hint: choices(
+                    "products",
+                    self.products_in(&name.domain)
+                        .map(|p| format!("{}.{}", p.domain, p.name)),
+                    "CREATE DATA PRODUCT, CREATE TABLE … AS SELECT or lakemeta apply",
+                ),
+            })
     }
 
     /// The products of one domain.
     pub fn products_in<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a DataProduct> {
-        self.products
-            .values()
-            .filter(move |p| p.domain == domain)
+        self.products.values().filter(move |p| p.domain == domain)
     }
 }
 

@@ -5,18 +5,54 @@ use crate::sql::Session;
 
 /// The example mesh, built into the binary so `lakemeta demo` works from any directory.
 const SPECS: &[(&str, &str)] = &[
-    ("examples/mesh/domains/orders.yaml", include_str!("../../examples/mesh/domains/orders.yaml")),
-    ("examples/mesh/domains/users.yaml", include_str!("../../examples/mesh/domains/users.yaml")),
-    ("examples/mesh/domains/inventory.yaml", include_str!("../../examples/mesh/domains/inventory.yaml")),
-    ("examples/mesh/contracts/orders_fact.yaml", include_str!("../../examples/mesh/contracts/orders_fact.yaml")),
-    ("examples/mesh/contracts/payments_fact.yaml", include_str!("../../examples/mesh/contracts/payments_fact.yaml")),
-    ("examples/mesh/contracts/cart_events.yaml", include_str!("../../examples/mesh/contracts/cart_events.yaml")),
-    ("examples/mesh/contracts/user_profiles.yaml", include_str!("../../examples/mesh/contracts/user_profiles.yaml")),
-    ("examples/mesh/contracts/user_segments.yaml", include_str!("../../examples/mesh/contracts/user_segments.yaml")),
-    ("examples/mesh/contracts/user_events.yaml", include_str!("../../examples/mesh/contracts/user_events.yaml")),
-    ("examples/mesh/contracts/stock_levels.yaml", include_str!("../../examples/mesh/contracts/stock_levels.yaml")),
-    ("examples/mesh/contracts/supplier_data.yaml", include_str!("../../examples/mesh/contracts/supplier_data.yaml")),
-    ("examples/mesh/contracts/warehouse_events.yaml", include_str!("../../examples/mesh/contracts/warehouse_events.yaml")),
+    (
+        "examples/mesh/domains/orders.yaml",
+        include_str!("../../examples/mesh/domains/orders.yaml"),
+    ),
+    (
+        "examples/mesh/domains/users.yaml",
+        include_str!("../../examples/mesh/domains/users.yaml"),
+    ),
+    (
+        "examples/mesh/domains/inventory.yaml",
+        include_str!("../../examples/mesh/domains/inventory.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/orders_fact.yaml",
+        include_str!("../../examples/mesh/contracts/orders_fact.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/payments_fact.yaml",
+        include_str!("../../examples/mesh/contracts/payments_fact.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/cart_events.yaml",
+        include_str!("../../examples/mesh/contracts/cart_events.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/user_profiles.yaml",
+        include_str!("../../examples/mesh/contracts/user_profiles.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/user_segments.yaml",
+        include_str!("../../examples/mesh/contracts/user_segments.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/user_events.yaml",
+        include_str!("../../examples/mesh/contracts/user_events.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/stock_levels.yaml",
+        include_str!("../../examples/mesh/contracts/stock_levels.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/supplier_data.yaml",
+        include_str!("../../examples/mesh/contracts/supplier_data.yaml"),
+    ),
+    (
+        "examples/mesh/contracts/warehouse_events.yaml",
+        include_str!("../../examples/mesh/contracts/warehouse_events.yaml"),
+    ),
 ];
 
 /// The deterministic data generator of the example mesh.
@@ -34,7 +70,13 @@ pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
             })
         })
         .collect::<Result<Vec<Spec>>>()?;
-    let report = apply_specs(session.catalog(), &specs, &session.state(), session.principal()).await?;
+    let report = apply_specs(
+        session.catalog(),
+        &specs,
+        &session.state(),
+        session.principal(),
+    )
+    .await?;
     let mut lines = report.lines();
     let count = session
         .sql("SELECT count(*) AS n FROM orders.orders_fact")

@@ -20,7 +20,13 @@ use crate::storage::{Warehouse, WarehouseLocation};
 #[command(name = "lakemeta", version, about)]
 pub struct Cli {
     /// The warehouse: a directory, file://…, memory:// or s3://bucket/prefix.
-    #[arg(long, short = 'w', global = true, env = "LAKEMETA_WAREHOUSE", default_value = "./warehouse")]
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        env = "LAKEMETA_WAREHOUSE",
+        default_value = "./warehouse"
+    )]
     pub warehouse: String,
     /// Run as this principal (default: the operating-system user).
     #[arg(long, short = 'u', global = true, env = "LAKEMETA_USER")]

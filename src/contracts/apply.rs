@@ -94,7 +94,9 @@ async fn plan(
     let mut seen: BTreeMap<ProductName, &SpecSource> = BTreeMap::new();
     let mut new_tables = Vec::new();
     for spec in specs {
-        let Spec::Product(p, src) = spec else { continue };
+        let Spec::Product(p, src) = spec else {
+            continue;
+        };
         let mut desired: DataProduct = p.product.clone();
         let name = desired.qualified_name();
         if let Some(first) = seen.insert(name.clone(), src) {
@@ -103,8 +105,7 @@ async fn plan(
                 format!("data product {name} is also described by {}", first.file),
             ));
         }
-        if !current.domains.contains_key(&desired.domain)
-            && !declared.contains_key(&desired.domain)
+        if !current.domains.contains_key(&desired.domain) && !declared.contains_key(&desired.domain)
         {
             return Err(src.error(
                 "domain",
@@ -123,7 +124,9 @@ async fn plan(
         desired.location = url.to_string();
         let existing = current.products.get(&name);
         let same_data = existing.is_some_and(|e| {
-            e.location == desired.location && e.format == desired.format && e.columns == desired.columns
+            e.location == desired.location
+                && e.format == desired.format
+                && e.columns == desired.columns
         });
         if !same_data {
             match warehouse
@@ -221,7 +224,10 @@ pub(crate) fn contract_schema(p: &DataProduct) -> Result<SchemaRef> {
             arrow_type(&c.data_type)
                 .map(|t| Field::new(&c.name, t, c.nullable))
                 .ok_or_else(|| {
-                    Error::invalid(format!("column {} has unknown type {}", c.name, c.data_type))
+                    Error::invalid(format!(
+                        "column {} has unknown type {}",
+                        c.name, c.data_type
+                    ))
                 })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -45,7 +45,10 @@ impl DomainSpec {
         if spec.api_version != "lakemeta/v1" {
             return Err(source.error(
                 "apiVersion",
-                format!("unsupported apiVersion '{}': use lakemeta/v1", spec.api_version),
+                format!(
+                    "unsupported apiVersion '{}': use lakemeta/v1",
+                    spec.api_version
+                ),
             ));
         }
         validate_name("domain", &spec.name).map_err(|m| source.error("name", m))?;

@@ -115,7 +115,10 @@ impl ProductSpec {
             .ok_or_else(|| source.error("domain", "missing 'domain': name the owning domain"))?;
         validate_name("domain", &domain).map_err(|m| source.error("domain", m))?;
         let name = c.data_product.clone().ok_or_else(|| {
-            source.error("dataProduct", "missing 'dataProduct': name the data product")
+            source.error(
+                "dataProduct",
+                "missing 'dataProduct': name the data product",
+            )
         })?;
         validate_name("product", &name).map_err(|m| source.error("dataProduct", m))?;
         if c.schema.len() != 1 {
@@ -148,7 +151,10 @@ impl ProductSpec {
                 (None, None) => {
                     return Err(source.error(
                         &at("logicalType"),
-                        format!("column '{}' has neither logicalType nor physicalType", p.name),
+                        format!(
+                            "column '{}' has neither logicalType nor physicalType",
+                            p.name
+                        ),
                     ));
                 }
             };
@@ -266,7 +272,8 @@ impl ProductSpec {
                     external = true;
                 }
                 "format" => {
-                    let f: DataFormat = text()?.parse().map_err(|m: String| source.error(&at, m))?;
+                    let f: DataFormat =
+                        text()?.parse().map_err(|m: String| source.error(&at, m))?;
                     product.format = f.as_str().into();
                 }
                 "owner" => product.owner = text()?,

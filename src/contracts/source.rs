@@ -44,10 +44,20 @@ impl SpecSource {
             found = pos + 1;
             from = pos + 1;
             if let Some(n) = index {
-                // the n-th list item after the key
+                // the n-th list item after the key, at the indentation of the first item
                 let mut count = 0;
+                let mut indent = None;
                 for (i, line) in lines.iter().enumerate().skip(pos + 1) {
-                    if line.trim_start().starts_with("- ") || line.trim() == "-" {
+                    let t = line.trim_start();
+                    let ind = line.len() - t.len();
+                    if !(t.starts_with("- ") || t == "-") {
+                        continue;
+                    }
+                    let item_indent = *indent.get_or_insert(ind);
+                    if ind < item_indent {
+                        break;
+                    }
+                    if ind == item_indent {
                         if count == n {
                             found = i + 1;
                             from = i;
@@ -64,7 +74,8 @@ impl SpecSource {
 
 fn is_key_line(line: &str, key: &str) -> bool {
     let t = line.trim_start().trim_start_matches("- ").trim_start();
-    t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':'))
+    t.strip_prefix(key)
+        .is_some_and(|rest| rest.starts_with(':'))
 }
 
 /// One parsed spec.
@@ -92,7 +103,10 @@ pub fn parse_spec(source: SpecSource) -> Result<Spec> {
         .to_string();
     match kind.as_str() {
         "Domain" => Ok(Spec::Domain(DomainSpec::parse(&source)?, source)),
-        "DataContract" => Ok(Spec::Product(Box::new(ProductSpec::parse(&source)?), source)),
+        "DataContract" => Ok(Spec::Product(
+            Box::new(ProductSpec::parse(&source)?),
+            source,
+        )),
         other => Err(source.error(
             "kind",
             format!("unknown kind '{other}': use DataContract (ODCS v3) or Domain"),

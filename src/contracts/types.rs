@@ -109,7 +109,16 @@ mod tests {
 
     #[test]
     fn type_names_round_trip() {
-        for n in ["string", "int", "bigint", "double", "boolean", "date", "timestamp", "decimal(12,2)"] {
+        for n in [
+            "string",
+            "int",
+            "bigint",
+            "double",
+            "boolean",
+            "date",
+            "timestamp",
+            "decimal(12,2)",
+        ] {
             assert_eq!(type_name(&arrow_type(n).unwrap()), n);
         }
         assert_eq!(arrow_type("decimal(99,2)"), None);

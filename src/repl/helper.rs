@@ -4,12 +4,49 @@ use rustyline::{Context, Helper, Highlighter, Hinter, Validator};
 use crate::sql::Session;
 
 const KEYWORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "LIMIT", "JOIN", "LEFT JOIN", "ON", "AS",
-    "AND", "OR", "NOT", "NULL", "COUNT", "DISTINCT", "INSERT INTO", "VALUES", "CREATE TABLE",
-    "CREATE DOMAIN", "DROP DOMAIN", "CREATE DATA PRODUCT", "DROP DATA PRODUCT", "SHOW DOMAINS",
-    "SHOW PRODUCTS", "DESCRIBE PRODUCT", "OWNER", "LOCATION", "FORMAT", "TAGS", "DESCRIPTION",
-    "CASCADE", "IF NOT EXISTS", "IF EXISTS", "EXPLAIN", "WITH", "UNION", "CASE", "WHEN", "THEN",
-    "ELSE", "END", "HAVING",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "GROUP BY",
+    "ORDER BY",
+    "LIMIT",
+    "JOIN",
+    "LEFT JOIN",
+    "ON",
+    "AS",
+    "AND",
+    "OR",
+    "NOT",
+    "NULL",
+    "COUNT",
+    "DISTINCT",
+    "INSERT INTO",
+    "VALUES",
+    "CREATE TABLE",
+    "CREATE DOMAIN",
+    "DROP DOMAIN",
+    "CREATE DATA PRODUCT",
+    "DROP DATA PRODUCT",
+    "SHOW DOMAINS",
+    "SHOW PRODUCTS",
+    "DESCRIBE PRODUCT",
+    "OWNER",
+    "LOCATION",
+    "FORMAT",
+    "TAGS",
+    "DESCRIPTION",
+    "CASCADE",
+    "IF NOT EXISTS",
+    "IF EXISTS",
+    "EXPLAIN",
+    "WITH",
+    "UNION",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "HAVING",
 ];
 
 /// Tab completion of keywords, schemas, tables and columns.
@@ -30,7 +67,14 @@ impl LakeHelper {
         let state = session.catalog().state();
         let mut words: Vec<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
         words.push("meta".into());
-        for t in ["domains", "products", "columns", "contracts", "lineage", "quality_results"] {
+        for t in [
+            "domains",
+            "products",
+            "columns",
+            "contracts",
+            "lineage",
+            "quality_results",
+        ] {
             words.push(format!("meta.{t}"));
             words.push(t.into());
         }
@@ -66,10 +110,14 @@ impl Completer for LakeHelper {
         let matches = self
             .words
             .iter()
-            .filter(|w| w.starts_with(prefix) || (w.to_ascii_uppercase() == **w && w.starts_with(&upper)))
+            .filter(|w| {
+                w.starts_with(prefix) || (w.to_ascii_uppercase() == **w && w.starts_with(&upper))
+            })
             .map(|w| Pair {
                 display: w.clone(),
-                replacement: if w.to_ascii_uppercase() == *w && prefix.chars().all(|c| !c.is_ascii_uppercase()) {
+                replacement: if w.to_ascii_uppercase() == *w
+                    && prefix.chars().all(|c| !c.is_ascii_uppercase())
+                {
                     w.to_ascii_lowercase()
                 } else {
                     w.clone()

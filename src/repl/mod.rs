@@ -72,7 +72,11 @@ pub async fn run(session: &Session, options: ReplOptions) -> Result<bool> {
         session.principal().name
     );
     loop {
-        let prompt = if st.buffer.is_empty() { "lakemeta> " } else { "      -> " };
+        let prompt = if st.buffer.is_empty() {
+            "lakemeta> "
+        } else {
+            "      -> "
+        };
         match rl.readline(prompt) {
             Ok(line) => {
                 if !line.trim().is_empty() {

@@ -15,7 +15,10 @@ impl Session {
                 owner,
                 description,
                 if_not_exists,
-            } => self.create_domain(name, owner, description, if_not_exists).await,
+            } => {
+                self.create_domain(name, owner, description, if_not_exists)
+                    .await
+            }
             LakeStatement::DropDomain {
                 name,
                 if_exists,
@@ -160,7 +163,9 @@ impl Session {
         let state = self.catalog().state();
         if state.domains.contains_key(&name) {
             if if_not_exists {
-                return Ok(Output::message(format!("domain {name} exists; nothing done")));
+                return Ok(Output::message(format!(
+                    "domain {name} exists; nothing done"
+                )));
             }
             return Err(Error::AlreadyExists {
                 what: format!("domain '{name}'"),
@@ -168,7 +173,9 @@ impl Session {
             });
         }
         if owner.trim().is_empty() {
-            return Err(Error::invalid("OWNER must name a team, e.g. OWNER 'checkout-team'"));
+            return Err(Error::invalid(
+                "OWNER must name a team, e.g. OWNER 'checkout-team'",
+            ));
         }
         let domain = Domain {
             name: name.clone(),
@@ -192,7 +199,9 @@ impl Session {
         let state = self.catalog().state();
         let Some(domain) = state.domains.get(name).cloned() else {
             if if_exists {
-                return Ok(Output::message(format!("domain {name} does not exist; nothing done")));
+                return Ok(Output::message(format!(
+                    "domain {name} does not exist; nothing done"
+                )));
             }
             return Err(state.domain(name).unwrap_err());
         };
@@ -211,7 +220,11 @@ impl Session {
         }
         let summary = ChangeSummary {
             domains: vec![DomainChange::Delete(domain)],
-            products: products.iter().cloned().map(ProductChange::Delete).collect(),
+            products: products
+                .iter()
+                .cloned()
+                .map(ProductChange::Delete)
+                .collect(),
         };
         self.catalog().commit(&summary, self.principal()).await?;
         self.remove_managed_data(&products).await;

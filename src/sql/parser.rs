@@ -96,7 +96,11 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
         }
         if expect_delimiter {
             let t = p.parser.peek_token();
-            return Err(sql_error(p.parser.expected::<()>("end of statement or ';'", t).unwrap_err()));
+            return Err(sql_error(
+                p.parser
+                    .expected::<()>("end of statement or ';'", t)
+                    .unwrap_err(),
+            ));
         }
         let stmt = match parse_lake(&mut p).map_err(sql_error)? {
             Some(s) => ParsedStatement::Lake(s),
@@ -152,7 +156,9 @@ fn expect_word(p: &mut DFParser, w: &str) -> Result<(), ParserError> {
 fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
     if words(p, &["CREATE", "DOMAIN"]) {
         skip(p, 2);
-        let if_not_exists = p.parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let if_not_exists = p
+            .parser
+            .parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
         let name = ident(p, "domain")?;
         let mut owner = None;
         let mut description = String::new();
@@ -193,7 +199,9 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
     }
     if words(p, &["CREATE", "DATA", "PRODUCT"]) {
         skip(p, 3);
-        let if_not_exists = p.parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let if_not_exists = p
+            .parser
+            .parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
         let name = product_name(p)?;
         let mut location = None;
         let mut format = DataFormat::Delta;
@@ -219,9 +227,9 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
                         Token::SingleQuotedString(s) => s.clone(),
                         _ => return p.parser.expected("delta, parquet, csv or json", t),
                     };
-                    format = f
-                        .parse()
-                        .map_err(|m: String| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
+                    format = f.parse().map_err(|m: String| {
+                        ParserError::ParserError(format!("{m} at {}", t.span.start))
+                    })?;
                     p.parser.next_token();
                 }
                 Some("OWNER") => {
@@ -235,7 +243,9 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
                 Some("TAGS") => {
                     skip(p, 1);
                     p.parser.expect_token(&Token::LParen)?;
-                    tags = p.parser.parse_comma_separated(|q| q.parse_literal_string())?;
+                    tags = p
+                        .parser
+                        .parse_comma_separated(|q| q.parse_literal_string())?;
                     p.parser.expect_token(&Token::RParen)?;
                 }
                 _ => break,
@@ -290,7 +300,8 @@ fn ident(p: &mut DFParser, kind: &str) -> Result<String, ParserError> {
     } else {
         id.value.to_lowercase()
     };
-    validate_name(kind, &name).map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
+    validate_name(kind, &name)
+        .map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
     Ok(name)
 }
 
@@ -298,7 +309,9 @@ fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
     let domain = ident(p, "domain")?;
     if !p.parser.consume_token(&Token::Period) {
         let t = p.parser.peek_token();
-        return p.parser.expected("'.' and the product name (domain.product)", t);
+        return p
+            .parser
+            .expected("'.' and the product name (domain.product)", t);
     }
     let name = ident(p, "product")?;
     Ok(ProductName::new(domain, name))

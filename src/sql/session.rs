@@ -4,13 +4,15 @@ use arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
-use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
 use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
 use datafusion::sql::parser::Statement as DfStatement;
 
 use super::output::Output;
 use super::parser::{ParsedStatement, parse_sql};
-use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductChange, ChangeSummary, ProductTables};
+use crate::catalog::{
+    Catalog, ChangeSummary, LakeCatalog, META_SCHEMA, ProductChange, ProductTables,
+};
 use crate::contracts::schema_hash;
 use crate::error::{Error, Result};
 use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
@@ -227,7 +229,9 @@ impl Session {
         let existing = state.products.get(&name).cloned();
         if let Some(p) = &existing {
             if if_not_exists {
-                return Ok(Output::message(format!("data product {name} exists; nothing done")));
+                return Ok(Output::message(format!(
+                    "data product {name} exists; nothing done"
+                )));
             }
             if !or_replace {
                 return Err(Error::AlreadyExists {
@@ -247,7 +251,12 @@ impl Session {
         let wh = self.warehouse();
         let url = wh.managed_location(&name.domain, &name.name)?;
         let schema = input.schema().as_arrow().clone();
-        let batches = self.ctx.execute_logical_plan(input).await?.collect().await?;
+        let batches = self
+            .ctx
+            .execute_logical_plan(input)
+            .await?
+            .collect()
+            .await?;
         let version = wh
             .data()
             .write_delta(&url, batches, existing.is_some())
@@ -263,8 +272,14 @@ impl Session {
             owner: existing
                 .as_ref()
                 .map_or_else(|| domain.owner_team.clone(), |p| p.owner.clone()),
-            description: existing.as_ref().map(|p| p.description.clone()).unwrap_or_default(),
-            tags: existing.as_ref().map(|p| p.tags.clone()).unwrap_or_default(),
+            description: existing
+                .as_ref()
+                .map(|p| p.description.clone())
+                .unwrap_or_default(),
+            tags: existing
+                .as_ref()
+                .map(|p| p.tags.clone())
+                .unwrap_or_default(),
             access_patterns: vec!["batch".into()],
             sla_freshness_minutes: None,
             sla_availability_percent: None,
@@ -302,7 +317,12 @@ impl Session {
         )))
     }
 
-    async fn insert_into(&self, name: ProductName, input: LogicalPlan, op: InsertOp) -> Result<Output> {
+    async fn insert_into(
+        &self,
+        name: ProductName,
+        input: LogicalPlan,
+        op: InsertOp,
+    ) -> Result<Output> {
         let state = self.catalog.state();
         let product = state.product(&name)?;
         if product.format != "delta" {
@@ -313,7 +333,12 @@ impl Session {
         }
         let url = self.warehouse().data().resolve(&product.location)?;
         let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
-        let batches = self.ctx.execute_logical_plan(input).await?.collect().await?;
+        let batches = self
+            .ctx
+            .execute_logical_plan(input)
+            .await?
+            .collect()
+            .await?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let version = self
             .warehouse()

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
@@ -61,7 +61,10 @@ impl ProductData {
 
     /// The Delta version, `None` for plain files.
     pub fn version(&self) -> Option<u64> {
-        self.delta.as_ref().and_then(|t| t.version()).map(|v| v as u64)
+        self.delta
+            .as_ref()
+            .and_then(|t| t.version())
+            .map(|v| v as u64)
     }
 
     /// Catches up with commits made since it was opened (Delta only). Returns true when the
@@ -117,8 +120,7 @@ impl DataStore {
     /// True when `url` lives in the same bucket or filesystem as the warehouse, whose store
     /// (and credentials) it can share.
     fn same_store(&self, url: &Url) -> bool {
-        url.scheme() == self.location.url.scheme()
-            && url.host_str() == self.location.url.host_str()
+        url.scheme() == self.location.url.scheme() && url.host_str() == self.location.url.host_str()
     }
 
     /// The object store to use for `url`, and the key under which a query session should
@@ -246,10 +248,9 @@ impl DataStore {
     pub async fn create_delta(&self, url: &Url, schema: &SchemaRef, name: &str) -> Result<()> {
         let (_, store) = self.store_for(url)?;
         let table = table_handle(&store, url, &self.location.options)?;
-        let kernel: StructType = schema
-            .as_ref()
-            .try_into_kernel()
-            .map_err(|e| Error::invalid(format!("schema of {name} cannot be stored in Delta: {e}")))?;
+        let kernel: StructType = schema.as_ref().try_into_kernel().map_err(|e| {
+            Error::invalid(format!("schema of {name} cannot be stored in Delta: {e}"))
+        })?;
         table
             .create()
             .with_table_name(name)
@@ -300,10 +301,7 @@ impl DataStore {
         let (_, store) = self.store_for(url)?;
         let prefix = object_store::path::Path::from_url_path(url.path())
             .map_err(|e| Error::invalid(format!("{url}: {e}")))?;
-        let locations = store
-            .list(Some(&prefix))
-            .map_ok(|m| m.location)
-            .boxed();
+        let locations = store.list(Some(&prefix)).map_ok(|m| m.location).boxed();
         store
             .delete_stream(locations)
             .try_collect::<Vec<_>>()

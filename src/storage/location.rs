@@ -25,8 +25,7 @@ impl WarehouseLocation {
         };
         if input.trim().is_empty() {
             return Err(bad(
-                "empty location: give a directory, file://, memory:// or s3://bucket/prefix"
-                    .into(),
+                "empty location: give a directory, file://, memory:// or s3://bucket/prefix".into(),
             ));
         }
         let mut url = match Url::parse(input) {
@@ -48,7 +47,9 @@ impl WarehouseLocation {
             "file" | "memory" => {}
             "s3" | "s3a" => {
                 if url.host_str().unwrap_or("").is_empty() {
-                    return Err(bad("an s3:// location needs a bucket: s3://bucket/prefix".into()));
+                    return Err(bad(
+                        "an s3:// location needs a bucket: s3://bucket/prefix".into()
+                    ));
                 }
             }
             other => {

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::StructType;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
@@ -207,8 +207,7 @@ impl SystemTable {
                     .map_err(|e| delta_err(&self.url, e))?;
             }
             let current: Vec<T> = decode(&read_all(&self.url, &guard).await?)?;
-            let mut rows: BTreeMap<String, T> =
-                current.into_iter().map(|r| (r.key(), r)).collect();
+            let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
             for change in changes {
                 let (key, expected) = match change {
                     RowChange::Upsert { expected, row } => (row.key(), expected.as_ref()),

@@ -171,13 +171,14 @@ fn root_store(location: &WarehouseLocation) -> Result<Arc<dyn ObjectStore>> {
             location: location.display.clone(),
             reason: format!("invalid storage options: {e}"),
         })?;
-    let (store, _) = factory
-        .value()
-        .parse_url_opts(url, &config)
-        .map_err(|e| Error::Warehouse {
-            location: location.display.clone(),
-            reason: format!("cannot configure the storage: {e}"),
-        })?;
+    let (store, _) =
+        factory
+            .value()
+            .parse_url_opts(url, &config)
+            .map_err(|e| Error::Warehouse {
+                location: location.display.clone(),
+                reason: format!("cannot configure the storage: {e}"),
+            })?;
     Ok(store)
 }
 
@@ -189,7 +190,10 @@ fn check_marker(location: &WarehouseLocation, bytes: &Bytes) -> Result<()> {
     if marker.format != "lakemeta-warehouse" {
         return Err(Error::Warehouse {
             location: location.display.clone(),
-            reason: format!("{MARKER} names format '{}', not a lakemeta warehouse", marker.format),
+            reason: format!(
+                "{MARKER} names format '{}', not a lakemeta warehouse",
+                marker.format
+            ),
         });
     }
     if marker.layout_version > LAYOUT_VERSION {

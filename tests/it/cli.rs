@@ -1,0 +1,103 @@
+use std::io::Write;
+use std::process::Stdio;
+
+#[test]
+fn sql_c_runs_and_errors_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let out = super::bin()
+        .args(["-w", wh.to_str().unwrap(), "sql", "--format", "csv", "-c"])
+        .arg(
+            "CREATE DOMAIN orders OWNER 'checkout-team'; SELECT name, owner_team FROM meta.domains",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("name,owner_team\norders,checkout-team"),
+        "{stdout}"
+    );
+
+    let out = super::bin()
+        .args([
+            "-w",
+            wh.to_str().unwrap(),
+            "sql",
+            "-c",
+            "SELECT * FROM orders.nope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
+}
+
+#[test]
+fn piped_statements_run_until_end_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let mut child = super::bin()
+        .args([
+            "-w",
+            wh.to_str().unwrap(),
+            "--user",
+            "alice",
+            "sql",
+            "--format",
+            "ndjson",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"CREATE DOMAIN users\n  OWNER 'growth-team';\n\\format csv\nSELECT name, updated_by FROM meta.domains;\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("name,updated_by\nusers,alice"), "{stdout}");
+}
+
+#[test]
+fn demo_builds_the_mesh_and_reads_statements_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let mut child = super::bin()
+        .args(["-w", wh.to_str().unwrap(), "demo", "--format", "csv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(*) AS n FROM orders.orders_fact;\nSELECT count(*) AS d FROM meta.domains;\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("n\n2000\n"), "{stdout}");
+    assert!(stdout.contains("d\n3\n"), "{stdout}");
+}

@@ -1,0 +1,39 @@
+//! Integration tests: real Delta tables on a local filesystem, the real binary.
+
+mod apply;
+mod cli;
+mod concurrency;
+mod warehouse;
+
+use std::sync::Arc;
+
+use lakemeta::model::Principal;
+use lakemeta::sql::{Session, SessionOptions};
+use lakemeta::storage::{Warehouse, WarehouseLocation};
+
+/// A session on a warehouse at `location`.
+pub async fn session(location: &str) -> Session {
+    let wh = Warehouse::open(WarehouseLocation::parse(location).unwrap())
+        .await
+        .unwrap();
+    Session::open(
+        Arc::new(wh),
+        SessionOptions {
+            principal: Principal::new("tester"),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The first column of the first row of a query, as a string.
+pub async fn scalar(s: &Session, sql: &str) -> String {
+    let out = s.sql(sql).await.unwrap().pop().unwrap();
+    let b = &out.batches[0];
+    arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
+}
+
+/// The lakemeta binary.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lakemeta"))
+}
