@@ -49,6 +49,7 @@ pub enum DomainChange {
 
 /// A change to one data product.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per operation; boxing buys nothing
 pub enum ProductChange {
     /// A new product.
     Create(DataProduct),

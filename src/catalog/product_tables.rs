@@ -17,13 +17,16 @@ struct Opened {
     data: ProductData,
 }
 
+/// A provider and the Delta version it was built at.
+type Versioned = (u64, Arc<dyn TableProvider>);
+
 /// The query providers of one session: the system tables (rebuilt when their Delta version
 /// moves) and the data products a statement uses (opened on first use, refreshed when their
 /// Delta version moves). All storage I/O happens here, before planning; planning itself only
 /// reads the maps this hands out.
 #[derive(Default)]
 pub struct ProductTables {
-    meta: Mutex<BTreeMap<String, (u64, Arc<dyn TableProvider>)>>,
+    meta: Mutex<BTreeMap<String, Versioned>>,
     products: Mutex<HashMap<ProductName, Opened>>,
 }
 

@@ -183,11 +183,11 @@ async fn execute(session: &Session, st: &mut State, sql: &str) {
             Ok(out) => {
                 let stdout = std::io::stdout();
                 let mut lock = stdout.lock();
-                if let Err(e) = st.format.print(&out, &mut lock) {
-                    if !is_broken_pipe(&e) {
-                        eprintln!("error: {e}");
-                        st.failed = true;
-                    }
+                if let Err(e) = st.format.print(&out, &mut lock)
+                    && !is_broken_pipe(&e)
+                {
+                    eprintln!("error: {e}");
+                    st.failed = true;
                 }
                 let _ = lock.flush();
             }

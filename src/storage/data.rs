@@ -61,10 +61,7 @@ impl ProductData {
 
     /// The Delta version, `None` for plain files.
     pub fn version(&self) -> Option<u64> {
-        self.delta
-            .as_ref()
-            .and_then(|t| t.version())
-            .map(|v| v as u64)
+        self.delta.as_ref().and_then(|t| t.version())
     }
 
     /// Catches up with commits made since it was opened (Delta only). Returns true when the
@@ -292,7 +289,7 @@ impl DataStore {
             .with_save_mode(mode)
             .await
             .map_err(|e| delta_err(url, e))?;
-        Ok(t.version().unwrap_or(0) as u64)
+        Ok(t.version().unwrap_or(0))
     }
 
     /// Deletes everything under a managed product's location.

@@ -155,7 +155,7 @@ impl SystemTable {
 
     /// The loaded version.
     pub async fn version(&self) -> u64 {
-        self.table.lock().await.version().unwrap_or(0) as u64
+        self.table.lock().await.version().unwrap_or(0)
     }
 
     /// Brings the snapshot up to the latest commit, reading only the commits after the loaded
@@ -238,7 +238,7 @@ impl SystemTable {
             match result {
                 Ok(t) => {
                     *guard = t;
-                    return Ok(guard.version().map(|v| v as u64));
+                    return Ok(guard.version());
                 }
                 Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
                     drop(guard);
@@ -281,7 +281,7 @@ impl SystemTable {
             match result {
                 Ok(t) => {
                     *guard = t;
-                    return Ok(guard.version().map(|v| v as u64));
+                    return Ok(guard.version());
                 }
                 Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
                     drop(guard);
