@@ -120,6 +120,12 @@ impl Session {
     /// opened (`all`: every product, skipping those that cannot be opened).
     pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
         self.catalog.refresh().await?;
+        self.register(names, all).await
+    }
+
+    /// Installs the DataFusion catalog for the current snapshot (no refresh of the system
+    /// tables), with the named products opened.
+    async fn register(&self, names: &[ProductName], all: bool) -> Result<()> {
         let state = self.catalog.state();
         let wh = self.warehouse();
         let wanted: Vec<ProductName> = if all {
@@ -153,19 +159,30 @@ impl Session {
         let mut names = Vec::new();
         let mut all = false;
         for r in &refs {
+            if r.catalog().is_some_and(|c| c != CATALOG_NAME) {
+                return Err(Error::invalid(format!(
+                    "unknown catalog in '{r}': there is one catalog, {CATALOG_NAME}; write \
+                     domain.product or meta.<table>"
+                )));
+            }
             match r.schema() {
                 Some("information_schema") => all = true,
-                Some(schema) if snapshot.domains.contains_key(schema) => {
-                    names.push(ProductName::new(schema, r.table()));
+                None | Some(META_SCHEMA) => {}
+                Some(schema) => {
+                    snapshot.domain(schema)?;
+                    let name = ProductName::new(schema, r.table());
+                    if !is_write_target(&stmt, r) {
+                        snapshot.product(&name)?;
+                    }
+                    names.push(name);
                 }
-                _ => {}
             }
         }
         if matches!(&stmt, DfStatement::Statement(s) if s.to_string().to_uppercase().starts_with("SHOW TABLES"))
         {
             all = true;
         }
-        self.install(&names, all).await?;
+        self.register(&names, all).await?;
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
@@ -251,12 +268,7 @@ impl Session {
         let wh = self.warehouse();
         let url = wh.managed_location(&name.domain, &name.name)?;
         let schema = input.schema().as_arrow().clone();
-        let batches = self
-            .ctx
-            .execute_logical_plan(input)
-            .await?
-            .collect()
-            .await?;
+        let batches = self.collect(input).await?;
         let version = wh
             .data()
             .write_delta(&url, batches, existing.is_some())
@@ -333,12 +345,7 @@ impl Session {
         }
         let url = self.warehouse().data().resolve(&product.location)?;
         let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
-        let batches = self
-            .ctx
-            .execute_logical_plan(input)
-            .await?
-            .collect()
-            .await?;
+        let batches = self.collect(input).await?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let version = self
             .warehouse()
@@ -349,6 +356,12 @@ impl Session {
         Ok(Output::message(format!(
             "INSERT INTO {name}: {rows} rows (version {version})"
         )))
+    }
+
+    /// Runs a plan to completion. The Delta write that follows takes record batches: deltalake's
+    /// plan-input path needs its own query planner, which this session does not have.
+    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<arrow::array::RecordBatch>> {
+        Ok(self.ctx.execute_logical_plan(plan).await?.collect().await?)
     }
 
     /// Opens a product's data (for DESCRIBE PRODUCT and registration) and returns its provider.
@@ -370,6 +383,18 @@ impl Session {
     /// Forgets an opened product.
     pub(crate) async fn forget(&self, name: &ProductName) {
         self.tables.forget(name).await;
+    }
+}
+
+/// True when `r` is the table a `CREATE TABLE … AS` statement creates (it need not exist).
+fn is_write_target(stmt: &DfStatement, r: &TableReference) -> bool {
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    match stmt {
+        DfStatement::Statement(s) => match s.as_ref() {
+            Sql::CreateTable(c) => c.name.to_string().eq_ignore_ascii_case(&r.to_string()),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

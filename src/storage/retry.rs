@@ -3,11 +3,16 @@ use std::time::Duration;
 use rand::Rng;
 
 /// How lakemeta retries a commit that lost the race to another writer: exponential backoff with
-/// full jitter, so that writers that collided spread out instead of colliding again.
+/// full jitter, so that writers that collided spread out instead of colliding again. A writer
+/// among `n` busy ones wins a round with a chance of about `1/n`, so a fixed small number of
+/// attempts is not enough under sustained contention (losing 40 rounds in a row among eight
+/// writers has a chance of 0.5 %); lakemeta keeps trying until a time budget is spent.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: usize,
+    /// The time after which no further attempt is started.
+    pub max_elapsed: Duration,
     /// The first backoff ceiling.
     pub base: Duration,
     /// The largest backoff ceiling.
@@ -17,9 +22,10 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 40,
+            max_attempts: 1000,
+            max_elapsed: Duration::from_secs(120),
             base: Duration::from_millis(5),
-            cap: Duration::from_millis(1000),
+            cap: Duration::from_millis(250),
         }
     }
 }

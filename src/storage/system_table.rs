@@ -192,21 +192,13 @@ impl SystemTable {
     /// the new version, or `None` when there was nothing to change.
     pub async fn apply_changes<T>(&self, changes: &[RowChange<T>]) -> Result<Option<u64>>
     where
-        T: Keyed + Serialize + DeserializeOwned + PartialEq + Clone,
+        T: Keyed + Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync,
     {
         if changes.is_empty() {
             return Ok(None);
         }
-        let mut attempt = 1;
-        loop {
-            let mut guard = self.table.lock().await;
-            if attempt > 1 {
-                guard
-                    .update_incremental(None)
-                    .await
-                    .map_err(|e| delta_err(&self.url, e))?;
-            }
-            let current: Vec<T> = decode(&read_all(&self.url, &guard).await?)?;
+        self.commit_with_retry(move |table: DeltaTable| async move {
+            let current: Vec<T> = decode(&read_all(&self.url, &table).await?)?;
             let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
             for change in changes {
                 let (key, expected) = match change {
@@ -219,41 +211,15 @@ impl SystemTable {
                     });
                 }
                 match change {
-                    RowChange::Upsert { row, .. } => {
-                        rows.insert(key, row.clone());
-                    }
-                    RowChange::Delete { .. } => {
-                        rows.remove(&key);
-                    }
-                }
+                    RowChange::Upsert { row, .. } => rows.insert(key, row.clone()),
+                    RowChange::Delete { .. } => rows.remove(&key),
+                };
             }
             let rows: Vec<T> = rows.into_values().collect();
-            let batch = encode(self.kind, &rows)?;
-            let result = guard
-                .clone()
-                .write(vec![batch])
-                .with_save_mode(SaveMode::Overwrite)
-                .with_commit_properties(CommitProperties::default().with_max_retries(0))
-                .await;
-            match result {
-                Ok(t) => {
-                    *guard = t;
-                    return Ok(guard.version());
-                }
-                Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
-                    drop(guard);
-                    tokio::time::sleep(self.policy.backoff(attempt + 1)).await;
-                    attempt += 1;
-                }
-                Err(e) if is_commit_race(&e) => {
-                    return Err(Error::Contention {
-                        table: self.kind.name().to_string(),
-                        attempts: attempt,
-                    });
-                }
-                Err(e) => return Err(delta_err(&self.url, e)),
-            }
-        }
+            Ok((encode(self.kind, &rows)?, SaveMode::Overwrite))
+        })
+        .await
+        .map(Some)
     }
 
     /// Appends rows in one commit, retrying with backoff and jitter while other writers win the
@@ -263,6 +229,23 @@ impl SystemTable {
             return Ok(None);
         }
         let batch = encode(self.kind, rows)?;
+        let batch = &batch;
+        self.commit_with_retry(
+            move |_: DeltaTable| async move { Ok((batch.clone(), SaveMode::Append)) },
+        )
+        .await
+        .map(Some)
+    }
+
+    /// One commit, made with delta-rs's own retries off: `build` computes what to write from the
+    /// table as it is now; when another writer committed first, the snapshot catches up, `build`
+    /// runs again, and the commit is retried after a backoff with jitter.
+    async fn commit_with_retry<F, Fut>(&self, build: F) -> Result<u64>
+    where
+        F: Fn(DeltaTable) -> Fut,
+        Fut: Future<Output = Result<(RecordBatch, SaveMode)>>,
+    {
+        let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
             let mut guard = self.table.lock().await;
@@ -272,18 +255,23 @@ impl SystemTable {
                     .await
                     .map_err(|e| delta_err(&self.url, e))?;
             }
+            let (batch, mode) = build(guard.clone()).await?;
             let result = guard
                 .clone()
-                .write(vec![batch.clone()])
-                .with_save_mode(SaveMode::Append)
+                .write(vec![batch])
+                .with_save_mode(mode)
                 .with_commit_properties(CommitProperties::default().with_max_retries(0))
                 .await;
             match result {
                 Ok(t) => {
                     *guard = t;
-                    return Ok(guard.version());
+                    return Ok(guard.version().unwrap_or(0));
                 }
-                Err(e) if is_commit_race(&e) && attempt < self.policy.max_attempts => {
+                Err(e)
+                    if is_commit_race(&e)
+                        && attempt < self.policy.max_attempts
+                        && started.elapsed() < self.policy.max_elapsed =>
+                {
                     drop(guard);
                     tokio::time::sleep(self.policy.backoff(attempt + 1)).await;
                     attempt += 1;

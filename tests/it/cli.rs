@@ -39,32 +39,27 @@ fn sql_c_runs_and_errors_exit_non_zero() {
     assert_eq!(stderr.lines().count(), 1, "one-line error: {stderr}");
 }
 
-#[test]
-fn piped_statements_run_until_end_of_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
+/// Runs the binary with `input` on a pipe as standard input.
+fn run_with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
     let mut child = super::bin()
-        .args([
-            "-w",
-            wh.to_str().unwrap(),
-            "--user",
-            "alice",
-            "sql",
-            "--format",
-            "ndjson",
-        ])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"CREATE DOMAIN users\n  OWNER 'growth-team';\n\\format csv\nSELECT name, updated_by FROM meta.domains;\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn piped_statements_run_until_end_of_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let out = run_with_stdin(
+        &["-w", wh.to_str().unwrap(), "--user", "alice", "sql", "--format", "ndjson"],
+        b"CREATE DOMAIN users\n  OWNER 'growth-team';\n\\format csv\nSELECT name, updated_by FROM meta.domains;\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -78,20 +73,10 @@ fn piped_statements_run_until_end_of_input() {
 fn demo_builds_the_mesh_and_reads_statements_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let mut child = super::bin()
-        .args(["-w", wh.to_str().unwrap(), "demo", "--format", "csv"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"SELECT count(*) AS n FROM orders.orders_fact;\nSELECT count(*) AS d FROM meta.domains;\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        &["-w", wh.to_str().unwrap(), "demo", "--format", "csv"],
+        b"SELECT count(*) AS n FROM orders.orders_fact;\nSELECT count(*) AS d FROM meta.domains;\n",
+    );
     assert!(
         out.status.success(),
         "{}",
