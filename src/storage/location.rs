@@ -75,6 +75,13 @@ impl WarehouseLocation {
         })
     }
 
+    /// Uses these storage options instead of the ones read from the environment (for embedding
+    /// lakemeta, and for tests that must not change the process environment).
+    pub fn with_options(mut self, options: HashMap<String, String>) -> Self {
+        self.options = options;
+        self
+    }
+
     /// True for `memory://` warehouses, which vanish with the process.
     pub fn is_memory(&self) -> bool {
         self.url.scheme() == "memory"

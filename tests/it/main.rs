@@ -3,6 +3,9 @@
 mod apply;
 mod cli;
 mod concurrency;
+mod peers;
+mod s3;
+mod support;
 mod warehouse;
 
 use std::sync::Arc;

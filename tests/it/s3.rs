@@ -1,0 +1,129 @@
+use std::sync::Arc;
+
+use lakemeta::model::Principal;
+use lakemeta::sql::{Session, SessionOptions};
+use lakemeta::storage::{Warehouse, WarehouseLocation};
+
+use super::support::{s3, s3_warehouse};
+
+async fn s3_session(url: &str) -> Session {
+    let location = WarehouseLocation::parse(url)
+        .unwrap()
+        .with_options(s3().env());
+    let wh = Warehouse::open(location).await.unwrap();
+    Session::open(
+        Arc::new(wh),
+        SessionOptions {
+            principal: Principal::new("tester"),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warehouse_on_s3_is_created_written_and_reopened() {
+    let url = s3_warehouse("basic");
+    let s = s3_session(&url).await;
+    s.sql(
+        "CREATE DOMAIN orders OWNER 'checkout-team'; \
+           CREATE TABLE orders.t AS SELECT * FROM (VALUES (1), (2)) AS v(id); \
+           INSERT INTO orders.t VALUES (3)",
+    )
+    .await
+    .unwrap();
+    let again = s3_session(&url).await;
+    assert_eq!(
+        super::scalar(&again, "SELECT sum(id) FROM orders.t").await,
+        "6"
+    );
+    assert_eq!(
+        super::scalar(&again, "SELECT location FROM meta.products").await,
+        format!("{url}/orders/t/")
+    );
+}
+
+/// Two processes commit to the same system table on S3 at once; Delta's conditional PUT and
+/// lakemeta's retries let every commit land once.
+#[test]
+fn two_concurrent_writers_on_s3() {
+    let url = s3_warehouse("writers");
+    let env = s3().env();
+    let dir = tempfile::tempdir().unwrap();
+    let init = super::bin()
+        .envs(&env)
+        .args(["-w", &url, "init"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let children: Vec<_> = (0..2)
+        .map(|p| {
+            let script: String = (0..25)
+                .map(|i| format!("CREATE DOMAIN w{p}_{i} OWNER 'team';\n"))
+                .collect();
+            let file = dir.path().join(format!("w{p}.sql"));
+            std::fs::write(&file, script).unwrap();
+            super::bin()
+                .envs(&env)
+                .args(["-w", &url, "sql", "-f", file.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = super::bin()
+        .envs(&env)
+        .args([
+            "-w",
+            &url,
+            "sql",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(DISTINCT name) AS n, count(*) AS c FROM meta.domains",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "n,c\n50,50\n");
+}
+
+#[tokio::test]
+async fn no_server_is_a_clear_error() {
+    // a port nothing listens on: bound, then released
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = std::collections::HashMap::new();
+    env.insert(
+        "AWS_ENDPOINT_URL".to_string(),
+        format!("http://127.0.0.1:{port}"),
+    );
+    env.insert("AWS_ALLOW_HTTP".to_string(), "true".to_string());
+    env.insert("AWS_ACCESS_KEY_ID".to_string(), "x".to_string());
+    env.insert("AWS_SECRET_ACCESS_KEY".to_string(), "y".to_string());
+    env.insert("AWS_REGION".to_string(), "us-east-1".to_string());
+    let location = WarehouseLocation::parse("s3://lake/nowhere")
+        .unwrap()
+        .with_options(env);
+    let err = Warehouse::open(location).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with("warehouse s3://lake/nowhere: cannot access the storage"),
+        "{err}"
+    );
+    assert!(err.contains("check AWS_ENDPOINT_URL"), "{err}");
+}
