@@ -10,4 +10,4 @@ mod snapshot;
 pub use operations::{ChangeSummary, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};
-pub use snapshot::{Catalog, CatalogState};
+pub use snapshot::{Catalog, CatalogState, WriteGuard};

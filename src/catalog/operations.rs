@@ -211,6 +211,7 @@ impl Catalog {
         if changes.is_empty() {
             return Ok(());
         }
+        let _writing = self.begin_write();
         let warehouse = std::sync::Arc::clone(self.warehouse());
         let changes = changes.clone();
         let who = principal.name.clone();

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
@@ -68,6 +69,17 @@ where
 pub struct Catalog {
     warehouse: Arc<Warehouse>,
     state: RwLock<Arc<CatalogState>>,
+    writing: Arc<AtomicUsize>,
+}
+
+/// Marks a write in progress while it lives; see [`Catalog::is_writing`].
+#[derive(Debug)]
+pub struct WriteGuard(Arc<AtomicUsize>);
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Catalog {
@@ -76,9 +88,23 @@ impl Catalog {
         let catalog = Self {
             warehouse,
             state: RwLock::new(Arc::new(CatalogState::default())),
+            writing: Arc::new(AtomicUsize::new(0)),
         };
         catalog.reload().await?;
         Ok(catalog)
+    }
+
+    /// Marks the start of a write (table creation, commits) that an interrupt must let finish;
+    /// the write is over when the guard is dropped.
+    pub fn begin_write(&self) -> WriteGuard {
+        self.writing.fetch_add(1, Ordering::SeqCst);
+        WriteGuard(Arc::clone(&self.writing))
+    }
+
+    /// True while a write is in progress: a Ctrl-C handler then lets it finish instead of
+    /// abandoning it half done.
+    pub fn is_writing(&self) -> bool {
+        self.writing.load(Ordering::SeqCst) > 0
     }
 
     /// The warehouse.

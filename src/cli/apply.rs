@@ -2,16 +2,21 @@ use std::path::Path;
 
 use crate::contracts::{apply_specs, load_path, plan_specs};
 use crate::error::Result;
-use crate::sql::Session;
+use crate::sql::{Session, interruptible};
 
 /// `lakemeta apply PATH [--dry-run]`.
 pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result<bool> {
     let specs = load_path(path)?;
     let state = session.state();
+    let catalog = session.catalog();
     let report = if dry_run {
-        plan_specs(session.catalog(), &specs, &state).await?
+        interruptible(catalog, plan_specs(catalog, &specs, &state)).await?
     } else {
-        apply_specs(session.catalog(), &specs, &state, session.principal()).await?
+        interruptible(
+            catalog,
+            apply_specs(catalog, &specs, &state, session.principal()),
+        )
+        .await?
     };
     for line in report.lines() {
         println!("{line}");

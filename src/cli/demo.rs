@@ -1,7 +1,7 @@
 use crate::contracts::{Spec, SpecSource, apply_specs, parse_spec};
 use crate::error::Result;
 use crate::repl::{self, PrintFormat, ReplOptions};
-use crate::sql::Session;
+use crate::sql::{Session, interruptible};
 
 /// The example mesh, built into the binary so `lakemeta demo` works from any directory.
 const SPECS: &[(&str, &str)] = &[
@@ -100,7 +100,8 @@ pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
 
 /// `lakemeta demo`.
 pub(super) async fn run(session: &Session, format: PrintFormat) -> Result<bool> {
-    for line in build_example_mesh(session).await? {
+    let lines = interruptible(session.catalog(), build_example_mesh(session)).await?;
+    for line in lines {
         println!("{line}");
     }
     println!(

@@ -190,6 +190,7 @@ pub async fn apply_specs(
     principal: &Principal,
 ) -> Result<ApplyReport> {
     let (mut report, new_tables) = plan(catalog, specs, state).await?;
+    let _writing = catalog.begin_write();
     let data = catalog.warehouse().data();
     let mut created = Vec::new();
     for t in &new_tables {

@@ -14,7 +14,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 
 use crate::error::{Error, Result};
-use crate::sql::{Session, parse_sql};
+use crate::sql::{Session, interruptible, parse_sql};
 
 /// The REPL's settings.
 #[derive(Debug, Clone)]
@@ -175,10 +175,7 @@ async fn execute(session: &Session, st: &mut State, sql: &str) {
     };
     for stmt in stmts {
         let start = Instant::now();
-        let result = tokio::select! {
-            r = session.run(stmt) => r,
-            _ = tokio::signal::ctrl_c() => Err(Error::Cancelled("query cancelled by Ctrl-C".into())),
-        };
+        let result = interruptible(session.catalog(), session.run(stmt)).await;
         match result {
             Ok(out) => {
                 let stdout = std::io::stdout();
@@ -215,7 +212,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 /// error stops the script.
 pub async fn run_script(session: &Session, sql: &str, format: PrintFormat) -> Result<()> {
     for stmt in parse_sql(sql)? {
-        let out = session.run(stmt).await?;
+        let out = interruptible(session.catalog(), session.run(stmt)).await?;
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
         match format.print(&out, &mut lock) {

@@ -2,10 +2,12 @@
 //! session that runs every statement as a principal.
 
 mod commands;
+mod interrupt;
 mod output;
 mod parser;
 mod session;
 
+pub use interrupt::interruptible;
 pub use output::Output;
 pub use parser::{LakeStatement, ParsedStatement, parse_sql};
 pub use session::{Session, SessionOptions};

@@ -269,6 +269,7 @@ impl Session {
         let url = wh.managed_location(&name.domain, &name.name)?;
         let schema = input.schema().as_arrow().clone();
         let batches = self.collect(input).await?;
+        let _writing = self.catalog.begin_write();
         let version = wh
             .data()
             .write_delta(&url, batches, existing.is_some())
@@ -346,6 +347,7 @@ impl Session {
         let url = self.warehouse().data().resolve(&product.location)?;
         let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
         let batches = self.collect(input).await?;
+        let _writing = self.catalog.begin_write();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let version = self
             .warehouse()

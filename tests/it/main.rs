@@ -3,7 +3,9 @@
 mod apply;
 mod cli;
 mod concurrency;
+mod interrupt;
 mod peers;
+mod repl;
 mod s3;
 mod support;
 mod warehouse;

