@@ -19,6 +19,19 @@ impl Keyed for DataProduct {
     }
 }
 
+impl Keyed for ContractRow {
+    fn key(&self) -> String {
+        format!("{}@{}", self.product, self.version)
+    }
+
+    /// A version recorded again by a repeated or resumed apply is the same version.
+    fn same_content(&self, other: &Self) -> bool {
+        self.contract_id == other.contract_id
+            && self.spec == other.spec
+            && self.schema_hash == other.schema_hash
+    }
+}
+
 /// One row of `meta.contracts`: a version of a product's contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ContractRow {
@@ -265,9 +278,13 @@ impl Catalog {
                 .table(SystemTableKind::Domains)
                 .apply_changes(&domain_upserts)
                 .await?;
+            let contract_rows: Vec<_> = contract_rows
+                .into_iter()
+                .map(|row| RowChange::Ensure { row })
+                .collect();
             warehouse
                 .table(SystemTableKind::Contracts)
-                .append(&contract_rows)
+                .apply_changes(&contract_rows)
                 .await?;
             warehouse
                 .table(SystemTableKind::Products)

@@ -194,11 +194,15 @@ pub async fn apply_specs(
     let data = catalog.warehouse().data();
     let mut created = Vec::new();
     for t in &new_tables {
-        if let Err(e) = data.create_delta(&t.url, &t.schema, &t.product.name).await {
-            undo(catalog, &created).await;
-            return Err(e);
+        match data.create_delta(&t.url, &t.schema, &t.product.name).await {
+            Ok(()) => created.push(t.url.clone()),
+            // another apply created it since this one planned: not ours to remove on failure
+            Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => {
+                undo(catalog, &created).await;
+                return Err(e);
+            }
         }
-        created.push(t.url.clone());
     }
     if let Err(e) = catalog.commit(&report.changes, principal).await {
         undo(catalog, &created).await;

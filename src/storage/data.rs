@@ -19,7 +19,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use super::location::WarehouseLocation;
-use super::system_table::{delta_err, table_handle};
+use super::system_table::{LogWatch, delta_err, is_commit_race, table_handle};
 use crate::error::{Error, Result};
 use crate::model::DataFormat;
 
@@ -35,7 +35,7 @@ pub struct DataStore {
 /// that keeps it fresh.
 pub struct ProductData {
     provider: Arc<dyn TableProvider>,
-    delta: Option<DeltaTable>,
+    delta: Option<(DeltaTable, LogWatch)>,
     url: Url,
 }
 
@@ -61,16 +61,21 @@ impl ProductData {
 
     /// The Delta version, `None` for plain files.
     pub fn version(&self) -> Option<u64> {
-        self.delta.as_ref().and_then(|t| t.version())
+        self.delta.as_ref().and_then(|(t, _)| t.version())
     }
 
     /// Catches up with commits made since it was opened (Delta only). Returns true when the
     /// version moved and the provider was rebuilt.
     pub async fn refresh(&mut self) -> Result<bool> {
-        let Some(table) = self.delta.as_mut() else {
+        let Some((table, log)) = self.delta.as_mut() else {
             return Ok(false);
         };
         let before = table.version();
+        if let Some(v) = before
+            && !log.has_commit_after(v).await?
+        {
+            return Ok(false);
+        }
         match table.update_incremental(None).await {
             Ok(()) => {}
             Err(e) => return Err(missing_or(&self.url, e)),
@@ -173,9 +178,10 @@ impl DataStore {
                     .table_provider()
                     .await
                     .map_err(|e| Error::invalid(format!("Delta table at {dir}: {e}")))?;
+                let log = LogWatch::new(&store, &dir)?;
                 Ok(ProductData {
                     provider,
-                    delta: Some(table),
+                    delta: Some((table, log)),
                     url: dir,
                 })
             }
@@ -254,12 +260,15 @@ impl DataStore {
             .with_columns(kernel.fields().cloned())
             .with_save_mode(SaveMode::ErrorIfExists)
             .await
-            .map_err(|e| match e {
-                DeltaTableError::Generic(m) if m.contains("exists") => Error::AlreadyExists {
-                    what: format!("a Delta table at {url}"),
-                    hint: "drop the product or choose another name".into(),
-                },
-                other => delta_err(url, other),
+            .map_err(|e| {
+                if is_commit_race(&e) || e.to_string().contains("table already exists") {
+                    Error::AlreadyExists {
+                        what: format!("a Delta table at {url}"),
+                        hint: "drop the product or choose another name".into(),
+                    }
+                } else {
+                    delta_err(url, e)
+                }
             })?;
         Ok(())
     }

@@ -8,7 +8,7 @@ use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::TryStreamExt;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -22,6 +22,15 @@ use crate::error::{Error, Result};
 pub trait Keyed {
     /// The row's key, unique within its table.
     fn key(&self) -> String;
+
+    /// True when two rows with the same key say the same thing (for [`RowChange::Ensure`]);
+    /// by default, when they are equal.
+    fn same_content(&self, other: &Self) -> bool
+    where
+        Self: PartialEq,
+    {
+        self == other
+    }
 }
 
 /// One change to a keyed system table, with the row as the operation saw it. If the row in the
@@ -36,6 +45,12 @@ pub enum RowChange<T> {
         /// The new row.
         row: T,
     },
+    /// Insert a row unless one with the same key and the same content is there already (so a
+    /// repeated or resumed operation is a no-op); a row with other content is a conflict.
+    Ensure {
+        /// The row.
+        row: T,
+    },
     /// Remove a row that the operation read as `expected`.
     Delete {
         /// The row as the operation read it.
@@ -48,6 +63,7 @@ pub enum RowChange<T> {
 pub struct SystemTable {
     kind: SystemTableKind,
     url: Url,
+    log: LogWatch,
     table: Mutex<DeltaTable>,
     policy: RetryPolicy,
 }
@@ -81,6 +97,41 @@ pub(crate) fn table_handle(
                 .build()
         })
         .map_err(|e| delta_err(url, e))
+}
+
+/// Watches a Delta log for new commits with one HEAD request for the next commit file, instead
+/// of listing the whole `_delta_log`.
+#[derive(Debug, Clone)]
+pub(crate) struct LogWatch {
+    store: Arc<dyn ObjectStore>,
+    log: object_store::path::Path,
+    url: Url,
+}
+
+impl LogWatch {
+    pub(crate) fn new(store: &Arc<dyn ObjectStore>, table_url: &Url) -> Result<Self> {
+        let log = object_store::path::Path::from_url_path(table_url.path())
+            .map_err(|e| Error::invalid(format!("{table_url}: {e}")))?
+            .join("_delta_log");
+        Ok(Self {
+            store: Arc::clone(store),
+            log,
+            url: table_url.clone(),
+        })
+    }
+
+    /// True when a commit newer than `version` exists.
+    pub(crate) async fn has_commit_after(&self, version: u64) -> Result<bool> {
+        let next = self.log.clone().join(format!("{:020}.json", version + 1));
+        match self.store.head(&next).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Error::ObjectStore {
+                location: self.url.to_string(),
+                source: e,
+            }),
+        }
+    }
 }
 
 /// True when a commit failed only because another writer committed first.
@@ -132,6 +183,7 @@ impl SystemTable {
         };
         Ok(Self {
             kind,
+            log: LogWatch::new(store, &url)?,
             url,
             table: Mutex::new(table),
             policy: RetryPolicy::default(),
@@ -160,10 +212,16 @@ impl SystemTable {
 
     /// Brings the snapshot up to the latest commit, reading only the commits after the loaded
     /// version (and the newest checkpoint, if one was written since). Returns true when the
-    /// version moved.
+    /// version moved. When nothing was committed this costs one HEAD request for the next
+    /// commit file, however long the log is.
     pub async fn refresh(&self) -> Result<bool> {
         let mut t = self.table.lock().await;
         let before = t.version();
+        if let Some(v) = before
+            && !self.log.has_commit_after(v).await?
+        {
+            return Ok(false);
+        }
         t.update_incremental(None)
             .await
             .map_err(|e| delta_err(&self.url, e))?;
@@ -200,26 +258,48 @@ impl SystemTable {
         self.commit_with_retry(move |table: DeltaTable| async move {
             let current: Vec<T> = decode(&read_all(&self.url, &table).await?)?;
             let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
+            let mut changed = false;
             for change in changes {
-                let (key, expected) = match change {
-                    RowChange::Upsert { expected, row } => (row.key(), expected.as_ref()),
-                    RowChange::Delete { expected } => (expected.key(), Some(expected)),
+                let conflict = |key: &str| Error::Conflict {
+                    what: format!("{} row '{key}'", self.kind.name()),
                 };
-                if rows.get(&key) != expected {
-                    return Err(Error::Conflict {
-                        what: format!("{} row '{key}'", self.kind.name()),
-                    });
-                }
                 match change {
-                    RowChange::Upsert { row, .. } => rows.insert(key, row.clone()),
-                    RowChange::Delete { .. } => rows.remove(&key),
-                };
+                    RowChange::Upsert { expected, row } => {
+                        let key = row.key();
+                        if rows.get(&key) != expected.as_ref() {
+                            return Err(conflict(&key));
+                        }
+                        rows.insert(key, row.clone());
+                        changed = true;
+                    }
+                    RowChange::Ensure { row } => {
+                        let key = row.key();
+                        match rows.get(&key) {
+                            Some(existing) if existing.same_content(row) => {}
+                            Some(_) => return Err(conflict(&key)),
+                            None => {
+                                rows.insert(key, row.clone());
+                                changed = true;
+                            }
+                        }
+                    }
+                    RowChange::Delete { expected } => {
+                        let key = expected.key();
+                        if rows.get(&key) != Some(expected) {
+                            return Err(conflict(&key));
+                        }
+                        rows.remove(&key);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return Ok(None);
             }
             let rows: Vec<T> = rows.into_values().collect();
-            Ok((encode(self.kind, &rows)?, SaveMode::Overwrite))
+            Ok(Some((encode(self.kind, &rows)?, SaveMode::Overwrite)))
         })
         .await
-        .map(Some)
     }
 
     /// Appends rows in one commit, retrying with backoff and jitter while other writers win the
@@ -230,20 +310,19 @@ impl SystemTable {
         }
         let batch = encode(self.kind, rows)?;
         let batch = &batch;
-        self.commit_with_retry(
-            move |_: DeltaTable| async move { Ok((batch.clone(), SaveMode::Append)) },
-        )
+        self.commit_with_retry(move |_: DeltaTable| async move {
+            Ok(Some((batch.clone(), SaveMode::Append)))
+        })
         .await
-        .map(Some)
     }
 
     /// One commit, made with delta-rs's own retries off: `build` computes what to write from the
-    /// table as it is now; when another writer committed first, the snapshot catches up, `build`
+    /// table as it is now (`None`: nothing, and no commit is made); when another writer committed first, the snapshot catches up, `build`
     /// runs again, and the commit is retried after a backoff with jitter.
-    async fn commit_with_retry<F, Fut>(&self, build: F) -> Result<u64>
+    async fn commit_with_retry<F, Fut>(&self, build: F) -> Result<Option<u64>>
     where
         F: Fn(DeltaTable) -> Fut,
-        Fut: Future<Output = Result<(RecordBatch, SaveMode)>>,
+        Fut: Future<Output = Result<Option<(RecordBatch, SaveMode)>>>,
     {
         let started = std::time::Instant::now();
         let mut attempt = 1;
@@ -255,7 +334,9 @@ impl SystemTable {
                     .await
                     .map_err(|e| delta_err(&self.url, e))?;
             }
-            let (batch, mode) = build(guard.clone()).await?;
+            let Some((batch, mode)) = build(guard.clone()).await? else {
+                return Ok(None);
+            };
             let result = guard
                 .clone()
                 .write(vec![batch])
@@ -265,7 +346,7 @@ impl SystemTable {
             match result {
                 Ok(t) => {
                     *guard = t;
-                    return Ok(guard.version().unwrap_or(0));
+                    return Ok(guard.version());
                 }
                 Err(e)
                     if is_commit_race(&e)

@@ -116,3 +116,55 @@ async fn a_true_conflict_names_the_row() {
         "two"
     );
 }
+
+/// Two `apply`s of the same specs at once: each ends in success or in a one-line conflict
+/// error, the warehouse holds the whole mesh once, and applying again changes nothing.
+#[test]
+fn two_applies_at_once() {
+    let mesh = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh");
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    assert!(
+        super::bin()
+            .args(["-w", wh, "init"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            super::bin()
+                .args(["-w", wh, "apply", mesh])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || stderr.contains("was changed by another writer"),
+            "{stderr}"
+        );
+        assert!(stderr.lines().count() <= 1, "{stderr}");
+    }
+    let again = super::bin()
+        .args(["-w", wh, "apply", mesh])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "no changes\n");
+    let out = super::bin()
+        .args(["-w", wh, "sql", "--format", "csv", "-c"])
+        .arg("SELECT (SELECT count(*) FROM meta.domains) AS d, (SELECT count(*) FROM meta.products) AS p, (SELECT count(*) FROM meta.contracts) AS c")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "d,p,c\n3,9,9\n");
+}
