@@ -45,9 +45,12 @@ impl CatalogState {
             })
     }
 
-    /// The products of one domain.
+    /// The products of one domain (a range of the ordered map, not a scan of all products).
     pub fn products_in<'a>(&'a self, domain: &'a str) -> impl Iterator<Item = &'a DataProduct> {
-        self.products.values().filter(move |p| p.domain == domain)
+        self.products
+            .range(ProductName::new(domain, "")..)
+            .take_while(move |(k, _)| k.domain == domain)
+            .map(|(_, p)| p)
     }
 }
 
