@@ -63,6 +63,8 @@ struct Property {
     description: Option<String>,
     #[serde(default)]
     quality: Vec<Value>,
+    #[serde(default)]
+    logical_type_options: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +74,8 @@ struct SlaProperty {
     value: Value,
     #[serde(default)]
     unit: Option<String>,
+    #[serde(default)]
+    element: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,9 +173,6 @@ impl ProductSpec {
                 ));
             };
             let mut accepted = Vec::new();
-            if p.required {
-                checks.push(implicit("not_null", &p.name));
-            }
             for (q, entry) in p.quality.iter().enumerate() {
                 let check = quality_check(entry, &p.name).map_err(|m| {
                     source.error(&format!("schema[0].properties[{i}].quality[{q}]"), m)
@@ -181,8 +182,57 @@ impl ProductSpec {
                 }
                 checks.push(check);
             }
+            // implicit checks after the declared ones, so a declared check of the same name
+            // (with its own bound) wins
+            if p.required || p.primary_key {
+                checks.push(implicit("not_null", &p.name));
+            }
             if p.unique || p.primary_key {
                 checks.push(implicit("unique", &p.name));
+            }
+            if let Some(options) = &p.logical_type_options {
+                let at = at("logicalTypeOptions");
+                let number = |k: &str| -> Result<Option<f64>> {
+                    match options.get(k) {
+                        None => Ok(None),
+                        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
+                            source.error(&format!("{at}.{k}"), format!("'{k}' needs a number"))
+                        }),
+                    }
+                };
+                let (lo, hi) = (number("minimum")?, number("maximum")?);
+                if lo.is_some() || hi.is_some() {
+                    if !arrow.is_numeric() {
+                        return Err(source.error(
+                            &at,
+                            format!(
+                                "minimum/maximum need a numeric column; '{}' is {declared}",
+                                p.name
+                            ),
+                        ));
+                    }
+                    checks.push(derived(
+                        "range",
+                        &p.name,
+                        serde_json::json!({"min": lo, "max": hi}),
+                    ));
+                }
+                if let Some(pattern) = options.get("pattern") {
+                    let pattern = pattern.as_str().ok_or_else(|| {
+                        source.error(&format!("{at}.pattern"), "'pattern' needs a string")
+                    })?;
+                    regex::Regex::new(pattern).map_err(|e| {
+                        source.error(
+                            &format!("{at}.pattern"),
+                            format!("not a valid regular expression: {e}"),
+                        )
+                    })?;
+                    checks.push(derived(
+                        "pattern",
+                        &p.name,
+                        serde_json::json!({"arguments": {"pattern": pattern}}),
+                    ));
+                }
             }
             columns.push(Column {
                 name: p.name.clone(),
@@ -203,7 +253,6 @@ impl ProductSpec {
                     .map_err(|m| source.error(&format!("schema[0].quality[{q}]"), m))?,
             );
         }
-        dedupe(&mut checks);
 
         let mut product = DataProduct {
             domain,
@@ -223,7 +272,7 @@ impl ProductSpec {
             contract_spec: source.text.clone(),
             schema_hash: schema_hash(&columns),
             columns,
-            checks,
+            checks: Vec::new(),
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
@@ -256,6 +305,27 @@ impl ProductSpec {
                 _ => {}
             }
         }
+        let mut freshness_column = None;
+        for (i, s) in c.sla_properties.iter().enumerate() {
+            let Some(element) = &s.element else { continue };
+            if s.property != "freshness" && s.property != "latency" {
+                continue;
+            }
+            let column = element.rsplit('.').next().unwrap_or(element);
+            if !product.columns.iter().any(|c| c.name == column) {
+                return Err(source.error(
+                    &format!("slaProperties[{i}].element"),
+                    format!(
+                        "'{element}' names column '{column}', which is not in the schema; name \
+                         the timestamp column whose newest value the freshness SLA is about"
+                    ),
+                ));
+            }
+            freshness_column = Some(column.to_string());
+        }
+        derive_table_checks(&mut product, freshness_column, &mut checks);
+        dedupe(&mut checks);
+        product.checks = checks;
         let mut external = false;
         for (i, p) in c.custom_properties.iter().enumerate() {
             let at = format!("customProperties[{i}].value");
@@ -304,6 +374,85 @@ fn implicit(kind: &str, column: &str) -> Check {
     }
 }
 
+fn derived(kind: &str, column: &str, definition: serde_json::Value) -> Check {
+    Check {
+        name: format!("{kind}({column})"),
+        kind: kind.into(),
+        column: column.into(),
+        definition: definition.to_string(),
+    }
+}
+
+/// The checks a contract implies beyond its columns: completeness of every optional column
+/// (null share at most 100 − the SLA's completeness, 5 % without one), a composite primary key,
+/// freshness of the newest timestamp (the SLA's, an hour without one), the age of the last
+/// commit (Delta products with a freshness SLA) and the schema itself.
+fn derive_table_checks(
+    product: &mut DataProduct,
+    freshness_column: Option<String>,
+    checks: &mut Vec<Check>,
+) {
+    let max_null_percent = product
+        .sla_completeness_percent
+        .map(|p| (100.0 - p).max(0.0))
+        .unwrap_or(5.0);
+    let max_null_percent = (max_null_percent * 1000.0).round() / 1000.0;
+    for c in &product.columns {
+        if c.nullable {
+            checks.push(derived(
+                "completeness",
+                &c.name,
+                serde_json::json!({"maxNullPercent": max_null_percent}),
+            ));
+        }
+    }
+    let keys: Vec<String> = product
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.clone())
+        .collect();
+    if keys.len() > 1 {
+        checks.push(Check {
+            name: format!("primary_key({})", keys.join(", ")),
+            kind: "primary_key".into(),
+            column: String::new(),
+            definition: serde_json::json!({"columns": keys}).to_string(),
+        });
+    }
+    let minutes = product.sla_freshness_minutes;
+    let column = freshness_column.or_else(|| {
+        product
+            .columns
+            .iter()
+            .find(|c| c.data_type == "timestamp")
+            .map(|c| c.name.clone())
+    });
+    if let Some(column) = column {
+        checks.push(derived(
+            "freshness",
+            &column,
+            serde_json::json!({"maxMinutes": minutes.unwrap_or(60)}),
+        ));
+    }
+    if let Some(m) = minutes
+        && product.format == "delta"
+    {
+        checks.push(Check {
+            name: "commit_freshness".into(),
+            kind: "commit_freshness".into(),
+            column: String::new(),
+            definition: serde_json::json!({"maxMinutes": m}).to_string(),
+        });
+    }
+    checks.push(Check {
+        name: "schema".into(),
+        kind: "schema".into(),
+        column: String::new(),
+        definition: String::new(),
+    });
+}
+
 fn dedupe(checks: &mut Vec<Check>) {
     let mut seen = std::collections::HashSet::new();
     checks.retain(|c| seen.insert(c.name.clone()));
@@ -339,14 +488,38 @@ fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
     if kind == "sql" && entry.get("query").and_then(Value::as_str).is_none() {
         return Err("a 'type: sql' quality entry needs a 'query'".into());
     }
+    let has_pattern = entry
+        .get("arguments")
+        .and_then(|a| a.get("pattern"))
+        .is_some();
     let kind = match kind.as_str() {
-        "nullValues" | "nullCheck" | "notNull" => "not_null".to_string(),
-        "duplicateValues" | "uniqueCheck" | "unique" => "unique".to_string(),
-        "invalidValues" | "validValues" => "accepted_values".to_string(),
-        "rowCount" => "row_count".to_string(),
-        "missingValues" => "completeness".to_string(),
-        other => other.to_string(),
-    };
+        "nullValues" | "nullCheck" | "notNull" => "not_null",
+        "duplicateValues" | "duplicateCount" | "uniqueCheck" | "unique" => "unique",
+        "invalidValues" | "validValues" if has_pattern => "pattern",
+        "invalidValues" | "validValues" => "accepted_values",
+        "rowCount" => "row_count",
+        "missingValues" => "completeness",
+        "distinctCount" | "distinctValues" => "distinct_count",
+        "min" | "minValue" => "min",
+        "max" | "maxValue" => "max",
+        "range" | "pattern" | "freshness" | "sql" | "custom" => kind.as_str(),
+        other => {
+            return Err(format!(
+                "unknown quality metric '{other}': use nullValues, missingValues, \
+                 duplicateValues, invalidValues (validValues or pattern), rowCount, \
+                 distinctCount, min, max, or type: sql with a query"
+            ));
+        }
+    }
+    .to_string();
+    if column.is_empty() && !matches!(kind.as_str(), "row_count" | "sql" | "custom") {
+        return Err(format!(
+            "'{kind}' is about one column: put it under that column's quality, not the table's"
+        ));
+    }
+    if let Err(e) = crate::model::bound(&serde_json::to_value(entry).unwrap_or_default()) {
+        return Err(e);
+    }
     let name = entry
         .get("name")
         .and_then(Value::as_str)

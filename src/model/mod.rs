@@ -1,9 +1,11 @@
 //! Plain types of the data-mesh model: no I/O here.
 
+mod bound;
 mod domain;
 mod principal;
 mod product;
 
+pub use bound::{Bound, bound, number};
 pub use domain::Domain;
 pub use principal::Principal;
 pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};

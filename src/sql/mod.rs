@@ -2,6 +2,7 @@
 //! session that runs every statement as a principal.
 
 mod commands;
+pub mod functions;
 mod interrupt;
 mod output;
 mod parser;

@@ -62,6 +62,7 @@ impl Session {
         let wh = catalog.warehouse();
         let (key, store) = wh.data().store_for(wh.url())?;
         ctx.runtime_env().register_object_store(&key, store);
+        super::functions::register(&ctx, &catalog);
         let session = Self {
             catalog,
             ctx,

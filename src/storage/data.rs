@@ -34,9 +34,9 @@ pub struct DataStore {
 /// An opened data product: a query provider over its data and, for Delta, the table handle
 /// that keeps it fresh.
 pub struct ProductData {
-    provider: Arc<dyn TableProvider>,
-    delta: Option<(DeltaTable, LogWatch)>,
-    url: Url,
+    pub(super) provider: Arc<dyn TableProvider>,
+    pub(super) delta: Option<(DeltaTable, LogWatch)>,
+    pub(super) url: Url,
 }
 
 impl std::fmt::Debug for ProductData {

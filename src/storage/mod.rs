@@ -7,6 +7,7 @@ mod data;
 mod location;
 mod retry;
 mod schemas;
+mod stats;
 mod system_table;
 mod warehouse;
 
@@ -14,5 +15,6 @@ pub use data::{DataStore, ProductData};
 pub use location::WarehouseLocation;
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;
+pub use stats::{ColumnStats, TableStats};
 pub use system_table::{Keyed, RowChange, SystemTable};
 pub use warehouse::{LAYOUT_VERSION, Warehouse};

@@ -15,17 +15,28 @@ pub enum SystemTableKind {
     Lineage,
     /// One row per check evaluation.
     QualityResults,
+    /// One row per run of a scheduled quality job.
+    JobRuns,
 }
 
 impl SystemTableKind {
     /// All system tables, in the order an operation that touches several commits them.
-    pub const ALL: [SystemTableKind; 5] = [
+    pub const ALL: [SystemTableKind; 6] = [
         SystemTableKind::Domains,
         SystemTableKind::Contracts,
         SystemTableKind::Products,
         SystemTableKind::Lineage,
         SystemTableKind::QualityResults,
+        SystemTableKind::JobRuns,
     ];
+
+    /// The warehouse layout version that introduced the table.
+    pub fn since_layout(self) -> u32 {
+        match self {
+            SystemTableKind::JobRuns => 2,
+            _ => 1,
+        }
+    }
 
     /// The table's name in `meta` and under `_meta/`.
     pub fn name(self) -> &'static str {
@@ -35,7 +46,17 @@ impl SystemTableKind {
             SystemTableKind::Contracts => "contracts",
             SystemTableKind::Lineage => "lineage",
             SystemTableKind::QualityResults => "quality_results",
+            SystemTableKind::JobRuns => "job_runs",
         }
+    }
+
+    /// Rows as one record batch of the table's schema (for results shaped like the table, e.g.
+    /// `run_checks`).
+    pub fn to_batch<T: serde::Serialize>(
+        self,
+        rows: &[T],
+    ) -> crate::error::Result<arrow::array::RecordBatch> {
+        super::system_table::encode(self, rows)
     }
 
     /// The table's explicit Arrow schema.
@@ -106,6 +127,23 @@ impl SystemTableKind {
                 Field::new("product_version", DataType::Int64, true),
                 ts("started_at"),
                 Field::new("duration_ms", DataType::Int64, false),
+                // added in layout 2
+                utf8("dimension", true),
+                utf8("method", true),
+                utf8("message", true),
+            ],
+            SystemTableKind::JobRuns => vec![
+                utf8("run_id", false),
+                utf8("job", false),
+                utf8("file", false),
+                ts("started_at"),
+                ts("ended_at"),
+                utf8("status", false),
+                utf8("error", true),
+                Field::new("statements", DataType::Int64, false),
+                Field::new("checks_run", DataType::Int64, false),
+                Field::new("checks_failed", DataType::Int64, false),
+                utf8("run_by", false),
             ],
         };
         Arc::new(Schema::new(fields))

@@ -120,6 +120,20 @@ impl LogWatch {
         })
     }
 
+    /// When `version` was committed (the commit file's modification time, milliseconds since
+    /// the epoch); `None` when the file is gone (log retention).
+    pub(crate) async fn commit_time_ms(&self, version: u64) -> Result<Option<i64>> {
+        let file = self.log.clone().join(format!("{version:020}.json"));
+        match self.store.head(&file).await {
+            Ok(meta) => Ok(Some(meta.last_modified.timestamp_millis())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::ObjectStore {
+                location: self.url.to_string(),
+                source: e,
+            }),
+        }
+    }
+
     /// True when a commit newer than `version` exists.
     pub(crate) async fn has_commit_after(&self, version: u64) -> Result<bool> {
         let next = self.log.clone().join(format!("{:020}.json", version + 1));
@@ -167,7 +181,7 @@ impl SystemTable {
         } else {
             let mut table = table_handle(store, &url, options)?;
             match table.load().await {
-                Ok(()) => table,
+                Ok(()) => add_missing_columns(kind, table, &url).await?,
                 Err(e) => {
                     return Err(Error::Warehouse {
                         location: url.to_string(),
@@ -395,6 +409,41 @@ async fn create_table(
             let mut t = table_handle(store, url, options)?;
             t.load().await.map_err(|e| delta_err(url, e))?;
             Ok(t)
+        }
+        Err(e) => Err(delta_err(url, e)),
+    }
+}
+
+/// Adds the columns a later layout gave the table (nullable, at the end), in one metadata-only
+/// commit. A concurrent upgrade that added them first is fine.
+async fn add_missing_columns(
+    kind: SystemTableKind,
+    table: DeltaTable,
+    url: &Url,
+) -> Result<DeltaTable> {
+    let have: Vec<String> = match table.snapshot() {
+        Ok(s) => s.schema().fields().map(|f| f.name().to_string()).collect(),
+        Err(_) => return Ok(table),
+    };
+    let wanted: StructType = kind
+        .schema()
+        .as_ref()
+        .try_into_kernel()
+        .map_err(|e| Error::invalid(format!("system table {} schema: {e}", kind.name())))?;
+    let missing: Vec<_> = wanted
+        .fields()
+        .filter(|f| !have.iter().any(|h| h == f.name()))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(table);
+    }
+    let mut reload = table.clone();
+    match table.add_columns().with_fields(missing).await {
+        Ok(t) => Ok(t),
+        Err(e) if is_commit_race(&e) || e.to_string().contains("already") => {
+            reload.load().await.map_err(|e| delta_err(url, e))?;
+            Ok(reload)
         }
         Err(e) => Err(delta_err(url, e)),
     }

@@ -15,7 +15,7 @@ use super::system_table::SystemTable;
 use crate::error::{Error, Result};
 
 /// The warehouse layout this build writes and reads. A warehouse with a newer layout is refused.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 const MARKER: &str = "_meta/lakemeta.json";
 
@@ -60,24 +60,23 @@ impl Warehouse {
             Err(object_store::Error::NotFound { .. }) => None,
             Err(e) => return Err(store_err(&location, e)),
         };
-        let create = match marker {
-            Some(bytes) => {
-                check_marker(&location, &bytes)?;
-                false
-            }
+        let (create, layout) = match marker {
+            Some(bytes) => (false, check_marker(&location, &bytes)?),
             None => {
                 ensure_empty(&location, &store, &prefix).await?;
-                true
+                (true, LAYOUT_VERSION)
             }
         };
         let mut tables = BTreeMap::new();
         for kind in SystemTableKind::ALL {
             let url = location.join(&format!("_meta/{}/", kind.name()))?;
-            let t = SystemTable::open(kind, &store, url, &location.options, create).await?;
+            // an upgrade creates the tables that came after the warehouse's layout
+            let new_table = create || kind.since_layout() > layout;
+            let t = SystemTable::open(kind, &store, url, &location.options, new_table).await?;
             tables.insert(kind, t);
         }
-        if create {
-            write_marker(&location, &store, &marker_path).await?;
+        if create || layout < LAYOUT_VERSION {
+            write_marker(&location, &store, &marker_path, !create).await?;
         }
         let data = DataStore::new(location.clone(), Arc::clone(&store));
         Ok(Self {
@@ -182,7 +181,8 @@ fn root_store(location: &WarehouseLocation) -> Result<Arc<dyn ObjectStore>> {
     Ok(store)
 }
 
-fn check_marker(location: &WarehouseLocation, bytes: &Bytes) -> Result<()> {
+/// Checks the layout marker and returns the warehouse's layout version.
+fn check_marker(location: &WarehouseLocation, bytes: &Bytes) -> Result<u32> {
     let marker: Marker = serde_json::from_slice(bytes).map_err(|e| Error::Warehouse {
         location: location.display.clone(),
         reason: format!("{MARKER} is not a lakemeta layout marker ({e}); is this a warehouse?"),
@@ -208,7 +208,7 @@ fn check_marker(location: &WarehouseLocation, bytes: &Bytes) -> Result<()> {
             ),
         });
     }
-    Ok(())
+    Ok(marker.layout_version)
 }
 
 /// A location without a marker must be empty (or hold only a half-made `_meta/` from an
@@ -250,6 +250,7 @@ async fn write_marker(
     location: &WarehouseLocation,
     store: &Arc<dyn ObjectStore>,
     path: &Path,
+    upgrade: bool,
 ) -> Result<()> {
     let marker = Marker {
         format: "lakemeta-warehouse".into(),
@@ -259,7 +260,11 @@ async fn write_marker(
     };
     let body = serde_json::to_vec_pretty(&marker).map_err(|e| Error::invalid(e.to_string()))?;
     let opts = PutOptions {
-        mode: PutMode::Create,
+        mode: if upgrade {
+            PutMode::Overwrite
+        } else {
+            PutMode::Create
+        },
         ..Default::default()
     };
     match store.put_opts(path, PutPayload::from(body), opts).await {

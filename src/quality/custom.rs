@@ -1,0 +1,98 @@
+//! Custom SQL checks: a query over the product that returns its failing rows, or one metric
+//! compared with the check's bound.
+
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
+
+use super::fused::{Measured, as_f64};
+use crate::model::DataProduct;
+use crate::model::{Bound, number};
+
+/// Runs a custom check. The query sees the product as `{object}` (or `${object}`), as
+/// `domain.product` and as its bare name. Without a bound, the query's rows are the failing
+/// rows (it passes when there are none); with one, the first column of the first row is the
+/// metric.
+pub async fn run_sql_check(
+    state: &SessionState,
+    product: &DataProduct,
+    provider: Arc<dyn TableProvider>,
+    query: &str,
+    bound: Option<&Bound>,
+) -> Result<Measured, String> {
+    let config = SessionConfig::new()
+        .with_default_catalog_and_schema("lakemeta", &product.domain)
+        .with_create_default_catalog_and_schema(true);
+    let scoped = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(Arc::clone(state.runtime_env()))
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::new_with_state(scoped);
+    ctx.register_table(product.name.as_str(), provider)
+        .map_err(|e| e.to_string())?;
+    let qualified = format!("\"{}\".\"{}\"", product.domain, product.name);
+    let sql = query
+        .replace("${object}", &qualified)
+        .replace("{object}", &qualified)
+        .replace("${table}", &qualified)
+        .replace("{table}", &qualified);
+    let sql = sql.trim().trim_end_matches(';').to_string();
+    let df = match bound {
+        None => {
+            ctx.sql(&format!("SELECT count(*) FROM ({sql}) AS failing_rows"))
+                .await
+        }
+        Some(_) => ctx.sql(&sql).await,
+    }
+    .map_err(|e| {
+        format!(
+            "the check's SQL does not run: {}",
+            first_line(&e.to_string())
+        )
+    })?;
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| format!("the check's SQL failed: {}", first_line(&e.to_string())))?;
+    let first = batches.iter().find(|b| b.num_rows() > 0);
+    let value = match first {
+        Some(b) if b.num_columns() > 0 => {
+            ScalarValue::try_from_array(b.column(0), 0).map_err(|e| e.to_string())?
+        }
+        _ => ScalarValue::Null,
+    };
+    match bound {
+        None => {
+            let n = as_f64(&value).unwrap_or(0.0) as i64;
+            Ok(Measured {
+                value: Some(n as f64),
+                text: format!("{n} failing rows"),
+                failing: Some(n),
+                from_stats: false,
+            })
+        }
+        Some(_) => {
+            let v = as_f64(&value);
+            if first.is_some() && v.is_none() && !value.is_null() {
+                return Err(format!(
+                    "the check's SQL returned {value}, not a number: a check with a bound \
+                     needs a query whose first column is a number"
+                ));
+            }
+            Ok(Measured {
+                value: v,
+                text: v.map(number).unwrap_or_else(|| "NULL".into()),
+                failing: None,
+                from_stats: false,
+            })
+        }
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}

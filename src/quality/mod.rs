@@ -1,0 +1,14 @@
+//! Quality: checks derived from contracts, evaluated in one fused scan per product (or from the
+//! Delta log's statistics), their results, and the 0–100 quality score.
+
+mod custom;
+mod fused;
+mod result;
+mod rules;
+mod runner;
+mod score;
+
+pub use result::{CheckResult, CheckRun, Status};
+pub use rules::{Dimension, Metric, Rule, RuleError, rules_of};
+pub use runner::{RunOptions, check_product};
+pub use score::{ScoreInputs, quality_score};

@@ -1,0 +1,92 @@
+//! The outcome of evaluating checks: one row per check, as `run_checks` returns it and
+//! `meta.quality_results` stores it.
+
+use serde::{Deserialize, Serialize};
+
+/// A check's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The measured value meets the bound.
+    Pass,
+    /// It does not.
+    Fail,
+    /// The check could not be evaluated (bad SQL, missing column, unreadable data).
+    Error,
+}
+
+impl Status {
+    /// `pass`, `fail` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// One check's result; one row of `meta.quality_results`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The run it belongs to (one per product per `RUN CHECKS`).
+    pub run_id: String,
+    /// `domain.product`.
+    pub product: String,
+    /// The check's name.
+    pub check_name: String,
+    /// Its kind.
+    pub kind: String,
+    /// The column, if any.
+    pub column_name: Option<String>,
+    /// `pass`, `fail` or `error`.
+    pub status: String,
+    /// The measured value.
+    pub observed: Option<String>,
+    /// The bound it had to meet.
+    pub expected: Option<String>,
+    /// Rows that violate the check, where that is a count of rows.
+    pub failing_rows: Option<i64>,
+    /// The product's Delta version that was checked (none for plain files).
+    pub product_version: Option<i64>,
+    /// When the run started (microseconds, UTC).
+    pub started_at: i64,
+    /// How long the evaluation took; checks answered by the same scan share its time.
+    pub duration_ms: i64,
+    /// completeness, freshness, uniqueness or accuracy.
+    pub dimension: Option<String>,
+    /// How it was answered: `stats` (Delta log statistics, no scan), `scan` (the fused scan),
+    /// `query` (a custom SQL query), `schema` or `log`.
+    pub method: Option<String>,
+    /// Why it failed or errored.
+    pub message: Option<String>,
+}
+
+impl CheckResult {
+    /// The status, parsed.
+    pub fn status(&self) -> Status {
+        match self.status.as_str() {
+            "pass" => Status::Pass,
+            "fail" => Status::Fail,
+            _ => Status::Error,
+        }
+    }
+}
+
+/// The results of one product's checks.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    /// `domain.product`.
+    pub product: String,
+    /// One per check, in contract order.
+    pub results: Vec<CheckResult>,
+}
+
+impl CheckRun {
+    /// Checks that did not pass (failed or errored).
+    pub fn not_passed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.status() != Status::Pass)
+            .count()
+    }
+}

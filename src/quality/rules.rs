@@ -1,0 +1,369 @@
+//! A contract's checks as rules the runner can evaluate: what to measure and the bound the
+//! measurement must meet.
+
+use serde_json::Value;
+
+use crate::model::{Bound, Check, DataProduct, bound};
+
+/// The quality dimension a check counts towards in the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    /// Nulls and missing values (30 points).
+    Completeness,
+    /// Age of the data (30 points).
+    Freshness,
+    /// Duplicates of keys (20 points).
+    Uniqueness,
+    /// Valid values, ranges, volumes, schema and custom checks (20 points).
+    Accuracy,
+}
+
+impl Dimension {
+    /// The name stored in `quality_results.dimension`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Completeness => "completeness",
+            Dimension::Freshness => "freshness",
+            Dimension::Uniqueness => "uniqueness",
+            Dimension::Accuracy => "accuracy",
+        }
+    }
+}
+
+/// What a rule measures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metric {
+    /// Number of rows.
+    RowCount,
+    /// Nulls in a column (count, or percent of rows).
+    NullValues {
+        /// Column.
+        column: String,
+        /// Measure in percent of rows.
+        percent: bool,
+    },
+    /// Nulls plus values listed as "missing" (e.g. `''`, `'N/A'`).
+    MissingValues {
+        /// Column.
+        column: String,
+        /// Values that count as missing besides NULL.
+        missing: Vec<String>,
+        /// Measure in percent of rows.
+        percent: bool,
+    },
+    /// Non-null values that occur more than once (rows minus distinct values), over one or more
+    /// columns. With several columns (a composite key) a row with a null key part counts too.
+    DuplicateValues {
+        /// Columns.
+        columns: Vec<String>,
+        /// Measure in percent of rows.
+        percent: bool,
+    },
+    /// Non-null values outside the accepted list.
+    InvalidValues {
+        /// Column.
+        column: String,
+        /// The accepted values.
+        accepted: Vec<String>,
+        /// Measure in percent of rows.
+        percent: bool,
+    },
+    /// Non-null values that do not match a regular expression.
+    PatternMismatch {
+        /// Column.
+        column: String,
+        /// The regular expression (must match somewhere in the value; anchor it for a full
+        /// match).
+        pattern: String,
+    },
+    /// Non-null values outside `[min, max]`.
+    OutOfRange {
+        /// Column.
+        column: String,
+        /// Lower bound, inclusive.
+        min: Option<f64>,
+        /// Upper bound, inclusive.
+        max: Option<f64>,
+    },
+    /// Smallest value.
+    Min(String),
+    /// Largest value.
+    Max(String),
+    /// Number of distinct non-null values.
+    DistinctCount(String),
+    /// Minutes since the newest value of a timestamp column.
+    DataAgeMinutes(String),
+    /// Minutes since the last Delta commit.
+    CommitAgeMinutes,
+    /// Differences between the table's real schema and the contract.
+    SchemaDrift,
+    /// A custom SQL query: failing rows, or one metric when the rule has a bound.
+    Sql {
+        /// The query, `{object}` / `${object}` standing for the product.
+        query: String,
+    },
+}
+
+/// One evaluable check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// The check's name, unique within the product.
+    pub name: String,
+    /// Its kind (not_null, unique, primary_key, accepted_values, pattern, range, min, max,
+    /// distinct_count, row_count, completeness, freshness, commit_freshness, schema, sql).
+    pub kind: String,
+    /// The column, empty for table-level checks.
+    pub column: String,
+    /// What is measured.
+    pub metric: Metric,
+    /// The bound; `None` for a custom SQL check that returns failing rows (it passes when there
+    /// are none) and for the schema check (it passes without drift).
+    pub bound: Option<Bound>,
+    /// Score dimension.
+    pub dimension: Dimension,
+}
+
+/// Why a check cannot be evaluated as declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    /// The check's name.
+    pub name: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its column.
+    pub column: String,
+    /// The reason, naming the fix.
+    pub message: String,
+}
+
+/// The rules of a product's checks; checks that cannot be understood come back as errors (they
+/// are reported as `error` results, and the others still run).
+pub fn rules_of(product: &DataProduct) -> Vec<Result<Rule, RuleError>> {
+    product.checks.iter().map(|c| rule_of(product, c)).collect()
+}
+
+fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
+    let fail = |message: String| RuleError {
+        name: check.name.clone(),
+        kind: check.kind.clone(),
+        column: check.column.clone(),
+        message,
+    };
+    let def: Value = if check.definition.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&check.definition)
+            .map_err(|e| fail(format!("the stored definition is not JSON ({e})")))?
+    };
+    let col = check.column.clone();
+    let need_column = || {
+        if col.is_empty() {
+            Err(fail(format!(
+                "a {} check needs a column: declare it under a schema property",
+                check.kind
+            )))
+        } else {
+            Ok(col.clone())
+        }
+    };
+    let percent = def.get("unit").and_then(Value::as_str) == Some("percent");
+    let declared = bound(&def).map_err(fail)?;
+    let zero = Some(declared.clone().unwrap_or(Bound::Eq(0.0)));
+    let (metric, bound, dimension) = match check.kind.as_str() {
+        "not_null" => (
+            Metric::NullValues {
+                column: need_column()?,
+                percent,
+            },
+            zero,
+            Dimension::Completeness,
+        ),
+        "completeness" => {
+            let missing: Vec<String> = def
+                .get("arguments")
+                .and_then(|a| a.get("missingValues"))
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .unwrap_or_default();
+            let limit = def.get("maxNullPercent").and_then(Value::as_f64);
+            let (percent, bound) = match (declared.clone(), limit) {
+                (Some(b), _) => (percent, b),
+                (None, Some(l)) => (true, Bound::Le(l)),
+                (None, None) => (true, Bound::Le(5.0)),
+            };
+            let column = need_column()?;
+            let metric = if missing.is_empty() {
+                Metric::NullValues { column, percent }
+            } else {
+                Metric::MissingValues {
+                    column,
+                    missing,
+                    percent,
+                }
+            };
+            (metric, Some(bound), Dimension::Completeness)
+        }
+        "unique" => (
+            Metric::DuplicateValues {
+                columns: vec![need_column()?],
+                percent,
+            },
+            zero,
+            Dimension::Uniqueness,
+        ),
+        "primary_key" => {
+            let columns: Vec<String> = def
+                .get("columns")
+                .and_then(|v| serde_json::from_value(v.clone()).ok())
+                .filter(|c: &Vec<String>| !c.is_empty())
+                .or_else(|| (!col.is_empty()).then(|| vec![col.clone()]))
+                .ok_or_else(|| fail("a primary_key check needs its columns".into()))?;
+            (
+                Metric::DuplicateValues {
+                    columns,
+                    percent: false,
+                },
+                zero,
+                Dimension::Uniqueness,
+            )
+        }
+        "accepted_values" => {
+            let column = need_column()?;
+            let from_def: Option<Vec<Value>> = def
+                .get("arguments")
+                .and_then(|a| a.get("validValues"))
+                .or_else(|| def.get("validValues"))
+                .and_then(|v| v.as_array().cloned());
+            let accepted: Vec<String> = match from_def {
+                Some(values) => values.iter().map(plain).collect(),
+                None => product
+                    .columns
+                    .iter()
+                    .find(|c| c.name == column)
+                    .map(|c| c.accepted_values.clone())
+                    .unwrap_or_default(),
+            };
+            if accepted.is_empty() {
+                return Err(fail(
+                    "an accepted_values check needs arguments.validValues: list the values".into(),
+                ));
+            }
+            (
+                Metric::InvalidValues {
+                    column,
+                    accepted,
+                    percent,
+                },
+                zero,
+                Dimension::Accuracy,
+            )
+        }
+        "pattern" => {
+            let pattern = def
+                .get("arguments")
+                .and_then(|a| a.get("pattern"))
+                .or_else(|| def.get("pattern"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("a pattern check needs arguments.pattern".into()))?;
+            (
+                Metric::PatternMismatch {
+                    column: need_column()?,
+                    pattern: pattern.to_string(),
+                },
+                zero,
+                Dimension::Accuracy,
+            )
+        }
+        "range" => {
+            let min = def.get("min").and_then(Value::as_f64);
+            let max = def.get("max").and_then(Value::as_f64);
+            if min.is_none() && max.is_none() {
+                return Err(fail("a range check needs min, max or both".into()));
+            }
+            (
+                Metric::OutOfRange {
+                    column: need_column()?,
+                    min,
+                    max,
+                },
+                zero,
+                Dimension::Accuracy,
+            )
+        }
+        "min" | "max" | "distinct_count" => {
+            let column = need_column()?;
+            let b = declared.clone().ok_or_else(|| {
+                fail(format!(
+                    "a {} check needs a bound: mustBe, mustBeGreaterThan, mustBeBetween, …",
+                    check.kind
+                ))
+            })?;
+            let metric = match check.kind.as_str() {
+                "min" => Metric::Min(column),
+                "max" => Metric::Max(column),
+                _ => Metric::DistinctCount(column),
+            };
+            (metric, Some(b), Dimension::Accuracy)
+        }
+        "row_count" => {
+            let b = declared.clone().unwrap_or(Bound::Gt(0.0));
+            (Metric::RowCount, Some(b), Dimension::Accuracy)
+        }
+        "freshness" => {
+            let minutes = def.get("maxMinutes").and_then(Value::as_f64);
+            let b = declared
+                .clone()
+                .or(minutes.map(Bound::Le))
+                .unwrap_or(Bound::Le(60.0));
+            (
+                Metric::DataAgeMinutes(need_column()?),
+                Some(b),
+                Dimension::Freshness,
+            )
+        }
+        "commit_freshness" => {
+            let minutes = def.get("maxMinutes").and_then(Value::as_f64);
+            let b = declared
+                .clone()
+                .or(minutes.map(Bound::Le))
+                .unwrap_or(Bound::Le(60.0));
+            (Metric::CommitAgeMinutes, Some(b), Dimension::Freshness)
+        }
+        "schema" => (Metric::SchemaDrift, None, Dimension::Accuracy),
+        "sql" | "custom" => {
+            let query = def
+                .get("query")
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("a sql check needs a 'query'".into()))?;
+            (
+                Metric::Sql {
+                    query: query.to_string(),
+                },
+                declared.clone(),
+                Dimension::Accuracy,
+            )
+        }
+        other => {
+            return Err(fail(format!(
+                "unknown check kind '{other}': use nullValues, missingValues, duplicateValues, \
+                 invalidValues (validValues or pattern), rowCount, min, max, distinctCount, \
+                 or type: sql"
+            )));
+        }
+    };
+    Ok(Rule {
+        name: check.name.clone(),
+        kind: check.kind.clone(),
+        column: col,
+        metric,
+        bound,
+        dimension,
+    })
+}
+
+/// A JSON scalar as text (`'a'` → `a`, `3` → `3`).
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

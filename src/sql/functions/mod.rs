@@ -1,0 +1,28 @@
+//! lakemeta's SQL functions: quality aggregates, the quality score and the `run_checks` table
+//! function.
+
+mod aggregates;
+mod run_checks;
+mod score;
+
+use std::sync::Arc;
+
+use datafusion::execution::context::SessionContext;
+
+pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
+pub use run_checks::{RunChecksFunction, new_run_id};
+pub use score::quality_score_udf;
+
+use crate::catalog::Catalog;
+
+/// Registers every lakemeta function in a session.
+pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>) {
+    ctx.register_udaf(null_ratio());
+    ctx.register_udaf(duplicate_count());
+    ctx.register_udaf(freshness_minutes());
+    ctx.register_udf(quality_score_udf());
+    ctx.register_udtf(
+        "run_checks",
+        Arc::new(RunChecksFunction::new(Arc::clone(catalog))),
+    );
+}
