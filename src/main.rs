@@ -19,8 +19,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli.run()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -3,7 +3,7 @@
 INSERT INTO users.user_profiles
 SELECT 'u-' || lpad(CAST(value AS VARCHAR), 5, '0'), 'user' || value || '@example.com',
        CASE value % 4 WHEN 0 THEN 'DE' WHEN 1 THEN 'FR' WHEN 2 THEN 'US' ELSE 'NL' END,
-       to_timestamp_seconds(CAST(date_part('epoch', now()) AS BIGINT) - value * 3600)
+       to_timestamp_seconds(CAST(date_part('epoch', now()) AS BIGINT) - (value - 1) * 3600)
 FROM generate_series(1, 500);
 
 INSERT INTO users.user_segments

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::sql::{Session, interruptible};
 
 /// `lakemeta apply PATH [--dry-run]`.
-pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result<bool> {
+pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result<()> {
     let specs = load_path(path)?;
     let state = session.state();
     let catalog = session.catalog();
@@ -24,5 +24,5 @@ pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result
     if dry_run && !report.changes.is_empty() {
         println!("(dry run: nothing written)");
     }
-    Ok(true)
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand.
 
 mod apply;
+mod check;
 pub mod demo;
 mod sql;
 
@@ -51,6 +52,9 @@ pub enum Command {
     },
     /// Run SQL: an interactive REPL, or a script with -c / -f.
     Sql(sql::SqlArgs),
+    /// Run the quality checks of data products and record the results; exits with 1 when a
+    /// check fails.
+    Check(check::CheckArgs),
     /// Build the example mesh (three domains, nine data products with data) and open the REPL.
     Demo {
         /// Output format of the REPL.
@@ -59,20 +63,56 @@ pub enum Command {
     },
 }
 
+/// How a command ended, as the process exit code says it: 0 success, 1 a check failed,
+/// 2 an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked and every check passed.
+    Success,
+    /// It ran, but a quality check failed or errored.
+    ChecksFailed,
+    /// Something failed (a statement of a REPL session; errors are returned as errors).
+    Failed,
+}
+
+impl Exit {
+    /// `ChecksFailed` when any check failed.
+    pub fn from_failed_checks(n: usize) -> Self {
+        if n > 0 {
+            Exit::ChecksFailed
+        } else {
+            Exit::Success
+        }
+    }
+
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::ChecksFailed => 1,
+            Exit::Failed => 2,
+        }
+    }
+}
+
 impl Cli {
-    /// Runs the command. `Ok(false)` means the command ran but something in it failed (a
-    /// statement of a REPL session); errors are returned.
-    pub async fn run(self) -> Result<bool> {
+    /// Runs the command and says how it ended; errors are returned.
+    pub async fn run(self) -> Result<Exit> {
         let principal = Principal::from_user_or_os(self.user.as_deref());
         match self.command {
             Command::Init => {
                 let wh = open_warehouse(&self.warehouse).await?;
                 println!("warehouse ready at {}", wh.url());
-                Ok(true)
+                Ok(Exit::Success)
             }
             Command::Apply { path, dry_run } => {
                 let session = open_session(&self.warehouse, principal).await?;
-                apply::run(&session, &path, dry_run).await
+                apply::run(&session, &path, dry_run).await?;
+                Ok(Exit::Success)
+            }
+            Command::Check(args) => {
+                let session = open_session(&self.warehouse, principal).await?;
+                check::run(&session, args).await
             }
             Command::Sql(args) => {
                 let session = open_session(&self.warehouse, principal).await?;
@@ -80,7 +120,8 @@ impl Cli {
             }
             Command::Demo { format } => {
                 let session = open_session(&self.warehouse, principal).await?;
-                demo::run(&session, format).await
+                let ok = demo::run(&session, format).await?;
+                Ok(if ok { Exit::Success } else { Exit::Failed })
             }
         }
     }

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::Exit;
 use crate::error::{Error, Result};
 use crate::repl::{self, PrintFormat, ReplOptions};
 use crate::sql::Session;
@@ -21,27 +22,28 @@ pub struct SqlArgs {
 }
 
 /// `lakemeta sql`.
-pub(super) async fn run(session: &Session, args: SqlArgs) -> Result<bool> {
+pub(super) async fn run(session: &Session, args: SqlArgs) -> Result<Exit> {
     if let Some(sql) = &args.command {
-        repl::run_script(session, sql, args.format).await?;
-        return Ok(true);
+        let failed = repl::run_script(session, sql, args.format).await?;
+        return Ok(Exit::from_failed_checks(failed));
     }
     if let Some(file) = &args.file {
         let sql = std::fs::read_to_string(file).map_err(|e| Error::Io {
             path: file.display().to_string(),
             source: e,
         })?;
-        repl::run_script(session, &sql, args.format).await?;
-        return Ok(true);
+        let failed = repl::run_script(session, &sql, args.format).await?;
+        return Ok(Exit::from_failed_checks(failed));
     }
-    repl::run(
+    let ok = repl::run(
         session,
         ReplOptions {
             format: args.format,
             history: history_file(),
         },
     )
-    .await
+    .await?;
+    Ok(if ok { Exit::Success } else { Exit::Failed })
 }
 
 /// `$LAKEMETA_HISTORY`, else `~/.lakemeta_history`.

@@ -52,6 +52,9 @@ pub struct CheckResult {
     pub started_at: i64,
     /// How long the evaluation took; checks answered by the same scan share its time.
     pub duration_ms: i64,
+    /// The measured value as a number (minutes for freshness, percent for percentages), for
+    /// trends and the score.
+    pub observed_value: Option<f64>,
     /// completeness, freshness, uniqueness or accuracy.
     pub dimension: Option<String>,
     /// How it was answered: `stats` (Delta log statistics, no scan), `scan` (the fused scan),

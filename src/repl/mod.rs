@@ -209,18 +209,21 @@ fn is_broken_pipe(e: &Error) -> bool {
 }
 
 /// Runs a script (`-c` or `-f`) and prints its results. Statements run in order; the first
-/// error stops the script.
-pub async fn run_script(session: &Session, sql: &str, format: PrintFormat) -> Result<()> {
+/// error stops the script. Returns the number of checks that failed or errored (`RUN
+/// CHECKS`).
+pub async fn run_script(session: &Session, sql: &str, format: PrintFormat) -> Result<usize> {
+    let mut failed_checks = 0;
     for stmt in parse_sql(sql)? {
         let out = interruptible(session.catalog(), session.run(stmt)).await?;
+        failed_checks += out.failed_checks;
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();
         match format.print(&out, &mut lock) {
-            Err(e) if is_broken_pipe(&e) => return Ok(()),
+            Err(e) if is_broken_pipe(&e) => return Ok(failed_checks),
             other => other?,
         }
     }
-    Ok(())
+    Ok(failed_checks)
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ impl Session {
                 .await
             }
             LakeStatement::DescribeProduct { name } => self.describe_product(&name).await,
+            LakeStatement::RunChecks { target } => self.run_checks(&target).await,
         }
     }
 

@@ -1,14 +1,16 @@
 //! The SQL surface: lakemeta's own statements parsed by extending DataFusion's parser, and the
 //! session that runs every statement as a principal.
 
+mod checks;
 mod commands;
 pub mod functions;
 mod interrupt;
 mod output;
 mod parser;
 mod session;
+mod views;
 
 pub use interrupt::interruptible;
 pub use output::Output;
-pub use parser::{LakeStatement, ParsedStatement, parse_sql};
+pub use parser::{CheckTarget, LakeStatement, ParsedStatement, parse_sql};
 pub use session::{Session, SessionOptions};

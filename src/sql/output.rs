@@ -14,6 +14,9 @@ pub struct Output {
     pub batches: Vec<RecordBatch>,
     /// What a statement that changes things did, e.g. `CREATE DOMAIN orders`.
     pub message: Option<String>,
+    /// Checks that failed or errored (RUN CHECKS); a command-line run exits with 1 when any
+    /// did.
+    pub failed_checks: usize,
 }
 
 impl Output {
@@ -23,6 +26,7 @@ impl Output {
             schema,
             batches,
             message: None,
+            failed_checks: 0,
         }
     }
 
@@ -32,6 +36,7 @@ impl Output {
             schema: Arc::new(Schema::empty()),
             batches: Vec::new(),
             message: Some(msg.into()),
+            failed_checks: 0,
         }
     }
 

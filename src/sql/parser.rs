@@ -67,6 +67,23 @@ pub enum LakeStatement {
         /// Qualified name.
         name: ProductName,
     },
+    /// `RUN CHECKS [FOR domain.product [, ...] | FOR DOMAIN name]`: evaluates the checks and
+    /// records the results in `meta.quality_results` in one commit.
+    RunChecks {
+        /// What to check.
+        target: CheckTarget,
+    },
+}
+
+/// The products a `RUN CHECKS` covers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckTarget {
+    /// These products (each must have a contract).
+    Products(Vec<ProductName>),
+    /// Every product with a contract in a domain.
+    Domain(String),
+    /// Every product with a contract.
+    All,
 }
 
 /// One statement: lakemeta's own or DataFusion's.
@@ -284,6 +301,25 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
         };
         return Ok(Some(LakeStatement::ShowProducts { domain }));
     }
+    if words(p, &["RUN", "CHECKS"]) {
+        skip(p, 2);
+        let target = if p.parser.parse_keyword(Keyword::FOR) {
+            if peek_word(p, 0).as_deref() == Some("DOMAIN") {
+                skip(p, 1);
+                CheckTarget::Domain(ident(p, "domain")?)
+            } else {
+                CheckTarget::Products(p.parser.parse_comma_separated(|q| {
+                    // parse_comma_separated hands out the inner parser; rebuild names from it
+                    let t = q.peek_token();
+                    let parts = q.parse_multipart_identifier()?;
+                    name_from_parts(&parts, &t)
+                })?)
+            }
+        } else {
+            CheckTarget::All
+        };
+        return Ok(Some(LakeStatement::RunChecks { target }));
+    }
     if words(p, &["DESCRIBE", "PRODUCT"]) || words(p, &["DESC", "PRODUCT"]) {
         skip(p, 2);
         let name = product_name(p)?;
@@ -303,6 +339,32 @@ fn ident(p: &mut DFParser, kind: &str) -> Result<String, ParserError> {
     validate_name(kind, &name)
         .map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
     Ok(name)
+}
+
+fn name_from_parts(
+    parts: &[datafusion::sql::sqlparser::ast::Ident],
+    t: &datafusion::sql::sqlparser::tokenizer::TokenWithSpan,
+) -> Result<ProductName, ParserError> {
+    let norm = |id: &datafusion::sql::sqlparser::ast::Ident| {
+        if id.quote_style.is_some() {
+            id.value.clone()
+        } else {
+            id.value.to_lowercase()
+        }
+    };
+    match parts {
+        [d, n] => {
+            let (d, n) = (norm(d), norm(n));
+            validate_name("domain", &d)
+                .and_then(|_| validate_name("product", &n))
+                .map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
+            Ok(ProductName::new(d, n))
+        }
+        _ => Err(ParserError::ParserError(format!(
+            "expected a product as domain.product, e.g. orders.orders_fact, at {}",
+            t.span.start
+        ))),
+    }
 }
 
 fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {

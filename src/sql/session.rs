@@ -10,6 +10,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 
 use super::output::Output;
 use super::parser::{ParsedStatement, parse_sql};
+use super::views::Views;
 use crate::catalog::{
     Catalog, ChangeSummary, LakeCatalog, META_SCHEMA, ProductChange, ProductTables,
 };
@@ -35,6 +36,7 @@ pub struct Session {
     ctx: SessionContext,
     principal: Principal,
     tables: ProductTables,
+    views: Views,
 }
 
 impl std::fmt::Debug for Session {
@@ -68,6 +70,7 @@ impl Session {
             ctx,
             principal: options.principal,
             tables: ProductTables::default(),
+            views: Views::default(),
         };
         session.install(&[], false).await?;
         Ok(session)
@@ -144,8 +147,19 @@ impl Session {
         self.tables
             .prepare(wh, &state, &wanted, &self.ctx.state(), all)
             .await?;
-        let meta = self.tables.meta_providers(wh, &state).await?;
+        let mut meta = self.tables.meta_providers(wh, &state).await?;
         let products = self.tables.providers().await;
+        let (views, stale) = self.views.current(&state).await;
+        if stale {
+            // plan the views over this snapshot's system tables, then install them too
+            self.ctx.register_catalog(
+                CATALOG_NAME,
+                Arc::new(LakeCatalog::new(&state, meta.clone(), &products)),
+            );
+            meta.extend(self.views.plan(&self.ctx, &state).await?);
+        } else {
+            meta.extend(views);
+        }
         self.ctx.register_catalog(
             CATALOG_NAME,
             Arc::new(LakeCatalog::new(&state, meta, &products)),

@@ -128,6 +128,7 @@ impl SystemTableKind {
                 ts("started_at"),
                 Field::new("duration_ms", DataType::Int64, false),
                 // added in layout 2
+                Field::new("observed_value", DataType::Float64, true),
                 utf8("dimension", true),
                 utf8("method", true),
                 utf8("message", true),

@@ -1,0 +1,40 @@
+use clap::Args;
+
+use super::Exit;
+use crate::error::{Error, Result};
+use crate::model::ProductName;
+use crate::repl::PrintFormat;
+use crate::sql::{CheckTarget, LakeStatement, ParsedStatement, Session, interruptible};
+
+/// Arguments of `lakemeta check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Products to check (domain.product); none: every product that has a contract.
+    pub products: Vec<String>,
+    /// Check every product of this domain that has a contract.
+    #[arg(long, conflicts_with = "products")]
+    pub domain: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Table)]
+    pub format: PrintFormat,
+}
+
+/// `lakemeta check`: `RUN CHECKS` from the command line. Exit code 1 when a check failed or
+/// errored.
+pub(super) async fn run(session: &Session, args: CheckArgs) -> Result<Exit> {
+    let target = match (&args.domain, args.products.is_empty()) {
+        (Some(d), _) => CheckTarget::Domain(d.to_lowercase()),
+        (None, true) => CheckTarget::All,
+        (None, false) => CheckTarget::Products(
+            args.products
+                .iter()
+                .map(|p| p.parse::<ProductName>().map_err(Error::Invalid))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    let stmt = ParsedStatement::Lake(LakeStatement::RunChecks { target });
+    let out = interruptible(session.catalog(), session.run(stmt)).await?;
+    let stdout = std::io::stdout();
+    args.format.print(&out, &mut stdout.lock())?;
+    Ok(Exit::from_failed_checks(out.failed_checks))
+}
