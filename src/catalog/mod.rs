@@ -7,7 +7,7 @@ mod product_tables;
 mod providers;
 mod snapshot;
 
-pub use operations::{ChangeSummary, DomainChange, ProductChange};
+pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};
 pub use snapshot::{Catalog, CatalogState, WriteGuard};

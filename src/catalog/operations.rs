@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::snapshot::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, Principal, now_micros};
+use crate::model::{DataProduct, Domain, Principal, ProductName, now_micros};
 use crate::storage::{Keyed, RowChange, SystemTableKind};
 
 impl Keyed for Domain {
@@ -20,8 +20,13 @@ impl Keyed for DataProduct {
 }
 
 impl Keyed for ContractRow {
+    /// Product, version and a digest of the spec: every different text of a contract is its
+    /// own row, even when its author kept the version.
     fn key(&self) -> String {
-        format!("{}@{}", self.product, self.version)
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.spec.as_bytes());
+        let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{}@{}@{short}", self.product, self.version)
     }
 
     /// A version recorded again by a repeated or resumed apply is the same version.
@@ -34,14 +39,21 @@ impl Keyed for ContractRow {
 
 /// One row of `meta.contracts`: a version of a product's contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct ContractRow {
-    product: String,
-    contract_id: String,
-    version: String,
-    spec: String,
-    schema_hash: String,
-    created_at: i64,
-    created_by: String,
+pub struct ContractRow {
+    /// `domain.product`.
+    pub product: String,
+    /// The contract's `id`.
+    pub contract_id: String,
+    /// The contract's `version`.
+    pub version: String,
+    /// The contract text (ODCS YAML).
+    pub spec: String,
+    /// Hash of the column names, types and nullability.
+    pub schema_hash: String,
+    /// When it was applied (microseconds, UTC).
+    pub created_at: i64,
+    /// Who applied it.
+    pub created_by: String,
 }
 
 /// A change to one domain.
@@ -212,6 +224,21 @@ fn product_diff(a: &DataProduct, b: &DataProduct) -> Vec<String> {
 }
 
 impl Catalog {
+    /// Every recorded version of a product's contract, oldest first.
+    pub async fn contract_history(&self, product: &ProductName) -> Result<Vec<ContractRow>> {
+        let name = product.to_string();
+        let mut rows: Vec<ContractRow> = self
+            .warehouse()
+            .table(SystemTableKind::Contracts)
+            .read_rows::<ContractRow>()
+            .await?
+            .into_iter()
+            .filter(|r| r.product == name)
+            .collect();
+        rows.sort_by_key(|r| r.created_at);
+        Ok(rows)
+    }
+
     /// Commits a set of changes in as few commits as possible: at most one to `domains`, one to
     /// `contracts` and one to `products`. They are ordered so that every state a reader can see
     /// is consistent — a domain exists before its products, a contract version before the

@@ -2,6 +2,7 @@
 
 mod apply;
 mod check;
+mod contract;
 pub mod demo;
 mod sql;
 
@@ -52,6 +53,8 @@ pub enum Command {
     },
     /// Run SQL: an interactive REPL, or a script with -c / -f.
     Sql(sql::SqlArgs),
+    /// Compare contract versions, or export a product's contract as ODCS YAML.
+    Contract(contract::ContractArgs),
     /// Run the quality checks of data products and record the results; exits with 1 when a
     /// check fails.
     Check(check::CheckArgs),
@@ -108,6 +111,11 @@ impl Cli {
             Command::Apply { path, dry_run } => {
                 let session = open_session(&self.warehouse, principal).await?;
                 apply::run(&session, &path, dry_run).await?;
+                Ok(Exit::Success)
+            }
+            Command::Contract(args) => {
+                let session = open_session(&self.warehouse, principal).await?;
+                contract::run(&session, args).await?;
                 Ok(Exit::Success)
             }
             Command::Check(args) => {

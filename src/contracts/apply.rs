@@ -5,6 +5,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::execution::context::SessionState;
 use url::Url;
 
+use super::diff::check_version_bump;
 use super::source::{Spec, SpecSource};
 use super::types::{arrow_type, check_schema};
 use crate::catalog::{Catalog, ChangeSummary, DomainChange, ProductChange};
@@ -160,6 +161,13 @@ async fn plan(
                     schema: contract_schema(&desired)?,
                 }),
             }
+        }
+        if let Some(before) = existing
+            && !before.contract_spec.is_empty()
+            && before.contract_spec != desired.contract_spec
+        {
+            check_version_bump(before, &desired)
+                .map_err(|m| src.error("version", format!("contract of {name}: {m}")))?;
         }
         match existing {
             None => changes.products.push(ProductChange::Create(desired)),

@@ -1,0 +1,264 @@
+//! A data product as an ODCS v3.1.0 contract: what lakemeta knows about it (columns, keys,
+//! accepted values, ranges, patterns, declared quality checks, SLA, tags, owner, location),
+//! written so that ODCS tools (datacontract-cli's `lint` among them) accept it.
+
+use serde_json::{Map, Value, json};
+
+use super::types::arrow_type;
+use crate::error::{Error, Result};
+use crate::model::{Check, Column, DataProduct};
+
+/// The ODCS version `export` writes.
+pub const EXPORT_API_VERSION: &str = "v3.1.0";
+
+/// The product's contract as ODCS v3.1.0 YAML.
+pub fn export_contract(p: &DataProduct) -> Result<String> {
+    let mut root = Map::new();
+    root.insert("apiVersion".into(), json!(EXPORT_API_VERSION));
+    root.insert("kind".into(), json!("DataContract"));
+    let id = if p.contract_id.is_empty() {
+        format!("{}-{}", p.domain, p.name)
+    } else {
+        p.contract_id.clone()
+    };
+    root.insert("id".into(), json!(id));
+    root.insert("name".into(), json!(p.name));
+    let version = if p.contract_version.is_empty() {
+        "0.1.0".to_string()
+    } else {
+        p.contract_version.clone()
+    };
+    root.insert("version".into(), json!(version));
+    root.insert("status".into(), json!("active"));
+    root.insert("domain".into(), json!(p.domain));
+    root.insert("dataProduct".into(), json!(p.name));
+    if !p.description.is_empty() {
+        root.insert("description".into(), json!({ "purpose": p.description }));
+    }
+    if !p.tags.is_empty() {
+        root.insert("tags".into(), json!(p.tags));
+    }
+    root.insert("team".into(), json!({ "name": p.owner }));
+
+    let mut object = Map::new();
+    object.insert("name".into(), json!(p.name));
+    object.insert("physicalName".into(), json!(p.name));
+    object.insert("logicalType".into(), json!("object"));
+    object.insert("physicalType".into(), json!("table"));
+    if !p.description.is_empty() {
+        object.insert("description".into(), json!(p.description));
+    }
+    let properties: Vec<Value> = p.columns.iter().map(|c| property(p, c)).collect();
+    object.insert("properties".into(), Value::Array(properties));
+    let table_quality: Vec<Value> = p
+        .checks
+        .iter()
+        .filter(|c| c.column.is_empty())
+        .filter_map(|c| quality_entry(c, p))
+        .collect();
+    if !table_quality.is_empty() {
+        object.insert("quality".into(), Value::Array(table_quality));
+    }
+    root.insert("schema".into(), json!([Value::Object(object)]));
+
+    let mut sla = Vec::new();
+    if let Some(m) = p.sla_freshness_minutes {
+        let mut f = json!({"property": "freshness", "value": m, "unit": "m"});
+        if let Some(c) = p
+            .checks
+            .iter()
+            .find(|c| c.kind == "freshness" && !c.column.is_empty())
+        {
+            f["element"] = json!(format!("{}.{}", p.name, c.column));
+        }
+        sla.push(f);
+    }
+    if let Some(a) = p.sla_availability_percent {
+        sla.push(json!({"property": "availability", "value": a, "unit": "percent"}));
+    }
+    if let Some(c) = p.sla_completeness_percent {
+        sla.push(json!({"property": "completeness", "value": c, "unit": "percent"}));
+    }
+    if !sla.is_empty() {
+        root.insert("slaProperties".into(), Value::Array(sla));
+    }
+    let mut custom = Vec::new();
+    if p.kind == "external" {
+        custom.push(json!({"property": "location", "value": p.location}));
+        custom.push(json!({"property": "format", "value": p.format}));
+    }
+    if !p.access_patterns.is_empty() {
+        custom.push(json!({"property": "accessPatterns", "value": p.access_patterns}));
+    }
+    if !custom.is_empty() {
+        root.insert("customProperties".into(), Value::Array(custom));
+    }
+    serde_yaml::to_string(&Value::Object(root))
+        .map_err(|e| Error::invalid(format!("cannot write the contract of {}: {e}", p.name)))
+}
+
+fn logical_type(data_type: &str) -> &'static str {
+    use arrow::datatypes::DataType::*;
+    match arrow_type(data_type) {
+        Some(Utf8) => "string",
+        Some(Int8 | Int16 | Int32 | Int64) => "integer",
+        Some(Float32 | Float64 | Decimal128(_, _)) => "number",
+        Some(Boolean) => "boolean",
+        Some(Date32) => "date",
+        Some(Timestamp(_, _)) => "timestamp",
+        _ => "string",
+    }
+}
+
+fn property(p: &DataProduct, c: &Column) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(c.name));
+    let logical = logical_type(&c.data_type);
+    m.insert("logicalType".into(), json!(logical));
+    m.insert("physicalType".into(), json!(c.data_type));
+    if !c.nullable {
+        m.insert("required".into(), json!(true));
+    }
+    if c.unique {
+        m.insert("unique".into(), json!(true));
+    }
+    if c.primary_key {
+        m.insert("primaryKey".into(), json!(true));
+    }
+    if !c.description.is_empty() {
+        m.insert("description".into(), json!(c.description));
+    }
+    if !c.classification.is_empty() {
+        m.insert("classification".into(), json!(c.classification));
+    }
+    if !c.tags.is_empty() {
+        m.insert("tags".into(), json!(c.tags));
+    }
+    let mut options = Map::new();
+    for check in p.checks.iter().filter(|k| k.column == c.name) {
+        let def: Value = serde_json::from_str(&check.definition).unwrap_or(Value::Null);
+        match check.kind.as_str() {
+            "range" if logical == "number" || logical == "integer" => {
+                if let Some(v) = def.get("min").filter(|v| !v.is_null()) {
+                    options.insert("minimum".into(), v.clone());
+                }
+                if let Some(v) = def.get("max").filter(|v| !v.is_null()) {
+                    options.insert("maximum".into(), v.clone());
+                }
+            }
+            "pattern" if logical == "string" && is_derived(check) => {
+                if let Some(v) = def.get("arguments").and_then(|a| a.get("pattern")) {
+                    options.insert("pattern".into(), v.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    if !options.is_empty() {
+        m.insert("logicalTypeOptions".into(), Value::Object(options));
+    }
+    let quality: Vec<Value> = p
+        .checks
+        .iter()
+        .filter(|k| k.column == c.name)
+        .filter_map(|k| quality_entry(k, p))
+        .collect();
+    if !quality.is_empty() {
+        m.insert("quality".into(), Value::Array(quality));
+    }
+    Value::Object(m)
+}
+
+/// A check lakemeta derived from the contract's structure rather than a `quality` entry.
+fn is_derived(c: &Check) -> bool {
+    c.definition.is_empty()
+        || c.definition.contains("maxNullPercent")
+        || c.definition.contains("maxMinutes")
+        || matches!(c.kind.as_str(), "schema" | "range" | "primary_key")
+        || (c.kind == "pattern" && c.name == format!("pattern({})", c.column))
+}
+
+const OPERATORS: [&str; 10] = [
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+    "mustBeGreaterThanOrEqualTo",
+    "mustBeLessThanOrEqualTo",
+];
+
+/// A declared check as an ODCS quality entry (ODCS metrics as such; lakemeta's own kinds as
+/// SQL); derived checks are expressed by the properties and SLA instead.
+fn quality_entry(c: &Check, p: &DataProduct) -> Option<Value> {
+    if is_derived(c) {
+        return None;
+    }
+    let def: Value = serde_json::from_str(&c.definition).ok()?;
+    let mut m = Map::new();
+    m.insert("name".into(), json!(c.name));
+    for key in [
+        "description",
+        "dimension",
+        "severity",
+        "unit",
+        "businessImpact",
+    ] {
+        if let Some(v) = def.get(key) {
+            m.insert(key.into(), v.clone());
+        }
+    }
+    let mut bound_set = false;
+    for op in OPERATORS {
+        if let Some(v) = def.get(op) {
+            let key = op
+                .replace("GreaterThanOrEqualTo", "GreaterOrEqualTo")
+                .replace("LessThanOrEqualTo", "LessOrEqualTo");
+            m.insert(key, v.clone());
+            bound_set = true;
+        }
+    }
+    let metric = match c.kind.as_str() {
+        "not_null" => Some("nullValues"),
+        "completeness" => Some("missingValues"),
+        "unique" => Some("duplicateValues"),
+        "accepted_values" | "pattern" => Some("invalidValues"),
+        "row_count" => Some("rowCount"),
+        _ => None,
+    };
+    if let Some(metric) = metric {
+        m.insert("metric".into(), json!(metric));
+        if let Some(a) = def.get("arguments") {
+            m.insert("arguments".into(), a.clone());
+        }
+        if !bound_set && metric != "rowCount" {
+            m.insert("mustBe".into(), json!(0));
+        }
+        return Some(Value::Object(m));
+    }
+    let table = format!("{}.{}", p.domain, p.name);
+    let query = match c.kind.as_str() {
+        "sql" | "custom" => {
+            let q = def.get("query")?.as_str()?.to_string();
+            if bound_set {
+                q
+            } else {
+                m.insert("mustBe".into(), json!(0));
+                format!(
+                    "SELECT count(*) FROM ({}) AS failing_rows",
+                    q.trim().trim_end_matches(';')
+                )
+            }
+        }
+        "min" => format!("SELECT min({}) FROM {table}", c.column),
+        "max" => format!("SELECT max({}) FROM {table}", c.column),
+        "distinct_count" => format!("SELECT count(DISTINCT {}) FROM {table}", c.column),
+        _ => return None,
+    };
+    m.insert("type".into(), json!("sql"));
+    m.insert("query".into(), json!(query));
+    Some(Value::Object(m))
+}
