@@ -4,6 +4,7 @@ mod apply;
 mod check;
 mod contract;
 pub mod demo;
+mod jobs;
 mod sql;
 
 use std::sync::Arc;
@@ -53,6 +54,11 @@ pub enum Command {
     },
     /// Run SQL: an interactive REPL, or a script with -c / -f.
     Sql(sql::SqlArgs),
+    /// Run quality jobs (.sql files) once, recording each run in meta.job_runs; exits with 1
+    /// when a check failed and 2 when a job errored.
+    Run(jobs::RunArgs),
+    /// Run the jobs of a directory on their schedules until SIGTERM or Ctrl-C.
+    Schedule(jobs::ScheduleArgs),
     /// Compare contract versions, or export a product's contract as ODCS YAML.
     Contract(contract::ContractArgs),
     /// Run the quality checks of data products and record the results; exits with 1 when a
@@ -112,6 +118,14 @@ impl Cli {
                 let session = open_session(&self.warehouse, principal).await?;
                 apply::run(&session, &path, dry_run).await?;
                 Ok(Exit::Success)
+            }
+            Command::Run(args) => {
+                let session = open_session(&self.warehouse, principal).await?;
+                jobs::run(&session, args).await
+            }
+            Command::Schedule(args) => {
+                let session = open_session(&self.warehouse, principal).await?;
+                jobs::schedule(session, args).await
             }
             Command::Contract(args) => {
                 let session = open_session(&self.warehouse, principal).await?;

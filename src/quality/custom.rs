@@ -12,8 +12,8 @@ use super::fused::{Measured, as_f64};
 use crate::model::DataProduct;
 use crate::model::{Bound, number};
 
-/// Runs a custom check. The query sees the product as `{object}` (or `${object}`), as
-/// `domain.product` and as its bare name. Without a bound, the query's rows are the failing
+/// Runs a custom check. The query sees the product as `{object}` (or `${object}`, `${table}`),
+/// as `domain.product` and as its bare name, and the check's column as `${column}`. Without a bound, the query's rows are the failing
 /// rows (it passes when there are none); with one, the first column of the first row is the
 /// metric.
 pub async fn run_sql_check(
@@ -21,6 +21,7 @@ pub async fn run_sql_check(
     product: &DataProduct,
     provider: Arc<dyn TableProvider>,
     query: &str,
+    column: &str,
     bound: Option<&Bound>,
 ) -> Result<Measured, String> {
     let config = SessionConfig::new()
@@ -39,7 +40,9 @@ pub async fn run_sql_check(
         .replace("${object}", &qualified)
         .replace("{object}", &qualified)
         .replace("${table}", &qualified)
-        .replace("{table}", &qualified);
+        .replace("{table}", &qualified)
+        .replace("${column}", &format!("\"{column}\""))
+        .replace("{column}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
     let df = match bound {
         None => {

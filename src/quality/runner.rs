@@ -201,8 +201,15 @@ pub async fn check_product(
                 out.measured(i, rule, m, stats_ms, "log");
             }
             Metric::Sql { query } => {
-                let r = run_sql_check(state, product, data.provider(), query, rule.bound.as_ref())
-                    .await;
+                let r = run_sql_check(
+                    state,
+                    product,
+                    data.provider(),
+                    query,
+                    &rule.column,
+                    rule.bound.as_ref(),
+                )
+                .await;
                 let ms = rule_clock.elapsed().as_millis() as i64;
                 match r {
                     Ok(m) => out.measured(i, rule, m, ms, "query"),

@@ -1,6 +1,8 @@
 //! `RUN CHECKS`: evaluates the checks of one or more products and records every result in
 //! `meta.quality_results` in one commit.
 
+use std::io::IsTerminal;
+
 use super::functions::new_run_id;
 use super::output::Output;
 use super::parser::CheckTarget;
@@ -74,10 +76,23 @@ impl Session {
         let run_id = new_run_id();
         let state = self.state();
         let mut results: Vec<CheckResult> = Vec::new();
-        for p in &products {
+        // a progress line for runs of several products, on a terminal only
+        let progress = products.len() > 1 && std::io::stderr().is_terminal();
+        for (i, p) in products.iter().enumerate() {
+            if progress {
+                eprint!(
+                    "\r\x1b[2K[{}/{}] checking {} …",
+                    i + 1,
+                    products.len(),
+                    p.qualified_name()
+                );
+            }
             let run =
-                check_product(self.warehouse(), p, &state, RunOptions::default(), &run_id).await?;
-            results.extend(run.results);
+                check_product(self.warehouse(), p, &state, RunOptions::default(), &run_id).await;
+            if progress {
+                eprint!("\r\x1b[2K");
+            }
+            results.extend(run?.results);
         }
         let table = self.warehouse().table(SystemTableKind::QualityResults);
         {
@@ -109,6 +124,7 @@ impl Session {
             results.len() - failed - errors
         ));
         out.failed_checks = failed + errors;
+        out.checks = results.len();
         Ok(out)
     }
 }

@@ -17,6 +17,8 @@ pub struct Output {
     /// Checks that failed or errored (RUN CHECKS); a command-line run exits with 1 when any
     /// did.
     pub failed_checks: usize,
+    /// Checks that were run (RUN CHECKS).
+    pub checks: usize,
 }
 
 impl Output {
@@ -27,6 +29,7 @@ impl Output {
             batches,
             message: None,
             failed_checks: 0,
+            checks: 0,
         }
     }
 
@@ -37,6 +40,7 @@ impl Output {
             batches: Vec::new(),
             message: Some(msg.into()),
             failed_checks: 0,
+            checks: 0,
         }
     }
 

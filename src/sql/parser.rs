@@ -308,12 +308,11 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
                 skip(p, 1);
                 CheckTarget::Domain(ident(p, "domain")?)
             } else {
-                CheckTarget::Products(p.parser.parse_comma_separated(|q| {
-                    // parse_comma_separated hands out the inner parser; rebuild names from it
-                    let t = q.peek_token();
-                    let parts = q.parse_multipart_identifier()?;
-                    name_from_parts(&parts, &t)
-                })?)
+                let mut names = vec![product_name(p)?];
+                while p.parser.consume_token(&Token::Comma) {
+                    names.push(product_name(p)?);
+                }
+                CheckTarget::Products(names)
             }
         } else {
             CheckTarget::All
@@ -339,32 +338,6 @@ fn ident(p: &mut DFParser, kind: &str) -> Result<String, ParserError> {
     validate_name(kind, &name)
         .map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
     Ok(name)
-}
-
-fn name_from_parts(
-    parts: &[datafusion::sql::sqlparser::ast::Ident],
-    t: &datafusion::sql::sqlparser::tokenizer::TokenWithSpan,
-) -> Result<ProductName, ParserError> {
-    let norm = |id: &datafusion::sql::sqlparser::ast::Ident| {
-        if id.quote_style.is_some() {
-            id.value.clone()
-        } else {
-            id.value.to_lowercase()
-        }
-    };
-    match parts {
-        [d, n] => {
-            let (d, n) = (norm(d), norm(n));
-            validate_name("domain", &d)
-                .and_then(|_| validate_name("product", &n))
-                .map_err(|m| ParserError::ParserError(format!("{m} at {}", t.span.start)))?;
-            Ok(ProductName::new(d, n))
-        }
-        _ => Err(ParserError::ParserError(format!(
-            "expected a product as domain.product, e.g. orders.orders_fact, at {}",
-            t.span.start
-        ))),
-    }
 }
 
 fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
