@@ -103,13 +103,64 @@ async fn run_file(path: PathBuf) -> Result<(), String> {
         };
         async move { Ok::<_, SltError>(s) }
     });
+    let test_dir = dir.path().to_str().unwrap().to_string();
+    setup_fixture(&session, &path, dir.path(), &test_dir).await?;
     SESSION.with(|cell| *cell.borrow_mut() = Some(session));
     let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-    let text = text.replace("__TEST_DIR__", dir.path().to_str().unwrap());
+    let text = text.replace("__TEST_DIR__", &test_dir);
     runner
         .run_script_async(&text)
         .await
         .map_err(|e| format!("{}: {}", path.display(), e.display(true)))
+}
+
+/// A file `x.slt` may come with a directory `x/` holding `setup.sql` (run first) and ODCS
+/// contracts / domain specs (`*.yaml`, applied after it), `__TEST_DIR__` replaced in both.
+async fn setup_fixture(
+    session: &Session,
+    path: &std::path::Path,
+    tmp: &std::path::Path,
+    test_dir: &str,
+) -> Result<(), String> {
+    let fixture = path.with_extension("");
+    if !fixture.is_dir() {
+        return Ok(());
+    }
+    let setup = fixture.join("setup.sql");
+    if setup.is_file() {
+        let sql = std::fs::read_to_string(&setup).map_err(|e| e.to_string())?;
+        session
+            .sql(&sql.replace("__TEST_DIR__", test_dir))
+            .await
+            .map_err(|e| format!("{}: {e}", setup.display()))?;
+    }
+    let specs_dir = tmp.join("specs");
+    std::fs::create_dir_all(&specs_dir).map_err(|e| e.to_string())?;
+    let mut any = false;
+    for entry in std::fs::read_dir(&fixture).map_err(|e| e.to_string())? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if p.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+            std::fs::write(
+                specs_dir.join(p.file_name().unwrap()),
+                text.replace("__TEST_DIR__", test_dir),
+            )
+            .map_err(|e| e.to_string())?;
+            any = true;
+        }
+    }
+    if any {
+        let specs = lakemeta::contracts::load_path(&specs_dir).map_err(|e| e.to_string())?;
+        lakemeta::contracts::apply_specs(
+            session.catalog(),
+            &specs,
+            &session.state(),
+            session.principal(),
+        )
+        .await
+        .map_err(|e| format!("{}: {e}", fixture.display()))?;
+    }
+    Ok(())
 }
 
 thread_local! {

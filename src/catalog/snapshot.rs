@@ -129,7 +129,13 @@ impl Catalog {
     pub async fn refresh(&self) -> Result<bool> {
         let tables: Vec<_> = self.warehouse.tables().collect();
         let moved = futures::future::try_join_all(tables.iter().map(|t| t.refresh())).await?;
-        if moved.iter().any(|m| *m) {
+        // a commit this process made moved a table without a refresh noticing it
+        let known = self.state();
+        let mut behind = false;
+        for t in &tables {
+            behind |= known.versions.get(&t.kind()) != Some(&t.version().await);
+        }
+        if behind || moved.iter().any(|m| *m) {
             self.reload().await?;
             return Ok(true);
         }

@@ -44,23 +44,24 @@ pub async fn run_sql_check(
         .replace("${column}", &format!("\"{column}\""))
         .replace("{column}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
-    let df = match bound {
-        None => {
-            ctx.sql(&format!("SELECT count(*) FROM ({sql}) AS failing_rows"))
-                .await
-        }
-        Some(_) => ctx.sql(&sql).await,
-    }
-    .map_err(|e| {
-        format!(
-            "the check's SQL does not run: {}",
-            first_line(&e.to_string())
-        )
-    })?;
-    let batches = df
-        .collect()
+    // planned as written, so errors point into the check's own query
+    let df = ctx
+        .sql(&sql)
         .await
-        .map_err(|e| format!("the check's SQL failed: {}", first_line(&e.to_string())))?;
+        .map_err(|e| format!("the check's SQL does not run: {}", first_line(&e.to_string())))?;
+    let failed = |e: datafusion::error::DataFusionError| {
+        format!("the check's SQL failed: {}", first_line(&e.to_string()))
+    };
+    if bound.is_none() {
+        let n = df.count().await.map_err(failed)? as i64;
+        return Ok(Measured {
+            value: Some(n as f64),
+            text: format!("{n} failing rows"),
+            failing: Some(n),
+            from_stats: false,
+        });
+    }
+    let batches = df.collect().await.map_err(failed)?;
     let first = batches.iter().find(|b| b.num_rows() > 0);
     let value = match first {
         Some(b) if b.num_columns() > 0 => {
@@ -68,32 +69,19 @@ pub async fn run_sql_check(
         }
         _ => ScalarValue::Null,
     };
-    match bound {
-        None => {
-            let n = as_f64(&value).unwrap_or(0.0) as i64;
-            Ok(Measured {
-                value: Some(n as f64),
-                text: format!("{n} failing rows"),
-                failing: Some(n),
-                from_stats: false,
-            })
-        }
-        Some(_) => {
-            let v = as_f64(&value);
-            if first.is_some() && v.is_none() && !value.is_null() {
-                return Err(format!(
-                    "the check's SQL returned {value}, not a number: a check with a bound \
-                     needs a query whose first column is a number"
-                ));
-            }
-            Ok(Measured {
-                value: v,
-                text: v.map(number).unwrap_or_else(|| "NULL".into()),
-                failing: None,
-                from_stats: false,
-            })
-        }
+    let v = as_f64(&value);
+    if first.is_some() && v.is_none() && !value.is_null() {
+        return Err(format!(
+            "the check's SQL returned {value}, not a number: a check with a bound needs a \
+             query whose first column is a number"
+        ));
     }
+    Ok(Measured {
+        value: v,
+        text: v.map(number).unwrap_or_else(|| "NULL".into()),
+        failing: None,
+        from_stats: false,
+    })
 }
 
 fn first_line(s: &str) -> String {

@@ -3,7 +3,9 @@ use std::sync::Arc;
 use arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -60,7 +62,16 @@ impl Session {
             .with_default_catalog_and_schema(CATALOG_NAME, META_SCHEMA)
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(false);
-        let ctx = SessionContext::new_with_config(config);
+        // External products are files that other tools rewrite: list them afresh for every
+        // query instead of trusting DataFusion's listing and statistics caches (Parquet footers
+        // stay cached; their entries are checked against each file's size and time).
+        let caches = CacheManagerConfig::default()
+            .with_list_files_cache_limit(0)
+            .with_file_statistics_cache_limit(0);
+        let runtime = RuntimeEnvBuilder::new()
+            .with_cache_manager(caches)
+            .build_arc()?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         let wh = catalog.warehouse();
         let (key, store) = wh.data().store_for(wh.url())?;
         ctx.runtime_env().register_object_store(&key, store);
