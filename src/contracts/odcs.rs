@@ -517,9 +517,7 @@ fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
             "'{kind}' is about one column: put it under that column's quality, not the table's"
         ));
     }
-    if let Err(e) = crate::model::bound(&serde_json::to_value(entry).unwrap_or_default()) {
-        return Err(e);
-    }
+    crate::model::bound(&serde_json::to_value(entry).unwrap_or_default())?;
     let name = entry
         .get("name")
         .and_then(Value::as_str)

@@ -45,10 +45,12 @@ pub async fn run_sql_check(
         .replace("{column}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
     // planned as written, so errors point into the check's own query
-    let df = ctx
-        .sql(&sql)
-        .await
-        .map_err(|e| format!("the check's SQL does not run: {}", first_line(&e.to_string())))?;
+    let df = ctx.sql(&sql).await.map_err(|e| {
+        format!(
+            "the check's SQL does not run: {}",
+            first_line(&e.to_string())
+        )
+    })?;
     let failed = |e: datafusion::error::DataFusionError| {
         format!("the check's SQL failed: {}", first_line(&e.to_string()))
     };

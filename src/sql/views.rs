@@ -20,10 +20,13 @@ const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[(
     &[SystemTableKind::Products, SystemTableKind::QualityResults],
 )];
 
+/// A planned view and the versions of the tables it reads.
+type Planned = (Vec<u64>, Arc<dyn TableProvider>);
+
 /// The views of one session, each with the versions it was planned at.
 #[derive(Default)]
 pub(crate) struct Views {
-    cache: Mutex<BTreeMap<&'static str, (Vec<u64>, Arc<dyn TableProvider>)>>,
+    cache: Mutex<BTreeMap<&'static str, Planned>>,
 }
 
 impl std::fmt::Debug for Views {

@@ -3,8 +3,11 @@
 mod apply;
 mod cli;
 mod concurrency;
+mod contracts;
 mod interrupt;
+mod jobs;
 mod peers;
+mod quality;
 mod repl;
 mod s3;
 mod support;

@@ -54,7 +54,7 @@ async fn a_newer_layout_is_refused() {
     let text = std::fs::read_to_string(&marker).unwrap();
     std::fs::write(
         &marker,
-        text.replace("\"layout_version\": 1", "\"layout_version\": 99"),
+        text.replace("\"layout_version\": 2", "\"layout_version\": 99"),
     )
     .unwrap();
     let err = Warehouse::open(WarehouseLocation::parse(loc).unwrap())
@@ -99,4 +99,38 @@ async fn another_process_write_is_visible_to_the_next_query() {
         super::scalar(&b, "SELECT count(*) FROM meta.domains").await,
         "1"
     );
+}
+
+/// A warehouse of layout 1 (before meta.job_runs) is upgraded when opened: the new table is
+/// created and the marker says layout 2; what was there stays.
+#[tokio::test]
+async fn a_layout_1_warehouse_is_upgraded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh");
+    {
+        let s = super::session(root.to_str().unwrap()).await;
+        s.sql("CREATE DOMAIN orders OWNER 'checkout-team'")
+            .await
+            .unwrap();
+    }
+    let marker = root.join("_meta/lakemeta.json");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    std::fs::write(
+        &marker,
+        text.replace("\"layout_version\": 2", "\"layout_version\": 1"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(root.join("_meta/job_runs")).unwrap();
+
+    let s = super::session(root.to_str().unwrap()).await;
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM meta.job_runs").await,
+        "0"
+    );
+    assert_eq!(
+        super::scalar(&s, "SELECT name FROM meta.domains").await,
+        "orders"
+    );
+    let upgraded = std::fs::read_to_string(&marker).unwrap();
+    assert!(upgraded.contains("\"layout_version\": 2"), "{upgraded}");
 }

@@ -1,0 +1,173 @@
+//! Contract versions: breaking changes need a major bump, `contract diff` explains, `contract
+//! export` writes ODCS that datacontract-cli's lint accepts.
+
+use std::path::Path;
+
+const MESH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh");
+
+fn run(wh: &str, args: &[&str]) -> (i32, String, String) {
+    let out = super::bin().args(["-w", wh]).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn edit(path: &Path, f: impl Fn(String) -> String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    std::fs::write(path, f(text)).unwrap();
+}
+
+#[test]
+fn breaking_changes_need_a_major_version_and_every_version_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    for f in ["domains/orders.yaml", "contracts/orders_fact.yaml"] {
+        let src = Path::new(MESH).join(f);
+        std::fs::copy(&src, specs.join(src.file_name().unwrap())).unwrap();
+    }
+    let contract = specs.join("orders_fact.yaml");
+    assert_eq!(run(wh, &["apply", specs.to_str().unwrap()]).0, 0);
+
+    // remove a column and loosen the SLA, but only bump the minor version
+    edit(&contract, |t| {
+        let start = t.find("      - name: user_id").unwrap();
+        let end = t.find("      - name: order_total").unwrap();
+        format!("{}{}", &t[..start], &t[end..])
+            .replace("version: 1.0.0", "version: 1.1.0")
+            .replace("    value: 15\n", "    value: 30\n")
+    });
+    let (code, _, stderr) = run(wh, &["apply", specs.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("orders_fact.yaml:5: version:"), "{stderr}");
+    assert!(stderr.contains("makes 2 breaking changes to version 1.0.0 without a major version bump: column 'user_id' removed; freshness SLA loosened from 15 to 30 min; bump the version to 2.0.0"), "{stderr}");
+    let history = |wh: &str| {
+        run(wh, &["sql", "--format", "csv", "-c", "SELECT version FROM meta.contracts WHERE product = 'orders.orders_fact' ORDER BY created_at"]).1
+    };
+    assert_eq!(
+        history(wh),
+        "version\n1.0.0\n",
+        "a refused apply records nothing"
+    );
+
+    let (code, stdout, _) = run(
+        wh,
+        &[
+            "contract",
+            "diff",
+            contract.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("breaking,column 'user_id' removed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("apply refuses it"), "{stdout}");
+
+    edit(&contract, |t| t.replace("version: 1.1.0", "version: 2.0.0"));
+    assert_eq!(run(wh, &["apply", specs.to_str().unwrap()]).0, 0);
+    // a non-breaking edit keeps the version and is still recorded
+    edit(&contract, |t| {
+        t.replace("Order total in EUR", "Order total in euro")
+    });
+    let (code, out, err) = run(wh, &["apply", specs.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(history(wh), "version\n1.0.0\n2.0.0\n2.0.0\n");
+
+    let (code, stdout, stderr) = run(
+        wh,
+        &[
+            "contract",
+            "diff",
+            "orders.orders_fact",
+            "1.0.0",
+            "2.0.0",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("breaking,freshness SLA loosened from 15 to 30 min"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(
+        wh,
+        &["contract", "diff", "orders.orders_fact", "--format", "csv"],
+    );
+    assert!(
+        stdout.contains("non-breaking,column 'order_total' description changed"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(wh, &["contract", "diff", "orders.orders_fact", "9.9.9"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("has no contract version '9.9.9'; its versions: 1.0.0, 2.0.0, 2.0.0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn exported_contracts_pass_datacontract_lint_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    assert_eq!(run(wh, &["apply", MESH]).0, 0);
+    assert_eq!(
+        run(
+            wh,
+            &[
+                "sql",
+                "-c",
+                "CREATE TABLE orders.adhoc AS SELECT 1 AS id, 'x' AS label"
+            ]
+        )
+        .0,
+        0
+    );
+    let lint = super::support::python_tools().join("datacontract");
+    for product in [
+        "orders.orders_fact",
+        "users.user_profiles",
+        "inventory.stock_levels",
+        "orders.adhoc",
+    ] {
+        let file = dir.path().join(format!("{product}.yaml"));
+        let (code, _, stderr) = run(
+            wh,
+            &["contract", "export", product, "-o", file.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let out = std::process::Command::new(&lint)
+            .args(["lint", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "datacontract lint rejects the export of {product}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        if product != "orders.adhoc" {
+            // what lakemeta reads back from its own export is the same contract
+            let (code, stdout, stderr) = run(
+                wh,
+                &[
+                    "contract",
+                    "diff",
+                    file.to_str().unwrap(),
+                    "--format",
+                    "csv",
+                ],
+            );
+            assert_eq!(code, 0, "{stderr}");
+            assert!(stdout.contains(": 0 breaking"), "{product}: {stdout}");
+        }
+    }
+}
