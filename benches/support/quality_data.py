@@ -37,5 +37,5 @@ con.execute(
     ) TO '{parquet}' (FORMAT parquet, PER_THREAD_OUTPUT true, ROW_GROUP_SIZE 1000000)
     """
 )
-write_deltalake(str(delta), ds.dataset(str(parquet), format="parquet"), mode="overwrite")
+write_deltalake(str(delta), ds.dataset(str(parquet), format="parquet").scanner().to_reader(), mode="overwrite")
 print(f"wrote {rows} rows to {parquet} and {delta}")

@@ -34,7 +34,6 @@ pub(super) async fn run(session: &Session, args: CheckArgs) -> Result<Exit> {
     };
     let stmt = ParsedStatement::Lake(LakeStatement::RunChecks { target });
     let out = interruptible(session.catalog(), session.run(stmt)).await?;
-    let stdout = std::io::stdout();
-    args.format.print(&out, &mut stdout.lock())?;
+    super::print(args.format, &out)?;
     Ok(Exit::from_failed_checks(out.failed_checks))
 }

@@ -73,7 +73,7 @@ pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<()> {
                 })?;
                 diff_versions(session, &name, from.as_deref(), to.as_deref()).await?
             };
-            format.print(&out, &mut std::io::stdout().lock())
+            super::print(format, &out)
         }
         ContractCommand::Export { product, output } => {
             let name: ProductName = product.parse().map_err(Error::Invalid)?;

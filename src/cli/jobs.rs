@@ -36,13 +36,12 @@ pub(super) async fn run(session: &Session, args: RunArgs) -> Result<Exit> {
     }
     let mut exit = Exit::Success;
     for job in &jobs {
-        let stdout = std::io::stdout();
         let mut print_error = None;
         let format = args.format;
         let run = interruptible(
             session.catalog(),
             run_job(session, job, |out| {
-                if let Err(e) = format.print(out, &mut stdout.lock()) {
+                if let Err(e) = super::print(format, out) {
                     print_error.get_or_insert(e);
                 }
             }),

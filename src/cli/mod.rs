@@ -149,6 +149,14 @@ impl Cli {
     }
 }
 
+/// Prints one output to stdout; a reader that went away (`| head`) is not an error.
+fn print(format: PrintFormat, out: &crate::sql::Output) -> Result<()> {
+    match format.print(out, &mut std::io::stdout().lock()) {
+        Err(e) if crate::repl::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
 /// Opens (or creates) the warehouse named on the command line.
 pub async fn open_warehouse(location: &str) -> Result<Arc<Warehouse>> {
     Ok(Arc::new(

@@ -45,9 +45,15 @@ impl PrintFormat {
             source: e,
         };
         if let Some(m) = &out.message {
-            writeln!(w, "{m}").map_err(io)?;
             if out.batches.is_empty() {
+                writeln!(w, "{m}").map_err(io)?;
                 return Ok(());
+            }
+            // rows follow: a machine-readable format keeps its stream clean
+            if self == PrintFormat::Table {
+                writeln!(w, "{m}").map_err(io)?;
+            } else {
+                eprintln!("{m}");
             }
         }
         let batches: Vec<_> = out.batches.iter().filter(|b| b.num_rows() > 0).collect();

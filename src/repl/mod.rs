@@ -200,7 +200,8 @@ async fn execute(session: &Session, st: &mut State, sql: &str) {
     }
 }
 
-fn is_broken_pipe(e: &Error) -> bool {
+/// True when an output error only means the reader went away (`lakemeta … | head`): a normal end.
+pub fn is_broken_pipe(e: &Error) -> bool {
     match e {
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
         Error::Arrow(a) => a.to_string().contains("Broken pipe"),
