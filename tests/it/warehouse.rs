@@ -121,11 +121,56 @@ async fn a_layout_1_warehouse_is_upgraded_on_open() {
     )
     .unwrap();
     std::fs::remove_dir_all(root.join("_meta/job_runs")).unwrap();
+    // quality_results as layout 1 wrote it: twelve columns, one old row (by Python deltalake)
+    let qr = root.join("_meta/quality_results");
+    std::fs::remove_dir_all(&qr).unwrap();
+    let script = format!(
+        r#"
+import pyarrow as pa
+from deltalake import write_deltalake
+ts = pa.timestamp("us", tz="UTC")
+schema = pa.schema([
+    pa.field("run_id", pa.string(), False), pa.field("product", pa.string(), False),
+    pa.field("check_name", pa.string(), False), pa.field("kind", pa.string(), False),
+    pa.field("column_name", pa.string(), True), pa.field("status", pa.string(), False),
+    pa.field("observed", pa.string(), True), pa.field("expected", pa.string(), True),
+    pa.field("failing_rows", pa.int64(), True), pa.field("product_version", pa.int64(), True),
+    pa.field("started_at", ts, False), pa.field("duration_ms", pa.int64(), False),
+])
+row = dict(run_id="r0", product="orders.old", check_name="c", kind="not_null", column_name=None,
+           status="pass", observed="0", expected="= 0", failing_rows=0, product_version=1,
+           started_at=0, duration_ms=1)
+write_deltalake("{}", pa.Table.from_pylist([row], schema=schema), name="quality_results")
+"#,
+        qr.display()
+    );
+    let out = std::process::Command::new(super::support::python_tools().join("python"))
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let s = super::session(root.to_str().unwrap()).await;
     assert_eq!(
         super::scalar(&s, "SELECT count(*) FROM meta.job_runs").await,
         "0"
+    );
+    // the old row is still there, and the new columns were added (empty for it)
+    assert_eq!(
+        super::scalar(
+            &s,
+            "SELECT product || ':' || coalesce(method, 'none') FROM meta.quality_results"
+        )
+        .await,
+        "orders.old:none"
+    );
+    assert_eq!(
+        super::scalar(
+            &s,
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'quality_results'"
+        )
+        .await,
+        "16"
     );
     assert_eq!(
         super::scalar(&s, "SELECT name FROM meta.domains").await,
