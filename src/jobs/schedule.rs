@@ -175,10 +175,9 @@ impl Schedule {
     pub fn next_after(&self, after: DateTime<Utc>, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Schedule::Every(d) => {
-                let step = Duration::from_std(*d).ok()?;
-                let elapsed = after - start;
-                let n = elapsed.num_milliseconds() / step.num_milliseconds().max(1) + 1;
-                Some(start + step * n as i32)
+                let step_ms = i64::try_from(d.as_millis()).ok()?.max(1);
+                let n = (after - start).num_milliseconds().max(0) / step_ms + 1;
+                Some(start + Duration::milliseconds(step_ms.checked_mul(n)?))
             }
             Schedule::Cron(c) => {
                 let mut t = after.duration_trunc(Duration::minutes(1)).ok()? + Duration::minutes(1);

@@ -46,7 +46,8 @@ pub async fn run_scheduler(
             "{} scheduled {} ({s}); first run {}",
             stamp(),
             job.name,
-            next[i].map_or("never".to_string(), |t| t.to_rfc3339())
+            next[i].map_or("never".to_string(), |t| t
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         );
     }
     tokio::pin!(shutdown);

@@ -146,7 +146,11 @@ fn agg_expr(
     schema: &SchemaRef,
 ) -> Result<Expr, String> {
     let all = || count(lit(1));
-    let text = |c: &str| cast(ident(c), DataType::Utf8);
+    // string columns as they are (Utf8View stays a view); others cast for comparisons as text
+    let text = |c: &str| match schema.field_with_name(c).map(|f| f.data_type().clone()) {
+        Ok(DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => ident(c),
+        _ => cast(ident(c), DataType::Utf8),
+    };
     let e = match agg {
         Agg::Rows => all(),
         Agg::Nulls(c) => all()

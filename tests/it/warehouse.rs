@@ -148,7 +148,11 @@ write_deltalake("{}", pa.Table.from_pylist([row], schema=schema), name="quality_
         .args(["-c", &script])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let s = super::session(root.to_str().unwrap()).await;
     assert_eq!(
