@@ -301,7 +301,7 @@ fn checks(before: &[Check], after: &[Check], out: &mut Vec<ContractChange>) {
             out.push(change(true, format!("check '{name}' removed")));
             continue;
         };
-        if a.definition == b.definition && a.kind == b.kind && a.column == b.column {
+        if same_definition(a, b) && a.kind == b.kind && a.column == b.column {
             continue;
         }
         let looser = looser_check(b, a);
@@ -317,6 +317,21 @@ fn checks(before: &[Check], after: &[Check], out: &mut Vec<ContractChange>) {
         if !before_by.contains_key(name) {
             out.push(change(false, format!("check '{name}' added")));
         }
+    }
+}
+
+/// True when two checks' definitions say the same: the JSON compared as values, so the order
+/// of keys (which an export or another tool may change) does not count as a change.
+fn same_definition(a: &Check, b: &Check) -> bool {
+    if a.definition == b.definition {
+        return true;
+    }
+    match (
+        serde_json::from_str::<Value>(&a.definition),
+        serde_json::from_str::<Value>(&b.definition),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -461,5 +476,26 @@ mod tests {
         assert_eq!(major_version("v2.1"), Some(2));
         assert_eq!(major_version("1.0.0"), Some(1));
         assert_eq!(major_version("draft"), None);
+    }
+
+    #[test]
+    fn key_order_is_not_a_change() {
+        let check = |definition: &str| Check {
+            name: "has_rows".into(),
+            kind: "row_count".into(),
+            column: String::new(),
+            definition: definition.into(),
+        };
+        let a = check(r#"{"name":"has_rows","metric":"rowCount","mustBeGreaterThan":0}"#);
+        let b = check(r#"{"mustBeGreaterThan":0,"name":"has_rows","metric":"rowCount"}"#);
+        let c = check(r#"{"name":"has_rows","metric":"rowCount","mustBeGreaterThan":1}"#);
+        assert!(same_definition(&a, &b));
+        assert!(!same_definition(&a, &c));
+        let mut out = Vec::new();
+        checks(std::slice::from_ref(&a), std::slice::from_ref(&b), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        checks(&[a], &[c], &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(!out[0].breaking, "a higher minimum row count is stricter");
     }
 }
