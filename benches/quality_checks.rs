@@ -203,7 +203,7 @@ fn median(mut v: Vec<Duration>) -> f64 {
 
 async fn time_checks(s: &Session, call: &str, runs: usize) -> (f64, String) {
     let sql = format!(
-        "SELECT count(*), count(*) FILTER (WHERE status = 'error'), string_agg(DISTINCT method, ',') FROM {call}"
+        "SELECT count(*), count(*) FILTER (WHERE status = 'error'), array_to_string(array_sort(array_agg(DISTINCT method)), ',') FROM {call}"
     );
     let first = s.sql(&sql).await.unwrap().pop().unwrap();
     let b = &first.batches[0];

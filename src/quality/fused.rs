@@ -9,10 +9,11 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionContext;
-use datafusion::functions::expr_fn::{concat_ws, regexp_like};
-use datafusion::functions_aggregate::expr_fn::{count, count_distinct, max, min};
+use datafusion::functions::expr_fn::regexp_like;
+use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, ident, lit};
 
+use super::distinct::exact_distinct;
 use super::rules::{Metric, Rule};
 use crate::storage::TableStats;
 
@@ -158,14 +159,7 @@ fn agg_expr(
             .build()
             .map_err(|e| e.to_string())?,
         Agg::NonNull(c) => count(ident(c)),
-        Agg::Distinct(cols) if cols.len() == 1 => count_distinct(ident(&cols[0])),
-        Agg::Distinct(cols) => count_distinct(concat_ws(
-            lit("\u{1f}"),
-            cols.iter().map(|c| text(c)).collect(),
-        ))
-        .filter(all_not_null(cols))
-        .build()
-        .map_err(|e| e.to_string())?,
+        Agg::Distinct(cols) => exact_distinct(cols.iter().map(ident).collect()),
         Agg::AllNonNull(cols) => all()
             .filter(all_not_null(cols))
             .build()

@@ -2,6 +2,7 @@
 //! Delta log's statistics), their results, and the 0–100 quality score.
 
 mod custom;
+mod distinct;
 mod fused;
 mod result;
 mod rules;
