@@ -45,12 +45,7 @@ pub async fn run_sql_check(
         .replace("{column}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
     // planned as written, so errors point into the check's own query
-    let df = ctx.sql(&sql).await.map_err(|e| {
-        format!(
-            "the check's SQL does not run: {}",
-            first_line(&e.to_string())
-        )
-    })?;
+    let df = ctx.sql(&sql).await.map_err(|e| planning_error(&e))?;
     let failed = |e: datafusion::error::DataFusionError| {
         format!("the check's SQL failed: {}", first_line(&e.to_string()))
     };
@@ -88,4 +83,24 @@ pub async fn run_sql_check(
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
+}
+
+/// Why a check's query could not be planned, in the words of the parser or planner (without
+/// the error type's wrapping), and where to fix it.
+fn planning_error(e: &datafusion::error::DataFusionError) -> String {
+    use datafusion::error::DataFusionError;
+    use datafusion::sql::sqlparser::parser::ParserError;
+    match e.find_root() {
+        DataFusionError::SQL(p, _) => {
+            let why = match p.as_ref() {
+                ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
+                other => other.to_string(),
+            };
+            format!("the check's SQL does not parse: {why}; fix the query in the contract")
+        }
+        root => format!(
+            "the check's SQL does not run: {}; fix the query in the contract",
+            first_line(&root.message()).trim_end_matches('.')
+        ),
+    }
 }
