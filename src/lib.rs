@@ -4,6 +4,7 @@ pub mod cli;
 pub mod contracts;
 pub mod error;
 pub mod jobs;
+pub mod lineage;
 pub mod model;
 pub mod quality;
 pub mod repl;

@@ -2,6 +2,7 @@
 //! tables, the operations that change them, and the DataFusion providers that serve them.
 
 mod columns;
+mod lineage;
 mod operations;
 mod product_tables;
 mod providers;

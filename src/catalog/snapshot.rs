@@ -3,7 +3,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, ProductName};
+use crate::lineage::LineageGraph;
+use crate::model::{DataProduct, Domain, LineageEdge, ProductName};
 use crate::storage::{SystemTableKind, Warehouse};
 
 /// Domains and products as of one version of the system tables.
@@ -13,6 +14,8 @@ pub struct CatalogState {
     pub domains: BTreeMap<String, Domain>,
     /// Products by qualified name.
     pub products: BTreeMap<ProductName, DataProduct>,
+    /// The lineage graph (`meta.lineage`).
+    pub lineage: Arc<LineageGraph>,
     /// The Delta version of every system table this state was read at.
     pub versions: BTreeMap<SystemTableKind, u64>,
 }
@@ -142,7 +145,7 @@ impl Catalog {
         Ok(false)
     }
 
-    /// Re-reads domains and products from the loaded table snapshots.
+    /// Re-reads domains, products and lineage from the loaded table snapshots.
     pub(crate) async fn reload(&self) -> Result<()> {
         let old = self.state();
         let mut versions = BTreeMap::new();
@@ -170,9 +173,20 @@ impl Catalog {
                 .await?;
             rows.into_iter().map(|p| (p.qualified_name(), p)).collect()
         };
+        let lineage = if same(SystemTableKind::Lineage) {
+            Arc::clone(&old.lineage)
+        } else {
+            let rows: Vec<LineageEdge> = self
+                .warehouse
+                .table(SystemTableKind::Lineage)
+                .read_rows()
+                .await?;
+            Arc::new(LineageGraph::new(rows))
+        };
         let new = Arc::new(CatalogState {
             domains,
             products,
+            lineage,
             versions,
         });
         match self.state.write() {

@@ -323,9 +323,6 @@ impl ProductSpec {
             }
             freshness_column = Some(column.to_string());
         }
-        derive_table_checks(&mut product, freshness_column, &mut checks);
-        dedupe(&mut checks);
-        product.checks = checks;
         let mut external = false;
         for (i, p) in c.custom_properties.iter().enumerate() {
             let at = format!("customProperties[{i}].value");
@@ -361,6 +358,10 @@ impl ProductSpec {
                  register external files of another format",
             ));
         }
+        // after the custom properties: which checks apply depends on the format
+        derive_table_checks(&mut product, freshness_column, &mut checks);
+        dedupe(&mut checks);
+        product.checks = checks;
         Ok(ProductSpec { product, external })
     }
 }

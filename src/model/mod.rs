@@ -2,11 +2,13 @@
 
 mod bound;
 mod domain;
+mod lineage;
 mod principal;
 mod product;
 
 pub use bound::{Bound, bound, number};
 pub use domain::Domain;
+pub use lineage::{LineageEdge, edge_kind};
 pub use principal::Principal;
 pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};
 

@@ -204,6 +204,22 @@ impl DataProduct {
         ProductName::new(&self.domain, &self.name)
     }
 
+    /// The column of that name (case aside), or a message that lists the columns there are.
+    pub fn column_named(&self, name: &str) -> Result<&Column, String> {
+        self.columns
+            .iter()
+            .find(|k| k.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.columns.iter().map(|k| k.name.as_str()).collect();
+                format!(
+                    "data product {}.{} has no column '{name}'; its columns: {}",
+                    self.domain,
+                    self.name,
+                    names.join(", ")
+                )
+            })
+    }
+
     /// The SLA as one value.
     pub fn sla(&self) -> Sla {
         Sla {

@@ -121,6 +121,14 @@ impl Session {
             }
             LakeStatement::DescribeProduct { name } => self.describe_product(&name).await,
             LakeStatement::RunChecks { target } => self.run_checks(&target).await,
+            LakeStatement::CreateLineage { source, target } => {
+                self.create_lineage(source, target).await
+            }
+            LakeStatement::DropLineage {
+                source,
+                target,
+                if_exists,
+            } => self.drop_lineage(source, target, if_exists).await,
         }
     }
 

@@ -5,6 +5,7 @@ mod checks;
 mod commands;
 pub mod functions;
 mod interrupt;
+mod lineage;
 mod output;
 mod parser;
 mod session;
@@ -12,5 +13,5 @@ mod views;
 
 pub use interrupt::interruptible;
 pub use output::Output;
-pub use parser::{CheckTarget, LakeStatement, ParsedStatement, parse_sql};
+pub use parser::{CheckTarget, LakeStatement, LineageEnd, ParsedStatement, parse_sql};
 pub use session::{Session, SessionOptions};

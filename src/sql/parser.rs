@@ -73,6 +73,42 @@ pub enum LakeStatement {
         /// What to check.
         target: CheckTarget,
     },
+    /// `CREATE LINEAGE domain.product[.column] -> domain.product[.column]`: declares that data
+    /// flows from the first to the second.
+    CreateLineage {
+        /// Where the data comes from.
+        source: LineageEnd,
+        /// Where it goes.
+        target: LineageEnd,
+    },
+    /// `DROP LINEAGE [IF EXISTS] domain.product[.column] -> domain.product[.column]`: removes a
+    /// declared edge.
+    DropLineage {
+        /// Where the data comes from.
+        source: LineageEnd,
+        /// Where it goes.
+        target: LineageEnd,
+        /// Succeed silently when there is no such edge.
+        if_exists: bool,
+    },
+}
+
+/// One end of a lineage edge: a product, or one of its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineageEnd {
+    /// The product.
+    pub product: ProductName,
+    /// The column, for a column-level edge.
+    pub column: Option<String>,
+}
+
+impl std::fmt::Display for LineageEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "{}.{c}", self.product),
+            None => write!(f, "{}", self.product),
+        }
+    }
 }
 
 /// The products a `RUN CHECKS` covers.
@@ -319,6 +355,21 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
         };
         return Ok(Some(LakeStatement::RunChecks { target }));
     }
+    if words(p, &["CREATE", "LINEAGE"]) {
+        skip(p, 2);
+        let (source, target) = lineage_ends(p)?;
+        return Ok(Some(LakeStatement::CreateLineage { source, target }));
+    }
+    if words(p, &["DROP", "LINEAGE"]) {
+        skip(p, 2);
+        let if_exists = p.parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let (source, target) = lineage_ends(p)?;
+        return Ok(Some(LakeStatement::DropLineage {
+            source,
+            target,
+            if_exists,
+        }));
+    }
     if words(p, &["DESCRIBE", "PRODUCT"]) || words(p, &["DESC", "PRODUCT"]) {
         skip(p, 2);
         let name = product_name(p)?;
@@ -350,4 +401,39 @@ fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
     }
     let name = ident(p, "product")?;
     Ok(ProductName::new(domain, name))
+}
+
+/// `a.b[.c] -> d.e[.f]`, columns on both ends or on neither.
+fn lineage_ends(p: &mut DFParser) -> Result<(LineageEnd, LineageEnd), ParserError> {
+    let start = p.parser.peek_token().span.start;
+    let source = lineage_end(p)?;
+    if !p.parser.consume_token(&Token::Arrow) {
+        let t = p.parser.peek_token();
+        return p
+            .parser
+            .expected("'->' and the target (domain.product[.column])", t);
+    }
+    let target = lineage_end(p)?;
+    if source.column.is_some() != target.column.is_some() {
+        return Err(ParserError::ParserError(format!(
+            "a lineage edge links two products or two columns: give a column on both ends \
+             ({source} -> {target}) or on neither, at {start}"
+        )));
+    }
+    Ok((source, target))
+}
+
+fn lineage_end(p: &mut DFParser) -> Result<LineageEnd, ParserError> {
+    let product = product_name(p)?;
+    let column = if p.parser.consume_token(&Token::Period) {
+        let id = p.parser.parse_identifier()?;
+        Some(if id.quote_style.is_some() {
+            id.value
+        } else {
+            id.value.to_lowercase()
+        })
+    } else {
+        None
+    };
+    Ok(LineageEnd { product, column })
 }

@@ -1,7 +1,8 @@
-//! lakemeta's SQL functions: quality aggregates, the quality score and the `run_checks` table
-//! function.
+//! lakemeta's SQL functions: quality aggregates, the quality score, and the `run_checks`,
+//! `lineage` and `impact_analysis` table functions.
 
 mod aggregates;
+mod lineage;
 mod run_checks;
 mod score;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use datafusion::execution::context::SessionContext;
 
 pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
+pub use lineage::{ImpactAnalysisFunction, LineageFunction};
 pub use run_checks::{RunChecksFunction, new_run_id};
 pub use score::quality_score_udf;
 
@@ -24,5 +26,13 @@ pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>) {
     ctx.register_udtf(
         "run_checks",
         Arc::new(RunChecksFunction::new(Arc::clone(catalog))),
+    );
+    ctx.register_udtf(
+        "lineage",
+        Arc::new(LineageFunction::new(Arc::clone(catalog))),
+    );
+    ctx.register_udtf(
+        "impact_analysis",
+        Arc::new(ImpactAnalysisFunction::new(Arc::clone(catalog))),
     );
 }

@@ -56,6 +56,18 @@ pub(crate) fn string_arg(
     }
 }
 
+/// The session a table function's scan runs in, as DataFusion's own `SessionState` (what
+/// lakemeta's sessions always are).
+pub(crate) fn session_state<'a>(
+    state: &'a dyn DfSession,
+    function: &str,
+) -> datafusion::common::Result<&'a SessionState> {
+    state
+        .as_any()
+        .downcast_ref::<SessionState>()
+        .ok_or_else(|| DataFusionError::Execution(format!("{function} needs a SessionState")))
+}
+
 impl TableFunctionImpl for RunChecksFunction {
     fn call_with_args(
         &self,
@@ -128,10 +140,7 @@ impl TableProvider for RunChecksTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let session = state
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .ok_or_else(|| DataFusionError::Internal("run_checks needs a SessionState".into()))?;
+        let session = session_state(state, "run_checks")?;
         let run_id = new_run_id();
         let run = check_product(
             self.catalog.warehouse(),

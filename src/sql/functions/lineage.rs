@@ -1,0 +1,357 @@
+//! `lineage(product, direction [, max_depth])` and `impact_analysis(product[.column]
+//! [, max_depth])`: walks of the lineage graph as table functions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use async_trait::async_trait;
+use datafusion::catalog::{
+    Session as DfSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
+};
+use datafusion::common::{DataFusionError, ScalarValue, plan_err};
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::run_checks::string_arg;
+use crate::catalog::{Catalog, CatalogState};
+use crate::error::Error;
+use crate::lineage::{Direction, Reached};
+use crate::model::ProductName;
+
+/// The start of a walk, checked against the catalog: a product, or one of its columns.
+fn start_of(
+    function: &str,
+    state: &CatalogState,
+    text: &str,
+) -> datafusion::common::Result<(ProductName, Option<String>)> {
+    let parts: Vec<&str> = text.split('.').collect();
+    let (name, column) = match parts.as_slice() {
+        [d, p] => (ProductName::new(d.to_lowercase(), p.to_lowercase()), None),
+        [d, p, c] if !c.is_empty() => (
+            ProductName::new(d.to_lowercase(), p.to_lowercase()),
+            Some(c.to_string()),
+        ),
+        _ => {
+            return plan_err!(
+                "{function}: '{text}' is not a product or a column: write domain.product or \
+                 domain.product.column, e.g. 'orders.orders_fact.order_total'"
+            );
+        }
+    };
+    let product = state.product(&name).map_err(external)?;
+    let column = match column {
+        None => None,
+        Some(c) => Some(
+            product
+                .columns
+                .iter()
+                .find(|k| k.name.eq_ignore_ascii_case(&c))
+                .map(|k| k.name.clone())
+                .ok_or_else(|| {
+                    external(Error::invalid(format!(
+                        "{function}: data product {name} has no column '{c}'; its columns: {}",
+                        product
+                            .columns
+                            .iter()
+                            .map(|k| k.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                })?,
+        ),
+    };
+    Ok((name, column))
+}
+
+fn external(e: Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// The optional depth limit: a non-negative integer literal, or NULL for no limit.
+fn depth_arg(function: &str, exprs: &[Expr], i: usize) -> datafusion::common::Result<Option<u32>> {
+    let value = match exprs.get(i) {
+        None => return Ok(None),
+        Some(Expr::Literal(v, _)) => v.clone(),
+        Some(other) => {
+            return plan_err!(
+                "{function}: argument {} (max_depth) must be an integer literal, not {other}",
+                i + 1
+            );
+        }
+    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    let n = match value.cast_to(&DataType::Int64) {
+        Ok(ScalarValue::Int64(Some(n))) => n,
+        _ => {
+            return plan_err!("{function}: max_depth must be a whole number of hops, not {value}");
+        }
+    };
+    if n < 0 {
+        return plan_err!(
+            "{function}: max_depth must be 0 or more, not {n}; leave it out (or NULL) for no \
+             limit"
+        );
+    }
+    Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+fn walk(
+    state: &CatalogState,
+    start: &(ProductName, Option<String>),
+    direction: Direction,
+    depth: Option<u32>,
+) -> Vec<Reached> {
+    let product = start.0.to_string();
+    match &start.1 {
+        None => state.lineage.walk(&product, direction, depth),
+        Some(c) => state.lineage.walk_column(&product, c, direction, depth),
+    }
+}
+
+/// The `lineage` table function.
+#[derive(Debug)]
+pub struct LineageFunction {
+    catalog: Arc<Catalog>,
+}
+
+impl LineageFunction {
+    /// The function over a catalog.
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self { catalog }
+    }
+}
+
+fn lineage_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("product", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, true),
+        Field::new("domain", DataType::Utf8, false),
+        Field::new("depth", DataType::Int32, false),
+        Field::new("path", DataType::Utf8, false),
+    ]))
+}
+
+impl TableFunctionImpl for LineageFunction {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::common::Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        if exprs.len() < 2 || exprs.len() > 3 {
+            return plan_err!(
+                "lineage takes a product (or column), a direction and an optional depth: \
+                 lineage('domain.product[.column]', 'upstream' | 'downstream' [, max_depth])"
+            );
+        }
+        let state = self.catalog.state();
+        let text =
+            string_arg("lineage", exprs, 0, "'domain.product[.column]'")?.unwrap_or_default();
+        let start = start_of("lineage", &state, &text)?;
+        let direction: Direction = string_arg("lineage", exprs, 1, "'upstream' or 'downstream'")?
+            .unwrap_or_default()
+            .parse()
+            .map_err(|m: String| DataFusionError::Plan(format!("lineage: {m}")))?;
+        let depth = depth_arg("lineage", exprs, 2)?;
+        let reached = walk(&state, &start, direction, depth);
+        let domain = |p: &str| p.split('.').next().unwrap_or_default().to_string();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                reached.iter().map(|r| r.product.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                reached.iter().map(|r| r.column.as_deref()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                reached.iter().map(|r| domain(&r.product)),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                reached.iter().map(|r| r.depth as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                reached.iter().map(|r| r.path.join(" -> ")),
+            )),
+        ];
+        let batch = RecordBatch::try_new(lineage_schema(), columns)?;
+        Ok(Arc::new(MemTable::try_new(
+            lineage_schema(),
+            vec![vec![batch]],
+        )?))
+    }
+}
+
+/// The `impact_analysis` table function.
+#[derive(Debug)]
+pub struct ImpactAnalysisFunction {
+    catalog: Arc<Catalog>,
+}
+
+impl ImpactAnalysisFunction {
+    /// The function over a catalog.
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self { catalog }
+    }
+}
+
+fn impact_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("product", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, true),
+        Field::new("depth", DataType::Int32, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("domain", DataType::Utf8, false),
+        Field::new("owner", DataType::Utf8, true),
+        Field::new("sla_freshness_minutes", DataType::Int64, true),
+        Field::new("quality_status", DataType::Utf8, true),
+        Field::new("quality_score", DataType::Float64, true),
+        Field::new(
+            "checked_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+    ]))
+}
+
+impl TableFunctionImpl for ImpactAnalysisFunction {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::common::Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        if exprs.is_empty() || exprs.len() > 2 {
+            return plan_err!(
+                "impact_analysis takes a product (or column) and an optional depth: \
+                 impact_analysis('domain.product[.column]' [, max_depth])"
+            );
+        }
+        let state = self.catalog.state();
+        let text = string_arg("impact_analysis", exprs, 0, "'domain.product[.column]'")?
+            .unwrap_or_default();
+        let start = start_of("impact_analysis", &state, &text)?;
+        let depth = depth_arg("impact_analysis", exprs, 1)?;
+        let reached = walk(&state, &start, Direction::Downstream, depth);
+        Ok(Arc::new(ImpactTable { state, reached }))
+    }
+}
+
+/// The products an impact analysis reached; their latest quality is read when the query runs.
+#[derive(Debug)]
+struct ImpactTable {
+    state: Arc<CatalogState>,
+    reached: Vec<Reached>,
+}
+
+/// The latest quality of each product: status, score, when.
+type Health = HashMap<String, (String, Option<f64>, Option<i64>)>;
+
+async fn latest_health(session: &SessionState) -> datafusion::common::Result<Health> {
+    use arrow::compute::cast;
+    let ctx = SessionContext::new_with_state(session.clone());
+    let batches = ctx
+        .sql(
+            "SELECT product, CASE WHEN errors > 0 THEN 'error' WHEN failed > 0 THEN 'fail' \
+             ELSE 'pass' END, score, checked_at FROM meta.product_health",
+        )
+        .await?
+        .collect()
+        .await?;
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let mut out = HashMap::new();
+    for b in &batches {
+        let product = cast(b.column(0), &DataType::Utf8)?;
+        let status = cast(b.column(1), &DataType::Utf8)?;
+        let score = cast(b.column(2), &DataType::Float64)?;
+        let at = cast(b.column(3), &utc)?;
+        let product = product.as_string::<i32>();
+        let status = status.as_string::<i32>();
+        let score = score.as_primitive::<arrow::datatypes::Float64Type>();
+        let at = at.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        for i in 0..b.num_rows() {
+            out.insert(
+                product.value(i).to_string(),
+                (
+                    status.value(i).to_string(),
+                    (!score.is_null(i)).then(|| score.value(i)),
+                    (!at.is_null(i)).then(|| at.value(i)),
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl TableProvider for ImpactTable {
+    fn schema(&self) -> SchemaRef {
+        impact_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let session = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| {
+                DataFusionError::Internal("impact_analysis needs a SessionState".into())
+            })?;
+        let health = latest_health(session).await?;
+        let r = &self.reached;
+        let product = |x: &Reached| self.state.products.get(&x.product.parse().ok()?);
+        let h = |x: &Reached| health.get(&x.product);
+        let domain = |p: &str| p.split('.').next().unwrap_or_default().to_string();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.product.as_str()),
+            )),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| x.column.as_deref()),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                r.iter().map(|x| x.depth as i32),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| x.path.join(" -> ")),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|x| domain(&x.product)),
+            )),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| product(x).map(|p| p.owner.clone())),
+            )),
+            Arc::new(Int64Array::from_iter(
+                r.iter()
+                    .map(|x| product(x).and_then(|p| p.sla_freshness_minutes)),
+            )),
+            Arc::new(StringArray::from_iter(
+                r.iter().map(|x| h(x).map(|v| v.0.clone())),
+            )),
+            Arc::new(Float64Array::from_iter(
+                r.iter().map(|x| h(x).and_then(|v| v.1)),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(r.iter().map(|x| h(x).and_then(|v| v.2)))
+                    .with_timezone("UTC"),
+            ),
+        ];
+        let batch = RecordBatch::try_new(impact_schema(), columns)?;
+        let table = MemTable::try_new(impact_schema(), vec![vec![batch]])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
