@@ -46,7 +46,9 @@ pub struct Reached {
     pub column: Option<String>,
     /// Hops from the start (1 for a direct neighbour).
     pub depth: u32,
-    /// The nodes from the start to this one, both included (`product` or `product.column`).
+    /// The nodes between the start and this one, both included (`product` or
+    /// `product.column`), in the direction the data flows: from the start downstream, towards
+    /// the start upstream.
     pub path: Vec<String>,
 }
 
@@ -202,7 +204,10 @@ impl LineageGraph {
                 path.push(label(&order[j].0));
                 at = order[j].1;
             }
-            path.reverse();
+            // arrows follow the data: start first downstream, start last upstream
+            if direction == Direction::Downstream {
+                path.reverse();
+            }
             out.push(Reached {
                 product: self.names[node.0 as usize].clone(),
                 column: node.1.clone(),
@@ -277,6 +282,7 @@ mod tests {
                 ("s.c".into(), 3)
             ]
         );
+        assert_eq!(up[3].path, vec!["s.c", "s.a", "s.b", "s.d"]);
         assert!(g.walk("s.nope", Direction::Downstream, None).is_empty());
         assert!(g.walk("s.a", Direction::Downstream, Some(0)).is_empty());
     }
