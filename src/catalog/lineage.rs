@@ -40,6 +40,38 @@ impl Catalog {
         Ok(new)
     }
 
+    /// Records the edges a statement writing `target` was seen to make. With `replace` (the
+    /// product was created or replaced) the captured edges into `target` that `edges` does not
+    /// repeat are removed in the same commit: they described its old definition.
+    pub async fn record_captured(
+        &self,
+        target: &str,
+        edges: &[LineageEdge],
+        replace: bool,
+    ) -> Result<()> {
+        let keep: std::collections::HashSet<String> =
+            edges.iter().map(LineageEdge::identity).collect();
+        let mut changes: Vec<RowChange<LineageEdge>> = Vec::new();
+        if replace {
+            let state = self.state();
+            changes.extend(
+                state
+                    .lineage
+                    .edges_of(target)
+                    .filter(|e| {
+                        e.target == target
+                            && e.kind == crate::model::edge_kind::CAPTURED
+                            && !keep.contains(&e.identity())
+                    })
+                    .map(|e| RowChange::Delete {
+                        expected: e.clone(),
+                    }),
+            );
+        }
+        changes.extend(edges.iter().map(|e| RowChange::Ensure { row: e.clone() }));
+        self.commit_lineage(&changes).await
+    }
+
     /// Removes the recorded edges with these identities (see [`LineageEdge::identity`]) in one
     /// commit. An identity that names no edge is an error and nothing is removed.
     pub async fn remove_lineage(&self, identities: &[String]) -> Result<usize> {

@@ -1,5 +1,5 @@
-use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -61,6 +61,9 @@ pub struct LineageGraph {
     names: Vec<String>,
     out: Vec<Vec<u32>>,
     inn: Vec<Vec<u32>>,
+    /// (source, target) pairs linked by at least one column edge: between them, an edge
+    /// without columns only sums the column edges up.
+    column_linked: HashSet<(u32, u32)>,
 }
 
 /// A node of a column-level walk: a product, and a column of it or the whole product.
@@ -79,6 +82,9 @@ impl LineageGraph {
             let i = g.edges.len() as u32;
             g.out[s as usize].push(i);
             g.inn[t as usize].push(i);
+            if e.source_column.is_some() || e.target_column.is_some() {
+                g.column_linked.insert((s, t));
+            }
             g.edges.push(e);
         }
         g
@@ -171,17 +177,26 @@ impl LineageGraph {
                     }
                     Direction::Upstream => (&edge.target_column, &edge.source, &edge.source_column),
                 };
+                let far_id = self.ids[far.as_str()];
                 let next_col = match (&col, near_col) {
                     // product level, or a whole product reached: whole products follow
                     (None, _) => None,
-                    // a column edge from this very column
+                    // a column edge at this very column
                     (Some(c), Some(n)) if c == n => far_col.clone(),
-                    // a column edge from another column
+                    // a column edge at another column
                     (Some(_), Some(_)) => continue,
+                    // upstream, a column that only shaped the rows: it reaches every column
+                    (Some(_), None) if far_col.is_some() => far_col.clone(),
+                    // an edge without columns that sums up column edges: those decide
+                    (Some(_), None)
+                        if self.column_linked.contains(&pair(id, far_id, direction)) =>
+                    {
+                        continue;
+                    }
                     // an edge without columns: the whole product depends on this one
                     (Some(_), None) => None,
                 };
-                let next: Node = (self.ids[far.as_str()], next_col.filter(|_| column_level));
+                let next: Node = (far_id, next_col.filter(|_| column_level));
                 if seen.contains_key(&next) {
                     continue;
                 }
@@ -216,6 +231,14 @@ impl LineageGraph {
             });
         }
         out
+    }
+}
+
+/// The (source, target) pair of an edge walked from `near` to `far`.
+fn pair(near: u32, far: u32, direction: Direction) -> (u32, u32) {
+    match direction {
+        Direction::Downstream => (near, far),
+        Direction::Upstream => (far, near),
     }
 }
 
@@ -313,10 +336,39 @@ mod tests {
         // the id column does not reach the dashboard's chart
         let r = g.walk_column("o.f", "id", Direction::Downstream, None);
         assert!(!names(&r).iter().any(|(n, _)| n == "x.dash.chart"), "{r:?}");
+        // an edge without columns next to column edges sums them up: it adds nothing
+        let mut edges = g.edges().to_vec();
+        edges.push(edge("o.f", "r.rev", None));
+        // a column that only filtered the rows of the revenue feeds all of it
+        edges.push(LineageEdge {
+            target_column: None,
+            ..edge("o.f", "r.rev", Some(("status", "")))
+        });
+        let g = LineageGraph::new(edges);
+        let r = g.walk_column("o.f", "total", Direction::Downstream, None);
+        assert_eq!(r[0].column.as_deref(), Some("revenue"));
+        assert!(
+            !r.iter().any(|x| x.product == "r.rev" && x.column.is_none()),
+            "{r:?}"
+        );
+        let r = g.walk_column("o.f", "status", Direction::Downstream, None);
+        assert_eq!(
+            (r[0].product.as_str(), r[0].column.as_deref()),
+            ("r.rev", None)
+        );
+        let up = g.walk_column("r.rev", "revenue", Direction::Upstream, None);
+        assert_eq!(
+            names(&up),
+            vec![("o.f.total".into(), 1), ("o.f.status".into(), 1)]
+        );
         let up = g.walk_column("x.dash", "chart", Direction::Upstream, None);
         assert_eq!(
             names(&up),
-            vec![("r.rev.revenue".into(), 1), ("o.f.total".into(), 2)]
+            vec![
+                ("r.rev.revenue".into(), 1),
+                ("o.f.total".into(), 2),
+                ("o.f.status".into(), 2)
+            ]
         );
     }
 }

@@ -18,8 +18,9 @@ use crate::catalog::{
 };
 use crate::contracts::schema_hash;
 use crate::error::{Error, Result};
+use crate::lineage::{Captured, capture};
 use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
-use crate::storage::Warehouse;
+use crate::storage::{DeltaWrite, Warehouse};
 
 /// The name of lakemeta's DataFusion catalog.
 pub const CATALOG_NAME: &str = "lakemeta";
@@ -210,12 +211,19 @@ impl Session {
         }
         self.register(&names, all).await?;
         let state = self.ctx.state();
+        let text = stmt.to_string();
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
                 let name = self.domain_table(&c.name)?;
-                self.create_table_as(name, (*c.input).clone(), c.if_not_exists, c.or_replace)
-                    .await
+                self.create_table_as(
+                    name,
+                    (*c.input).clone(),
+                    c.if_not_exists,
+                    c.or_replace,
+                    &text,
+                )
+                .await
             }
             LogicalPlan::Dml(DmlStatement {
                 table_name,
@@ -224,7 +232,7 @@ impl Session {
                 ..
             }) => {
                 let name = self.domain_table(&table_name)?;
-                self.insert_into(name, (*input).clone(), op).await
+                self.insert_into(name, (*input).clone(), op, &text).await
             }
             LogicalPlan::Ddl(other) => Err(Error::invalid(format!(
                 "{} is not supported here: data products are created with CREATE TABLE \
@@ -266,6 +274,7 @@ impl Session {
         input: LogicalPlan,
         if_not_exists: bool,
         or_replace: bool,
+        statement: &str,
     ) -> Result<Output> {
         crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
         let state = self.catalog.state();
@@ -294,11 +303,21 @@ impl Session {
         let wh = self.warehouse();
         let url = wh.managed_location(&name.domain, &name.name)?;
         let schema = input.schema().as_arrow().clone();
+        let captured = capture(&input, &|r| self.product_of(r));
         let batches = self.collect(input).await?;
         let _writing = self.catalog.begin_write();
         let version = wh
             .data()
-            .write_delta(&url, batches, existing.is_some())
+            .write_delta(
+                &url,
+                &Arc::new(schema.clone()),
+                batches,
+                if existing.is_some() {
+                    DeltaWrite::Replace
+                } else {
+                    DeltaWrite::Append
+                },
+            )
             .await?;
         let domain = state.domain(&name.domain)?;
         let columns = columns_of(&schema);
@@ -351,8 +370,12 @@ impl Session {
             return Err(e);
         }
         self.tables.forget(&name).await;
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let note = self
+            .record_captured(&name, &captured, &columns, statement, true)
+            .await;
         Ok(Output::message(format!(
-            "CREATE TABLE {name} (managed Delta, version {version})"
+            "CREATE TABLE {name} (managed Delta, version {version}){note}"
         )))
     }
 
@@ -361,6 +384,7 @@ impl Session {
         name: ProductName,
         input: LogicalPlan,
         op: InsertOp,
+        statement: &str,
     ) -> Result<Output> {
         let state = self.catalog.state();
         let product = state.product(&name)?;
@@ -372,18 +396,66 @@ impl Session {
         }
         let url = self.warehouse().data().resolve(&product.location)?;
         let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
+        let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
+        let captured = capture(&input, &|r| self.product_of(r));
+        let schema = Arc::new(input.schema().as_arrow().clone());
         let batches = self.collect(input).await?;
         let _writing = self.catalog.begin_write();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let version = self
             .warehouse()
             .data()
-            .write_delta(&url, batches, overwrite)
+            .write_delta(
+                &url,
+                &schema,
+                batches,
+                if overwrite {
+                    DeltaWrite::Overwrite
+                } else {
+                    DeltaWrite::Append
+                },
+            )
             .await?;
         self.tables.forget(&name).await;
+        let note = self
+            .record_captured(&name, &captured, &columns, statement, overwrite)
+            .await;
         Ok(Output::message(format!(
-            "INSERT INTO {name}: {rows} rows (version {version})"
+            "INSERT INTO {name}: {rows} rows (version {version}){note}"
         )))
+    }
+
+    /// The data product behind a table a statement reads: a table of a domain's schema, not of
+    /// `meta` or `information_schema`.
+    fn product_of(&self, r: &TableReference) -> Option<ProductName> {
+        match r.schema() {
+            None | Some(META_SCHEMA) | Some("information_schema") => None,
+            Some(domain) => Some(ProductName::new(domain, r.table())),
+        }
+    }
+
+    /// Records the lineage a write was seen to make. The data is written by then, so a failure
+    /// here does not fail the statement: it comes back as a note to show with its result.
+    async fn record_captured(
+        &self,
+        target: &ProductName,
+        captured: &Captured,
+        columns: &[String],
+        statement: &str,
+        replace: bool,
+    ) -> String {
+        let edges = captured.edges(target, columns, statement, &self.principal.name);
+        match self
+            .catalog
+            .record_captured(&target.to_string(), &edges, replace)
+            .await
+        {
+            Ok(()) => String::new(),
+            Err(e) => {
+                tracing::warn!(product = %target, error = %e, "lineage not recorded");
+                format!("; its lineage was not recorded: {e}")
+            }
+        }
     }
 
     /// Runs a plan to completion. The Delta write that follows takes record batches: deltalake's

@@ -13,6 +13,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::SessionState;
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use object_store::ObjectStore;
@@ -273,14 +274,19 @@ impl DataStore {
         Ok(())
     }
 
-    /// Writes `batches` to the Delta table at `url` (created if missing), appending or
-    /// replacing its data, in one commit. Returns the new version.
+    /// Writes `batches` (of `schema`; there may be none) to the Delta table at `url` (created
+    /// if missing) in one commit, as `mode` says. Returns the new version.
     pub async fn write_delta(
         &self,
         url: &Url,
-        batches: Vec<RecordBatch>,
-        overwrite: bool,
+        schema: &SchemaRef,
+        mut batches: Vec<RecordBatch>,
+        mode: DeltaWrite,
     ) -> Result<u64> {
+        if batches.is_empty() {
+            // a query without rows still makes (or empties) a table of its columns
+            batches.push(RecordBatch::new_empty(Arc::clone(schema)));
+        }
         let (_, store) = self.store_for(url)?;
         let mut table = table_handle(&store, url, &self.location.options)?;
         match table.load().await {
@@ -288,16 +294,15 @@ impl DataStore {
             Err(e) if e.to_string().contains("does not exist") => {}
             Err(e) => return Err(delta_err(url, e)),
         }
-        let mode = if overwrite {
-            SaveMode::Overwrite
-        } else {
-            SaveMode::Append
+        let mut write = table.write(batches);
+        write = match mode {
+            DeltaWrite::Append => write.with_save_mode(SaveMode::Append),
+            DeltaWrite::Overwrite => write.with_save_mode(SaveMode::Overwrite),
+            DeltaWrite::Replace => write
+                .with_save_mode(SaveMode::Overwrite)
+                .with_schema_mode(SchemaMode::Overwrite),
         };
-        let t = table
-            .write(batches)
-            .with_save_mode(mode)
-            .await
-            .map_err(|e| delta_err(url, e))?;
+        let t = write.await.map_err(|e| delta_err(url, e))?;
         Ok(t.version().unwrap_or(0))
     }
 
@@ -325,4 +330,15 @@ fn has_extension(location: &str) -> bool {
         .rsplit('/')
         .next()
         .is_some_and(|last| last.contains('.'))
+}
+
+/// How [`DataStore::write_delta`] treats the data already in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeltaWrite {
+    /// Add the rows.
+    Append,
+    /// Replace the rows; the columns stay.
+    Overwrite,
+    /// Replace the rows and the columns (`CREATE OR REPLACE TABLE`).
+    Replace,
 }

@@ -11,7 +11,7 @@ mod stats;
 mod system_table;
 mod warehouse;
 
-pub use data::{DataStore, ProductData};
+pub use data::{DataStore, DeltaWrite, ProductData};
 pub use location::WarehouseLocation;
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;
