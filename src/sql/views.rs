@@ -14,11 +14,18 @@ use crate::error::{Error, Result};
 use crate::storage::SystemTableKind;
 
 /// The views: name in `meta`, SQL, and the system tables whose versions they depend on.
-const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[(
-    "product_health",
-    include_str!("../../sql/views/product_health.sql"),
-    &[SystemTableKind::Products, SystemTableKind::QualityResults],
-)];
+const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[
+    (
+        "product_health",
+        include_str!("../../sql/views/product_health.sql"),
+        &[SystemTableKind::Products, SystemTableKind::QualityResults],
+    ),
+    (
+        "domain_dependencies",
+        include_str!("../../sql/views/domain_dependencies.sql"),
+        &[SystemTableKind::Domains, SystemTableKind::Lineage],
+    ),
+];
 
 /// A planned view and the versions of the tables it reads.
 type Planned = (Vec<u64>, Arc<dyn TableProvider>);
