@@ -211,7 +211,12 @@ impl Session {
         }
         self.register(&names, all).await?;
         let state = self.ctx.state();
-        let text = stmt.to_string();
+        // the text of a statement that writes a product goes with the lineage it makes
+        let text = if writes_a_product(&stmt) {
+            stmt.to_string()
+        } else {
+            String::new()
+        };
         let plan = state.statement_to_plan(stmt).await?;
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
@@ -487,6 +492,12 @@ impl Session {
 }
 
 /// True when `r` is the table a `CREATE TABLE … AS` statement creates (it need not exist).
+/// True for `CREATE TABLE` and `INSERT`.
+fn writes_a_product(stmt: &DfStatement) -> bool {
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    matches!(stmt, DfStatement::Statement(s) if matches!(s.as_ref(), Sql::CreateTable(_) | Sql::Insert(_)))
+}
+
 fn is_write_target(stmt: &DfStatement, r: &TableReference) -> bool {
     use datafusion::sql::sqlparser::ast::Statement as Sql;
     match stmt {
