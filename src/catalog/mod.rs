@@ -6,9 +6,11 @@ mod lineage;
 mod operations;
 mod product_tables;
 mod providers;
+mod search;
 mod snapshot;
 
 pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};
+pub use search::{Hit, SearchIndex, words};
 pub use snapshot::{Catalog, CatalogState, WriteGuard};

@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
+use super::search::SearchIndex;
 use crate::error::{Error, Result};
 use crate::lineage::LineageGraph;
 use crate::model::{DataProduct, Domain, LineageEdge, ProductName};
@@ -18,9 +19,17 @@ pub struct CatalogState {
     pub lineage: Arc<LineageGraph>,
     /// The Delta version of every system table this state was read at.
     pub versions: BTreeMap<SystemTableKind, u64>,
+    /// The search index of the products, built on first use.
+    search: OnceLock<Arc<SearchIndex>>,
 }
 
 impl CatalogState {
+    /// The search index of this snapshot's products (built on the first search).
+    pub fn search_index(&self) -> &SearchIndex {
+        self.search
+            .get_or_init(|| Arc::new(SearchIndex::new(&self.products)))
+    }
+
     /// The domain, or an error that lists the domains there are.
     pub fn domain(&self, name: &str) -> Result<&Domain> {
         self.domains.get(name).ok_or_else(|| Error::UnknownDomain {
@@ -188,6 +197,7 @@ impl Catalog {
             products,
             lineage,
             versions,
+            search: OnceLock::new(),
         });
         match self.state.write() {
             Ok(mut g) => *g = new,

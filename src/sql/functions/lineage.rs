@@ -1,11 +1,10 @@
 //! `lineage(product, direction [, max_depth])` and `impact_analysis(product[.column]
 //! [, max_depth])`: walks of the lineage graph as table functions.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -15,11 +14,11 @@ use datafusion::catalog::{
 };
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
 use datafusion::datasource::MemTable;
-use datafusion::execution::context::{SessionContext, SessionState};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::run_checks::string_arg;
+use super::health::latest_health;
+use super::run_checks::{session_state, string_arg};
 use crate::catalog::{Catalog, CatalogState};
 use crate::error::Error;
 use crate::lineage::{Direction, Reached};
@@ -50,21 +49,10 @@ fn start_of(
         None => None,
         Some(c) => Some(
             product
-                .columns
-                .iter()
-                .find(|k| k.name.eq_ignore_ascii_case(&c))
-                .map(|k| k.name.clone())
-                .ok_or_else(|| {
-                    external(Error::invalid(format!(
-                        "{function}: data product {name} has no column '{c}'; its columns: {}",
-                        product
-                            .columns
-                            .iter()
-                            .map(|k| k.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )))
-                })?,
+                .column_named(&c)
+                .map_err(|m| external(Error::invalid(format!("{function}: {m}"))))?
+                .name
+                .clone(),
         ),
     };
     Ok((name, column))
@@ -249,45 +237,6 @@ struct ImpactTable {
     reached: Vec<Reached>,
 }
 
-/// The latest quality of each product: status, score, when.
-type Health = HashMap<String, (String, Option<f64>, Option<i64>)>;
-
-async fn latest_health(session: &SessionState) -> datafusion::common::Result<Health> {
-    use arrow::compute::cast;
-    let ctx = SessionContext::new_with_state(session.clone());
-    let batches = ctx
-        .sql(
-            "SELECT product, CASE WHEN errors > 0 THEN 'error' WHEN failed > 0 THEN 'fail' \
-             ELSE 'pass' END, score, checked_at FROM meta.product_health",
-        )
-        .await?
-        .collect()
-        .await?;
-    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    let mut out = HashMap::new();
-    for b in &batches {
-        let product = cast(b.column(0), &DataType::Utf8)?;
-        let status = cast(b.column(1), &DataType::Utf8)?;
-        let score = cast(b.column(2), &DataType::Float64)?;
-        let at = cast(b.column(3), &utc)?;
-        let product = product.as_string::<i32>();
-        let status = status.as_string::<i32>();
-        let score = score.as_primitive::<arrow::datatypes::Float64Type>();
-        let at = at.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-        for i in 0..b.num_rows() {
-            out.insert(
-                product.value(i).to_string(),
-                (
-                    status.value(i).to_string(),
-                    (!score.is_null(i)).then(|| score.value(i)),
-                    (!at.is_null(i)).then(|| at.value(i)),
-                ),
-            );
-        }
-    }
-    Ok(out)
-}
-
 #[async_trait]
 impl TableProvider for ImpactTable {
     fn schema(&self) -> SchemaRef {
@@ -305,13 +254,7 @@ impl TableProvider for ImpactTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let session = state
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .ok_or_else(|| {
-                DataFusionError::Internal("impact_analysis needs a SessionState".into())
-            })?;
-        let health = latest_health(session).await?;
+        let health = latest_health(session_state(state, "impact_analysis")?).await?;
         let r = &self.reached;
         let product = |x: &Reached| self.state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);

@@ -2,6 +2,7 @@
 //! `lineage` and `impact_analysis` table functions.
 
 mod aggregates;
+mod health;
 mod lineage;
 mod run_checks;
 mod score;

@@ -1,0 +1,47 @@
+//! The latest quality of every checked product, as `meta.product_health` reports it, for the
+//! table functions that show it beside their rows.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, TimeUnit};
+use datafusion::execution::context::{SessionContext, SessionState};
+
+/// The latest quality of each product: status, score, when.
+pub(crate) type Health = HashMap<String, (String, Option<f64>, Option<i64>)>;
+
+pub(crate) async fn latest_health(session: &SessionState) -> datafusion::common::Result<Health> {
+    use arrow::compute::cast;
+    let ctx = SessionContext::new_with_state(session.clone());
+    let batches = ctx
+        .sql(
+            "SELECT product, CASE WHEN errors > 0 THEN 'error' WHEN failed > 0 THEN 'fail' \
+             ELSE 'pass' END, score, checked_at FROM meta.product_health",
+        )
+        .await?
+        .collect()
+        .await?;
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let mut out = HashMap::new();
+    for b in &batches {
+        let product = cast(b.column(0), &DataType::Utf8)?;
+        let status = cast(b.column(1), &DataType::Utf8)?;
+        let score = cast(b.column(2), &DataType::Float64)?;
+        let at = cast(b.column(3), &utc)?;
+        let product = product.as_string::<i32>();
+        let status = status.as_string::<i32>();
+        let score = score.as_primitive::<arrow::datatypes::Float64Type>();
+        let at = at.as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        for i in 0..b.num_rows() {
+            out.insert(
+                product.value(i).to_string(),
+                (
+                    status.value(i).to_string(),
+                    (!score.is_null(i)).then(|| score.value(i)),
+                    (!at.is_null(i)).then(|| at.value(i)),
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
