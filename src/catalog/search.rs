@@ -15,7 +15,7 @@ pub struct SearchIndex {
 struct Doc {
     product: ProductName,
     name: BTreeSet<String>,
-    domain: String,
+    domain: BTreeSet<String>,
     tags: BTreeSet<String>,
     columns: BTreeSet<String>,
     description: BTreeSet<String>,
@@ -73,7 +73,10 @@ impl SearchIndex {
                 Doc {
                     product: name.clone(),
                     name: name_words,
-                    domain: p.domain.to_lowercase(),
+                    domain: words(&p.domain)
+                        .into_iter()
+                        .chain([p.domain.to_lowercase()])
+                        .collect(),
                     tags,
                     columns,
                     description,
@@ -99,7 +102,7 @@ impl SearchIndex {
                 for t in &terms {
                     let points = [
                         score(&d.name, t, 10.0, 6.0),
-                        if d.domain == *t { 4.0 } else { 0.0 },
+                        score(&d.domain, t, 4.0, 2.0),
                         score(&d.tags, t, 8.0, 0.0),
                         score(&d.columns, t, 4.0, 2.0),
                         score(&d.description, t, 2.0, 1.0),

@@ -1,11 +1,12 @@
 //! lakemeta's SQL functions: quality aggregates, the quality score, and the `run_checks`,
-//! `lineage` and `impact_analysis` table functions.
+//! `lineage`, `impact_analysis` and `search_catalog` table functions.
 
 mod aggregates;
 mod health;
 mod lineage;
 mod run_checks;
 mod score;
+mod search;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
 pub use lineage::{ImpactAnalysisFunction, LineageFunction};
 pub use run_checks::{RunChecksFunction, new_run_id};
 pub use score::quality_score_udf;
+pub use search::SearchCatalogFunction;
 
 use crate::catalog::Catalog;
 
@@ -31,6 +33,10 @@ pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>) {
     ctx.register_udtf(
         "lineage",
         Arc::new(LineageFunction::new(Arc::clone(catalog))),
+    );
+    ctx.register_udtf(
+        "search_catalog",
+        Arc::new(SearchCatalogFunction::new(Arc::clone(catalog))),
     );
     ctx.register_udtf(
         "impact_analysis",

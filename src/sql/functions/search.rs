@@ -1,0 +1,163 @@
+//! `search_catalog('text' [, 'tag,tag'])`: data products ranked by relevance over their names,
+//! descriptions, column names and tags, ties broken by quality score. No cap on the number of
+//! results: page with LIMIT and OFFSET.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{
+    Session as DfSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
+};
+use datafusion::common::plan_err;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::health::latest_health;
+use super::run_checks::{session_state, string_arg};
+use crate::catalog::{Catalog, CatalogState, Hit};
+
+/// The `search_catalog` table function.
+#[derive(Debug)]
+pub struct SearchCatalogFunction {
+    catalog: Arc<Catalog>,
+}
+
+impl SearchCatalogFunction {
+    /// The function over a catalog.
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self { catalog }
+    }
+}
+
+fn search_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("product", DataType::Utf8, false),
+        Field::new("domain", DataType::Utf8, false),
+        Field::new("owner", DataType::Utf8, false),
+        Field::new("description", DataType::Utf8, false),
+        Field::new(
+            "tags",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            false,
+        ),
+        Field::new("relevance", DataType::Float64, false),
+        Field::new("quality_score", DataType::Float64, true),
+        Field::new("matched", DataType::Utf8, false),
+    ]))
+}
+
+impl TableFunctionImpl for SearchCatalogFunction {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::common::Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        if exprs.is_empty() || exprs.len() > 2 {
+            return plan_err!(
+                "search_catalog takes the words to look for and optional tags: \
+                 search_catalog('text' [, 'tag,tag'])"
+            );
+        }
+        let text =
+            string_arg("search_catalog", exprs, 0, "the words to look for")?.unwrap_or_default();
+        let tags: Vec<String> = string_arg("search_catalog", exprs, 1, "tags, 'pii,financial'")?
+            .unwrap_or_default()
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if text.trim().is_empty() && tags.is_empty() {
+            return plan_err!(
+                "search_catalog: give words to look for, or tags to filter by \
+                 (search_catalog('', 'pii') lists every product tagged pii)"
+            );
+        }
+        let state = self.catalog.state();
+        let hits = state.search_index().search(&text, &tags);
+        Ok(Arc::new(SearchTable { state, hits }))
+    }
+}
+
+/// The products a search found; the quality scores that break ties are read when the query
+/// runs.
+#[derive(Debug)]
+struct SearchTable {
+    state: Arc<CatalogState>,
+    hits: Vec<Hit>,
+}
+
+#[async_trait]
+impl TableProvider for SearchTable {
+    fn schema(&self) -> SchemaRef {
+        search_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let health = latest_health(session_state(state, "search_catalog")?).await?;
+        let score = |h: &Hit| health.get(&h.product.to_string()).and_then(|v| v.1);
+        let mut hits: Vec<(&Hit, Option<f64>)> = self.hits.iter().map(|h| (h, score(h))).collect();
+        // best match first; among equals, the better quality (unchecked last), then the name
+        hits.sort_by(|(a, sa), (b, sb)| {
+            b.relevance
+                .total_cmp(&a.relevance)
+                .then_with(|| match (sa, sb) {
+                    (Some(x), Some(y)) => y.total_cmp(x),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                })
+                .then_with(|| a.product.cmp(&b.product))
+        });
+        // the index was built from this very snapshot: every hit has its product
+        hits.retain(|(h, _)| self.state.products.contains_key(&h.product));
+        let products: Vec<_> = hits
+            .iter()
+            .filter_map(|(h, _)| self.state.products.get(&h.product))
+            .collect();
+        let mut tags = ListBuilder::new(StringBuilder::new());
+        for p in &products {
+            for t in &p.tags {
+                tags.values().append_value(t);
+            }
+            tags.append(true);
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                products.iter().map(|p| format!("{}.{}", p.domain, p.name)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                products.iter().map(|p| p.domain.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                products.iter().map(|p| p.owner.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                products.iter().map(|p| p.description.as_str()),
+            )),
+            Arc::new(tags.finish()),
+            Arc::new(Float64Array::from_iter_values(
+                hits.iter().map(|(h, _)| h.relevance),
+            )),
+            Arc::new(Float64Array::from_iter(hits.iter().map(|(_, s)| *s))),
+            Arc::new(StringArray::from_iter_values(
+                hits.iter().map(|(h, _)| h.matched.join(", ")),
+            )),
+        ];
+        let batch = RecordBatch::try_new(search_schema(), columns)?;
+        let table = MemTable::try_new(search_schema(), vec![vec![batch]])?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
