@@ -9,16 +9,15 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
-use datafusion::catalog::{
-    Session as DfSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
-};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::Expr;
 
+use super::computed::{Computed, Rows};
 use super::health::latest_health;
-use super::run_checks::{session_state, string_arg};
+use super::run_checks::string_arg;
 use crate::catalog::{Catalog, CatalogState};
 use crate::error::Error;
 use crate::lineage::{Direction, Reached};
@@ -226,7 +225,7 @@ impl TableFunctionImpl for ImpactAnalysisFunction {
         let start = start_of("impact_analysis", &state, &text)?;
         let depth = depth_arg("impact_analysis", exprs, 1)?;
         let reached = walk(&state, &start, Direction::Downstream, depth);
-        Ok(Arc::new(ImpactTable { state, reached }))
+        Ok(Arc::new(Computed(ImpactTable { state, reached })))
     }
 }
 
@@ -238,23 +237,17 @@ struct ImpactTable {
 }
 
 #[async_trait]
-impl TableProvider for ImpactTable {
+impl Rows for ImpactTable {
+    fn function(&self) -> &'static str {
+        "impact_analysis"
+    }
+
     fn schema(&self) -> SchemaRef {
         impact_schema()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn DfSession,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let health = latest_health(session_state(state, "impact_analysis")?).await?;
+    async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
+        let health = latest_health(session).await?;
         let r = &self.reached;
         let product = |x: &Reached| self.state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);
@@ -293,8 +286,6 @@ impl TableProvider for ImpactTable {
                     .with_timezone("UTC"),
             ),
         ];
-        let batch = RecordBatch::try_new(impact_schema(), columns)?;
-        let table = MemTable::try_new(impact_schema(), vec![vec![batch]])?;
-        table.scan(state, projection, filters, limit).await
+        Ok(RecordBatch::try_new(impact_schema(), columns)?)
     }
 }

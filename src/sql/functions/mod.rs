@@ -2,6 +2,7 @@
 //! `lineage`, `impact_analysis` and `search_catalog` table functions.
 
 mod aggregates;
+mod computed;
 mod health;
 mod lineage;
 mod run_checks;

@@ -4,17 +4,15 @@
 
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use datafusion::catalog::{
-    Session as DfSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
-};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
-use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::logical_expr::Expr;
 
+use super::computed::{Computed, Rows};
 use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::model::{DataProduct, ProductName};
@@ -56,18 +54,6 @@ pub(crate) fn string_arg(
     }
 }
 
-/// The session a table function's scan runs in, as DataFusion's own `SessionState` (what
-/// lakemeta's sessions always are).
-pub(crate) fn session_state<'a>(
-    state: &'a dyn DfSession,
-    function: &str,
-) -> datafusion::common::Result<&'a SessionState> {
-    state
-        .as_any()
-        .downcast_ref::<SessionState>()
-        .ok_or_else(|| DataFusionError::Execution(format!("{function} needs a SessionState")))
-}
-
 impl TableFunctionImpl for RunChecksFunction {
     fn call_with_args(
         &self,
@@ -107,11 +93,11 @@ impl TableFunctionImpl for RunChecksFunction {
                 ),
             ))));
         }
-        Ok(Arc::new(RunChecksTable {
+        Ok(Arc::new(Computed(RunChecksTable {
             catalog: Arc::clone(&self.catalog),
             product: p.clone(),
             options: RunOptions { use_stats },
-        }))
+        })))
     }
 }
 
@@ -124,23 +110,16 @@ struct RunChecksTable {
 }
 
 #[async_trait]
-impl TableProvider for RunChecksTable {
+impl Rows for RunChecksTable {
+    fn function(&self) -> &'static str {
+        "run_checks"
+    }
+
     fn schema(&self) -> SchemaRef {
         SystemTableKind::QualityResults.schema()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn DfSession,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let session = session_state(state, "run_checks")?;
+    async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
         let run_id = new_run_id();
         let run = check_product(
             self.catalog.warehouse(),
@@ -151,11 +130,9 @@ impl TableProvider for RunChecksTable {
         )
         .await
         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let batch = SystemTableKind::QualityResults
+        SystemTableKind::QualityResults
             .to_batch(&run.results)
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let table = MemTable::try_new(self.schema(), vec![vec![batch]])?;
-        table.scan(state, projection, filters, limit).await
+            .map_err(|e| DataFusionError::External(Box::new(e)))
     }
 }
 

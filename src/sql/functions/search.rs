@@ -7,16 +7,13 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use datafusion::catalog::{
-    Session as DfSession, TableFunctionArgs, TableFunctionImpl, TableProvider,
-};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::plan_err;
-use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{Expr, TableType};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::execution::context::SessionState;
 
+use super::computed::{Computed, Rows};
 use super::health::latest_health;
-use super::run_checks::{session_state, string_arg};
+use super::run_checks::string_arg;
 use crate::catalog::{Catalog, CatalogState, Hit};
 
 /// The `search_catalog` table function.
@@ -77,7 +74,7 @@ impl TableFunctionImpl for SearchCatalogFunction {
         }
         let state = self.catalog.state();
         let hits = state.search_index().search(&text, &tags);
-        Ok(Arc::new(SearchTable { state, hits }))
+        Ok(Arc::new(Computed(SearchTable { state, hits })))
     }
 }
 
@@ -90,23 +87,17 @@ struct SearchTable {
 }
 
 #[async_trait]
-impl TableProvider for SearchTable {
+impl Rows for SearchTable {
+    fn function(&self) -> &'static str {
+        "search_catalog"
+    }
+
     fn schema(&self) -> SchemaRef {
         search_schema()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn DfSession,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let health = latest_health(session_state(state, "search_catalog")?).await?;
+    async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
+        let health = latest_health(session).await?;
         let score = |h: &Hit| health.get(&h.product.to_string()).and_then(|v| v.1);
         let mut hits: Vec<(&Hit, Option<f64>)> = self.hits.iter().map(|h| (h, score(h))).collect();
         // best match first; among equals, the better quality (unchecked last), then the name
@@ -156,8 +147,6 @@ impl TableProvider for SearchTable {
                 hits.iter().map(|(h, _)| h.matched.join(", ")),
             )),
         ];
-        let batch = RecordBatch::try_new(search_schema(), columns)?;
-        let table = MemTable::try_new(search_schema(), vec![vec![batch]])?;
-        table.scan(state, projection, filters, limit).await
+        Ok(RecordBatch::try_new(search_schema(), columns)?)
     }
 }
