@@ -58,6 +58,9 @@ const SPECS: &[(&str, &str)] = &[
 /// The deterministic data generator of the example mesh.
 pub const DATA_SQL: &str = include_str!("../../examples/mesh/data.sql");
 
+/// The declared lineage of the example mesh.
+pub const LINEAGE_SQL: &str = include_str!("../../examples/mesh/lineage.sql");
+
 /// Builds the example mesh into the session's warehouse: applies its specs and, if the
 /// products are still empty, fills them with generated data. Safe to run again.
 pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
@@ -94,7 +97,10 @@ pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
     if empty {
         session.sql(DATA_SQL).await?;
         lines.push("+ example data in all nine products".into());
+        lines.push("+ declared lineage between them (examples/mesh/lineage.sql)".into());
     }
+    // declaring an edge again changes nothing: a mesh built before gets it too
+    session.sql(LINEAGE_SQL).await?;
     Ok(lines)
 }
 

@@ -5,6 +5,7 @@ mod check;
 mod contract;
 pub mod demo;
 mod jobs;
+mod lineage;
 mod sql;
 
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub enum Command {
     /// Run the quality checks of data products and record the results; exits with 1 when a
     /// check fails.
     Check(check::CheckArgs),
+    /// Draw a product's lineage.
+    Lineage(lineage::LineageArgs),
     /// Build the example mesh (three domains, nine data products with data) and open the REPL.
     Demo {
         /// Output format of the REPL.
@@ -135,6 +138,11 @@ impl Cli {
             Command::Check(args) => {
                 let session = open_session(&self.warehouse, principal).await?;
                 check::run(&session, args).await
+            }
+            Command::Lineage(args) => {
+                let session = open_session(&self.warehouse, principal).await?;
+                lineage::run(&session, args).await?;
+                Ok(Exit::Success)
             }
             Command::Sql(args) => {
                 let session = open_session(&self.warehouse, principal).await?;

@@ -86,3 +86,85 @@ fn demo_builds_the_mesh_and_reads_statements_from_stdin() {
     assert!(stdout.contains("n\n2000\n"), "{stdout}");
     assert!(stdout.contains("d\n3\n"), "{stdout}");
 }
+
+#[test]
+fn lineage_graph_draws_the_example_mesh() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = super::bin().args(["-w", wh]).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let mesh = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh");
+    let lineage = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh/lineage.sql");
+    assert_eq!(run(&["apply", mesh]).0, Some(0));
+    let (code, _, err) = run(&["sql", "-f", lineage]);
+    assert_eq!(code, Some(0), "{err}");
+
+    let (code, out, err) = run(&["lineage", "graph", "orders.orders_fact"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("flowchart LR\n"), "{out}");
+    // upstream user_profiles feeds the centre, which feeds payments and segments
+    for (from, to) in [
+        ("users.user_profiles", "orders.orders_fact"),
+        ("orders.orders_fact", "orders.payments_fact"),
+        ("orders.orders_fact", "users.user_segments"),
+    ] {
+        let id = |name: &str| {
+            out.lines()
+                .find(|l| l.contains(&format!("[\"{name}<br/>")))
+                .and_then(|l| l.split('[').next())
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|| panic!("{name} missing: {out}"))
+        };
+        assert!(
+            out.contains(&format!("{} --> {}", id(from), id(to))),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("not checked"),
+        "nothing was checked yet: {out}"
+    );
+
+    let (code, out, _) = run(&[
+        "lineage",
+        "graph",
+        "orders.orders_fact",
+        "--format",
+        "dot",
+        "--depth",
+        "1",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("\"users.user_profiles\" -> \"orders.orders_fact\";"),
+        "{out}"
+    );
+
+    let svg = dir.path().join("g.svg");
+    let (code, _, err) = run(&[
+        "lineage",
+        "graph",
+        "orders.orders_fact",
+        "--format",
+        "svg",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("orders.payments_fact"),
+        "{text}"
+    );
+
+    let (code, _, err) = run(&["lineage", "graph", "orders.nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown data product 'orders.nope'"), "{err}");
+}

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use datafusion::execution::context::SessionContext;
 
 pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
+pub(crate) use health::latest_health;
 pub use lineage::{ImpactAnalysisFunction, LineageFunction};
 pub use run_checks::{RunChecksFunction, new_run_id};
 pub use score::quality_score_udf;
