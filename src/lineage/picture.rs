@@ -20,6 +20,9 @@ pub struct PictureNode {
     pub score: Option<f64>,
 }
 
+/// A product's latest quality status and score, `None` when never checked.
+pub type Quality = (Option<String>, Option<f64>);
+
 /// The products around one, and the edges between them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Picture {
@@ -36,7 +39,7 @@ impl Picture {
         graph: &LineageGraph,
         center: &str,
         depth: Option<u32>,
-        quality: &dyn Fn(&str) -> (Option<String>, Option<f64>),
+        quality: &dyn Fn(&str) -> Quality,
     ) -> Self {
         let mut at: BTreeMap<String, i32> = BTreeMap::from([(center.to_string(), 0)]);
         for r in graph.walk(center, Direction::Upstream, depth) {
