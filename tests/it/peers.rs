@@ -33,7 +33,7 @@ async fn python_deltalake_and_duckdb_read_the_system_tables() {
         ("domains", 4),
         ("products", 9),
         ("contracts", 9),
-        ("lineage", 0),
+        ("lineage", 8),
         ("quality_results", 0),
     ] {
         assert_eq!(v[table]["deltalake_rows"], expected, "{table}: {v}");
