@@ -1,6 +1,6 @@
 //! Recording and removing lineage edges in `meta.lineage`.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::LineageEdge;
 use crate::storage::{Keyed, RowChange, SystemTableKind};
 
@@ -22,15 +22,15 @@ impl Catalog {
     /// many were new.
     pub async fn record_lineage(&self, edges: &[LineageEdge]) -> Result<usize> {
         let state = self.state();
-        let known: std::collections::HashSet<String> = state
-            .lineage
-            .edges()
-            .iter()
-            .map(LineageEdge::identity)
-            .collect();
         let new = edges
             .iter()
-            .filter(|e| !known.contains(&e.identity()))
+            .filter(|e| {
+                let id = e.identity();
+                !state
+                    .lineage
+                    .edges_of(&e.source)
+                    .any(|k| k.identity() == id)
+            })
             .count();
         let changes: Vec<_> = edges
             .iter()
@@ -72,27 +72,23 @@ impl Catalog {
         self.commit_lineage(&changes).await
     }
 
-    /// Removes the recorded edges with these identities (see [`LineageEdge::identity`]) in one
-    /// commit. An identity that names no edge is an error and nothing is removed.
-    pub async fn remove_lineage(&self, identities: &[String]) -> Result<usize> {
-        let state = self.state();
-        let mut changes = Vec::new();
-        for id in identities {
-            let Some(edge) = state.lineage.edges().iter().find(|e| &e.identity() == id) else {
-                return Err(Error::invalid(format!(
-                    "there is no lineage edge {id}; SELECT * FROM meta.lineage lists the edges"
-                )));
-            };
-            changes.push(RowChange::Delete {
-                expected: edge.clone(),
-            });
-        }
-        self.commit_lineage(&changes).await?;
-        Ok(changes.len())
+    /// Removes these recorded edges (as read from the catalog) in one commit. An edge that
+    /// another writer changed or removed meanwhile ends in a conflict and nothing is removed.
+    pub async fn remove_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
+        let changes: Vec<_> = edges
+            .iter()
+            .map(|e| RowChange::Delete {
+                expected: e.clone(),
+            })
+            .collect();
+        self.commit_lineage(&changes).await
     }
 
     /// One commit to `meta.lineage`, shielded from interrupts, then a fresh snapshot.
     async fn commit_lineage(&self, changes: &[RowChange<LineageEdge>]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         let _writing = self.begin_write();
         self.warehouse()
             .table(SystemTableKind::Lineage)

@@ -80,16 +80,7 @@ pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<()> {
             let state = session.catalog().state();
             let p = state.product(&name)?;
             let yaml = export_contract(p)?;
-            match output {
-                Some(path) => std::fs::write(&path, yaml).map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                }),
-                None => {
-                    print!("{yaml}");
-                    Ok(())
-                }
-            }
+            super::write_text(output.as_deref(), &yaml)
         }
     }
 }

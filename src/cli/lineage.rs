@@ -73,22 +73,7 @@ pub(super) async fn run(session: &Session, args: LineageArgs) -> Result<()> {
                 GraphFormat::Dot => picture.dot(),
                 GraphFormat::Svg => picture.svg(),
             };
-            match output {
-                Some(path) => std::fs::write(&path, text).map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                }),
-                None => {
-                    use std::io::Write;
-                    match std::io::stdout().lock().write_all(text.as_bytes()) {
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                        other => other.map_err(|e| Error::Io {
-                            path: "<stdout>".into(),
-                            source: e,
-                        }),
-                    }
-                }
-            }
+            super::write_text(output.as_deref(), &text)
         }
     }
 }

@@ -165,6 +165,23 @@ fn print(format: PrintFormat, out: &crate::sql::Output) -> Result<()> {
     }
 }
 
+/// Writes a command's text output to a file, or to stdout (where a reader that closed the pipe
+/// early is a normal end).
+fn write_text(output: Option<&std::path::Path>, text: &str) -> Result<()> {
+    use std::io::Write;
+    let (path, result) = match output {
+        Some(path) => (path.display().to_string(), std::fs::write(path, text)),
+        None => (
+            "<stdout>".to_string(),
+            std::io::stdout().lock().write_all(text.as_bytes()),
+        ),
+    };
+    match result.map_err(|source| crate::error::Error::Io { path, source }) {
+        Err(e) if crate::repl::is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
 /// Opens (or creates) the warehouse named on the command line.
 pub async fn open_warehouse(location: &str) -> Result<Arc<Warehouse>> {
     Ok(Arc::new(

@@ -51,7 +51,7 @@ impl Session {
     ) -> Result<Output> {
         let state = self.catalog().state();
         let (s, t) = (source.product.to_string(), target.product.to_string());
-        let found: Vec<String> = state
+        let found: Vec<LineageEdge> = state
             .lineage
             .edges_of(&s)
             .filter(|e| {
@@ -60,7 +60,7 @@ impl Session {
                     && e.source_column == source.column
                     && e.target_column == target.column
             })
-            .map(LineageEdge::identity)
+            .cloned()
             .collect();
         if found.is_empty() {
             if if_exists {
@@ -74,7 +74,8 @@ impl Session {
                  missing edge)"
             )));
         }
-        let n = self.catalog().remove_lineage(&found).await?;
+        self.catalog().remove_lineage(&found).await?;
+        let n = found.len();
         Ok(Output::message(format!(
             "DROP LINEAGE {source} -> {target} ({n} edge{})",
             if n == 1 { "" } else { "s" }

@@ -307,7 +307,7 @@ impl Session {
         }
         let wh = self.warehouse();
         let url = wh.managed_location(&name.domain, &name.name)?;
-        let schema = input.schema().as_arrow().clone();
+        let schema = Arc::new(input.schema().as_arrow().clone());
         let captured = capture(&input, &|r| self.product_of(r));
         let batches = self.collect(input).await?;
         let _writing = self.catalog.begin_write();
@@ -315,7 +315,7 @@ impl Session {
             .data()
             .write_delta(
                 &url,
-                &Arc::new(schema.clone()),
+                &schema,
                 batches,
                 if existing.is_some() {
                     DeltaWrite::Replace
