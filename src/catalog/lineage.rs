@@ -1,43 +1,26 @@
 //! Recording and removing lineage edges in `meta.lineage`.
+//!
+//! Edges are written by key in place: a change rewrites only the files that hold the edges it
+//! touches, and the in-memory graph is updated from the change itself when no other writer
+//! committed in between, so a million-edge graph is not read again after every statement.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::error::Result;
-use crate::model::LineageEdge;
-use crate::storage::{Keyed, RowChange, SystemTableKind};
+use crate::lineage::LineageGraph;
+use crate::model::{LineageEdge, edge_kind};
+use crate::storage::SystemTableKind;
 
 use super::Catalog;
-
-impl Keyed for LineageEdge {
-    fn key(&self) -> String {
-        self.identity()
-    }
-
-    /// The same two ends and kind are the same edge, whenever and by whom it was recorded.
-    fn same_content(&self, _other: &Self) -> bool {
-        true
-    }
-}
 
 impl Catalog {
     /// Records edges in one commit; an edge that is there already is left as it is. Returns how
     /// many were new.
     pub async fn record_lineage(&self, edges: &[LineageEdge]) -> Result<usize> {
-        let state = self.state();
-        let new = edges
-            .iter()
-            .filter(|e| {
-                let id = e.identity();
-                !state
-                    .lineage
-                    .edges_of(&e.source)
-                    .any(|k| k.identity() == id)
-            })
-            .count();
-        let changes: Vec<_> = edges
-            .iter()
-            .map(|e| RowChange::Ensure { row: e.clone() })
-            .collect();
-        self.commit_lineage(&changes).await?;
-        Ok(new)
+        let new = absent_edges(&self.state().lineage, edges);
+        self.change_lineage(&[], &new).await?;
+        Ok(new.len())
     }
 
     /// Records the edges a statement writing `target` was seen to make. With `replace` (the
@@ -49,51 +32,90 @@ impl Catalog {
         edges: &[LineageEdge],
         replace: bool,
     ) -> Result<()> {
-        let keep: std::collections::HashSet<String> =
-            edges.iter().map(LineageEdge::identity).collect();
-        let mut changes: Vec<RowChange<LineageEdge>> = Vec::new();
-        if replace {
-            let state = self.state();
-            changes.extend(
-                state
-                    .lineage
-                    .edges_of(target)
-                    .filter(|e| {
-                        e.target == target
-                            && e.kind == crate::model::edge_kind::CAPTURED
-                            && !keep.contains(&e.identity())
-                    })
-                    .map(|e| RowChange::Delete {
-                        expected: e.clone(),
-                    }),
-            );
-        }
-        changes.extend(edges.iter().map(|e| RowChange::Ensure { row: e.clone() }));
-        self.commit_lineage(&changes).await
-    }
-
-    /// Removes these recorded edges (as read from the catalog) in one commit. An edge that
-    /// another writer changed or removed meanwhile ends in a conflict and nothing is removed.
-    pub async fn remove_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
-        let changes: Vec<_> = edges
-            .iter()
-            .map(|e| RowChange::Delete {
-                expected: e.clone(),
+        let state = self.state();
+        let remove = if replace {
+            stale_edges_into(&state.lineage, target, edges, |e| {
+                e.kind == edge_kind::CAPTURED
             })
-            .collect();
-        self.commit_lineage(&changes).await
+        } else {
+            Vec::new()
+        };
+        let add = absent_edges(&state.lineage, edges);
+        self.change_lineage(&remove, &add).await
     }
 
-    /// One commit to `meta.lineage`, shielded from interrupts, then a fresh snapshot.
-    async fn commit_lineage(&self, changes: &[RowChange<LineageEdge>]) -> Result<()> {
-        if changes.is_empty() {
+    /// Removes these recorded edges (as read from the catalog) in one commit; an edge that
+    /// another writer removed meanwhile is no error.
+    pub async fn remove_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
+        self.change_lineage(edges, &[]).await
+    }
+
+    /// Removes every edge into or out of these products (dropped ones: the graph describes
+    /// what is there).
+    pub async fn remove_lineage_of(&self, products: &[String]) -> Result<()> {
+        let state = self.state();
+        let mut seen = HashSet::new();
+        let edges: Vec<LineageEdge> = products
+            .iter()
+            .flat_map(|p| state.lineage.edges_of(p))
+            .filter(|e| seen.insert(e.identity()))
+            .cloned()
+            .collect();
+        self.change_lineage(&edges, &[]).await
+    }
+
+    /// In one commit: removes `remove` and records `add`. Nothing is committed when both are
+    /// empty.
+    pub async fn change_lineage(&self, remove: &[LineageEdge], add: &[LineageEdge]) -> Result<()> {
+        if remove.is_empty() && add.is_empty() {
             return Ok(());
         }
         let _writing = self.begin_write();
-        self.warehouse()
+        let before = self.state();
+        let version = self
+            .warehouse()
             .table(SystemTableKind::Lineage)
-            .apply_changes(changes)
+            .replace_by_key(remove, add)
             .await?;
+        if let Some(v) = version
+            && before
+                .versions
+                .get(&SystemTableKind::Lineage)
+                .map(|b| b + 1)
+                == Some(v)
+        {
+            // nobody else committed in between: the new graph is the old one changed
+            self.lineage_computed(v, Arc::new(before.lineage.with_changes(remove, add)));
+        }
         self.reload().await
     }
+}
+
+/// The edges of `edges` (each once) that the graph does not hold yet.
+pub fn absent_edges(graph: &LineageGraph, edges: &[LineageEdge]) -> Vec<LineageEdge> {
+    let mut seen = HashSet::new();
+    edges
+        .iter()
+        .filter(|e| {
+            let id = e.identity();
+            !graph.edges_of(&e.source).any(|k| k.identity() == id) && seen.insert(id)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The recorded edges into `target` chosen by `ours` that `wanted` does not repeat: what a new
+/// definition of `target`'s sources makes stale.
+pub fn stale_edges_into(
+    graph: &LineageGraph,
+    target: &str,
+    wanted: &[LineageEdge],
+    ours: impl Fn(&LineageEdge) -> bool,
+) -> Vec<LineageEdge> {
+    let keep: HashSet<String> = wanted.iter().map(LineageEdge::identity).collect();
+    graph
+        .edges_of(target)
+        .filter(|e| e.target == target && ours(e) && !keep.contains(&e.identity()))
+        .cloned()
+        .collect()
 }

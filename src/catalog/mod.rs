@@ -9,6 +9,7 @@ mod providers;
 mod search;
 mod snapshot;
 
+pub use lineage::{absent_edges, stale_edges_into};
 pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
@@ -85,6 +85,9 @@ pub struct Catalog {
     warehouse: Arc<Warehouse>,
     state: RwLock<Arc<CatalogState>>,
     writing: Arc<AtomicUsize>,
+    /// The lineage graph of a version this process committed, worked out from the commit
+    /// itself; the next reload at that version takes it instead of reading the table.
+    computed_lineage: Mutex<Option<(u64, Arc<LineageGraph>)>>,
 }
 
 /// Marks a write in progress while it lives; see [`Catalog::is_writing`].
@@ -104,6 +107,7 @@ impl Catalog {
             warehouse,
             state: RwLock::new(Arc::new(CatalogState::default())),
             writing: Arc::new(AtomicUsize::new(0)),
+            computed_lineage: Mutex::new(None),
         };
         catalog.reload().await?;
         Ok(catalog)
@@ -154,6 +158,26 @@ impl Catalog {
         Ok(false)
     }
 
+    /// Hands the next reload the lineage graph of `version` (see `computed_lineage`).
+    pub(crate) fn lineage_computed(&self, version: u64, graph: Arc<LineageGraph>) {
+        let mut slot = match self.computed_lineage.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some((version, graph));
+    }
+
+    /// The graph [`Self::lineage_computed`] left for `version`, if any (taken either way).
+    fn take_computed_lineage(&self, version: Option<&u64>) -> Option<Arc<LineageGraph>> {
+        let mut slot = match self.computed_lineage.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slot.take()
+            .filter(|(v, _)| Some(v) == version)
+            .map(|(_, g)| g)
+    }
+
     /// Re-reads domains, products and lineage from the loaded table snapshots.
     pub(crate) async fn reload(&self) -> Result<()> {
         let old = self.state();
@@ -182,8 +206,11 @@ impl Catalog {
                 .await?;
             rows.into_iter().map(|p| (p.qualified_name(), p)).collect()
         };
+        let computed = self.take_computed_lineage(versions.get(&SystemTableKind::Lineage));
         let lineage = if same(SystemTableKind::Lineage) {
             Arc::clone(&old.lineage)
+        } else if let Some(graph) = computed {
+            graph
         } else {
             let rows: Vec<LineageEdge> = self
                 .warehouse

@@ -6,11 +6,15 @@ use datafusion::execution::context::SessionState;
 use url::Url;
 
 use super::diff::check_version_bump;
+use super::odcs::ProductSpec;
 use super::source::{Spec, SpecSource};
+use super::sources::{declared_edges, is_from_contract};
 use super::types::{arrow_type, check_schema};
-use crate::catalog::{Catalog, ChangeSummary, DomainChange, ProductChange};
+use crate::catalog::{
+    Catalog, ChangeSummary, DomainChange, ProductChange, absent_edges, stale_edges_into,
+};
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, Principal, ProductName};
+use crate::model::{DataProduct, Domain, LineageEdge, Principal, ProductName};
 
 /// What `apply` did or, with `--dry-run`, would do.
 #[derive(Debug, Default)]
@@ -19,6 +23,10 @@ pub struct ApplyReport {
     pub changes: ChangeSummary,
     /// Managed products whose (empty) Delta tables are created from their contracts.
     pub new_tables: Vec<String>,
+    /// Lineage edges the contracts declare that are not recorded yet.
+    pub lineage_added: Vec<LineageEdge>,
+    /// Lineage edges earlier versions of the contracts declared that they no longer do.
+    pub lineage_removed: Vec<LineageEdge>,
     /// True when the changes were committed.
     pub committed: bool,
 }
@@ -30,11 +38,31 @@ impl ApplyReport {
         for t in &self.new_tables {
             out.push(format!("+ table {t} (empty Delta table from its contract)"));
         }
+        for (sign, edges) in [("-", &self.lineage_removed), ("+", &self.lineage_added)] {
+            out.extend(
+                edges
+                    .iter()
+                    .map(|e| format!("{sign} lineage {}", edge_text(e))),
+            );
+        }
         if out.is_empty() {
             out.push("no changes".into());
         }
         out
     }
+}
+
+/// `a.b.col -> c.d.col`, or `a.b -> c.d` for a product edge.
+fn edge_text(e: &LineageEdge) -> String {
+    let end = |p: &str, c: &Option<String>| match c {
+        Some(c) => format!("{p}.{c}"),
+        None => p.to_string(),
+    };
+    format!(
+        "{} -> {}",
+        end(&e.source, &e.source_column),
+        end(&e.target, &e.target_column)
+    )
 }
 
 struct NewTable {
@@ -94,6 +122,8 @@ async fn plan(
     }
     let mut seen: BTreeMap<ProductName, &SpecSource> = BTreeMap::new();
     let mut new_tables = Vec::new();
+    let mut planned: BTreeMap<ProductName, (DataProduct, &ProductSpec, &SpecSource)> =
+        BTreeMap::new();
     for spec in specs {
         let Spec::Product(p, src) = spec else {
             continue;
@@ -170,19 +200,42 @@ async fn plan(
                 .map_err(|m| src.error("version", format!("contract of {name}: {m}")))?;
         }
         match existing {
-            None => changes.products.push(ProductChange::Create(desired)),
+            None => changes
+                .products
+                .push(ProductChange::Create(desired.clone())),
             Some(before) if !before.same_definition(&desired) => {
                 changes.products.push(ProductChange::Update {
                     before: before.clone(),
-                    after: desired,
+                    after: desired.clone(),
                 })
             }
             Some(_) => {}
         }
+        planned.insert(name, (desired, p, src));
+    }
+    let (mut lineage_added, mut lineage_removed) = (Vec::new(), Vec::new());
+    for (name, (product, spec, src)) in &planned {
+        let lookup = |n: &ProductName| {
+            planned
+                .get(n)
+                .map(|(p, _, _)| p)
+                .or_else(|| current.products.get(n))
+        };
+        let edges = declared_edges(spec, src, product, lookup, "")?;
+        let target = name.to_string();
+        lineage_removed.extend(stale_edges_into(
+            &current.lineage,
+            &target,
+            &edges,
+            is_from_contract,
+        ));
+        lineage_added.extend(absent_edges(&current.lineage, &edges));
     }
     let report = ApplyReport {
         changes,
         new_tables: new_tables.iter().map(|t| t.product.to_string()).collect(),
+        lineage_added,
+        lineage_removed,
         committed: false,
     };
     Ok((report, new_tables))
@@ -216,7 +269,17 @@ pub async fn apply_specs(
         undo(catalog, &created).await;
         return Err(e);
     }
-    report.committed = !report.changes.is_empty() || !created.is_empty();
+    for e in &mut report.lineage_added {
+        e.created_by = principal.name.clone();
+    }
+    // after the products, whose names the edges use; applying again records what is missing
+    catalog
+        .change_lineage(&report.lineage_removed, &report.lineage_added)
+        .await?;
+    report.committed = !report.changes.is_empty()
+        || !created.is_empty()
+        || !report.lineage_added.is_empty()
+        || !report.lineage_removed.is_empty();
     Ok(report)
 }
 

@@ -65,6 +65,8 @@ struct Property {
     quality: Vec<Value>,
     #[serde(default)]
     logical_type_options: Option<Value>,
+    #[serde(default)]
+    transform_source_objects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -92,6 +94,21 @@ pub struct ProductSpec {
     pub product: DataProduct,
     /// True when `customProperties` names a location: an external product.
     pub external: bool,
+    /// The sources the contract declares (`transformSourceObjects` of a property, the
+    /// `sources` custom property), as written.
+    pub sources: Vec<SourceDecl>,
+}
+
+/// A source a contract declares: data of `from` (`domain.product` or `domain.product.column`)
+/// flows into the product, or into its column `into`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDecl {
+    /// The source as written: `domain.product` or `domain.product.column`.
+    pub from: String,
+    /// The product's column it flows into (`None`: the whole product).
+    pub into: Option<String>,
+    /// Where the contract says it, for errors (`schema[0].properties[2].transformSourceObjects[0]`).
+    pub at: String,
 }
 
 const SUPPORTED_API: [&str; 4] = ["v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0"];
@@ -144,8 +161,19 @@ impl ProductSpec {
         }
         let mut columns = Vec::new();
         let mut checks = Vec::new();
+        let mut sources = Vec::new();
         for (i, p) in object.properties.iter().enumerate() {
             let at = |f: &str| format!("schema[0].properties[{i}].{f}");
+            sources.extend(
+                p.transform_source_objects
+                    .iter()
+                    .enumerate()
+                    .map(|(j, from)| SourceDecl {
+                        from: from.clone(),
+                        into: Some(p.name.clone()),
+                        at: at(&format!("transformSourceObjects[{j}]")),
+                    }),
+            );
             if columns.iter().any(|c: &Column| c.name == p.name) {
                 return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
             }
@@ -348,6 +376,21 @@ impl ProductSpec {
                     product.access_patterns = serde_yaml::from_value(p.value.clone())
                         .map_err(|_| source.error(&at, "accessPatterns needs a list of names"))?;
                 }
+                "sources" => {
+                    let list: Vec<String> =
+                        serde_yaml::from_value(p.value.clone()).map_err(|_| {
+                            source.error(
+                                &at,
+                                "sources needs a list of products ('domain.product') this \
+                                 product is made from",
+                            )
+                        })?;
+                    sources.extend(list.into_iter().enumerate().map(|(j, from)| SourceDecl {
+                        from,
+                        into: None,
+                        at: format!("{at}[{j}]"),
+                    }));
+                }
                 _ => {}
             }
         }
@@ -362,7 +405,11 @@ impl ProductSpec {
         derive_table_checks(&mut product, freshness_column, &mut checks);
         dedupe(&mut checks);
         product.checks = checks;
-        Ok(ProductSpec { product, external })
+        Ok(ProductSpec {
+            product,
+            external,
+            sources,
+        })
     }
 }
 

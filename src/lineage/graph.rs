@@ -90,6 +90,22 @@ impl LineageGraph {
         g
     }
 
+    /// This graph with the `remove` edges (and any edge `add` repeats) taken out and the `add`
+    /// edges put in: the graph of a commit this process made, without reading the table again.
+    pub fn with_changes(&self, remove: &[LineageEdge], add: &[LineageEdge]) -> Self {
+        let gone: HashSet<String> = remove
+            .iter()
+            .chain(add)
+            .map(LineageEdge::identity)
+            .collect();
+        let kept = self
+            .edges
+            .iter()
+            .filter(|e| !gone.contains(&e.identity()))
+            .cloned();
+        LineageGraph::new(kept.chain(add.iter().cloned()).collect())
+    }
+
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;

@@ -93,7 +93,7 @@ impl Session {
                 };
                 self.commit_products(vec![ProductChange::Delete(p.clone())])
                     .await?;
-                self.remove_managed_data(&[p]).await;
+                self.remove_dropped(&[p]).await;
                 Ok(Output::message(format!("DROP DATA PRODUCT {name}")))
             }
             LakeStatement::ShowDomains => {
@@ -148,7 +148,18 @@ impl Session {
         self.catalog().commit(&summary, self.principal()).await
     }
 
-    async fn remove_managed_data(&self, products: &[DataProduct]) {
+    /// After a drop: the products' lineage edges and managed data go too.
+    async fn remove_dropped(&self, products: &[DataProduct]) {
+        let names: Vec<String> = products
+            .iter()
+            .map(|p| p.qualified_name().to_string())
+            .collect();
+        if let Err(e) = self.catalog().remove_lineage_of(&names).await {
+            tracing::warn!(
+                "could not remove the lineage of {}: {e}; DROP LINEAGE removes it",
+                names.join(", ")
+            );
+        }
         for p in products.iter().filter(|p| p.kind == "managed") {
             self.forget(&p.qualified_name()).await;
             match self.warehouse().data().resolve(&p.location) {
@@ -236,7 +247,7 @@ impl Session {
                 .collect(),
         };
         self.catalog().commit(&summary, self.principal()).await?;
-        self.remove_managed_data(&products).await;
+        self.remove_dropped(&products).await;
         Ok(Output::message(format!(
             "DROP DOMAIN {name}{}",
             if products.is_empty() {

@@ -59,6 +59,18 @@ impl SystemTableKind {
         super::system_table::encode(self, rows)
     }
 
+    /// The columns that identify a row of a table written by key in place (see
+    /// [`SystemTable::replace_by_key`](super::SystemTable::replace_by_key)); empty for the
+    /// others.
+    pub fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            SystemTableKind::Lineage => {
+                &["source", "source_column", "target", "target_column", "kind"]
+            }
+            _ => &[],
+        }
+    }
+
     /// The table's explicit Arrow schema.
     pub fn schema(self) -> SchemaRef {
         let fields = match self {

@@ -58,6 +58,16 @@ pub enum RowChange<T> {
     },
 }
 
+/// What one commit to a system table writes.
+pub(super) enum Commit {
+    /// Rows written with a save mode (append, or overwrite of the whole table).
+    Write(RecordBatch, SaveMode),
+    /// The rows matching the predicate are replaced by these rows (which all match it).
+    ReplaceWhere(RecordBatch, datafusion::logical_expr::Expr),
+    /// The rows matching the predicate are removed.
+    Delete(datafusion::logical_expr::Expr),
+}
+
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
 /// kept fresh incrementally.
 pub struct SystemTable {
@@ -311,7 +321,10 @@ impl SystemTable {
                 return Ok(None);
             }
             let rows: Vec<T> = rows.into_values().collect();
-            Ok(Some((encode(self.kind, &rows)?, SaveMode::Overwrite)))
+            Ok(Some(Commit::Write(
+                encode(self.kind, &rows)?,
+                SaveMode::Overwrite,
+            )))
         })
         .await
     }
@@ -325,7 +338,7 @@ impl SystemTable {
         let batch = encode(self.kind, rows)?;
         let batch = &batch;
         self.commit_with_retry(move |_: DeltaTable| async move {
-            Ok(Some((batch.clone(), SaveMode::Append)))
+            Ok(Some(Commit::Write(batch.clone(), SaveMode::Append)))
         })
         .await
     }
@@ -333,10 +346,10 @@ impl SystemTable {
     /// One commit, made with delta-rs's own retries off: `build` computes what to write from the
     /// table as it is now (`None`: nothing, and no commit is made); when another writer committed first, the snapshot catches up, `build`
     /// runs again, and the commit is retried after a backoff with jitter.
-    async fn commit_with_retry<F, Fut>(&self, build: F) -> Result<Option<u64>>
+    pub(super) async fn commit_with_retry<F, Fut>(&self, build: F) -> Result<Option<u64>>
     where
         F: Fn(DeltaTable) -> Fut,
-        Fut: Future<Output = Result<Option<(RecordBatch, SaveMode)>>>,
+        Fut: Future<Output = Result<Option<Commit>>>,
     {
         let started = std::time::Instant::now();
         let mut attempt = 1;
@@ -348,15 +361,34 @@ impl SystemTable {
                     .await
                     .map_err(|e| delta_err(&self.url, e))?;
             }
-            let Some((batch, mode)) = build(guard.clone()).await? else {
+            let Some(commit) = build(guard.clone()).await? else {
                 return Ok(None);
             };
-            let result = guard
-                .clone()
-                .write(vec![batch])
-                .with_save_mode(mode)
-                .with_commit_properties(CommitProperties::default().with_max_retries(0))
-                .await;
+            let once = || CommitProperties::default().with_max_retries(0);
+            let table = guard.clone();
+            let result = match commit {
+                Commit::Write(batch, mode) => {
+                    table
+                        .write(vec![batch])
+                        .with_save_mode(mode)
+                        .with_commit_properties(once())
+                        .await
+                }
+                Commit::ReplaceWhere(batch, predicate) => {
+                    table
+                        .write(vec![batch])
+                        .with_save_mode(SaveMode::Overwrite)
+                        .with_replace_where(predicate)
+                        .with_commit_properties(once())
+                        .await
+                }
+                Commit::Delete(predicate) => table
+                    .delete()
+                    .with_predicate(predicate)
+                    .with_commit_properties(once())
+                    .await
+                    .map(|(t, _)| t),
+            };
             match result {
                 Ok(t) => {
                     *guard = t;

@@ -157,3 +157,156 @@ async fn a_contract_that_does_not_match_its_table_is_refused() {
         ""
     );
 }
+
+/// Every `meta.lineage` row as `source[.col] -> target[.col] statement-prefix`, sorted.
+async fn edges(s: &lakemeta::sql::Session) -> Vec<String> {
+    let out = s
+        .sql(
+            "SELECT concat(source, coalesce('.' || source_column, ''), ' -> ', target, \
+             coalesce('.' || target_column, ''), ' ', kind, ' ', split_part(statement, ' ', 1)) \
+             FROM meta.lineage ORDER BY 1",
+        )
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut rows = Vec::new();
+    for b in &out.batches {
+        for i in 0..b.num_rows() {
+            rows.push(arrow::util::display::array_value_to_string(b.column(0), i).unwrap());
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn contracts_declare_their_products_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    for sub in ["domains", "contracts"] {
+        for f in std::fs::read_dir(Path::new(MESH).join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, specs.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let first = apply_specs(
+        s.catalog(),
+        &load_path(&specs).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        first.lines().contains(
+            &"+ lineage orders.orders_fact.order_total -> orders.payments_fact.amount".into()
+        ),
+        "{:?}",
+        first.lines()
+    );
+    let declared = vec![
+        "inventory.supplier_data -> inventory.stock_levels declared contract",
+        "inventory.warehouse_events -> inventory.stock_levels declared contract",
+        "orders.cart_events -> inventory.stock_levels declared contract",
+        "orders.orders_fact -> users.user_segments declared contract",
+        "orders.orders_fact.order_id -> orders.payments_fact.order_id declared contract",
+        "orders.orders_fact.order_total -> orders.payments_fact.amount declared contract",
+        "users.user_events -> users.user_segments declared contract",
+    ];
+    assert_eq!(edges(&s).await, declared);
+    assert_eq!(
+        super::scalar(&s, "SELECT DISTINCT created_by FROM meta.lineage").await,
+        "tester"
+    );
+
+    // an edge typed in SQL is not the contract's: a new contract version leaves it alone
+    s.sql("CREATE LINEAGE users.user_profiles -> users.user_segments")
+        .await
+        .unwrap();
+    let segments = specs.join("user_segments.yaml");
+    let text = std::fs::read_to_string(&segments)
+        .unwrap()
+        .replace("version: 1.0.0", "version: 1.1.0")
+        .replace(
+            "[orders.orders_fact, users.user_events]",
+            "[orders.orders_fact]",
+        );
+    std::fs::write(&segments, text).unwrap();
+    let plan = plan_specs(s.catalog(), &load_path(&specs).unwrap(), &s.state())
+        .await
+        .unwrap();
+    assert!(
+        plan.lines()
+            .contains(&"- lineage users.user_events -> users.user_segments".into()),
+        "{:?}",
+        plan.lines()
+    );
+    assert_eq!(plan.lineage_added, vec![]);
+    apply_specs(
+        s.catalog(),
+        &load_path(&specs).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap();
+    let now = edges(&s).await;
+    assert!(
+        !now.iter().any(|e| e.starts_with("users.user_events")),
+        "{now:?}"
+    );
+    assert!(
+        now.contains(&"users.user_profiles -> users.user_segments declared CREATE".into()),
+        "{now:?}"
+    );
+    assert_eq!(now.len(), declared.len());
+
+    // a source that is not there: file, line and field, and nothing written
+    let text = std::fs::read_to_string(&segments)
+        .unwrap()
+        .replace("version: 1.1.0", "version: 1.2.0")
+        .replace(
+            "[orders.orders_fact]",
+            "[orders.orders_fact, orders.nowhere]",
+        );
+    std::fs::write(&segments, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("nowhere")).unwrap() + 1;
+    let err = apply_specs(
+        s.catalog(),
+        &load_path(&specs).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!(
+            "user_segments.yaml:{line}: customProperties[1].value[1]: unknown source product \
+             orders.nowhere"
+        )),
+        "{err}"
+    );
+    assert_eq!(edges(&s).await, now);
+    assert_eq!(
+        super::scalar(
+            &s,
+            "SELECT contract_version FROM meta.products WHERE name = 'user_segments'"
+        )
+        .await,
+        "1.1.0"
+    );
+
+    // dropping a product takes its edges with it
+    s.sql("DROP DATA PRODUCT orders.payments_fact")
+        .await
+        .unwrap();
+    let after = edges(&s).await;
+    assert!(
+        !after.iter().any(|e| e.contains("payments_fact")),
+        "{after:?}"
+    );
+    assert_eq!(after.len(), now.len() - 2);
+}
