@@ -3,6 +3,7 @@
 
 mod columns;
 mod lineage;
+mod openlineage;
 mod operations;
 mod product_tables;
 mod providers;
@@ -10,6 +11,7 @@ mod search;
 mod snapshot;
 
 pub use lineage::{absent_edges, stale_edges_into};
+pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
 pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};

@@ -1,11 +1,14 @@
-//! `lakemeta lineage graph`: a picture of a product's lineage.
+//! `lakemeta lineage graph` (a picture of a product's lineage) and `lakemeta lineage ingest`
+//! (OpenLineage events).
 
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::Exit;
 use crate::error::{Error, Result};
-use crate::lineage::Picture;
+use crate::lineage::{Picture, parse_event};
 use crate::model::ProductName;
 use crate::sql::Session;
 use crate::sql::functions::latest_health;
@@ -36,6 +39,14 @@ pub enum LineageCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Load OpenLineage run events (spec 2-0-x, one JSON object per line): inputs and outputs
+    /// become edges, the columnLineage facet column edges, unknown datasets external products.
+    /// An event that is not valid is reported with its line number; the others still load
+    /// (exit code 1 then).
+    Ingest {
+        /// The file of events, or `-` for standard input.
+        file: String,
+    },
 }
 
 /// The formats of a lineage picture.
@@ -50,7 +61,7 @@ pub enum GraphFormat {
 }
 
 /// `lakemeta lineage …`.
-pub(super) async fn run(session: &Session, args: LineageArgs) -> Result<()> {
+pub(super) async fn run(session: &Session, args: LineageArgs) -> Result<Exit> {
     session.catalog().refresh().await?;
     match args.command {
         LineageCommand::Graph {
@@ -73,7 +84,70 @@ pub(super) async fn run(session: &Session, args: LineageArgs) -> Result<()> {
                 GraphFormat::Dot => picture.dot(),
                 GraphFormat::Svg => picture.svg(),
             };
-            super::write_text(output.as_deref(), &text)
+            super::write_text(output.as_deref(), &text)?;
+            Ok(Exit::Success)
+        }
+        LineageCommand::Ingest { file } => ingest(session, &file).await,
+    }
+}
+
+/// `lakemeta lineage ingest FILE|-`.
+async fn ingest(session: &Session, file: &str) -> Result<Exit> {
+    let (label, reader): (String, Box<dyn BufRead>) = if file == "-" {
+        ("<stdin>".into(), Box::new(std::io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(file).map_err(|source| Error::Io {
+            path: file.to_string(),
+            source,
+        })?;
+        (file.to_string(), Box::new(std::io::BufReader::new(f)))
+    };
+    let mut events = Vec::new();
+    let mut refused = Vec::new();
+    let mut skipped = 0;
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(|source| Error::Io {
+            path: label.clone(),
+            source,
+        })?;
+        match parse_event(&line) {
+            Ok(Some(event)) => events.push((i + 1, event)),
+            Ok(None) => skipped += 1,
+            Err(message) => refused.push((i + 1, message)),
         }
     }
+    let mut report = session
+        .catalog()
+        .ingest_openlineage(&events, session.principal())
+        .await?;
+    report.skipped += skipped;
+    report.refused.extend(refused);
+    report.refused.sort();
+    for (line, message) in &report.refused {
+        eprintln!("{label}:{line}: {message}; the event was not loaded");
+    }
+    let list = |what: &str, names: &[String]| match names.len() {
+        0 => String::new(),
+        n => format!(
+            ", {n} new {what}{}: {}",
+            if n == 1 { "" } else { "s" },
+            names.join(", ")
+        ),
+    };
+    println!(
+        "loaded {} event{} ({} new edge{}{}{}); {} without lineage, {} refused",
+        report.loaded,
+        if report.loaded == 1 { "" } else { "s" },
+        report.new_edges,
+        if report.new_edges == 1 { "" } else { "s" },
+        list("product", &report.new_products),
+        list("domain", &report.new_domains),
+        report.skipped,
+        report.refused.len()
+    );
+    Ok(if report.refused.is_empty() {
+        Exit::Success
+    } else {
+        Exit::PartlyRefused
+    })
 }

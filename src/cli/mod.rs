@@ -75,14 +75,16 @@ pub enum Command {
     },
 }
 
-/// How a command ended, as the process exit code says it: 0 success, 1 a check failed,
-/// 2 an error.
+/// How a command ended, as the process exit code says it: 0 success, 1 a check failed (or
+/// some of the input was refused while the rest loaded), 2 an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything worked and every check passed.
     Success,
     /// It ran, but a quality check failed or errored.
     ChecksFailed,
+    /// It ran, but some of its input was refused (and reported); the rest was loaded.
+    PartlyRefused,
     /// Something failed (a statement of a REPL session; errors are returned as errors).
     Failed,
 }
@@ -101,7 +103,7 @@ impl Exit {
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
-            Exit::ChecksFailed => 1,
+            Exit::ChecksFailed | Exit::PartlyRefused => 1,
             Exit::Failed => 2,
         }
     }
@@ -141,8 +143,7 @@ impl Cli {
             }
             Command::Lineage(args) => {
                 let session = open_session(&self.warehouse, principal).await?;
-                lineage::run(&session, args).await?;
-                Ok(Exit::Success)
+                lineage::run(&session, args).await
             }
             Command::Sql(args) => {
                 let session = open_session(&self.warehouse, principal).await?;

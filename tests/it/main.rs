@@ -6,6 +6,7 @@ mod concurrency;
 mod contracts;
 mod interrupt;
 mod jobs;
+mod openlineage;
 mod peers;
 mod quality;
 mod repl;
