@@ -12,14 +12,15 @@ use crate::lineage::LineageGraph;
 use crate::model::{LineageEdge, edge_kind};
 use crate::storage::SystemTableKind;
 
-use super::Catalog;
+use super::{Catalog, CatalogState};
 
 impl Catalog {
     /// Records edges in one commit; an edge that is there already is left as it is. Returns how
     /// many were new.
     pub async fn record_lineage(&self, edges: &[LineageEdge]) -> Result<usize> {
-        let new = absent_edges(&self.state().lineage, edges);
-        self.change_lineage(&[], &new).await?;
+        let state = self.state();
+        let new = absent_edges(&state.lineage, edges);
+        self.change_lineage(&state, &[], &new).await?;
         Ok(new.len())
     }
 
@@ -41,13 +42,13 @@ impl Catalog {
             Vec::new()
         };
         let add = absent_edges(&state.lineage, edges);
-        self.change_lineage(&remove, &add).await
+        self.change_lineage(&state, &remove, &add).await
     }
 
     /// Removes these recorded edges (as read from the catalog) in one commit; an edge that
     /// another writer removed meanwhile is no error.
     pub async fn remove_lineage(&self, edges: &[LineageEdge]) -> Result<()> {
-        self.change_lineage(edges, &[]).await
+        self.change_lineage(&self.state(), edges, &[]).await
     }
 
     /// Removes every edge into or out of these products (dropped ones: the graph describes
@@ -61,21 +62,30 @@ impl Catalog {
             .filter(|e| seen.insert(e.identity()))
             .cloned()
             .collect();
-        self.change_lineage(&edges, &[]).await
+        self.change_lineage(&state, &edges, &[]).await
     }
 
-    /// In one commit: removes `remove` and records `add`. Nothing is committed when both are
-    /// empty.
-    pub async fn change_lineage(&self, remove: &[LineageEdge], add: &[LineageEdge]) -> Result<()> {
+    /// In one commit: removes `remove` and records `add`, which the caller found absent from
+    /// the graph of `seen`. Nothing is committed when both are empty.
+    pub async fn change_lineage(
+        &self,
+        seen: &CatalogState,
+        remove: &[LineageEdge],
+        add: &[LineageEdge],
+    ) -> Result<()> {
         if remove.is_empty() && add.is_empty() {
             return Ok(());
         }
         let _writing = self.begin_write();
-        let before = self.state();
+        let before = seen;
         let version = self
             .warehouse()
             .table(SystemTableKind::Lineage)
-            .replace_by_key(remove, add)
+            .replace_by_key(
+                remove,
+                add,
+                before.versions.get(&SystemTableKind::Lineage).copied(),
+            )
             .await?;
         if let Some(v) = version
             && before

@@ -105,9 +105,10 @@ impl Catalog {
             }
         }
         self.commit(&changes, principal).await?;
-        let new = absent_edges(&self.state().lineage, &pending.edges);
+        let now = self.state();
+        let new = absent_edges(&now.lineage, &pending.edges);
         report.new_edges = new.len();
-        self.change_lineage(&[], &new).await?;
+        self.change_lineage(&now, &[], &new).await?;
         Ok(report)
     }
 }

@@ -11,7 +11,8 @@ use super::source::{Spec, SpecSource};
 use super::sources::{declared_edges, is_from_contract};
 use super::types::{arrow_type, check_schema};
 use crate::catalog::{
-    Catalog, ChangeSummary, DomainChange, ProductChange, absent_edges, stale_edges_into,
+    Catalog, CatalogState, ChangeSummary, DomainChange, ProductChange, absent_edges,
+    stale_edges_into,
 };
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, LineageEdge, Principal, ProductName};
@@ -85,7 +86,7 @@ async fn plan(
     catalog: &Catalog,
     specs: &[Spec],
     state: &SessionState,
-) -> Result<(ApplyReport, Vec<NewTable>)> {
+) -> Result<(ApplyReport, Vec<NewTable>, Arc<CatalogState>)> {
     catalog.refresh().await?;
     let current = catalog.state();
     let warehouse = catalog.warehouse();
@@ -238,7 +239,7 @@ async fn plan(
         lineage_removed,
         committed: false,
     };
-    Ok((report, new_tables))
+    Ok((report, new_tables, current))
 }
 
 /// Applies specs: plans, creates the Delta tables of new managed products, and commits the
@@ -250,7 +251,7 @@ pub async fn apply_specs(
     state: &SessionState,
     principal: &Principal,
 ) -> Result<ApplyReport> {
-    let (mut report, new_tables) = plan(catalog, specs, state).await?;
+    let (mut report, new_tables, seen) = plan(catalog, specs, state).await?;
     let _writing = catalog.begin_write();
     let data = catalog.warehouse().data();
     let mut created = Vec::new();
@@ -274,7 +275,7 @@ pub async fn apply_specs(
     }
     // after the products, whose names the edges use; applying again records what is missing
     catalog
-        .change_lineage(&report.lineage_removed, &report.lineage_added)
+        .change_lineage(&seen, &report.lineage_removed, &report.lineage_added)
         .await?;
     report.committed = !report.changes.is_empty()
         || !created.is_empty()

@@ -6,6 +6,7 @@ use arrow::datatypes::DataType;
 use datafusion::functions::expr_fn::{coalesce, concat_ws};
 use datafusion::logical_expr::{Expr, col, lit};
 use datafusion::prelude::SessionContext;
+use deltalake::protocol::SaveMode;
 use serde::Serialize;
 
 use super::system_table::{Commit, SystemTable, encode};
@@ -21,10 +22,15 @@ impl SystemTable {
     /// writes `rows`. A row of `rows` that another writer added meanwhile is therefore replaced,
     /// not doubled, and a row of `remove` that is gone already is no error. Only the table's
     /// files holding such rows are rewritten. Returns the new version (`None`: nothing to do).
+    ///
+    /// `absent_at`: a version at which the caller saw none of `rows`' keys. When nothing is to
+    /// be removed and the table is still at that version, the rows are simply appended (no
+    /// scan, however many rows there are).
     pub async fn replace_by_key<T: Serialize>(
         &self,
         remove: &[T],
         rows: &[T],
+        absent_at: Option<u64>,
     ) -> Result<Option<u64>> {
         let columns = self.kind().key_columns();
         if columns.is_empty() {
@@ -38,17 +44,24 @@ impl SystemTable {
         }
         let key = key_expr(columns);
         let batch = encode(self.kind(), rows)?;
-        let mut keys = keys_of(&encode(self.kind(), remove)?, &key).await?;
-        keys.extend(keys_of(&batch, &key).await?);
-        keys.sort_unstable();
-        keys.dedup();
-        let predicate = key.in_list(keys.into_iter().map(lit).collect(), false);
-        let (batch, predicate) = (&batch, &predicate);
-        self.commit_with_retry(move |_| async move {
+        let removed = encode(self.kind(), remove)?;
+        let append_only = remove.is_empty() && absent_at.is_some();
+        let (batch, removed, key) = (&batch, &removed, &key);
+        self.commit_with_retry(move |table| async move {
+            if append_only && table.version() == absent_at {
+                return Ok(Some(Commit::Write(batch.clone(), SaveMode::Append)));
+            }
+            let mut keys = keys_of(removed, key).await?;
+            keys.extend(keys_of(batch, key).await?);
+            keys.sort_unstable();
+            keys.dedup();
+            let predicate = key
+                .clone()
+                .in_list(keys.into_iter().map(lit).collect(), false);
             Ok(Some(if batch.num_rows() == 0 {
-                Commit::Delete(predicate.clone())
+                Commit::Delete(predicate)
             } else {
-                Commit::ReplaceWhere(batch.clone(), predicate.clone())
+                Commit::ReplaceWhere(batch.clone(), predicate)
             }))
         })
         .await

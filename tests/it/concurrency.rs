@@ -168,3 +168,48 @@ fn two_applies_at_once() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "d,p,c\n3,9,9\n");
 }
+
+/// Two writers that both saw the graph without an edge record it: the second finds the table
+/// moved, replaces by key instead of appending, and the edge is there once. Removing edges the
+/// other writer removed first is no error.
+#[tokio::test]
+async fn two_writers_record_the_same_edge_once() {
+    use lakemeta::model::{LineageEdge, edge_kind};
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().to_str().unwrap();
+    let a = super::session(wh).await;
+    let b = super::session(wh).await;
+    let edge = |source: &str, target: &str| LineageEdge {
+        source: source.into(),
+        target: target.into(),
+        source_column: Some("id".into()),
+        target_column: None,
+        kind: edge_kind::DECLARED.into(),
+        statement: None,
+        created_at: 0,
+        created_by: "tester".into(),
+    };
+    let both = [edge("x.a", "x.b"), edge("x.b", "x.c")];
+    assert_eq!(a.catalog().record_lineage(&both[..1]).await.unwrap(), 1);
+    // b has not seen a's commit: both edges look new to it
+    assert_eq!(b.catalog().record_lineage(&both).await.unwrap(), 2);
+    assert_eq!(
+        super::scalar(&a, "SELECT count(*) FROM meta.lineage").await,
+        "2"
+    );
+    assert_eq!(
+        super::scalar(
+            &b,
+            "SELECT count(*) FROM meta.lineage WHERE source = 'x.a' AND target = 'x.b'"
+        )
+        .await,
+        "1"
+    );
+    a.catalog().remove_lineage(&both[..1]).await.unwrap();
+    b.catalog().remove_lineage(&both).await.unwrap();
+    assert_eq!(
+        super::scalar(&a, "SELECT count(*) FROM meta.lineage").await,
+        "0"
+    );
+    assert_eq!(a.catalog().state().lineage.edges().len(), 0);
+}
