@@ -7,6 +7,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::{DataType, TimeUnit};
+
 use crate::error::Result;
 use crate::lineage::LineageGraph;
 use crate::model::{LineageEdge, edge_kind};
@@ -128,4 +131,79 @@ pub fn stale_edges_into(
         .filter(|e| e.target == target && ours(e) && !keep.contains(&e.identity()))
         .cloned()
         .collect()
+}
+
+/// The string columns of a batch, whichever string layout the scan gave them.
+enum Strings<'a> {
+    Plain(&'a arrow::array::StringArray),
+    Large(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+}
+
+impl<'a> Strings<'a> {
+    fn of(batch: &'a RecordBatch, name: &str) -> Result<Self> {
+        use arrow::array::AsArray;
+        let column = batch.column_by_name(name).ok_or_else(|| {
+            crate::error::Error::invalid(format!("meta.lineage has no column {name}"))
+        })?;
+        Ok(match column.data_type() {
+            DataType::Utf8 => Strings::Plain(column.as_string::<i32>()),
+            DataType::LargeUtf8 => Strings::Large(column.as_string::<i64>()),
+            DataType::Utf8View => Strings::View(column.as_string_view()),
+            other => {
+                return Err(crate::error::Error::invalid(format!(
+                    "meta.lineage column {name} is {other}, not a string"
+                )));
+            }
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            Strings::Plain(a) => a.is_valid(i).then(|| a.value(i)),
+            Strings::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            Strings::View(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
+}
+
+/// The edges of `meta.lineage` read straight from its columns (a million edges load several
+/// times faster than through a generic row decoder).
+pub(crate) fn edges_from_batches(batches: &[RecordBatch]) -> Result<Vec<LineageEdge>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::TimestampMicrosecondType;
+    let mut edges = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+    for b in batches {
+        let source = Strings::of(b, "source")?;
+        let target = Strings::of(b, "target")?;
+        let source_column = Strings::of(b, "source_column")?;
+        let target_column = Strings::of(b, "target_column")?;
+        let kind = Strings::of(b, "kind")?;
+        let statement = Strings::of(b, "statement")?;
+        let created_by = Strings::of(b, "created_by")?;
+        let created_at = b
+            .column_by_name("created_at")
+            .map(|c| arrow::compute::cast(c, &DataType::Timestamp(TimeUnit::Microsecond, None)))
+            .transpose()?
+            .ok_or_else(|| crate::error::Error::invalid("meta.lineage has no column created_at"))?;
+        let created_at = created_at.as_primitive::<TimestampMicrosecondType>();
+        let text = |s: &Strings, i: usize| s.get(i).unwrap_or_default().to_string();
+        for i in 0..b.num_rows() {
+            edges.push(LineageEdge {
+                source: text(&source, i),
+                target: text(&target, i),
+                source_column: source_column.get(i).map(str::to_string),
+                target_column: target_column.get(i).map(str::to_string),
+                kind: text(&kind, i),
+                statement: statement.get(i).map(str::to_string),
+                created_at: if created_at.is_valid(i) {
+                    created_at.value(i)
+                } else {
+                    0
+                },
+                created_by: text(&created_by, i),
+            });
+        }
+    }
+    Ok(edges)
 }

@@ -15,5 +15,5 @@ pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
 pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};
-pub use search::{Hit, SearchIndex, words};
-pub use snapshot::{Catalog, CatalogState, WriteGuard};
+pub use search::{Doc, Hit, SearchIndex, words};
+pub use snapshot::{Catalog, CatalogState, Health, WriteGuard};

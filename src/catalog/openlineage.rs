@@ -46,6 +46,11 @@ struct Pending<'a> {
     /// Products created or given columns by these events, as they will be.
     products: BTreeMap<ProductName, (DataProduct, bool)>,
     edges: Vec<LineageEdge>,
+    /// What the event being added changed, to take back if it is refused: locations learned,
+    /// domains made, and products as they were before it touched them.
+    learned: Vec<String>,
+    made_domains: Vec<String>,
+    touched: Vec<(ProductName, Option<(DataProduct, bool)>)>,
 }
 
 impl Catalog {
@@ -69,6 +74,9 @@ impl Catalog {
             domains: BTreeMap::new(),
             products: BTreeMap::new(),
             edges: Vec::new(),
+            learned: Vec::new(),
+            made_domains: Vec::new(),
+            touched: Vec::new(),
         };
         let mut report = IngestReport::default();
         for (line, event) in events {
@@ -76,14 +84,18 @@ impl Catalog {
                 report.skipped += 1;
                 continue;
             }
-            // each event on a copy: a refused one leaves nothing behind
-            let before = (pending.domains.clone(), pending.products.clone());
             let edges_before = pending.edges.len();
             match pending.add(event, &principal.name) {
-                Ok(()) => report.loaded += 1,
+                Ok(()) => {
+                    pending.learned.clear();
+                    pending.made_domains.clear();
+                    pending.touched.clear();
+                    report.loaded += 1;
+                }
                 Err(message) => {
-                    (pending.domains, pending.products) = before;
+                    // a refused event leaves nothing behind
                     pending.edges.truncate(edges_before);
+                    pending.take_back();
                     report.refused.push((*line, message));
                 }
             }
@@ -114,6 +126,28 @@ impl Catalog {
 }
 
 impl Pending<'_> {
+    /// Undoes what the event being added changed.
+    fn take_back(&mut self) {
+        for location in self.learned.drain(..) {
+            self.by_location.remove(&location);
+        }
+        for domain in self.made_domains.drain(..) {
+            self.domains.remove(&domain);
+        }
+        while let Some((name, before)) = self.touched.pop() {
+            match before {
+                Some(p) => self.products.insert(name, p),
+                None => self.products.remove(&name),
+            };
+        }
+    }
+
+    /// Sets a product as these events make it, remembering what it was.
+    fn put(&mut self, name: ProductName, product: DataProduct, new: bool) {
+        let before = self.products.insert(name.clone(), (product, new));
+        self.touched.push((name, before));
+    }
+
     fn add(&mut self, event: &LineageEvent, who: &str) -> std::result::Result<(), String> {
         let statement = match &event.run_id {
             Some(run) => format!("OpenLineage job {}, run {run}", event.job),
@@ -194,6 +228,7 @@ impl Pending<'_> {
         if !self.catalog.domains.contains_key(&name.domain)
             && !self.domains.contains_key(&name.domain)
         {
+            self.made_domains.push(name.domain.clone());
             self.domains.insert(
                 name.domain.clone(),
                 Domain {
@@ -212,36 +247,35 @@ impl Pending<'_> {
             Some(f @ ("parquet" | "csv" | "json")) => f.to_string(),
             _ => "delta".to_string(),
         };
-        self.products.insert(
+        self.put(
             name.clone(),
-            (
-                DataProduct {
-                    domain: name.domain.clone(),
-                    name: name.name.clone(),
-                    kind: "external".into(),
-                    location: location.clone(),
-                    format,
-                    owner: owner.to_string(),
-                    description: format!("{SEEN_IN}: {}", d.id),
-                    tags: Vec::new(),
-                    access_patterns: Vec::new(),
-                    sla_freshness_minutes: None,
-                    sla_availability_percent: None,
-                    sla_completeness_percent: None,
-                    contract_id: String::new(),
-                    contract_version: String::new(),
-                    contract_spec: String::new(),
-                    schema_hash: String::new(),
-                    columns: Vec::new(),
-                    checks: Vec::new(),
-                    created_at: 0,
-                    updated_at: 0,
-                    updated_by: String::new(),
-                },
-                true,
-            ),
+            DataProduct {
+                domain: name.domain.clone(),
+                name: name.name.clone(),
+                kind: "external".into(),
+                location: location.clone(),
+                format,
+                owner: owner.to_string(),
+                description: format!("{SEEN_IN}: {}", d.id),
+                tags: Vec::new(),
+                access_patterns: Vec::new(),
+                sla_freshness_minutes: None,
+                sla_availability_percent: None,
+                sla_completeness_percent: None,
+                contract_id: String::new(),
+                contract_version: String::new(),
+                contract_spec: String::new(),
+                schema_hash: String::new(),
+                columns: Vec::new(),
+                checks: Vec::new(),
+                created_at: 0,
+                updated_at: 0,
+                updated_by: String::new(),
+            },
+            true,
         );
         self.by_location.insert(normalize(&location), name.clone());
+        self.learned.push(normalize(&location));
         self.learn_columns(&name, d);
         Ok(name)
     }
@@ -300,7 +334,7 @@ impl Pending<'_> {
             ordinal: p.columns.len() as i32,
         });
         let new = self.products.get(product).is_some_and(|(_, new)| *new);
-        self.products.insert(product.clone(), (p, new));
+        self.put(product.clone(), p, new);
         Ok(field.to_string())
     }
 }

@@ -12,7 +12,8 @@ use crate::model::ProductName;
 pub const META_SCHEMA: &str = "meta";
 
 /// The `lakemeta` catalog: schema `meta` with the system tables, and one schema per domain
-/// whose tables are its data products. Built from an in-memory snapshot; lookups do no I/O.
+/// whose tables are its data products. Built from an in-memory snapshot for every statement;
+/// lookups do no I/O, and building it costs the opened products, not all of them.
 #[derive(Debug)]
 pub struct LakeCatalog {
     schemas: BTreeMap<String, Arc<dyn SchemaProvider>>,
@@ -21,35 +22,29 @@ pub struct LakeCatalog {
 impl LakeCatalog {
     /// Builds the catalog from a state and the providers opened for it.
     pub fn new(
-        state: &CatalogState,
+        state: &Arc<CatalogState>,
         meta: BTreeMap<String, Arc<dyn TableProvider>>,
         products: &HashMap<ProductName, Arc<dyn TableProvider>>,
     ) -> Self {
         let mut schemas: BTreeMap<String, Arc<dyn SchemaProvider>> = BTreeMap::new();
         schemas.insert(
             META_SCHEMA.to_string(),
-            Arc::new(StaticSchema {
-                names: meta.keys().cloned().collect(),
-                tables: meta,
-                domain: None,
-            }),
+            Arc::new(MetaSchema { tables: meta }),
         );
+        let mut opened: BTreeMap<&str, BTreeMap<String, Arc<dyn TableProvider>>> = BTreeMap::new();
+        for (name, provider) in products {
+            opened
+                .entry(name.domain.as_str())
+                .or_default()
+                .insert(name.name.clone(), Arc::clone(provider));
+        }
         for domain in state.domains.keys() {
-            let names: Vec<String> = state.products_in(domain).map(|p| p.name.clone()).collect();
-            let tables = names
-                .iter()
-                .filter_map(|n| {
-                    products
-                        .get(&ProductName::new(domain, n))
-                        .map(|p| (n.clone(), Arc::clone(p)))
-                })
-                .collect();
             schemas.insert(
                 domain.clone(),
-                Arc::new(StaticSchema {
-                    names,
-                    tables,
-                    domain: Some(domain.clone()),
+                Arc::new(DomainSchema {
+                    state: Arc::clone(state),
+                    domain: domain.clone(),
+                    tables: opened.remove(domain.as_str()).unwrap_or_default(),
                 }),
             );
         }
@@ -67,20 +62,43 @@ impl CatalogProvider for LakeCatalog {
     }
 }
 
+/// Schema `meta`: the system tables and views.
 #[derive(Debug)]
-struct StaticSchema {
-    names: Vec<String>,
+struct MetaSchema {
     tables: BTreeMap<String, Arc<dyn TableProvider>>,
-    domain: Option<String>,
 }
 
 #[async_trait]
-impl SchemaProvider for StaticSchema {
+impl SchemaProvider for MetaSchema {
     fn table_names(&self) -> Vec<String> {
-        self.names
-            .iter()
-            .filter(|n| self.tables.contains_key(*n))
-            .cloned()
+        self.tables.keys().cloned().collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        Ok(self.tables.get(name).cloned())
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+}
+
+/// A domain's schema: its products, of which the ones a statement names are opened.
+#[derive(Debug)]
+struct DomainSchema {
+    state: Arc<CatalogState>,
+    domain: String,
+    tables: BTreeMap<String, Arc<dyn TableProvider>>,
+}
+
+#[async_trait]
+impl SchemaProvider for DomainSchema {
+    /// The products that could be opened (every one, when the statement lists tables).
+    fn table_names(&self) -> Vec<String> {
+        self.state
+            .products_in(&self.domain)
+            .filter(|p| self.tables.contains_key(&p.name))
+            .map(|p| p.name.clone())
             .collect()
     }
 
@@ -88,18 +106,18 @@ impl SchemaProvider for StaticSchema {
         if let Some(t) = self.tables.get(name) {
             return Ok(Some(Arc::clone(t)));
         }
-        if let Some(domain) = &self.domain
-            && self.names.iter().any(|n| n == name)
-        {
+        if self.table_exist(name) {
             return Err(DataFusionError::Plan(format!(
-                "data product {domain}.{name} could not be opened; run a query on it alone to \
-                 see why"
+                "data product {}.{name} could not be opened; run a query on it alone to see why",
+                self.domain
             )));
         }
         Ok(None)
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n == name)
+        self.state
+            .products
+            .contains_key(&ProductName::new(&self.domain, name))
     }
 }

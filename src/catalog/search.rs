@@ -5,31 +5,64 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{DataProduct, ProductName};
 
-/// The words of each product, by field, ready to match.
+/// An inverted index of the products: every word of a product's name, domain, tags, column
+/// names and descriptions points to the products (and fields) that hold it, so a search touches
+/// only the products that match, and a word's start finds the words it begins in the sorted
+/// vocabulary.
 #[derive(Debug, Default)]
 pub struct SearchIndex {
     docs: Vec<Doc>,
+    /// Each word, with the products that hold it and in which fields (a bit per [`FIELDS`]).
+    postings: BTreeMap<String, Vec<(u32, u8)>>,
 }
 
+/// What a search shows of a product, kept in the index so a result needs no lookups.
 #[derive(Debug)]
-struct Doc {
-    product: ProductName,
-    name: BTreeSet<String>,
-    domain: BTreeSet<String>,
-    tags: BTreeSet<String>,
-    columns: BTreeSet<String>,
-    description: BTreeSet<String>,
-}
-
-/// One product a search found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
+pub struct Doc {
     /// The product.
     pub product: ProductName,
+    /// `domain.product`.
+    pub qualified: String,
+    /// Its owner.
+    pub owner: String,
+    /// Its description.
+    pub description: String,
+    /// The product's own tags.
+    pub tags: Vec<String>,
+    /// The product's and its columns' tags, lowercase, for the tag filter.
+    all_tags: BTreeSet<String>,
+}
+
+/// The fields a word can match in, with the points of a whole word and of a word's start.
+const FIELDS: [(&str, f64, f64); 5] = [
+    ("name", 10.0, 6.0),
+    ("domain", 4.0, 2.0),
+    ("tags", 8.0, 0.0),
+    ("columns", 4.0, 2.0),
+    ("description", 2.0, 1.0),
+];
+
+/// One product a search found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// The product's place in the index (see [`SearchIndex::doc`]).
+    pub doc: u32,
     /// How well it matches: the higher the better (0 when only tags were asked for).
     pub relevance: f64,
+    /// The fields that matched, a bit per field (see [`Hit::matched`]).
+    fields: u8,
+}
+
+impl Hit {
     /// The fields that matched, in a fixed order: name, domain, tags, columns, description.
-    pub matched: Vec<&'static str>,
+    pub fn matched(&self) -> Vec<&'static str> {
+        FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(f, _)| self.fields & (1 << f) != 0)
+            .map(|(_, (name, _, _))| *name)
+            .collect()
+    }
 }
 
 /// Lower-case words: letters and digits, split at anything else (`orders_fact` is `orders`,
@@ -41,49 +74,57 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Points for a word against a field's words: a whole word `exact`, the start of one `prefix`.
-fn score(field: &BTreeSet<String>, word: &str, exact: f64, prefix: f64) -> f64 {
-    if field.contains(word) {
-        return exact;
+/// The words of one product, by field (in the order of [`FIELDS`]).
+fn fields_of(p: &DataProduct) -> [BTreeSet<String>; 5] {
+    let mut tags: BTreeSet<String> = p.tags.iter().map(|t| t.to_lowercase()).collect();
+    let mut columns = BTreeSet::new();
+    let mut description: BTreeSet<String> = words(&p.description).into_iter().collect();
+    for c in &p.columns {
+        tags.extend(c.tags.iter().map(|t| t.to_lowercase()));
+        columns.insert(c.name.to_lowercase());
+        columns.extend(words(&c.name));
+        description.extend(words(&c.description));
     }
-    // the words that start with `word` sort right after it
-    match field.range(word.to_string()..).next() {
-        Some(w) if w.starts_with(word) => prefix,
-        _ => 0.0,
-    }
+    let mut name: BTreeSet<String> = words(&p.name).into_iter().collect();
+    name.insert(p.name.to_lowercase());
+    let domain = words(&p.domain)
+        .into_iter()
+        .chain([p.domain.to_lowercase()])
+        .collect();
+    [name, domain, tags, columns, description]
 }
 
 impl SearchIndex {
     /// The index of these products.
     pub fn new(products: &BTreeMap<ProductName, DataProduct>) -> Self {
-        let docs = products
-            .iter()
-            .map(|(name, p)| {
-                let mut tags: BTreeSet<String> = p.tags.iter().map(|t| t.to_lowercase()).collect();
-                let mut columns = BTreeSet::new();
-                let mut description: BTreeSet<String> = words(&p.description).into_iter().collect();
-                for c in &p.columns {
-                    tags.extend(c.tags.iter().map(|t| t.to_lowercase()));
-                    columns.insert(c.name.to_lowercase());
-                    columns.extend(words(&c.name));
-                    description.extend(words(&c.description));
+        let mut index = SearchIndex::default();
+        for (i, (name, p)) in products.iter().enumerate() {
+            let fields = fields_of(p);
+            let mut bits: BTreeMap<&str, u8> = BTreeMap::new();
+            for (f, set) in fields.iter().enumerate() {
+                for w in set {
+                    *bits.entry(w.as_str()).or_default() |= 1 << f;
                 }
-                let mut name_words: BTreeSet<String> = words(&p.name).into_iter().collect();
-                name_words.insert(p.name.to_lowercase());
-                Doc {
-                    product: name.clone(),
-                    name: name_words,
-                    domain: words(&p.domain)
-                        .into_iter()
-                        .chain([p.domain.to_lowercase()])
-                        .collect(),
-                    tags,
-                    columns,
-                    description,
+            }
+            for (w, mask) in bits {
+                match index.postings.get_mut(w) {
+                    Some(list) => list.push((i as u32, mask)),
+                    None => {
+                        index.postings.insert(w.to_string(), vec![(i as u32, mask)]);
+                    }
                 }
-            })
-            .collect();
-        Self { docs }
+            }
+            let [_, _, all_tags, _, _] = fields;
+            index.docs.push(Doc {
+                product: name.clone(),
+                qualified: name.to_string(),
+                owner: p.owner.clone(),
+                description: p.description.clone(),
+                tags: p.tags.clone(),
+                all_tags,
+            });
+        }
+        index
     }
 
     /// Products matching `query` (any of its words; more words and better fields rank higher)
@@ -92,48 +133,81 @@ impl SearchIndex {
     pub fn search(&self, query: &str, tags: &[String]) -> Vec<Hit> {
         let terms = words(query);
         let wanted: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).collect();
-        let mut hits: Vec<Hit> = self
-            .docs
-            .iter()
-            .filter(|d| wanted.iter().all(|t| d.tags.contains(t)))
-            .filter_map(|d| {
-                let mut relevance = 0.0;
-                let mut matched = [false; 5];
-                for t in &terms {
-                    let points = [
-                        score(&d.name, t, 10.0, 6.0),
-                        score(&d.domain, t, 4.0, 2.0),
-                        score(&d.tags, t, 8.0, 0.0),
-                        score(&d.columns, t, 4.0, 2.0),
-                        score(&d.description, t, 2.0, 1.0),
-                    ];
-                    for (i, p) in points.iter().enumerate() {
-                        relevance += p;
-                        matched[i] |= *p > 0.0;
+        let tagged = |d: u32| {
+            wanted
+                .iter()
+                .all(|t| self.docs[d as usize].all_tags.contains(t))
+        };
+        let mut found: Vec<(u32, f64, u8)> = Vec::new();
+        if terms.is_empty() {
+            found.extend((0..self.docs.len() as u32).map(|d| (d, 0.0, 0)));
+        } else {
+            // per product: relevance and the fields that matched, over all terms
+            let mut score = vec![(0.0f64, 0u8); self.docs.len()];
+            // per product, for one term: fields with the whole word, fields with its start
+            let mut level = vec![(0u8, 0u8); self.docs.len()];
+            let mut touched: Vec<u32> = Vec::new();
+            for t in &terms {
+                for (w, list) in self.postings.range(t.clone()..) {
+                    if !w.starts_with(t.as_str()) {
+                        break;
+                    }
+                    let whole = w == t;
+                    for &(d, mask) in list {
+                        let l = &mut level[d as usize];
+                        if *l == (0, 0) {
+                            touched.push(d);
+                        }
+                        if whole {
+                            l.0 |= mask;
+                        } else {
+                            l.1 |= mask;
+                        }
                     }
                 }
-                if !terms.is_empty() && relevance == 0.0 {
-                    return None;
+                for d in touched.drain(..) {
+                    let (whole, start) = std::mem::take(&mut level[d as usize]);
+                    let s = &mut score[d as usize];
+                    for (f, (_, exact, prefix)) in FIELDS.iter().enumerate() {
+                        let points = if whole & (1 << f) != 0 {
+                            *exact
+                        } else if start & (1 << f) != 0 {
+                            *prefix
+                        } else {
+                            0.0
+                        };
+                        if points > 0.0 {
+                            s.0 += points;
+                            s.1 |= 1 << f;
+                        }
+                    }
                 }
-                let fields = ["name", "domain", "tags", "columns", "description"];
-                Some(Hit {
-                    product: d.product.clone(),
-                    relevance,
-                    matched: fields
-                        .iter()
-                        .zip(matched)
-                        .filter(|(_, m)| *m)
-                        .map(|(f, _)| *f)
-                        .collect(),
-                })
+            }
+            found.extend(
+                score
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.0 > 0.0)
+                    .map(|(d, s)| (d as u32, s.0, s.1)),
+            );
+        }
+        let mut hits: Vec<Hit> = found
+            .into_iter()
+            .filter(|(d, _, _)| tagged(*d))
+            .map(|(doc, relevance, fields)| Hit {
+                doc,
+                relevance,
+                fields,
             })
             .collect();
-        hits.sort_by(|a, b| {
-            b.relevance
-                .total_cmp(&a.relevance)
-                .then_with(|| a.product.cmp(&b.product))
-        });
+        // the docs are in name order: the place breaks ties by name
+        hits.sort_by(|a, b| b.relevance.total_cmp(&a.relevance).then(a.doc.cmp(&b.doc)));
         hits
+    }
+
+    /// The product a hit found.
+    pub fn doc(&self, hit: &Hit) -> &Doc {
+        &self.docs[hit.doc as usize]
     }
 }
 
@@ -203,8 +277,8 @@ mod tests {
         let map: BTreeMap<_, _> = ps.into_iter().map(|p| (p.qualified_name(), p)).collect();
         let index = SearchIndex::new(&map);
         let names = |hits: Vec<Hit>| {
-            hits.into_iter()
-                .map(|h| h.product.to_string())
+            hits.iter()
+                .map(|h| index.doc(h).qualified.clone())
                 .collect::<Vec<_>>()
         };
         // a name match beats a column match beats a description match
@@ -217,7 +291,7 @@ mod tests {
             vec!["orders.orders_fact", "users.user_profiles"]
         );
         let hit = &index.search("orders", &[])[0];
-        assert_eq!(hit.matched, vec!["name", "domain", "description"]);
+        assert_eq!(hit.matched(), vec!["name", "domain", "description"]);
         // tags: on the product or on a column, all of them
         assert_eq!(
             names(index.search("", &["pii".into()])),

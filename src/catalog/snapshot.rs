@@ -2,10 +2,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use super::lineage::edges_from_batches;
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
 use crate::lineage::LineageGraph;
-use crate::model::{DataProduct, Domain, LineageEdge, ProductName};
+use crate::model::{DataProduct, Domain, ProductName};
 use crate::storage::{SystemTableKind, Warehouse};
 
 /// Domains and products as of one version of the system tables.
@@ -13,21 +14,40 @@ use crate::storage::{SystemTableKind, Warehouse};
 pub struct CatalogState {
     /// Domains by name.
     pub domains: BTreeMap<String, Domain>,
-    /// Products by qualified name.
-    pub products: BTreeMap<ProductName, DataProduct>,
+    /// Products by qualified name (shared by the snapshots that did not change them).
+    pub products: Arc<BTreeMap<ProductName, DataProduct>>,
     /// The lineage graph (`meta.lineage`).
     pub lineage: Arc<LineageGraph>,
     /// The Delta version of every system table this state was read at.
     pub versions: BTreeMap<SystemTableKind, u64>,
     /// The search index of the products, built on first use.
     search: OnceLock<Arc<SearchIndex>>,
+    /// The latest quality of the products, read on first use.
+    health: tokio::sync::OnceCell<Arc<Health>>,
 }
+
+/// The latest quality run of each checked product (`domain.product`), as
+/// `meta.product_health` reports it: status (`pass`, `fail`, `error`), score, when.
+pub type Health = std::collections::HashMap<String, (String, Option<f64>, Option<i64>)>;
 
 impl CatalogState {
     /// The search index of this snapshot's products (built on the first search).
     pub fn search_index(&self) -> &SearchIndex {
         self.search
             .get_or_init(|| Arc::new(SearchIndex::new(&self.products)))
+    }
+
+    /// The latest quality of the products in this snapshot, read by `read` the first time it
+    /// is asked for (the system tables it comes from cannot change within a snapshot).
+    pub async fn health<F, Fut, E>(&self, read: F) -> std::result::Result<Arc<Health>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::result::Result<Health, E>>,
+    {
+        self.health
+            .get_or_try_init(|| async { read().await.map(Arc::new) })
+            .await
+            .cloned()
     }
 
     /// The domain, or an error that lists the domains there are.
@@ -196,28 +216,36 @@ impl Catalog {
                 .await?;
             rows.into_iter().map(|d| (d.name.clone(), d)).collect()
         };
+        // the lineage (the largest table) is read beside the products, on another thread
+        let computed = self.take_computed_lineage(versions.get(&SystemTableKind::Lineage));
+        let lineage_task = if same(SystemTableKind::Lineage) || computed.is_some() {
+            None
+        } else {
+            let warehouse = Arc::clone(&self.warehouse);
+            Some(tokio::spawn(async move {
+                let batches = warehouse
+                    .table(SystemTableKind::Lineage)
+                    .read_batches()
+                    .await?;
+                Ok::<_, Error>(Arc::new(LineageGraph::new(edges_from_batches(&batches)?)))
+            }))
+        };
         let products = if same(SystemTableKind::Products) {
-            old.products.clone()
+            Arc::clone(&old.products)
         } else {
             let rows: Vec<DataProduct> = self
                 .warehouse
                 .table(SystemTableKind::Products)
                 .read_rows()
                 .await?;
-            rows.into_iter().map(|p| (p.qualified_name(), p)).collect()
+            Arc::new(rows.into_iter().map(|p| (p.qualified_name(), p)).collect())
         };
-        let computed = self.take_computed_lineage(versions.get(&SystemTableKind::Lineage));
-        let lineage = if same(SystemTableKind::Lineage) {
-            Arc::clone(&old.lineage)
-        } else if let Some(graph) = computed {
-            graph
-        } else {
-            let rows: Vec<LineageEdge> = self
-                .warehouse
-                .table(SystemTableKind::Lineage)
-                .read_rows()
-                .await?;
-            Arc::new(LineageGraph::new(rows))
+        let lineage = match (lineage_task, computed) {
+            (Some(task), _) => task
+                .await
+                .map_err(|e| Error::invalid(format!("reading meta.lineage stopped: {e}")))??,
+            (None, Some(graph)) => graph,
+            (None, None) => Arc::clone(&old.lineage),
         };
         let new = Arc::new(CatalogState {
             domains,
@@ -225,6 +253,7 @@ impl Catalog {
             lineage,
             versions,
             search: OnceLock::new(),
+            health: tokio::sync::OnceCell::new(),
         });
         match self.state.write() {
             Ok(mut g) => *g = new,

@@ -1,5 +1,9 @@
 use std::collections::VecDeque;
 use std::collections::{HashMap, HashSet};
+
+/// Hash maps and sets with a fast hasher (the keys are names and ids, not attacker-chosen).
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 use std::fmt;
 use std::str::FromStr;
 
@@ -57,13 +61,13 @@ pub struct Reached {
 #[derive(Debug, Default)]
 pub struct LineageGraph {
     edges: Vec<LineageEdge>,
-    ids: HashMap<String, u32>,
+    ids: Map<String, u32>,
     names: Vec<String>,
     out: Vec<Vec<u32>>,
     inn: Vec<Vec<u32>>,
     /// (source, target) pairs linked by at least one column edge: between them, an edge
     /// without columns only sums the column edges up.
-    column_linked: HashSet<(u32, u32)>,
+    column_linked: Set<(u32, u32)>,
 }
 
 /// A node of a column-level walk: a product, and a column of it or the whole product.
@@ -93,7 +97,7 @@ impl LineageGraph {
     /// This graph with the `remove` edges (and any edge `add` repeats) taken out and the `add`
     /// edges put in: the graph of a commit this process made, without reading the table again.
     pub fn with_changes(&self, remove: &[LineageEdge], add: &[LineageEdge]) -> Self {
-        let gone: HashSet<String> = remove
+        let gone: Set<String> = remove
             .iter()
             .chain(add)
             .map(LineageEdge::identity)
@@ -172,7 +176,7 @@ impl LineageGraph {
         let column_level = column.is_some();
         let root: Node = (start, column.map(str::to_string));
         // node -> (parent index in `order`, depth)
-        let mut seen: HashMap<Node, usize> = HashMap::new();
+        let mut seen: Map<Node, usize> = Map::default();
         let mut order: Vec<(Node, Option<usize>, u32)> = vec![(root.clone(), None, 0)];
         seen.insert(root, 0);
         let mut queue = VecDeque::from([0usize]);

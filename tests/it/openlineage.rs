@@ -23,7 +23,12 @@ fn events() -> String {
         run_event("daily_revenue", ORDERS, revenue),
         r#"{"eventTime": "2026-11-20T10:00:00Z", "producer": "#.to_string(),
         run_event("daily_revenue", ORDERS, revenue).replace(r#""name":"daily_revenue""#, r#""title":"x""#),
-        run_event("bad", ORDERS, &bad_column),
+        // refused: nothing of it stays, not even the product its new input would have made
+        run_event(
+            "bad",
+            r#"{"namespace":"postgres://db:5432","name":"shop.refunds"}"#,
+            &bad_column,
+        ),
         r#"{"eventTime":"2026-11-20T10:00:00Z","producer":"p","schemaURL":"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent","dataset":{"namespace":"s3://lake","name":"raw/clicks"}}"#.to_string(),
         String::new(),
         run_event("load_orders", clicks, orders_out),
@@ -149,4 +154,63 @@ fn openlineage_events_become_edges_and_external_products() {
     let (code, _, err) = run(&["lineage", "ingest", "/nonexistent/events.jsonl"], None);
     assert_eq!(code, Some(2));
     assert!(err.contains("/nonexistent/events.jsonl"), "{err}");
+}
+
+/// The README's example: the events of `examples/openlineage/` load cleanly over the example
+/// mesh, and say what the README says.
+#[test]
+fn the_example_events_load_over_the_example_mesh() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    let mesh = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh");
+    let events = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/openlineage/events.jsonl"
+    );
+    let out = super::bin()
+        .args(["-w", wh, "apply", mesh])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = super::bin()
+        .args(["-w", wh, "lineage", "ingest", events])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "$ lakemeta lineage ingest examples/openlineage/events.jsonl\n{stdout}"
+        )),
+        "the README shows another result than {stdout}"
+    );
+    let out = super::bin()
+        .args([
+            "-w",
+            wh,
+            "sql",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT product, column_name, depth FROM \
+             impact_analysis('postgres_shop_db_5432.public_orders.total') ORDER BY depth, product",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        [
+            "product,column_name,depth",
+            "orders.orders_fact,order_total,1",
+            "orders.payments_fact,amount,2",
+            "users.user_segments,,2",
+            "s3_analytics.finance_daily_revenue,revenue,3",
+        ]
+    );
 }

@@ -2,14 +2,23 @@
 //! table functions that show it beside their rows.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::execution::context::{SessionContext, SessionState};
 
-/// The latest quality of each product: status, score, when.
-pub(crate) type Health = HashMap<String, (String, Option<f64>, Option<i64>)>;
+use crate::catalog::{CatalogState, Health};
 
+/// The latest quality of each product in `state`'s snapshot, read once per snapshot.
+pub(crate) async fn health_of(
+    state: &CatalogState,
+    session: &SessionState,
+) -> datafusion::common::Result<Arc<Health>> {
+    state.health(|| latest_health(session)).await
+}
+
+/// The latest quality of each product: status, score, when (read now).
 pub(crate) async fn latest_health(session: &SessionState) -> datafusion::common::Result<Health> {
     use arrow::compute::cast;
     let ctx = SessionContext::new_with_state(session.clone());

@@ -16,7 +16,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Expr;
 
 use super::computed::{Computed, Rows};
-use super::health::latest_health;
+use super::health::health_of;
 use super::run_checks::string_arg;
 use crate::catalog::{Catalog, CatalogState};
 use crate::error::Error;
@@ -247,7 +247,7 @@ impl Rows for ImpactTable {
     }
 
     async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
-        let health = latest_health(session).await?;
+        let health = health_of(&self.state, session).await?;
         let r = &self.reached;
         let product = |x: &Reached| self.state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);

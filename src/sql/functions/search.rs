@@ -12,9 +12,9 @@ use datafusion::common::plan_err;
 use datafusion::execution::context::SessionState;
 
 use super::computed::{Computed, Rows};
-use super::health::latest_health;
+use super::health::health_of;
 use super::run_checks::string_arg;
-use crate::catalog::{Catalog, CatalogState, Hit};
+use crate::catalog::{Catalog, CatalogState, Doc, Hit};
 
 /// The `search_catalog` table function.
 #[derive(Debug)]
@@ -97,11 +97,19 @@ impl Rows for SearchTable {
     }
 
     async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
-        let health = latest_health(session).await?;
-        let score = |h: &Hit| health.get(&h.product.to_string()).and_then(|v| v.1);
-        let mut hits: Vec<(&Hit, Option<f64>)> = self.hits.iter().map(|h| (h, score(h))).collect();
+        let health = health_of(&self.state, session).await?;
+        let index = self.state.search_index();
+        let mut hits: Vec<(&Doc, &Hit, Option<f64>)> = self
+            .hits
+            .iter()
+            .map(|h| {
+                let doc = index.doc(h);
+                (doc, h, health.get(&doc.qualified).and_then(|v| v.1))
+            })
+            .collect();
         // best match first; among equals, the better quality (unchecked last), then the name
-        hits.sort_by(|(a, sa), (b, sb)| {
+        // (the index's order)
+        hits.sort_by(|(_, a, sa), (_, b, sb)| {
             b.relevance
                 .total_cmp(&a.relevance)
                 .then_with(|| match (sa, sb) {
@@ -110,41 +118,35 @@ impl Rows for SearchTable {
                     (None, Some(_)) => std::cmp::Ordering::Greater,
                     (None, None) => std::cmp::Ordering::Equal,
                 })
-                .then_with(|| a.product.cmp(&b.product))
+                .then(a.doc.cmp(&b.doc))
         });
-        // the index was built from this very snapshot: every hit has its product
-        hits.retain(|(h, _)| self.state.products.contains_key(&h.product));
-        let products: Vec<_> = hits
-            .iter()
-            .filter_map(|(h, _)| self.state.products.get(&h.product))
-            .collect();
         let mut tags = ListBuilder::new(StringBuilder::new());
-        for p in &products {
-            for t in &p.tags {
+        for (d, _, _) in &hits {
+            for t in &d.tags {
                 tags.values().append_value(t);
             }
             tags.append(true);
         }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
-                products.iter().map(|p| format!("{}.{}", p.domain, p.name)),
+                hits.iter().map(|(d, _, _)| d.qualified.as_str()),
             )),
             Arc::new(StringArray::from_iter_values(
-                products.iter().map(|p| p.domain.as_str()),
+                hits.iter().map(|(d, _, _)| d.product.domain.as_str()),
             )),
             Arc::new(StringArray::from_iter_values(
-                products.iter().map(|p| p.owner.as_str()),
+                hits.iter().map(|(d, _, _)| d.owner.as_str()),
             )),
             Arc::new(StringArray::from_iter_values(
-                products.iter().map(|p| p.description.as_str()),
+                hits.iter().map(|(d, _, _)| d.description.as_str()),
             )),
             Arc::new(tags.finish()),
             Arc::new(Float64Array::from_iter_values(
-                hits.iter().map(|(h, _)| h.relevance),
+                hits.iter().map(|(_, h, _)| h.relevance),
             )),
-            Arc::new(Float64Array::from_iter(hits.iter().map(|(_, s)| *s))),
+            Arc::new(Float64Array::from_iter(hits.iter().map(|(_, _, s)| *s))),
             Arc::new(StringArray::from_iter_values(
-                hits.iter().map(|(h, _)| h.matched.join(", ")),
+                hits.iter().map(|(_, h, _)| h.matched().join(", ")),
             )),
         ];
         Ok(RecordBatch::try_new(search_schema(), columns)?)
