@@ -105,11 +105,15 @@ async fn ingest(session: &Session, file: &str) -> Result<Exit> {
     let mut events = Vec::new();
     let mut refused = Vec::new();
     let mut skipped = 0;
-    for (i, line) in reader.lines().enumerate() {
+    for (i, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(|source| Error::Io {
             path: label.clone(),
             source,
         })?;
+        let Ok(line) = String::from_utf8(line) else {
+            refused.push((i + 1, "not UTF-8 text".to_string()));
+            continue;
+        };
         match parse_event(&line) {
             Ok(Some(event)) => events.push((i + 1, event)),
             Ok(None) => skipped += 1,

@@ -73,13 +73,16 @@ fn openlineage_events_become_edges_and_external_products() {
     );
     assert_eq!(code, Some(0), "{err}");
     let file = dir.path().join("events.jsonl");
-    std::fs::write(&file, events()).unwrap();
+    // a line that is not UTF-8 is refused like any bad event
+    let mut bytes = events().into_bytes();
+    bytes.extend(b"\n\xff\xfe not text");
+    std::fs::write(&file, bytes).unwrap();
     let file = file.to_str().unwrap();
 
     let (code, out, err) = run(&["lineage", "ingest", file], None);
     assert_eq!(code, Some(1), "{out}{err}");
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 3, "{err}");
+    assert_eq!(lines.len(), 4, "{err}");
     assert!(
         lines[0].starts_with(&format!("{file}:2: not valid JSON")),
         "{err}"
@@ -96,9 +99,13 @@ fn openlineage_events_become_edges_and_external_products() {
         "{err}"
     );
     assert_eq!(
+        lines[3],
+        format!("{file}:8: not UTF-8 text; the event was not loaded")
+    );
+    assert_eq!(
         out.trim(),
         "loaded 2 events (4 new edges, 2 new products: postgres_db_5432.shop_orders, \
-         s3_lake.raw_clicks, 2 new domains: postgres_db_5432, s3_lake); 2 without lineage, 3 \
+         s3_lake.raw_clicks, 2 new domains: postgres_db_5432, s3_lake); 2 without lineage, 4 \
          refused"
     );
 
