@@ -8,6 +8,7 @@ pub mod lineage;
 pub mod model;
 pub mod quality;
 pub mod repl;
+pub mod server;
 pub mod sql;
 pub mod storage;
 

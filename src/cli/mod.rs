@@ -6,6 +6,7 @@ mod contract;
 pub mod demo;
 mod jobs;
 mod lineage;
+mod serve;
 mod sql;
 
 use std::sync::Arc;
@@ -65,8 +66,12 @@ pub enum Command {
     /// Run the quality checks of data products and record the results; exits with 1 when a
     /// check fails.
     Check(check::CheckArgs),
-    /// Draw a product's lineage.
+    /// Draw a product's lineage, or load OpenLineage events.
     Lineage(lineage::LineageArgs),
+    /// Serve the warehouse over Arrow Flight SQL until SIGTERM or Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// Print the argon2 hash of a password read from standard input, for the users file.
+    HashPassword,
     /// Build the example mesh (three domains, nine data products with data) and open the REPL.
     Demo {
         /// Output format of the REPL.
@@ -145,6 +150,11 @@ impl Cli {
                 let session = open_session(&self.warehouse, principal).await?;
                 lineage::run(&session, args).await
             }
+            Command::Serve(args) => {
+                let wh = open_warehouse(&self.warehouse).await?;
+                serve::serve(wh, args).await
+            }
+            Command::HashPassword => serve::hash(),
             Command::Sql(args) => {
                 let session = open_session(&self.warehouse, principal).await?;
                 sql::run(&session, args).await

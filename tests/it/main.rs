@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod concurrency;
 mod contracts;
+mod flight;
 mod interrupt;
 mod jobs;
 mod openlineage;

@@ -1,0 +1,98 @@
+//! `lakemeta serve`: the catalog and the data products over Arrow Flight SQL, for BI tools and
+//! notebooks (ADBC, JDBC, any Flight SQL client).
+
+mod auth;
+mod service;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use auth::{Authenticator, Refusal, Users, hash_password};
+pub use service::LakeFlightService;
+pub use status::status_of;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The users file; required unless `no_auth`.
+    pub users: Option<std::path::PathBuf>,
+    /// Serve without authentication (loopback only).
+    pub no_auth: bool,
+    /// How long a token from the handshake lives.
+    pub token_ttl: Duration,
+}
+
+/// A server bound to its address, ready to run.
+pub struct Bound {
+    listener: TcpListener,
+    service: LakeFlightService,
+}
+
+impl Bound {
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().map_err(|source| Error::Io {
+            path: "the server socket".into(),
+            source,
+        })
+    }
+
+    /// Serves until `shutdown` completes; calls in progress finish first.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        tonic::transport::Server::builder()
+            .add_service(FlightServiceServer::new(self.service))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await
+            .map_err(|e| Error::invalid(format!("the server stopped: {e}")))
+    }
+}
+
+/// Checks the options, reads the users, and binds the address.
+pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound> {
+    let users = match (&options.users, options.no_auth) {
+        (Some(_), true) => {
+            return Err(Error::invalid(
+                "--users and --no-auth contradict each other: give one of them",
+            ));
+        }
+        (None, false) => {
+            return Err(Error::invalid(
+                "the server needs users: pass --users FILE (LAKEMETA_USERS), or --no-auth \
+                 (LAKEMETA_NO_AUTH=true) to serve without authentication on loopback only",
+            ));
+        }
+        (Some(path), false) => Some(Users::load(path)?),
+        (None, true) => {
+            if !options.listen.ip().is_loopback() {
+                return Err(Error::invalid(format!(
+                    "--no-auth serves on loopback only, not {}: listen on 127.0.0.1 or ::1, or \
+                     pass --users FILE",
+                    options.listen
+                )));
+            }
+            None
+        }
+    };
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Io {
+            path: format!("listening on {}", options.listen),
+            source,
+        })?;
+    let auth = Arc::new(Authenticator::new(users, options.token_ttl));
+    Ok(Bound {
+        listener,
+        service: LakeFlightService::new(catalog, auth),
+    })
+}

@@ -1,0 +1,64 @@
+//! lakemeta's errors as gRPC statuses: a user's mistake is never `internal`, and no message
+//! carries a source file or line.
+
+use datafusion::error::DataFusionError;
+use tonic::Status;
+
+use crate::error::Error;
+
+/// The gRPC status of an error.
+pub fn status_of(error: Error) -> Status {
+    let error = error.unwrap_df();
+    let message = error.to_string();
+    match &error {
+        Error::UnknownDomain { .. } | Error::UnknownProduct { .. } => Status::not_found(message),
+        Error::AlreadyExists { .. } => Status::already_exists(message),
+        Error::Spec { .. } | Error::Sql(_) | Error::Invalid(_) | Error::Arrow(_) => {
+            Status::invalid_argument(message)
+        }
+        Error::Conflict { .. } | Error::Contention { .. } => Status::aborted(message),
+        Error::Cancelled(_) => Status::cancelled(message),
+        Error::DataFusion(e) => datafusion_status(e, message),
+        Error::Warehouse { .. }
+        | Error::Delta { .. }
+        | Error::ObjectStore { .. }
+        | Error::Io { .. } => Status::unavailable(message),
+    }
+}
+
+fn datafusion_status(e: &DataFusionError, message: String) -> Status {
+    match e.find_root() {
+        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(message),
+        DataFusionError::NotImplemented(_) => Status::unimplemented(message),
+        DataFusionError::Plan(m) if m.contains("table") && m.contains("not found") => {
+            Status::not_found(message)
+        }
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::Configuration(_)
+        | DataFusionError::Execution(_)
+        | DataFusionError::ArrowError(..) => Status::invalid_argument(message),
+        _ => Status::internal(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::Code;
+
+    #[test]
+    fn user_mistakes_are_not_internal() {
+        assert_eq!(
+            status_of(Error::invalid("bad")).code(),
+            Code::InvalidArgument
+        );
+        let plan = Error::DataFusion(DataFusionError::Plan(
+            "table 'lakemeta.meta.nope' not found".into(),
+        ));
+        assert_eq!(status_of(plan).code(), Code::NotFound);
+        let memory = Error::DataFusion(DataFusionError::ResourcesExhausted("pool".into()));
+        assert_eq!(status_of(memory).code(), Code::ResourceExhausted);
+    }
+}
