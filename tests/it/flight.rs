@@ -184,3 +184,72 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
     drop(stop);
     running.await.unwrap().unwrap();
 }
+
+/// `lakemeta serve` as its own process, a Python ADBC client (from the test venv) against it,
+/// then SIGTERM: the server stops cleanly with exit code 0.
+#[test]
+fn adbc_from_python_against_lakemeta_serve() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.yaml");
+    std::fs::write(
+        &users,
+        format!(
+            "users:\n  - name: analyst\n    password_hash: \"{}\"\n",
+            hash_password("open sesame").unwrap()
+        ),
+    )
+    .unwrap();
+    let wh = dir.path().join("wh");
+    let mut server = super::bin()
+        .args([
+            "-w",
+            wh.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--users",
+        ])
+        .arg(&users)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the server says where it listens once it does (no sleeping, no polling)
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("serving Flight SQL on grpc://")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_string();
+    let python = super::support::python_tools().join("python");
+    let out = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/flight_adbc.py"
+        ))
+        .args([&format!("grpc://{addr}"), "analyst", "open sesame"])
+        .output()
+        .unwrap();
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = server.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "the ADBC suite failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server did not stop cleanly on SIGTERM"
+    );
+}
