@@ -12,8 +12,11 @@ use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::FlightSqlService;
+use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
-    CommandGetSqlInfo, CommandStatementQuery, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes,
+    CommandGetTables, CommandStatementQuery, CommandStatementUpdate, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, Ticket,
@@ -24,6 +27,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Refusal};
+use super::metadata;
 use super::status::status_of;
 use crate::catalog::Catalog;
 use crate::model::Principal;
@@ -174,6 +178,7 @@ impl FlightSqlService for LakeFlightService {
             .pop()
             .ok_or_else(|| Status::invalid_argument("the query holds no statement: send one"))?;
         let (schema, batches) = rows_of(out);
+        let (schema, batches) = sendable(schema, batches)?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         tracing::info!(principal = %who, kind = "statement", rows, elapsed_ms = started.elapsed().as_millis() as u64, "query");
         let handle = {
@@ -264,5 +269,223 @@ impl FlightSqlService for LakeFlightService {
         Ok(Response::new(stream))
     }
 
+    async fn do_put_statement_update(
+        &self,
+        command: CommandStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        let principal = self.principal(&request)?;
+        let who = principal.name.clone();
+        let session = self.session(principal).await?;
+        let out = session
+            .sql(&command.query)
+            .await
+            .map_err(status_of)?
+            .pop()
+            .ok_or_else(|| Status::invalid_argument("the update holds no statement: send one"))?;
+        let rows = out.rows_written.map_or(0, |n| n as i64);
+        tracing::info!(principal = %who, kind = "update", rows, "update");
+        Ok(rows)
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = query.clone().into_builder().schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.principal(&request)?;
+        let mut builder = query.into_builder();
+        builder.append(metadata::catalog_name());
+        let schema = builder.schema();
+        one_batch(schema, builder.build())
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = query.clone().into_builder().schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let principal = self.principal(&request)?;
+        let session = self.session(principal).await?;
+        let mut builder = query.into_builder();
+        for s in metadata::schemas(&session) {
+            builder.append(metadata::catalog_name(), s);
+        }
+        let schema = builder.schema();
+        one_batch(schema, builder.build())
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = query.clone().into_builder().schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let principal = self.principal(&request)?;
+        let session = self.session(principal).await?;
+        let mut builder = query.into_builder();
+        for t in metadata::tables(&session).await.map_err(status_of)? {
+            builder
+                .append(
+                    metadata::catalog_name(),
+                    &t.schema,
+                    &t.name,
+                    t.table_type,
+                    &sendable_schema(&t.columns),
+                )
+                .map_err(|e| Status::internal(format!("listing table {}: {e}", t.name)))?;
+        }
+        let schema = builder.schema();
+        one_batch(schema, builder.build())
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = query.clone().into_builder().schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.principal(&request)?;
+        let mut builder = query.into_builder();
+        for t in metadata::TABLE_TYPES {
+            builder.append(t);
+        }
+        let schema = builder.schema();
+        one_batch(schema, builder.build())
+    }
+
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
+
+/// A FlightInfo whose one endpoint's ticket is the command itself.
+fn info_for(
+    ticket: Vec<u8>,
+    schema: &Schema,
+    descriptor: FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
+    let info = FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(format!("the result schema cannot be sent: {e}")))?
+        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
+        .with_descriptor(descriptor);
+    Ok(Response::new(info))
+}
+
+/// A stream of one batch.
+fn one_batch(
+    schema: SchemaRef,
+    batch: Result<RecordBatch, impl std::fmt::Display>,
+) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
+    let batch = batch.map_err(|e| Status::internal(format!("building the answer: {e}")))?;
+    let stream = FlightDataEncoderBuilder::new()
+        .with_schema(schema)
+        .build(futures::stream::iter([Ok(batch)]))
+        .map_err(Status::from);
+    Ok(Response::new(Box::pin(stream)))
+}
+
+/// The type a column is sent as: dictionaries as their values and view types as their plain
+/// forms, which every Flight SQL client reads (the FlightInfo schema and the stream agree).
+fn sendable_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Dictionary(_, value) => sendable_type(value),
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        other => other.clone(),
+    }
+}
+
+fn sendable_schema(schema: &Schema) -> Schema {
+    Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(sendable_type(f.data_type()))
+            })
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    )
+}
+
+/// The batches cast to [`sendable_schema`].
+fn sendable(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
+    let target = Arc::new(sendable_schema(&schema));
+    if target == schema {
+        return Ok((schema, batches));
+    }
+    let cast = |b: RecordBatch| -> Result<RecordBatch, arrow::error::ArrowError> {
+        let columns = b
+            .columns()
+            .iter()
+            .zip(target.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<Result<Vec<_>, _>>()?;
+        RecordBatch::try_new(Arc::clone(&target), columns)
+    };
+    let batches = batches
+        .into_iter()
+        .map(cast)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Status::internal(format!("preparing the result: {e}")))?;
+    Ok((target, batches))
 }

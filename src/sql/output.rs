@@ -19,6 +19,8 @@ pub struct Output {
     pub failed_checks: usize,
     /// Checks that were run (RUN CHECKS).
     pub checks: usize,
+    /// Rows a statement wrote (INSERT INTO), for clients that ask for an update count.
+    pub rows_written: Option<u64>,
 }
 
 impl Output {
@@ -30,6 +32,7 @@ impl Output {
             message: None,
             failed_checks: 0,
             checks: 0,
+            rows_written: None,
         }
     }
 
@@ -41,6 +44,7 @@ impl Output {
             message: Some(msg.into()),
             failed_checks: 0,
             checks: 0,
+            rows_written: None,
         }
     }
 

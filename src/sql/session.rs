@@ -425,9 +425,11 @@ impl Session {
         let note = self
             .record_captured(&name, &captured, &columns, statement, overwrite)
             .await;
-        Ok(Output::message(format!(
+        let mut out = Output::message(format!(
             "INSERT INTO {name}: {rows} rows (version {version}){note}"
-        )))
+        ));
+        out.rows_written = Some(rows as u64);
+        Ok(out)
     }
 
     /// The data product behind a table a statement reads: a table of a domain's schema, not of

@@ -54,11 +54,38 @@ with connect(password) as conn:
         pl = polars.from_arrow(cur.fetch_arrow_table())
         assert pl.row(0) == ("shop", "shop-team", user), pl
 
+        # an update reports the rows it wrote
+        cur.adbc_statement.set_sql_query("INSERT INTO shop.sales VALUES (4, 'nl', 3.0), (5, 'nl', 0.5)")
+        assert cur.adbc_statement.execute_update() == 2
+
         # a SQL mistake is the user's: invalid argument, with the message
         try:
             cur.execute("SELEC 1")
             raise AssertionError("a syntax error was accepted")
         except flight_sql.Error as e:
             assert "INVALID_ARGUMENT" in str(e).upper() or "INVALIDARGUMENT" in str(e).upper(), e
+
+    # metadata, as BI tools and notebooks ask for it
+    assert conn.adbc_get_table_types() == ["TABLE", "VIEW"]
+    for depth in ["catalogs", "db_schemas", "tables", "columns", "all"]:
+        conn.adbc_get_objects(depth=depth).read_all()
+    objects = conn.adbc_get_objects(depth="all").read_all().to_pylist()
+    assert [c["catalog_name"] for c in objects] == ["lakemeta"], objects
+    schemas = {s["db_schema_name"]: s for s in objects[0]["catalog_db_schemas"]}
+    assert {"meta", "shop"} <= set(schemas), schemas.keys()
+    tables = {t["table_name"]: t for t in schemas["shop"]["db_schema_tables"]}
+    assert tables["sales"]["table_type"] == "TABLE"
+    assert [c["column_name"] for c in tables["sales"]["table_columns"]] == ["id", "country", "amount"]
+    meta_tables = {t["table_name"]: t["table_type"] for t in schemas["meta"]["db_schema_tables"]}
+    assert meta_tables["products"] == "TABLE" and meta_tables["product_health"] == "VIEW", meta_tables
+    only_views = conn.adbc_get_objects(depth="tables", table_types_filter=["VIEW"]).read_all().to_pylist()
+    names = [t["table_name"] for s in only_views[0]["catalog_db_schemas"] for t in (s["db_schema_tables"] or [])]
+    assert "product_health" in names and "products" not in names, names
+    schema = conn.adbc_get_table_schema("sales", db_schema_filter="shop")
+    assert schema.names == ["id", "country", "amount"], schema
+    # patterns filter
+    pattern = conn.adbc_get_objects(depth="tables", table_name_filter="prod%").read_all().to_pylist()
+    names = sorted(t["table_name"] for s in pattern[0]["catalog_db_schemas"] for t in (s["db_schema_tables"] or []))
+    assert names == ["product_health", "products"], names
 
 print("ok")
