@@ -294,7 +294,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.principal(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         info_for(
             query.as_any().encode_to_vec(),
             &schema,
@@ -386,7 +386,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.principal(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         info_for(
             query.as_any().encode_to_vec(),
             &schema,
