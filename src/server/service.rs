@@ -31,7 +31,7 @@ use super::metadata;
 use super::status::status_of;
 use crate::catalog::Catalog;
 use crate::model::Principal;
-use crate::sql::{Output, Session, SessionOptions};
+use crate::sql::{Answer, Output, Session, SessionOptions};
 
 /// Results waiting for their `DoGet` this long at most.
 const RESULT_TTL: Duration = Duration::from_secs(600);
@@ -39,9 +39,18 @@ const RESULT_TTL: Duration = Duration::from_secs(600);
 /// A statement's result, kept from `GetFlightInfo` until its `DoGet`.
 struct Waiting {
     principal: String,
+    /// The schema the FlightInfo announced (and the stream has).
     schema: SchemaRef,
-    batches: Vec<RecordBatch>,
+    rows: Pending,
     since: Instant,
+}
+
+/// The rows of a waiting result.
+enum Pending {
+    /// Computed already (the output of a statement that had to run).
+    Ready(Vec<RecordBatch>),
+    /// A query planned but not run: `DoGet` runs it and streams it batch by batch.
+    Planned(datafusion::dataframe::DataFrame),
 }
 
 /// lakemeta's Flight SQL service.
@@ -171,16 +180,27 @@ impl FlightSqlService for LakeFlightService {
         let started = Instant::now();
         let who = principal.name.clone();
         let session = self.session(principal).await?;
-        let out = session
-            .sql(&query.query)
+        let answer = session
+            .sql_streaming(&query.query)
             .await
-            .map_err(status_of)?
-            .pop()
-            .ok_or_else(|| Status::invalid_argument("the query holds no statement: send one"))?;
-        let (schema, batches) = rows_of(out);
-        let (schema, batches) = sendable(schema, batches)?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        tracing::info!(principal = %who, kind = "statement", rows, elapsed_ms = started.elapsed().as_millis() as u64, "query");
+            .map_err(status_of)?;
+        let (schema, rows, total) = match answer {
+            Answer::Done(out) => {
+                let (schema, batches) = rows_of(out);
+                let target = Arc::new(sendable_schema(&schema));
+                let batches = batches
+                    .into_iter()
+                    .map(|b| cast_batch(b, &target))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                (target, Pending::Ready(batches), total as i64)
+            }
+            Answer::Rows(df) => {
+                let schema = Arc::new(sendable_schema(df.schema().as_arrow()));
+                (schema, Pending::Planned(df), -1)
+            }
+        };
+        tracing::info!(principal = %who, kind = "statement", total_rows = total, planned_ms = started.elapsed().as_millis() as u64, "query");
         let handle = {
             let bytes: [u8; 16] = rand::random();
             bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
@@ -195,7 +215,7 @@ impl FlightSqlService for LakeFlightService {
                 FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec())),
             )
             .with_descriptor(request.into_inner())
-            .with_total_records(rows as i64);
+            .with_total_records(total);
         let mut results = self.results();
         results.retain(|_, w| w.since.elapsed() < RESULT_TTL);
         results.insert(
@@ -203,7 +223,7 @@ impl FlightSqlService for LakeFlightService {
             Waiting {
                 principal: who,
                 schema,
-                batches,
+                rows,
                 since: Instant::now(),
             },
         );
@@ -229,9 +249,21 @@ impl FlightSqlService for LakeFlightService {
                 "no result for this ticket: it was fetched already or expired; run the query again",
             )
         })?;
+        let schema = waiting.schema;
+        let batches: BoxStream<RecordBatch> = match waiting.rows {
+            Pending::Ready(batches) => Box::pin(futures::stream::iter(batches.into_iter().map(Ok))),
+            Pending::Planned(df) => {
+                let target = Arc::clone(&schema);
+                let stream = df.execute_stream().await.map_err(|e| status_of(e.into()))?;
+                Box::pin(stream.map(move |batch| {
+                    let batch = batch.map_err(|e| status_of(e.into()))?;
+                    cast_batch(batch, &target)
+                }))
+            }
+        };
         let stream = FlightDataEncoderBuilder::new()
-            .with_schema(waiting.schema)
-            .build(futures::stream::iter(waiting.batches.into_iter().map(Ok)))
+            .with_schema(schema)
+            .build(batches.map_err(arrow_flight::error::FlightError::from))
             .map_err(Status::from);
         Ok(Response::new(Box::pin(stream)))
     }
@@ -464,28 +496,17 @@ fn sendable_schema(schema: &Schema) -> Schema {
     )
 }
 
-/// The batches cast to [`sendable_schema`].
-fn sendable(
-    schema: SchemaRef,
-    batches: Vec<RecordBatch>,
-) -> Result<(SchemaRef, Vec<RecordBatch>), Status> {
-    let target = Arc::new(sendable_schema(&schema));
-    if target == schema {
-        return Ok((schema, batches));
+/// A batch cast to the [`sendable_schema`] `target` (a no-op when it has it already).
+fn cast_batch(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, Status> {
+    if batch.schema() == *target {
+        return Ok(batch);
     }
-    let cast = |b: RecordBatch| -> Result<RecordBatch, arrow::error::ArrowError> {
-        let columns = b
-            .columns()
-            .iter()
-            .zip(target.fields())
-            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordBatch::try_new(Arc::clone(&target), columns)
-    };
-    let batches = batches
-        .into_iter()
-        .map(cast)
+    batch
+        .columns()
+        .iter()
+        .zip(target.fields())
+        .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Status::internal(format!("preparing the result: {e}")))?;
-    Ok((target, batches))
+        .and_then(|columns| RecordBatch::try_new(Arc::clone(target), columns))
+        .map_err(|e| Status::internal(format!("preparing the result: {e}")))
 }

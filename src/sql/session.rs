@@ -25,6 +25,14 @@ use crate::storage::{DeltaWrite, Warehouse};
 /// The name of lakemeta's DataFusion catalog.
 pub const CATALOG_NAME: &str = "lakemeta";
 
+/// What a statement run for streaming gives.
+pub enum Answer {
+    /// It ran: its output (a message, or rows it had to compute to run).
+    Done(Output),
+    /// A query, planned and ready to stream (`DataFrame::execute_stream`).
+    Rows(datafusion::dataframe::DataFrame),
+}
+
 /// How a session is opened.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -180,6 +188,34 @@ impl Session {
     }
 
     pub(crate) async fn run_df(&self, stmt: DfStatement) -> Result<Output> {
+        match self.run_df_lazily(stmt).await? {
+            Answer::Done(out) => Ok(out),
+            Answer::Rows(df) => {
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                Ok(Output::rows(schema, batches))
+            }
+        }
+    }
+
+    /// Runs every statement of `sql`; the last one, if it is a query, is planned but not run:
+    /// its rows are read from the returned [`Answer::Rows`] as a stream, batch by batch.
+    pub async fn sql_streaming(&self, sql: &str) -> Result<Answer> {
+        let mut statements = parse_sql(sql)?;
+        let Some(last) = statements.pop() else {
+            return Err(Error::invalid("no statement: send one"));
+        };
+        for stmt in statements {
+            self.run(stmt).await?;
+        }
+        let answer = match last {
+            ParsedStatement::Lake(s) => self.run_lake(s).await.map(Answer::Done),
+            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s).await,
+        };
+        answer.map_err(Error::unwrap_df)
+    }
+
+    async fn run_df_lazily(&self, stmt: DfStatement) -> Result<Answer> {
         self.catalog.refresh().await?;
         let snapshot = self.catalog.state();
         let refs = self.ctx.state().resolve_table_references(&stmt)?;
@@ -229,6 +265,7 @@ impl Session {
                     &text,
                 )
                 .await
+                .map(Answer::Done)
             }
             LogicalPlan::Dml(DmlStatement {
                 table_name,
@@ -237,7 +274,9 @@ impl Session {
                 ..
             }) => {
                 let name = self.domain_table(&table_name)?;
-                self.insert_into(name, (*input).clone(), op, &text).await
+                self.insert_into(name, (*input).clone(), op, &text)
+                    .await
+                    .map(Answer::Done)
             }
             LogicalPlan::Ddl(other) => Err(Error::invalid(format!(
                 "{} is not supported here: data products are created with CREATE TABLE \
@@ -249,12 +288,7 @@ impl Session {
                 "{} on {} is not supported: data products take INSERT INTO only",
                 d.op, d.table_name
             ))),
-            plan => {
-                let df = self.ctx.execute_logical_plan(plan).await?;
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
-                Ok(Output::rows(schema, batches))
-            }
+            plan => Ok(Answer::Rows(self.ctx.execute_logical_plan(plan).await?)),
         }
     }
 

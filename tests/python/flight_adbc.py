@@ -10,6 +10,7 @@ import adbc_driver_flightsql.dbapi as flight_sql
 import pandas
 import polars
 import pyarrow
+import pyarrow.compute
 
 uri, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -53,6 +54,12 @@ with connect(password) as conn:
         cur.execute("SELECT name, owner_team, updated_by FROM meta.domains")
         pl = polars.from_arrow(cur.fetch_arrow_table())
         assert pl.row(0) == ("shop", "shop-team", user), pl
+
+        # a million rows, streamed batch by batch
+        cur.execute("SELECT value AS n, value * 2 AS twice FROM generate_series(1, 1000000)")
+        big = cur.fetch_arrow_table()
+        assert big.num_rows == 1_000_000, big.num_rows
+        assert pyarrow.compute.sum(big.column("n")).as_py() == 500_000_500_000
 
         # an update reports the rows it wrote
         cur.adbc_statement.set_sql_query("INSERT INTO shop.sales VALUES (4, 'nl', 3.0), (5, 'nl', 0.5)")
