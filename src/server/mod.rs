@@ -3,6 +3,7 @@
 
 mod auth;
 mod metadata;
+mod prepared;
 mod service;
 mod status;
 

@@ -14,12 +14,15 @@ use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
 use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
-    CommandGetCatalogs, CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes,
-    CommandGetTables, CommandStatementQuery, CommandStatementUpdate, ProstMessageExt, SqlInfo,
-    TicketStatementQuery,
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
-    FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, Ticket,
+    Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
+    Ticket,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
@@ -28,6 +31,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Refusal};
 use super::metadata;
+use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
 use crate::catalog::Catalog;
 use crate::model::Principal;
@@ -58,6 +62,7 @@ pub struct LakeFlightService {
     catalog: Arc<Catalog>,
     auth: Arc<Authenticator>,
     results: Mutex<HashMap<String, Waiting>>,
+    prepared: PreparedStatements,
 }
 
 impl LakeFlightService {
@@ -67,6 +72,7 @@ impl LakeFlightService {
             catalog,
             auth,
             results: Mutex::new(HashMap::new()),
+            prepared: PreparedStatements::default(),
         }
     }
 
@@ -84,6 +90,60 @@ impl LakeFlightService {
         Session::with_catalog(Arc::clone(&self.catalog), SessionOptions { principal })
             .await
             .map_err(status_of)
+    }
+
+    /// The FlightInfo of a statement's answer; its rows wait for the ticket's `DoGet`.
+    fn answer_info(
+        &self,
+        answer: Answer,
+        who: String,
+        started: Instant,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (schema, rows, total) = match answer {
+            Answer::Done(out) => {
+                let (schema, batches) = rows_of(out);
+                let target = Arc::new(sendable_schema(&schema));
+                let batches = batches
+                    .into_iter()
+                    .map(|b| cast_batch(b, &target))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+                (target, Pending::Ready(batches), total as i64)
+            }
+            Answer::Rows(df) => {
+                let schema = Arc::new(sendable_schema(df.schema().as_arrow()));
+                (schema, Pending::Planned(df), -1)
+            }
+        };
+        tracing::info!(principal = %who, kind = "statement", total_rows = total, planned_ms = started.elapsed().as_millis() as u64, "query");
+        let handle = {
+            let bytes: [u8; 16] = rand::random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        let ticket = TicketStatementQuery {
+            statement_handle: handle.clone().into(),
+        };
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(format!("the result schema cannot be sent: {e}")))?
+            .with_endpoint(
+                FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec())),
+            )
+            .with_descriptor(descriptor)
+            .with_total_records(total);
+        let mut results = self.results();
+        results.retain(|_, w| w.since.elapsed() < RESULT_TTL);
+        results.insert(
+            handle,
+            Waiting {
+                principal: who,
+                schema,
+                rows,
+                since: Instant::now(),
+            },
+        );
+        Ok(Response::new(info))
     }
 
     fn results(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
@@ -184,50 +244,110 @@ impl FlightSqlService for LakeFlightService {
             .sql_streaming(&query.query)
             .await
             .map_err(status_of)?;
-        let (schema, rows, total) = match answer {
-            Answer::Done(out) => {
-                let (schema, batches) = rows_of(out);
-                let target = Arc::new(sendable_schema(&schema));
-                let batches = batches
-                    .into_iter()
-                    .map(|b| cast_batch(b, &target))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-                (target, Pending::Ready(batches), total as i64)
+        self.answer_info(answer, who, started, request.into_inner())
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        cmd: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let principal = self.principal(&request)?;
+        let started = Instant::now();
+        let who = principal.name.clone();
+        let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
+        let params = match prepared.params.len() {
+            0 => Vec::new(),
+            1 => prepared.params[0].clone(),
+            n => {
+                return Err(Status::invalid_argument(format!(
+                    "{n} parameter rows are bound to a query; bind one row"
+                )));
             }
-            Answer::Rows(df) => {
-                let schema = Arc::new(sendable_schema(df.schema().as_arrow()));
-                (schema, Pending::Planned(df), -1)
+        };
+        let session = self.session(principal).await?;
+        let answer = session
+            .sql_with_params(&prepared.sql, params)
+            .await
+            .map_err(status_of)?;
+        self.answer_info(answer, who, started, request.into_inner())
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let principal = self.principal(&request)?;
+        let who = principal.name.clone();
+        let session = self.session(principal).await?;
+        let (result, params) = session.describe(&query.query).await.map_err(status_of)?;
+        let handle = self.prepared.add(&who, &query.query);
+        tracing::info!(principal = %who, kind = "prepare", parameters = params.fields().len(), "prepare");
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle.into(),
+            dataset_schema: schema_bytes(&sendable_schema(&result))?,
+            parameter_schema: schema_bytes(&params)?,
+        })
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        cmd: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let principal = self.principal(&request)?;
+        let rows = parameter_rows(request.into_inner()).await?;
+        self.prepared
+            .bind(&cmd.prepared_statement_handle, &principal.name, rows)?;
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(cmd.prepared_statement_handle),
+        })
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        cmd: CommandPreparedStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        let principal = self.principal(&request)?;
+        let who = principal.name.clone();
+        let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
+        let mut rows = parameter_rows(request.into_inner()).await?;
+        if rows.is_empty() {
+            rows = prepared.params.clone();
+        }
+        if rows.is_empty() {
+            rows.push(Vec::new());
+        }
+        let session = self.session(principal).await?;
+        let mut written = 0i64;
+        for params in rows {
+            match session
+                .sql_with_params(&prepared.sql, params)
+                .await
+                .map_err(status_of)?
+            {
+                Answer::Done(out) => written += out.rows_written.map_or(0, |n| n as i64),
+                Answer::Rows(_) => {
+                    return Err(Status::invalid_argument(
+                        "this prepared statement is a query: execute it as a query, not an update",
+                    ));
+                }
             }
-        };
-        tracing::info!(principal = %who, kind = "statement", total_rows = total, planned_ms = started.elapsed().as_millis() as u64, "query");
-        let handle = {
-            let bytes: [u8; 16] = rand::random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
-        let ticket = TicketStatementQuery {
-            statement_handle: handle.clone().into(),
-        };
-        let info = FlightInfo::new()
-            .try_with_schema(&schema)
-            .map_err(|e| Status::internal(format!("the result schema cannot be sent: {e}")))?
-            .with_endpoint(
-                FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec())),
-            )
-            .with_descriptor(request.into_inner())
-            .with_total_records(total);
-        let mut results = self.results();
-        results.retain(|_, w| w.since.elapsed() < RESULT_TTL);
-        results.insert(
-            handle,
-            Waiting {
-                principal: who,
-                schema,
-                rows,
-                since: Instant::now(),
-            },
-        );
-        Ok(Response::new(info))
+        }
+        tracing::info!(principal = %who, kind = "prepared update", rows = written, "update");
+        Ok(written)
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        let principal = self.principal(&request)?;
+        self.prepared
+            .close(&query.prepared_statement_handle, &principal.name)
     }
 
     async fn do_get_statement(

@@ -157,15 +157,38 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
         }
         let stmt = match parse_lake(&mut p).map_err(sql_error)? {
             Some(s) => ParsedStatement::Lake(s),
-            None => ParsedStatement::DataFusion(Box::new(
-                p.parse_statement()
-                    .map_err(|e| Error::Sql(e.to_string().replace("SQL error: ", "")))?,
-            )),
+            None => {
+                let mut stmt = p
+                    .parse_statement()
+                    .map_err(|e| Error::Sql(e.to_string().replace("SQL error: ", "")))?;
+                number_placeholders(&mut stmt);
+                ParsedStatement::DataFusion(Box::new(stmt))
+            }
         };
         out.push(stmt);
         expect_delimiter = true;
     }
     Ok(out)
+}
+
+/// Numbers the `?` parameters of a statement (`$1`, `$2`, … in order), as JDBC and ADBC
+/// clients write them and DataFusion binds them.
+fn number_placeholders(stmt: &mut DfStatement) {
+    use datafusion::sql::sqlparser::ast::{Expr, Value, visit_expressions_mut};
+    let DfStatement::Statement(inner) = stmt else {
+        return;
+    };
+    let mut n = 0;
+    let _ = visit_expressions_mut(inner.as_mut(), |e| {
+        if let Expr::Value(v) = e
+            && let Value::Placeholder(p) = &mut v.value
+            && p == "?"
+        {
+            n += 1;
+            *p = format!("${n}");
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 fn sql_error(e: ParserError) -> Error {

@@ -188,7 +188,7 @@ impl Session {
     }
 
     pub(crate) async fn run_df(&self, stmt: DfStatement) -> Result<Output> {
-        match self.run_df_lazily(stmt).await? {
+        match self.run_df_lazily(stmt, None).await? {
             Answer::Done(out) => Ok(out),
             Answer::Rows(df) => {
                 let schema = Arc::new(df.schema().as_arrow().clone());
@@ -210,12 +210,71 @@ impl Session {
         }
         let answer = match last {
             ParsedStatement::Lake(s) => self.run_lake(s).await.map(Answer::Done),
-            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s).await,
+            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, None).await,
         };
         answer.map_err(Error::unwrap_df)
     }
 
-    async fn run_df_lazily(&self, stmt: DfStatement) -> Result<Answer> {
+    /// Runs one statement with values for its parameters (`?` or `$1`, `$2`, …); a query is
+    /// planned but not run, as with [`Session::sql_streaming`].
+    pub async fn sql_with_params(
+        &self,
+        sql: &str,
+        params: Vec<datafusion::common::ScalarValue>,
+    ) -> Result<Answer> {
+        let mut statements = parse_sql(sql)?;
+        if statements.len() != 1 {
+            return Err(Error::invalid(format!(
+                "a prepared statement holds one statement, not {}",
+                statements.len()
+            )));
+        }
+        match statements.remove(0) {
+            ParsedStatement::Lake(s) if params.is_empty() => {
+                self.run_lake(s).await.map(Answer::Done)
+            }
+            ParsedStatement::Lake(_) => Err(Error::invalid(
+                "lakemeta's own statements take no parameters: write the values into the statement",
+            )),
+            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, Some(params)).await,
+        }
+        .map_err(Error::unwrap_df)
+    }
+
+    /// The schema of what a statement returns and of its parameters, without running it
+    /// (lakemeta's own statements and DDL return a message: no columns).
+    pub async fn describe(&self, sql: &str) -> Result<(Schema, Schema)> {
+        let mut statements = parse_sql(sql)?;
+        if statements.len() != 1 {
+            return Err(Error::invalid(format!(
+                "a prepared statement holds one statement, not {}",
+                statements.len()
+            )));
+        }
+        let ParsedStatement::DataFusion(stmt) = statements.remove(0) else {
+            return Ok((Schema::empty(), Schema::empty()));
+        };
+        let plan = self.plan_df(*stmt).await.map_err(Error::unwrap_df)?;
+        let mut params: Vec<(String, Option<arrow::datatypes::DataType>)> =
+            plan.get_parameter_types()?.into_iter().collect();
+        params.sort_by_key(|(name, _)| name[1..].parse::<usize>().unwrap_or(usize::MAX));
+        let params = Schema::new(
+            params
+                .into_iter()
+                .map(|(name, t)| {
+                    Field::new(name, t.unwrap_or(arrow::datatypes::DataType::Null), true)
+                })
+                .collect::<Vec<_>>(),
+        );
+        let result = match plan {
+            LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) => Schema::empty(),
+            other => other.schema().as_arrow().clone(),
+        };
+        Ok((result, params))
+    }
+
+    /// Registers what a statement names and plans it.
+    async fn plan_df(&self, stmt: DfStatement) -> Result<LogicalPlan> {
         self.catalog.refresh().await?;
         let snapshot = self.catalog.state();
         let refs = self.ctx.state().resolve_table_references(&stmt)?;
@@ -247,13 +306,25 @@ impl Session {
         }
         self.register(&names, all).await?;
         let state = self.ctx.state();
+        Ok(state.statement_to_plan(stmt).await?)
+    }
+
+    async fn run_df_lazily(
+        &self,
+        stmt: DfStatement,
+        params: Option<Vec<datafusion::common::ScalarValue>>,
+    ) -> Result<Answer> {
         // the text of a statement that writes a product goes with the lineage it makes
         let text = if writes_a_product(&stmt) {
             stmt.to_string()
         } else {
             String::new()
         };
-        let plan = state.statement_to_plan(stmt).await?;
+        let plan = self.plan_df(stmt).await?;
+        let plan = match params {
+            Some(values) => plan.with_param_values(values)?,
+            None => plan,
+        };
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(c)) => {
                 let name = self.domain_table(&c.name)?;

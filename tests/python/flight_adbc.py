@@ -65,6 +65,15 @@ with connect(password) as conn:
         cur.adbc_statement.set_sql_query("INSERT INTO shop.sales VALUES (4, 'nl', 3.0), (5, 'nl', 0.5)")
         assert cur.adbc_statement.execute_update() == 2
 
+        # prepared statements with parameters, NULLs too
+        cur.execute("SELECT id FROM shop.sales WHERE country = ? AND amount > ? ORDER BY id", parameters=("de", 2.0))
+        assert cur.fetchall() == [(1,)]
+        cur.execute("SELECT ? IS NULL AS missing, ? + 1 AS next", parameters=(None, 41))
+        assert cur.fetchall() == [(True, 42)]
+        cur.executemany("INSERT INTO shop.sales VALUES (?, ?, ?)", [(6, "pl", 1.0), (7, "pl", 2.0)])
+        cur.execute("SELECT count(*) FROM shop.sales WHERE country = 'pl'")
+        assert cur.fetchone() == (2,)
+
         # a SQL mistake is the user's: invalid argument, with the message
         try:
             cur.execute("SELEC 1")
