@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
@@ -17,8 +18,9 @@ use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
     CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
-    CommandPreparedStatementUpdate, CommandStatementQuery, CommandStatementUpdate,
-    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
+    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
@@ -35,7 +37,7 @@ use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
 use crate::catalog::Catalog;
 use crate::model::Principal;
-use crate::sql::{Answer, Output, Session, SessionOptions};
+use crate::sql::{Answer, IfExists, Output, Session, SessionOptions};
 
 /// Results waiting for their `DoGet` this long at most.
 const RESULT_TTL: Duration = Duration::from_secs(600);
@@ -558,6 +560,87 @@ impl FlightSqlService for LakeFlightService {
         }
         let schema = builder.schema();
         one_batch(schema, builder.build())
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        cmd: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
+        let principal = self.principal(&request)?;
+        let who = principal.name.clone();
+        if cmd.temporary || cmd.transaction_id.is_some() {
+            return Err(Status::unimplemented(
+                "lakemeta has no temporary tables or transactions: ingest into a data product",
+            ));
+        }
+        if let Some(c) = cmd
+            .catalog
+            .as_deref()
+            .filter(|c| *c != metadata::catalog_name())
+        {
+            return Err(Status::not_found(format!(
+                "unknown catalog '{c}': the catalog is {}",
+                metadata::catalog_name()
+            )));
+        }
+        let domain = cmd.schema.clone().ok_or_else(|| {
+            Status::invalid_argument(
+                "name the domain as the ingest's schema (db_schema_name): data products live \
+                 in domains",
+            )
+        })?;
+        let options = cmd.table_definition_options.unwrap_or_default();
+        let if_exists = match TableExistsOption::try_from(options.if_exists) {
+            Ok(TableExistsOption::Fail) => IfExists::Fail,
+            Ok(TableExistsOption::Append) => IfExists::Append,
+            Ok(TableExistsOption::Replace) => IfExists::Replace,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "say what to do when the product exists: fail, append or replace",
+                ));
+            }
+        };
+        let create = match TableNotExistOption::try_from(options.if_not_exist) {
+            Ok(TableNotExistOption::Create) => true,
+            Ok(TableNotExistOption::Fail) => false,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "say what to do when the product does not exist: create or fail",
+                ));
+            }
+        };
+        let mut stream = FlightRecordBatchStream::new_from_flight_data(
+            request
+                .into_inner()
+                .map_err(arrow_flight::error::FlightError::from),
+        );
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(
+                batch.map_err(|e| Status::invalid_argument(format!("reading the rows: {e}")))?,
+            );
+        }
+        let schema = stream
+            .schema()
+            .cloned()
+            .or_else(|| batches.first().map(|b| b.schema()))
+            .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let session = self.session(principal).await?;
+        session
+            .ingest(
+                crate::model::ProductName::new(domain, &cmd.table),
+                schema,
+                batches,
+                if_exists,
+                create,
+            )
+            .await
+            .map_err(status_of)?;
+        tracing::info!(principal = %who, kind = "ingest", rows, "ingest");
+        Ok(rows as i64)
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

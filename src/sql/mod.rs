@@ -14,4 +14,4 @@ mod views;
 pub use interrupt::interruptible;
 pub use output::Output;
 pub use parser::{CheckTarget, LakeStatement, LineageEnd, ParsedStatement, parse_sql};
-pub use session::{Answer, CATALOG_NAME, Session, SessionOptions};
+pub use session::{Answer, CATALOG_NAME, IfExists, Session, SessionOptions};

@@ -33,6 +33,17 @@ pub enum Answer {
     Rows(datafusion::dataframe::DataFrame),
 }
 
+/// What a bulk load does when its product exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Refuse.
+    Fail,
+    /// Append the rows.
+    Append,
+    /// Replace the product's data (and schema) with the rows.
+    Replace,
+}
+
 /// How a session is opened.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -237,6 +248,51 @@ impl Session {
                 "lakemeta's own statements take no parameters: write the values into the statement",
             )),
             ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, Some(params)).await,
+        }
+        .map_err(Error::unwrap_df)
+    }
+
+    /// A bulk load: writes `batches` (of `schema`) into the data product `name` — appended,
+    /// or replacing its data, when it exists (`if_exists`); created as a managed Delta product
+    /// when it does not and `create` is set.
+    pub async fn ingest(
+        &self,
+        name: ProductName,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<arrow::array::RecordBatch>,
+        if_exists: IfExists,
+        create: bool,
+    ) -> Result<Output> {
+        self.install(std::slice::from_ref(&name), false).await?;
+        let state = self.catalog.state();
+        state.domain(&name.domain)?;
+        let input = if batches.is_empty() {
+            self.ctx
+                .read_batch(arrow::array::RecordBatch::new_empty(schema))?
+        } else {
+            self.ctx.read_batches(batches)?
+        }
+        .into_unoptimized_plan();
+        let exists = state.products.contains_key(&name);
+        let statement = format!("bulk ingest into {name}");
+        match (exists, if_exists) {
+            (true, IfExists::Fail) => Err(Error::AlreadyExists {
+                what: format!("data product {name}"),
+                hint: "ingest in append or replace mode".into(),
+            }),
+            (true, IfExists::Append) => {
+                self.insert_into(name, input, InsertOp::Append, &statement)
+                    .await
+            }
+            (true, IfExists::Replace) => {
+                self.create_table_as(name, input, false, true, &statement)
+                    .await
+            }
+            (false, _) if create => {
+                self.create_table_as(name, input, false, false, &statement)
+                    .await
+            }
+            (false, _) => Err(state.product(&name).unwrap_err()),
         }
         .map_err(Error::unwrap_df)
     }

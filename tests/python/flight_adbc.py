@@ -74,6 +74,24 @@ with connect(password) as conn:
         cur.execute("SELECT count(*) FROM shop.sales WHERE country = 'pl'")
         assert cur.fetchone() == (2,)
 
+        # bulk ingest: append to a product, create one, refuse to create one that exists
+        rows = pyarrow.table({"id": [10, 11], "country": ["se", "se"], "amount": [4.0, 5.0]})
+        assert cur.adbc_ingest("sales", rows, mode="append", db_schema_name="shop") == 2
+        cur.execute("SELECT count(*), sum(amount) FROM shop.sales WHERE country = 'se'")
+        assert cur.fetchone() == (2, 9.0)
+        events = pyarrow.table({"event": ["a", "b", "c"], "at": pyarrow.array([1, 2, 3], pyarrow.int64())})
+        assert cur.adbc_ingest("events", events, mode="create", db_schema_name="shop") == 3
+        cur.execute("SELECT count(*) FROM shop.events")
+        assert cur.fetchone() == (3,)
+        try:
+            cur.adbc_ingest("events", events, mode="create", db_schema_name="shop")
+            raise AssertionError("creating an existing product was accepted")
+        except flight_sql.Error as e:
+            assert "ALREADY_EXISTS" in str(e).upper() or "ALREADYEXISTS" in str(e).upper(), e
+        assert cur.adbc_ingest("events", events, mode="replace", db_schema_name="shop") == 3
+        cur.execute("SELECT count(*) FROM shop.events")
+        assert cur.fetchone() == (3,)
+
         # a SQL mistake is the user's: invalid argument, with the message
         try:
             cur.execute("SELEC 1")
