@@ -29,6 +29,12 @@ pub struct ServeArgs {
     /// Seconds a token from the handshake stays valid.
     #[arg(long, env = "LAKEMETA_TOKEN_TTL", default_value_t = 3600)]
     pub token_ttl: u64,
+    /// TLS certificate (chain), PEM; with --tls-key.
+    #[arg(long, env = "LAKEMETA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM; with --tls-cert.
+    #[arg(long, env = "LAKEMETA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `lakemeta serve`: until SIGTERM or Ctrl-C, then lets calls in progress finish.
@@ -39,6 +45,7 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         users: args.users,
         no_auth: args.no_auth,
         token_ttl: Duration::from_secs(args.token_ttl),
+        tls: args.tls_cert.zip(args.tls_key),
     };
     let bound = bind(catalog, &options).await?;
     let addr = bound.local_addr()?;
@@ -52,7 +59,12 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         eprintln!("stopping: letting calls in progress finish");
     };
     eprintln!(
-        "serving Flight SQL on grpc://{addr}{}",
+        "serving Flight SQL on {}://{addr}{}",
+        if options.tls.is_some() {
+            "grpc+tls"
+        } else {
+            "grpc"
+        },
         if options.no_auth {
             " without authentication"
         } else {

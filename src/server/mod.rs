@@ -33,12 +33,15 @@ pub struct ServeOptions {
     pub no_auth: bool,
     /// How long a token from the handshake lives.
     pub token_ttl: Duration,
+    /// TLS: the certificate (chain) and private key files, PEM.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// A server bound to its address, ready to run.
 pub struct Bound {
     listener: TcpListener,
     service: LakeFlightService,
+    tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Bound {
@@ -52,7 +55,13 @@ impl Bound {
 
     /// Serves until `shutdown` completes; calls in progress finish first.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-        tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = self.tls {
+            builder = builder.tls_config(tls).map_err(|e| {
+                Error::invalid(format!("the TLS certificate or key is not usable: {e}"))
+            })?;
+        }
+        builder
             .add_service(FlightServiceServer::new(self.service))
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await
@@ -86,6 +95,37 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
             None
         }
     };
+    let tls = match &options.tls {
+        None => None,
+        Some((cert, key)) => {
+            // rustls is built with two crypto providers in this tree: name one, once per
+            // process (a second call finds it installed, which is fine)
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).map_err(|source| Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                })
+            };
+            let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+            if !String::from_utf8_lossy(&cert_pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Error::invalid(format!(
+                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    cert.display()
+                )));
+            }
+            if !String::from_utf8_lossy(&key_pem).contains("PRIVATE KEY-----") {
+                return Err(Error::invalid(format!(
+                    "{} holds no PEM private key (-----BEGIN PRIVATE KEY-----)",
+                    key.display()
+                )));
+            }
+            Some(
+                tonic::transport::ServerTlsConfig::new()
+                    .identity(tonic::transport::Identity::from_pem(cert_pem, key_pem)),
+            )
+        }
+    };
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Io {
@@ -96,5 +136,6 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
     Ok(Bound {
         listener,
         service: LakeFlightService::new(catalog, auth),
+        tls,
     })
 }
