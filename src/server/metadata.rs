@@ -84,3 +84,58 @@ pub async fn tables(session: &Session) -> Result<Vec<Listed>> {
     }
     Ok(out)
 }
+
+/// The schema of a `GetPrimaryKeys` answer.
+pub fn primary_keys_schema() -> SchemaRef {
+    use arrow::datatypes::DataType;
+    Arc::new(Schema::new(vec![
+        Field::new("catalog_name", DataType::Utf8, true),
+        Field::new("db_schema_name", DataType::Utf8, true),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("key_name", DataType::Utf8, true),
+        Field::new("key_sequence", DataType::Int32, false),
+    ]))
+}
+
+/// The primary key of a product (`schema` = its domain), as its contract declares it
+/// (`primaryKey: true` on columns, in column order); none for an unknown table.
+pub fn primary_keys(
+    session: &Session,
+    catalog: Option<&str>,
+    schema: Option<&str>,
+    table: &str,
+) -> Result<arrow::array::RecordBatch> {
+    use arrow::array::{Int32Array, StringArray};
+    let state = session.catalog().state();
+    let wanted_catalog = catalog.is_none_or(|c| c == CATALOG_NAME);
+    let mut columns: Vec<(String, String)> = Vec::new();
+    if wanted_catalog {
+        for p in state.products.values() {
+            if p.name == table && schema.is_none_or(|s| s == p.domain) {
+                columns.extend(
+                    p.columns
+                        .iter()
+                        .filter(|c| c.primary_key)
+                        .map(|c| (p.domain.clone(), c.name.clone())),
+                );
+            }
+        }
+    }
+    let n = columns.len();
+    Ok(arrow::array::RecordBatch::try_new(
+        primary_keys_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![Some(CATALOG_NAME); n])),
+            Arc::new(StringArray::from_iter_values(
+                columns.iter().map(|(d, _)| d.as_str()),
+            )),
+            Arc::new(StringArray::from(vec![table; n])),
+            Arc::new(StringArray::from_iter_values(
+                columns.iter().map(|(_, c)| c.as_str()),
+            )),
+            Arc::new(StringArray::from(vec![None::<&str>; n])),
+            Arc::new(Int32Array::from_iter_values(1..=n as i32)),
+        ],
+    )?)
+}

@@ -17,10 +17,10 @@ use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
-    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandPreparedStatementQuery,
-    CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
-    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
-    TicketStatementQuery,
+    CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
+    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt,
+    SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
@@ -641,6 +641,37 @@ impl FlightSqlService for LakeFlightService {
             .map_err(status_of)?;
         tracing::info!(principal = %who, kind = "ingest", rows, "ingest");
         Ok(rows as i64)
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = metadata::primary_keys_schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let principal = self.principal(&request)?;
+        let session = self.session(principal).await?;
+        let batch = metadata::primary_keys(
+            &session,
+            query.catalog.as_deref(),
+            query.db_schema.as_deref(),
+            &query.table,
+        )
+        .map_err(status_of)?;
+        one_batch(metadata::primary_keys_schema(), Ok::<_, String>(batch))
     }
 
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}

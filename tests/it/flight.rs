@@ -307,3 +307,48 @@ async fn tls_from_certificate_and_key_files() {
     let mut plain = client(&format!("http://127.0.0.1:{port}")).await;
     assert!(query(&mut plain, "SELECT 1").await.is_err());
 }
+
+/// GetPrimaryKeys answers from the contracts: `orders.orders_fact` is keyed by `order_id`.
+#[tokio::test]
+async fn primary_keys_come_from_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
+    let mesh = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh"));
+    let specs = lakemeta::contracts::load_path(mesh).unwrap();
+    lakemeta::contracts::apply_specs(s.catalog(), &specs, &s.state(), s.principal())
+        .await
+        .unwrap();
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        users: None,
+        no_auth: true,
+        token_ttl: Duration::from_secs(60),
+        tls: None,
+    };
+    let bound = bind(Arc::clone(s.catalog()), &options).await.unwrap();
+    let url = format!("http://{}", bound.local_addr().unwrap());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.run(async move {
+        let _ = stopped.await;
+    }));
+    let mut c = client(&url).await;
+    let keys = |schema: Option<&str>, table: &str| arrow_flight::sql::CommandGetPrimaryKeys {
+        catalog: None,
+        db_schema: schema.map(str::to_string),
+        table: table.to_string(),
+    };
+    let mut fetch = async |cmd| {
+        let info = c.get_primary_keys(cmd).await.unwrap();
+        let ticket = info.endpoint[0].ticket.clone().unwrap();
+        let batches: Vec<RecordBatch> =
+            c.do_get(ticket).await.unwrap().try_collect().await.unwrap();
+        text(&batches)
+    };
+    let out = fetch(keys(Some("orders"), "orders_fact")).await;
+    assert!(
+        out.contains("| lakemeta     | orders         | orders_fact | order_id    |          | 1            |"),
+        "{out}"
+    );
+    let none = fetch(keys(Some("orders"), "nope")).await;
+    assert!(!none.contains("order_id"), "{none}");
+}
