@@ -142,6 +142,12 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::invalid(format!("cannot hash the password: {e}")))
 }
 
+/// `N` random bytes as hex: tokens and handles no one can guess.
+pub(crate) fn random_hex<const N: usize>() -> String {
+    let bytes: [u8; N] = rand::random();
+    hex(&bytes)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -241,8 +247,7 @@ impl Authenticator {
     }
 
     fn issue(&self, principal: Principal) -> String {
-        let bytes: [u8; 32] = rand::random();
-        let token = hex(&bytes);
+        let token = random_hex::<32>();
         let now = Instant::now();
         let mut issued = match self.issued.lock() {
             Ok(g) => g,

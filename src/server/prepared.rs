@@ -45,8 +45,7 @@ impl PreparedStatements {
 
     /// Keeps a new prepared statement; returns its handle.
     pub fn add(&self, principal: &str, sql: &str) -> String {
-        let bytes: [u8; 16] = rand::random();
-        let handle: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let handle = super::auth::random_hex::<16>();
         let mut all = self.lock();
         all.retain(|_, p| p.used.elapsed() < IDLE);
         all.insert(

@@ -31,7 +31,7 @@ use prost::Message;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{Authenticator, Refusal};
+use super::auth::{Authenticator, Refusal, random_hex};
 use super::metadata;
 use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
@@ -119,10 +119,7 @@ impl LakeFlightService {
             }
         };
         tracing::info!(principal = %who, kind = "statement", total_rows = total, planned_ms = started.elapsed().as_millis() as u64, "query");
-        let handle = {
-            let bytes: [u8; 16] = rand::random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        let handle = random_hex::<16>();
         let ticket = TicketStatementQuery {
             statement_handle: handle.clone().into(),
         };
@@ -396,14 +393,12 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.principal(&request)?;
-        let info = FlightInfo::new()
-            .try_with_schema(query.clone().into_builder(sql_info()).schema().as_ref())
-            .map_err(|e| Status::internal(format!("SqlInfo schema: {e}")))?
-            .with_endpoint(
-                FlightEndpoint::new().with_ticket(Ticket::new(query.as_any().encode_to_vec())),
-            )
-            .with_descriptor(request.into_inner());
-        Ok(Response::new(info))
+        let schema = query.clone().into_builder(sql_info()).schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
     }
 
     async fn do_get_sql_info(
