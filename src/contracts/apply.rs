@@ -7,6 +7,7 @@ use url::Url;
 
 use super::diff::check_version_bump;
 use super::odcs::ProductSpec;
+use super::relationships::resolve;
 use super::source::{Spec, SpecSource};
 use super::sources::{declared_edges, is_from_contract};
 use super::types::{arrow_type, check_schema};
@@ -223,6 +224,9 @@ async fn plan(
                 .or_else(|| current.products.get(n))
         };
         let edges = declared_edges(spec, src, product, lookup, "")?;
+        for key in &spec.foreign_keys {
+            resolve(key, name, lookup).map_err(|m| src.error(&key.at, m))?;
+        }
         let target = name.to_string();
         lineage_removed.extend(stale_edges_into(
             &current.lineage,

@@ -1,6 +1,7 @@
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use super::relationships::{self, ForeignKeyDecl, RelationshipEntry};
 use super::source::{SpecSource, yaml_error};
 use super::types::{arrow_type, schema_hash};
 use crate::error::Result;
@@ -34,11 +35,15 @@ struct Odcs {
 #[serde(rename_all = "camelCase")]
 struct SchemaObject {
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     description: Option<String>,
     #[serde(default)]
     properties: Vec<Property>,
     #[serde(default)]
     quality: Vec<Value>,
+    #[serde(default)]
+    relationships: Vec<RelationshipEntry>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +72,8 @@ struct Property {
     logical_type_options: Option<Value>,
     #[serde(default)]
     transform_source_objects: Vec<String>,
+    #[serde(default)]
+    relationships: Vec<RelationshipEntry>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +104,8 @@ pub struct ProductSpec {
     /// The sources the contract declares (`transformSourceObjects` of a property, the
     /// `sources` custom property), as written.
     pub sources: Vec<SourceDecl>,
+    /// The foreign keys it declares (`relationships` of type foreignKey), as written.
+    pub foreign_keys: Vec<ForeignKeyDecl>,
 }
 
 /// A source a contract declares: data of `from` (`domain.product` or `domain.product.column`)
@@ -162,8 +171,17 @@ impl ProductSpec {
         let mut columns = Vec::new();
         let mut checks = Vec::new();
         let mut sources = Vec::new();
+        let mut foreign_keys = Vec::new();
         for (i, p) in object.properties.iter().enumerate() {
             let at = |f: &str| format!("schema[0].properties[{i}].{f}");
+            foreign_keys.extend(
+                relationships::of_property(
+                    &p.name,
+                    &p.relationships,
+                    &format!("schema[0].properties[{i}]"),
+                )
+                .map_err(|(at, m)| source.error(&at, m))?,
+            );
             sources.extend(
                 p.transform_source_objects
                     .iter()
@@ -275,6 +293,11 @@ impl ProductSpec {
                 ordinal: i as i32,
             });
         }
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        foreign_keys.extend(
+            relationships::of_object(object.name.as_deref(), &name, &object.relationships, &names)
+                .map_err(|(at, m)| source.error(&at, m))?,
+        );
         for (q, entry) in object.quality.iter().enumerate() {
             checks.push(
                 quality_check(entry, "")
@@ -409,6 +432,7 @@ impl ProductSpec {
             product,
             external,
             sources,
+            foreign_keys,
         })
     }
 }

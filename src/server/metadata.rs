@@ -139,3 +139,102 @@ pub fn primary_keys(
         ],
     )?)
 }
+
+/// The schema of a `GetImportedKeys`, `GetExportedKeys` or `GetCrossReference` answer.
+pub fn foreign_keys_schema() -> SchemaRef {
+    use arrow::datatypes::DataType;
+    let utf8 = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+    Arc::new(Schema::new(vec![
+        utf8("pk_catalog_name", true),
+        utf8("pk_db_schema_name", true),
+        utf8("pk_table_name", false),
+        utf8("pk_column_name", false),
+        utf8("fk_catalog_name", true),
+        utf8("fk_db_schema_name", true),
+        utf8("fk_table_name", false),
+        utf8("fk_column_name", false),
+        Field::new("key_sequence", DataType::Int32, false),
+        utf8("fk_key_name", true),
+        utf8("pk_key_name", true),
+        Field::new("update_rule", DataType::UInt8, false),
+        Field::new("delete_rule", DataType::UInt8, false),
+    ]))
+}
+
+/// A table as a metadata command names it: catalog and schema optional (`None`: any).
+pub struct TableRef<'a> {
+    /// The catalog, when given.
+    pub catalog: Option<&'a str>,
+    /// The schema (domain), when given.
+    pub schema: Option<&'a str>,
+    /// The table (product).
+    pub table: &'a str,
+}
+
+impl TableRef<'_> {
+    fn matches(&self, name: &crate::model::ProductName) -> bool {
+        self.catalog.is_none_or(|c| c == CATALOG_NAME)
+            && self.schema.is_none_or(|s| s == name.domain)
+            && self.table == name.name
+    }
+}
+
+/// The foreign keys the contracts declare, one row per column pair, ordered as Flight SQL
+/// asks (by the referenced table, then the key's column order). `referencing` keeps the keys
+/// held by that table (imported keys), `referenced` those that point at it (exported keys);
+/// both: the keys between the two (cross reference). A key cannot be enforced by Delta, so
+/// its update and delete rules are NO ACTION.
+pub fn foreign_keys(
+    session: &Session,
+    referencing: Option<&TableRef<'_>>,
+    referenced: Option<&TableRef<'_>>,
+) -> Result<arrow::array::RecordBatch> {
+    use arrow::array::{Int32Array, StringArray, UInt8Array};
+    use arrow_flight::sql::UpdateDeleteRules;
+    let state = session.catalog().state();
+    let lookup = |n: &crate::model::ProductName| state.products.get(n);
+    let mut keys: Vec<crate::contracts::ForeignKey> = Vec::new();
+    for p in state.products.values() {
+        if referencing.is_some_and(|t| !t.matches(&p.qualified_name())) {
+            continue;
+        }
+        keys.extend(
+            crate::contracts::foreign_keys(p, lookup)
+                .into_iter()
+                .filter(|k| referenced.is_none_or(|t| t.matches(&k.references))),
+        );
+    }
+    keys.sort_by(|a, b| {
+        (&a.references, &a.product, &a.columns).cmp(&(&b.references, &b.product, &b.columns))
+    });
+    // one row per column pair
+    let rows: Vec<(&crate::contracts::ForeignKey, usize)> = keys
+        .iter()
+        .flat_map(|k| (0..k.columns.len()).map(move |i| (k, i)))
+        .collect();
+    let n = rows.len();
+    let text = |f: &dyn Fn(&(&crate::contracts::ForeignKey, usize)) -> String| {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f))) as arrow::array::ArrayRef
+    };
+    let no_action = UpdateDeleteRules::NoAction as u8;
+    Ok(arrow::array::RecordBatch::try_new(
+        foreign_keys_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![Some(CATALOG_NAME); n])),
+            text(&|(k, _)| k.references.domain.clone()),
+            text(&|(k, _)| k.references.name.clone()),
+            text(&|(k, i)| k.referenced_columns[*i].clone()),
+            Arc::new(StringArray::from(vec![Some(CATALOG_NAME); n])),
+            text(&|(k, _)| k.product.domain.clone()),
+            text(&|(k, _)| k.product.name.clone()),
+            text(&|(k, i)| k.columns[*i].clone()),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|(_, i)| *i as i32 + 1),
+            )),
+            text(&|(k, _)| format!("{}_{}_fkey", k.product.name, k.columns.join("_"))),
+            Arc::new(StringArray::from(vec![None::<&str>; n])),
+            Arc::new(UInt8Array::from(vec![no_action; n])),
+            Arc::new(UInt8Array::from(vec![no_action; n])),
+        ],
+    )?)
+}

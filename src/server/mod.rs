@@ -6,6 +6,7 @@ mod metadata;
 mod prepared;
 mod service;
 mod status;
+mod xdbc;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -16,8 +16,9 @@ use arrow_flight::sql::server::FlightSqlService;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
-    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetDbSchemas,
-    CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
+    ActionCreatePreparedStatementResult, CommandGetCatalogs, CommandGetCrossReference,
+    CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys, CommandGetPrimaryKeys,
+    CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
     CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
     CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt,
     SqlInfo, TicketStatementQuery,
@@ -32,9 +33,10 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Refusal, random_hex};
-use super::metadata;
+use super::metadata::{self, TableRef};
 use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
+use super::xdbc;
 use crate::catalog::Catalog;
 use crate::model::Principal;
 use crate::sql::{Answer, IfExists, Output, Session, SessionOptions};
@@ -143,6 +145,19 @@ impl LakeFlightService {
             },
         );
         Ok(Response::new(info))
+    }
+
+    /// The foreign keys held by `referencing` and/or pointing at `referenced`, as one stream.
+    async fn keys(
+        &self,
+        request: &Request<Ticket>,
+        referencing: Option<&TableRef<'_>>,
+        referenced: Option<&TableRef<'_>>,
+    ) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
+        let principal = self.principal(request)?;
+        let session = self.session(principal).await?;
+        let batch = metadata::foreign_keys(&session, referencing, referenced).map_err(status_of)?;
+        one_batch(metadata::foreign_keys_schema(), Ok::<_, String>(batch))
     }
 
     fn results(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
@@ -669,6 +684,101 @@ impl FlightSqlService for LakeFlightService {
         one_batch(metadata::primary_keys_schema(), Ok::<_, String>(batch))
     }
 
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        let schema = query.into_builder(xdbc::type_info()).schema();
+        info_for(
+            query.as_any().encode_to_vec(),
+            &schema,
+            request.into_inner(),
+        )
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.principal(&request)?;
+        let builder = query.into_builder(xdbc::type_info());
+        one_batch(builder.schema(), builder.build())
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        keys_info(query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let table = TableRef {
+            catalog: query.catalog.as_deref(),
+            schema: query.db_schema.as_deref(),
+            table: &query.table,
+        };
+        self.keys(&request, Some(&table), None).await
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        keys_info(query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let table = TableRef {
+            catalog: query.catalog.as_deref(),
+            schema: query.db_schema.as_deref(),
+            table: &query.table,
+        };
+        self.keys(&request, None, Some(&table)).await
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.principal(&request)?;
+        keys_info(query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let primary = TableRef {
+            catalog: query.pk_catalog.as_deref(),
+            schema: query.pk_db_schema.as_deref(),
+            table: &query.pk_table,
+        };
+        let foreign = TableRef {
+            catalog: query.fk_catalog.as_deref(),
+            schema: query.fk_db_schema.as_deref(),
+            table: &query.fk_table,
+        };
+        self.keys(&request, Some(&foreign), Some(&primary)).await
+    }
+
     async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
 }
 
@@ -684,6 +794,14 @@ fn info_for(
         .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
         .with_descriptor(descriptor);
     Ok(Response::new(info))
+}
+
+/// The FlightInfo of a foreign-key command.
+fn keys_info(
+    ticket: Vec<u8>,
+    descriptor: FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
+    info_for(ticket, &metadata::foreign_keys_schema(), descriptor)
 }
 
 /// A stream of one batch.

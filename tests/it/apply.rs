@@ -129,6 +129,96 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
     );
 }
 
+/// A foreign key must name a product and columns that exist (after the apply); its errors
+/// name the file, the line and the relationship, and nothing is written.
+#[tokio::test]
+async fn foreign_keys_must_reference_existing_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
+    let specs_dir = dir.path().join("specs");
+    std::fs::create_dir(&specs_dir).unwrap();
+    std::fs::copy(
+        Path::new(MESH).join("domains/orders.yaml"),
+        specs_dir.join("orders.yaml"),
+    )
+    .unwrap();
+    let contract =
+        std::fs::read_to_string(Path::new(MESH).join("contracts/orders_fact.yaml")).unwrap();
+    let f = write(&specs_dir, "orders_fact.yaml", &contract);
+    let line = contract
+        .lines()
+        .position(|l| l.contains("- type: foreignKey"))
+        .unwrap()
+        + 1;
+    // users.user_profiles is not applied with it
+    let err = apply_specs(
+        s.catalog(),
+        &load_path(&specs_dir).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}:{line}: schema[0].properties[1].relationships[0]: the foreign key references \
+             unknown product users.user_profiles: apply its contract too, or create it first",
+            f.display()
+        )
+    );
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM meta.domains").await,
+        "0"
+    );
+    // a column the referenced product lacks
+    for name in ["domains/users.yaml", "contracts/user_profiles.yaml"] {
+        let from = Path::new(MESH).join(name);
+        std::fs::copy(&from, specs_dir.join(from.file_name().unwrap())).unwrap();
+    }
+    write(
+        &specs_dir,
+        "orders_fact.yaml",
+        &contract.replace(
+            "to: users.user_profiles.user_id",
+            "to: users.user_profiles.uid",
+        ),
+    );
+    let err = apply_specs(
+        s.catalog(),
+        &load_path(&specs_dir).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("relationships[0]: data product users.user_profiles has no column 'uid'"),
+        "{err}"
+    );
+    // a reference that is not domain.product.column (or product.column)
+    write(
+        &specs_dir,
+        "orders_fact.yaml",
+        &contract.replace("to: users.user_profiles.user_id", "to: user_id"),
+    );
+    let err = apply_specs(
+        s.catalog(),
+        &load_path(&specs_dir).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("'user_id' is not a column reference: write domain.product.column"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_contract_that_does_not_match_its_table_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -26,7 +26,13 @@ fn breaking_changes_need_a_major_version_and_every_version_is_kept() {
     let wh = wh.to_str().unwrap();
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&specs).unwrap();
-    for f in ["domains/orders.yaml", "contracts/orders_fact.yaml"] {
+    for f in [
+        "domains/orders.yaml",
+        "contracts/orders_fact.yaml",
+        // orders_fact's user_id references users.user_profiles
+        "domains/users.yaml",
+        "contracts/user_profiles.yaml",
+    ] {
         let src = Path::new(MESH).join(f);
         std::fs::copy(&src, specs.join(src.file_name().unwrap())).unwrap();
     }

@@ -308,9 +308,25 @@ async fn tls_from_certificate_and_key_files() {
     assert!(query(&mut plain, "SELECT 1").await.is_err());
 }
 
-/// GetPrimaryKeys answers from the contracts: `orders.orders_fact` is keyed by `order_id`.
+/// The rows of a FlightInfo's first endpoint, as a table.
+async fn rows_of(
+    c: &mut FlightSqlServiceClient<Channel>,
+    info: arrow_flight::FlightInfo,
+) -> String {
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let batches: Vec<RecordBatch> = c.do_get(ticket).await.unwrap().try_collect().await.unwrap();
+    text(&batches)
+}
+
+/// Primary and foreign keys come from the example mesh's contracts (`orders.orders_fact` is
+/// keyed by `order_id`, its `user_id` references `users.user_profiles`, and
+/// `orders.payments_fact.order_id` references it); the type table describes lakemeta's types.
 #[tokio::test]
-async fn primary_keys_come_from_contracts() {
+async fn keys_come_from_contracts_and_types_are_described() {
+    use arrow_flight::sql::{
+        CommandGetCrossReference, CommandGetExportedKeys, CommandGetImportedKeys,
+        CommandGetPrimaryKeys, CommandGetXdbcTypeInfo,
+    };
     let dir = tempfile::tempdir().unwrap();
     let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
     let mesh = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh"));
@@ -332,23 +348,117 @@ async fn primary_keys_come_from_contracts() {
         let _ = stopped.await;
     }));
     let mut c = client(&url).await;
-    let keys = |schema: Option<&str>, table: &str| arrow_flight::sql::CommandGetPrimaryKeys {
+    let primary = |schema: Option<&str>, table: &str| CommandGetPrimaryKeys {
         catalog: None,
         db_schema: schema.map(str::to_string),
         table: table.to_string(),
     };
-    let mut fetch = async |cmd| {
-        let info = c.get_primary_keys(cmd).await.unwrap();
-        let ticket = info.endpoint[0].ticket.clone().unwrap();
-        let batches: Vec<RecordBatch> =
-            c.do_get(ticket).await.unwrap().try_collect().await.unwrap();
-        text(&batches)
-    };
-    let out = fetch(keys(Some("orders"), "orders_fact")).await;
+    let info = c
+        .get_primary_keys(primary(Some("orders"), "orders_fact"))
+        .await
+        .unwrap();
+    let out = rows_of(&mut c, info).await;
     assert!(
         out.contains("| lakemeta     | orders         | orders_fact | order_id    |          | 1            |"),
         "{out}"
     );
-    let none = fetch(keys(Some("orders"), "nope")).await;
+    let info = c
+        .get_primary_keys(primary(Some("orders"), "nope"))
+        .await
+        .unwrap();
+    let none = rows_of(&mut c, info).await;
     assert!(!none.contains("order_id"), "{none}");
+
+    // the keys orders_fact holds, and the keys that point at it
+    let info = c
+        .get_imported_keys(CommandGetImportedKeys {
+            catalog: None,
+            db_schema: Some("orders".into()),
+            table: "orders_fact".into(),
+        })
+        .await
+        .unwrap();
+    let imported = rows_of(&mut c, info).await;
+    let line = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("| lakemeta"))
+            .map(|l| {
+                l.split('|')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line(&imported),
+        vec![
+            "lakemeta users user_profiles user_id lakemeta orders orders_fact user_id 1 orders_fact_user_id_fkey 3 3"
+        ],
+        "{imported}"
+    );
+    let info = c
+        .get_exported_keys(CommandGetExportedKeys {
+            catalog: None,
+            db_schema: None,
+            table: "orders_fact".into(),
+        })
+        .await
+        .unwrap();
+    let exported = rows_of(&mut c, info).await;
+    assert_eq!(
+        line(&exported),
+        vec![
+            "lakemeta orders orders_fact order_id lakemeta orders payments_fact order_id 1 payments_fact_order_id_fkey 3 3"
+        ],
+        "{exported}"
+    );
+    let cross = |pk: &str, fk: &str| CommandGetCrossReference {
+        pk_catalog: None,
+        pk_db_schema: Some("orders".into()),
+        pk_table: pk.into(),
+        fk_catalog: None,
+        fk_db_schema: Some("orders".into()),
+        fk_table: fk.into(),
+    };
+    let info = c
+        .get_cross_reference(cross("orders_fact", "payments_fact"))
+        .await
+        .unwrap();
+    assert_eq!(line(&rows_of(&mut c, info).await), line(&exported));
+    let info = c
+        .get_cross_reference(cross("payments_fact", "orders_fact"))
+        .await
+        .unwrap();
+    assert!(line(&rows_of(&mut c, info).await).is_empty());
+
+    // every type, and one asked for by its XDBC code (VARCHAR = 12)
+    let info = c
+        .get_xdbc_type_info(CommandGetXdbcTypeInfo { data_type: None })
+        .await
+        .unwrap();
+    let all = rows_of(&mut c, info).await;
+    for t in [
+        "BIGINT",
+        "DOUBLE",
+        "DECIMAL",
+        "VARCHAR",
+        "BOOLEAN",
+        "DATE",
+        "TIMESTAMP",
+    ] {
+        assert!(all.contains(&format!("| {t} ")), "{t} missing: {all}");
+    }
+    let info = c
+        .get_xdbc_type_info(CommandGetXdbcTypeInfo {
+            data_type: Some(12),
+        })
+        .await
+        .unwrap();
+    let varchar = rows_of(&mut c, info).await;
+    assert!(
+        varchar.contains("| VARCHAR ") && !varchar.contains("BIGINT"),
+        "{varchar}"
+    );
 }
