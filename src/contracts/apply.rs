@@ -225,7 +225,17 @@ async fn plan(
         };
         let edges = declared_edges(spec, src, product, lookup, "")?;
         for key in &spec.foreign_keys {
-            resolve(key, name, lookup).map_err(|m| src.error(&key.at, m))?;
+            let named = |n: &str| {
+                planned
+                    .keys()
+                    .chain(current.products.keys())
+                    .filter(|k| k.name == n)
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            };
+            resolve(key, name, lookup, named).map_err(|m| src.error(&key.at, m))?;
         }
         let target = name.to_string();
         lineage_removed.extend(stale_edges_into(

@@ -1,9 +1,11 @@
 //! A data product as an ODCS v3.1.0 contract: what lakemeta knows about it (columns, keys,
-//! accepted values, ranges, patterns, declared quality checks, SLA, tags, owner, location),
+//! foreign keys, accepted values, ranges, patterns, declared quality checks, SLA, tags, owner,
+//! location),
 //! written so that ODCS tools (datacontract-cli's `lint` among them) accept it.
 
 use serde_json::{Map, Value, json};
 
+use super::relationships::declared_in;
 use super::types::arrow_type;
 use crate::error::{Error, Result};
 use crate::model::{Check, Column, DataProduct};
@@ -48,8 +50,33 @@ pub fn export_contract(p: &DataProduct) -> Result<String> {
     if !p.description.is_empty() {
         object.insert("description".into(), json!(p.description));
     }
-    let properties: Vec<Value> = p.columns.iter().map(|c| property(p, c)).collect();
+    let keys = declared_in(p);
+    let properties: Vec<Value> = p
+        .columns
+        .iter()
+        .map(|c| {
+            let mut prop = property(p, c);
+            // a one-column key is written on its property, as the contract had it
+            let to: Vec<Value> = keys
+                .iter()
+                .filter(|k| k.columns.len() == 1 && k.columns[0] == c.name)
+                .map(|k| json!({"type": "foreignKey", "to": k.to[0]}))
+                .collect();
+            if !to.is_empty() {
+                prop["relationships"] = Value::Array(to);
+            }
+            prop
+        })
+        .collect();
     object.insert("properties".into(), Value::Array(properties));
+    let composite: Vec<Value> = keys
+        .iter()
+        .filter(|k| k.columns.len() > 1)
+        .map(|k| json!({"type": "foreignKey", "from": k.columns, "to": k.to}))
+        .collect();
+    if !composite.is_empty() {
+        object.insert("relationships".into(), Value::Array(composite));
+    }
     let table_quality: Vec<Value> = p
         .checks
         .iter()

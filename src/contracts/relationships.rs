@@ -2,8 +2,9 @@
 //! property (`to` names the referenced column) or on the schema object (`from` and `to` list
 //! the columns, in order, for a composite key).
 //!
-//! A reference is written `domain.product.column`, or `product.column` for a product of the
-//! same domain. `apply` checks that the referenced product and columns exist; BI tools read the
+//! A reference is written `product.column` (ODCS's shorthand: a product of the same domain, or
+//! the one product of that name in another), or `domain.product.column` when the product name is
+//! not unique. `apply` checks that the referenced product and columns exist; BI tools read the
 //! keys through Flight SQL's imported/exported keys.
 
 use serde::Deserialize;
@@ -186,7 +187,7 @@ fn target(e: &RelationshipEntry, at: &str) -> Result<Vec<String>, (String, Strin
     if to.is_empty() {
         return Err((
             format!("{at}.to"),
-            "a foreign key needs 'to': the referenced column as domain.product.column".into(),
+            "a foreign key needs 'to': the referenced column as product.column".into(),
         ));
     }
     Ok(to)
@@ -197,28 +198,52 @@ fn last_segment(s: &str) -> &str {
 }
 
 /// Resolves a declaration of `product`'s contract: the referenced product (found by `lookup`)
-/// and its columns must exist. The error names what is wrong and how to write it.
+/// and its columns must exist. A `product.column` reference (ODCS's shorthand) names a product
+/// of the same domain, or else the one product of that name in another domain (`named` lists
+/// the products called so); `domain.product.column` names it in full. The error names what is
+/// wrong and how to write it.
 pub fn resolve<'a>(
     decl: &ForeignKeyDecl,
     product: &ProductName,
     lookup: impl Fn(&ProductName) -> Option<&'a DataProduct>,
+    named: impl Fn(&str) -> Vec<ProductName>,
 ) -> Result<ForeignKey, String> {
     let mut references: Option<ProductName> = None;
     let mut names = Vec::new();
     for t in &decl.to {
         let parts: Vec<&str> = t.split('.').collect();
         let (name, column) = match parts.as_slice() {
-            [p, c] if !p.is_empty() && !c.is_empty() => (
-                ProductName::new(product.domain.clone(), p.to_lowercase()),
-                *c,
-            ),
+            [p, c] if !p.is_empty() && !c.is_empty() => {
+                let local = ProductName::new(product.domain.clone(), p.to_lowercase());
+                if lookup(&local).is_some() {
+                    (local, *c)
+                } else {
+                    match named(&p.to_lowercase()).as_slice() {
+                        [] => {
+                            return Err(format!(
+                                "the foreign key references unknown product '{p}': apply its \
+                                 contract too, or create it first"
+                            ));
+                        }
+                        [one] => (one.clone(), *c),
+                        many => {
+                            let list: Vec<String> = many.iter().map(|n| n.to_string()).collect();
+                            return Err(format!(
+                                "'{t}' is ambiguous: {} are all called '{p}'; write \
+                                 domain.product.column",
+                                list.join(", ")
+                            ));
+                        }
+                    }
+                }
+            }
             [d, p, c] if !d.is_empty() && !p.is_empty() && !c.is_empty() => {
                 (ProductName::new(d.to_lowercase(), p.to_lowercase()), *c)
             }
             _ => {
                 return Err(format!(
-                    "'{t}' is not a column reference: write domain.product.column (or \
-                     product.column within the domain)"
+                    "'{t}' is not a column reference: write product.column (or \
+                     domain.product.column)"
                 ));
             }
         };
@@ -253,12 +278,23 @@ pub fn resolve<'a>(
 }
 
 /// The foreign keys of a product, read again from its stored contract and resolved against
-/// the products there are now (a key whose referenced product was dropped is left out). A
-/// product without a contract has none.
+/// the products there are now (see [`resolve`]; a key whose referenced product was dropped is
+/// left out). A product without a contract has none.
 pub fn foreign_keys<'a>(
     product: &DataProduct,
     lookup: impl Fn(&ProductName) -> Option<&'a DataProduct>,
+    named: impl Fn(&str) -> Vec<ProductName>,
 ) -> Vec<ForeignKey> {
+    let name = product.qualified_name();
+    declared_in(product)
+        .iter()
+        .filter_map(|d| resolve(d, &name, &lookup, &named).ok())
+        .collect()
+}
+
+/// The foreign keys a product's stored contract declares, as written; none without a
+/// contract.
+pub(crate) fn declared_in(product: &DataProduct) -> Vec<ForeignKeyDecl> {
     if product.contract_spec.is_empty() || !product.contract_spec.contains("relationships") {
         return Vec::new();
     }
@@ -283,11 +319,7 @@ pub fn foreign_keys<'a>(
         )
         .unwrap_or_default(),
     );
-    let name = product.qualified_name();
     decls
-        .iter()
-        .filter_map(|d| resolve(d, &name, &lookup).ok())
-        .collect()
 }
 
 /// The part of a contract the foreign keys come from.
@@ -324,10 +356,9 @@ mod tests {
 
     #[test]
     fn a_property_references_one_column() {
-        let d = of_property("user_id", &entry("- to: users.user_profiles.user_id"), "p")
-            .expect("valid");
+        let d = of_property("user_id", &entry("- to: user_profiles.user_id"), "p").expect("valid");
         assert_eq!(d[0].columns, vec!["user_id"]);
-        assert_eq!(d[0].to, vec!["users.user_profiles.user_id"]);
+        assert_eq!(d[0].to, vec!["user_profiles.user_id"]);
         let e = of_property("user_id", &entry("- to: [a.b.c, a.b.d]"), "p").unwrap_err();
         assert!(e.1.contains("composite key"), "{e:?}");
         let e = of_property("user_id", &entry("- type: sameAs\n  to: a.b.c"), "p").unwrap_err();

@@ -193,13 +193,19 @@ pub fn foreign_keys(
     use arrow_flight::sql::UpdateDeleteRules;
     let state = session.catalog().state();
     let lookup = |n: &crate::model::ProductName| state.products.get(n);
+    let mut by_name: std::collections::HashMap<&str, Vec<crate::model::ProductName>> =
+        std::collections::HashMap::new();
+    for n in state.products.keys() {
+        by_name.entry(n.name.as_str()).or_default().push(n.clone());
+    }
+    let named = |n: &str| by_name.get(n).cloned().unwrap_or_default();
     let mut keys: Vec<crate::contracts::ForeignKey> = Vec::new();
     for p in state.products.values() {
         if referencing.is_some_and(|t| !t.matches(&p.qualified_name())) {
             continue;
         }
         keys.extend(
-            crate::contracts::foreign_keys(p, lookup)
+            crate::contracts::foreign_keys(p, lookup, named)
                 .into_iter()
                 .filter(|k| referenced.is_none_or(|t| t.matches(&k.references))),
         );

@@ -150,7 +150,7 @@ async fn foreign_keys_must_reference_existing_columns() {
         .position(|l| l.contains("- type: foreignKey"))
         .unwrap()
         + 1;
-    // users.user_profiles is not applied with it
+    // user_profiles (of the users domain) is not applied with it
     let err = apply_specs(
         s.catalog(),
         &load_path(&specs_dir).unwrap(),
@@ -164,7 +164,7 @@ async fn foreign_keys_must_reference_existing_columns() {
         err,
         format!(
             "{}:{line}: schema[0].properties[1].relationships[0]: the foreign key references \
-             unknown product users.user_profiles: apply its contract too, or create it first",
+             unknown product 'user_profiles': apply its contract too, or create it first",
             f.display()
         )
     );
@@ -181,8 +181,8 @@ async fn foreign_keys_must_reference_existing_columns() {
         &specs_dir,
         "orders_fact.yaml",
         &contract.replace(
-            "to: users.user_profiles.user_id",
-            "to: users.user_profiles.uid",
+            "to: user_profiles.user_id",
+            "to: user_profiles.uid",
         ),
     );
     let err = apply_specs(
@@ -198,11 +198,11 @@ async fn foreign_keys_must_reference_existing_columns() {
         err.contains("relationships[0]: data product users.user_profiles has no column 'uid'"),
         "{err}"
     );
-    // a reference that is not domain.product.column (or product.column)
+    // a reference that is not product.column (or domain.product.column)
     write(
         &specs_dir,
         "orders_fact.yaml",
-        &contract.replace("to: users.user_profiles.user_id", "to: user_id"),
+        &contract.replace("to: user_profiles.user_id", "to: user_id"),
     );
     let err = apply_specs(
         s.catalog(),
@@ -214,7 +214,7 @@ async fn foreign_keys_must_reference_existing_columns() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("'user_id' is not a column reference: write domain.product.column"),
+        err.contains("'user_id' is not a column reference: write product.column"),
         "{err}"
     );
 }
