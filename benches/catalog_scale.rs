@@ -219,7 +219,7 @@ fn main() {
     // warm: one session, as the REPL keeps it
     rt.block_on(async {
         let wh = Arc::new(Warehouse::open(WarehouseLocation::parse(&root).unwrap()).await.unwrap());
-        let s = Session::open(wh, SessionOptions { principal: Principal::new("bench") }).await.unwrap();
+        let s = Session::open(wh, SessionOptions::new(Principal::new("bench"))).await.unwrap();
         for (label, sql) in [
             ("SELECT 1 (per-statement floor)", "SELECT 1"),
             ("count(*) FROM meta.products", "SELECT count(*) FROM meta.products"),

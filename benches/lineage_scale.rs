@@ -380,14 +380,9 @@ fn main() {
                 .await
                 .unwrap(),
         );
-        let s = Session::open(
-            wh,
-            SessionOptions {
-                principal: Principal::new("bench"),
-            },
-        )
-        .await
-        .unwrap();
+        let s = Session::open(wh, SessionOptions::new(Principal::new("bench")))
+            .await
+            .unwrap();
         println!(
             "session opened (100,000 products and 1,000,000 edges loaded) in {:.0} ms",
             t.elapsed().as_secs_f64() * 1000.0

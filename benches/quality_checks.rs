@@ -262,7 +262,7 @@ fn main() {
         let wh = Warehouse::open(WarehouseLocation::parse(wh_dir.path().to_str().unwrap()).unwrap())
             .await
             .unwrap();
-        let s = Session::open(Arc::new(wh), SessionOptions { principal: Principal::new("bench") })
+        let s = Session::open(Arc::new(wh), SessionOptions::new(Principal::new("bench")))
             .await
             .unwrap();
         s.sql("CREATE DOMAIN bench OWNER 'bench-team'").await.unwrap();

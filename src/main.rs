@@ -1,16 +1,23 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lakemeta::cli::Cli;
+use lakemeta::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // the server traces each call by default; the other commands only warnings
+    let default = match cli.command {
+        Command::Serve(_) => "off,lakemeta=info",
+        _ => "off,lakemeta=warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LAKEMETA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off,lakemeta=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

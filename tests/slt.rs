@@ -89,14 +89,9 @@ async fn run_file(path: PathBuf) -> Result<(), String> {
     let wh_dir = dir.path().join("warehouse");
     let location = WarehouseLocation::parse(wh_dir.to_str().unwrap()).map_err(|e| e.to_string())?;
     let warehouse = Arc::new(Warehouse::open(location).await.map_err(|e| e.to_string())?);
-    let session = Session::open(
-        warehouse,
-        SessionOptions {
-            principal: Principal::new("slt"),
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let session = Session::open(warehouse, SessionOptions::new(Principal::new("slt")))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut runner = sqllogictest::Runner::new(move || {
         let s = Db {
             session: unsafe_take(),

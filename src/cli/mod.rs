@@ -202,5 +202,5 @@ pub async fn open_warehouse(location: &str) -> Result<Arc<Warehouse>> {
 
 async fn open_session(location: &str, principal: Principal) -> Result<Session> {
     let wh = open_warehouse(location).await?;
-    Session::open(wh, SessionOptions { principal }).await
+    Session::open(wh, SessionOptions::new(principal)).await
 }

@@ -11,7 +11,7 @@ use clap::Args;
 use super::Exit;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::server::{ServeOptions, bind, hash_password};
+use crate::server::{Limits, ServeOptions, bind, hash_password};
 use crate::storage::Warehouse;
 
 /// Arguments of `lakemeta serve`.
@@ -35,6 +35,43 @@ pub struct ServeArgs {
     /// TLS private key, PEM; with --tls-cert.
     #[arg(long, env = "LAKEMETA_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Statements running at once; one more is refused (resource_exhausted).
+    #[arg(long, env = "LAKEMETA_MAX_QUERIES", default_value_t = 32)]
+    pub max_queries: usize,
+    /// Memory one query may use (e.g. 512MiB, 2GiB); sorts, joins and aggregations spill to
+    /// disk beyond it.
+    #[arg(long, env = "LAKEMETA_QUERY_MEMORY", default_value = "1GiB", value_parser = parse_size)]
+    pub query_memory: usize,
+}
+
+/// A size in bytes: a number with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T, KB,
+/// MB, GB, TB, read as powers of 1024).
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}': write a size such as 512MiB or 2GiB"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size: write one such as 512MiB or 2GiB"))?;
+    let bytes = value * (1u64 << shift) as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > usize::MAX as f64 {
+        return Err(format!("'{text}' is not a usable size"));
+    }
+    Ok(bytes as usize)
 }
 
 /// `lakemeta serve`: until SIGTERM or Ctrl-C, then lets calls in progress finish.
@@ -46,6 +83,10 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         no_auth: args.no_auth,
         token_ttl: Duration::from_secs(args.token_ttl),
         tls: args.tls_cert.zip(args.tls_key),
+        limits: Limits {
+            max_queries: args.max_queries,
+            query_memory: args.query_memory,
+        },
     };
     let bound = bind(catalog, &options).await?;
     let addr = bound.local_addr()?;
@@ -94,4 +135,23 @@ pub(super) fn hash() -> Result<Exit> {
     }
     println!("{}", hash_password(password)?);
     Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(
+            parse_size("2 parsecs")
+                .unwrap_err()
+                .contains("unknown unit 'parsecs'")
+        );
+        assert!(parse_size("lots").is_err());
+    }
 }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod metadata;
+mod metered;
 mod prepared;
 mod service;
 mod status;
@@ -17,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
 pub use auth::{Authenticator, Refusal, Users, hash_password};
-pub use service::LakeFlightService;
+pub use service::{LakeFlightService, Limits};
 pub use status::status_of;
 
 use crate::catalog::Catalog;
@@ -36,6 +37,8 @@ pub struct ServeOptions {
     pub token_ttl: Duration,
     /// TLS: the certificate (chain) and private key files, PEM.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// How many statements run at once, and how much memory each may use.
+    pub limits: Limits,
 }
 
 /// A server bound to its address, ready to run.
@@ -127,6 +130,16 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
             )
         }
     };
+    if options.limits.max_queries == 0 {
+        return Err(Error::invalid(
+            "--max-queries 0 would refuse every query: allow at least 1",
+        ));
+    }
+    if options.limits.query_memory == 0 {
+        return Err(Error::invalid(
+            "--query-memory 0 leaves a query no memory: give a size such as 512MiB or 2GiB",
+        ));
+    }
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Io {
@@ -136,7 +149,7 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
     let auth = Arc::new(Authenticator::new(users, options.token_ttl));
     Ok(Bound {
         listener,
-        service: LakeFlightService::new(catalog, auth),
+        service: LakeFlightService::new(catalog, auth, options.limits),
         tls,
     })
 }

@@ -29,11 +29,13 @@ use arrow_flight::{
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Refusal, random_hex};
 use super::metadata::{self, TableRef};
+use super::metered::{Metered, RowCount};
 use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
 use super::xdbc;
@@ -61,23 +63,55 @@ enum Pending {
     Planned(datafusion::dataframe::DataFrame),
 }
 
+/// Results waiting for their `DoGet` at most (more is `resource_exhausted`).
+const MAX_WAITING: usize = 10_000;
+
+/// What the server lets one query, and all of them together, use.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Statements running at once; one more is refused with `resource_exhausted`.
+    pub max_queries: usize,
+    /// Memory one query's operators may hold (sorts, joins and aggregations spill to disk
+    /// beyond it where DataFusion can; elsewhere the query fails with `resource_exhausted`).
+    pub query_memory: usize,
+}
+
 /// lakemeta's Flight SQL service.
 pub struct LakeFlightService {
     catalog: Arc<Catalog>,
     auth: Arc<Authenticator>,
     results: Mutex<HashMap<String, Waiting>>,
     prepared: PreparedStatements,
+    limits: Limits,
+    running: Arc<Semaphore>,
 }
 
 impl LakeFlightService {
-    /// The service over a catalog, calls checked by `auth`.
-    pub fn new(catalog: Arc<Catalog>, auth: Arc<Authenticator>) -> Self {
+    /// The service over a catalog, calls checked by `auth`, queries held to `limits`.
+    pub fn new(catalog: Arc<Catalog>, auth: Arc<Authenticator>, limits: Limits) -> Self {
         Self {
             catalog,
             auth,
             results: Mutex::new(HashMap::new()),
             prepared: PreparedStatements::default(),
+            limits,
+            running: Arc::new(Semaphore::new(limits.max_queries)),
         }
+    }
+
+    /// A slot for a statement to run in, or `resource_exhausted` when all are taken.
+    fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        Arc::clone(&self.running).try_acquire_owned().map_err(|_| {
+            tracing::warn!(
+                max_queries = self.limits.max_queries,
+                "query refused: server busy"
+            );
+            Status::resource_exhausted(format!(
+                "the server is running {} statements, the most it runs at once: try again \
+                 when one has finished (the limit is lakemeta serve --max-queries)",
+                self.limits.max_queries
+            ))
+        })
     }
 
     /// The caller, from the call's bearer token.
@@ -91,7 +125,11 @@ impl LakeFlightService {
 
     /// A session for one call, run as `principal`, sharing the catalog.
     async fn session(&self, principal: Principal) -> Result<Session, Status> {
-        Session::with_catalog(Arc::clone(&self.catalog), SessionOptions { principal })
+        let options = SessionOptions {
+            principal,
+            memory_limit: Some(self.limits.query_memory),
+        };
+        Session::with_catalog(Arc::clone(&self.catalog), options)
             .await
             .map_err(status_of)
     }
@@ -120,7 +158,8 @@ impl LakeFlightService {
                 (schema, Pending::Planned(df), -1)
             }
         };
-        tracing::info!(principal = %who, kind = "statement", total_rows = total, planned_ms = started.elapsed().as_millis() as u64, "query");
+        let ran = if total < 0 { "planned" } else { "ran" };
+        tracing::info!(principal = %who, kind = "statement", rows = total, duration_ms = started.elapsed().as_millis() as u64, "{ran}");
         let handle = random_hex::<16>();
         let ticket = TicketStatementQuery {
             statement_handle: handle.clone().into(),
@@ -135,6 +174,12 @@ impl LakeFlightService {
             .with_total_records(total);
         let mut results = self.results();
         results.retain(|_, w| w.since.elapsed() < RESULT_TTL);
+        if results.len() >= MAX_WAITING {
+            return Err(Status::resource_exhausted(format!(
+                "{MAX_WAITING} results wait to be fetched: fetch each query's result (DoGet \
+                 on its ticket) before running more"
+            )));
+        }
         results.insert(
             handle,
             Waiting {
@@ -157,7 +202,12 @@ impl LakeFlightService {
         let principal = self.principal(request)?;
         let session = self.session(principal).await?;
         let batch = metadata::foreign_keys(&session, referencing, referenced).map_err(status_of)?;
-        one_batch(metadata::foreign_keys_schema(), Ok::<_, String>(batch))
+        one_batch(
+            session.principal(),
+            "GetForeignKeys",
+            metadata::foreign_keys_schema(),
+            Ok::<_, String>(batch),
+        )
     }
 
     fn results(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
@@ -251,6 +301,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request)?;
+        let _running = self.admit()?;
         let started = Instant::now();
         let who = principal.name.clone();
         let session = self.session(principal).await?;
@@ -267,6 +318,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request)?;
+        let _running = self.admit()?;
         let started = Instant::now();
         let who = principal.name.clone();
         let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
@@ -325,6 +377,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let principal = self.principal(&request)?;
+        let _running = self.admit()?;
         let who = principal.name.clone();
         let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
         let mut rows = parameter_rows(request.into_inner()).await?;
@@ -384,22 +437,26 @@ impl FlightSqlService for LakeFlightService {
             )
         })?;
         let schema = waiting.schema;
-        let batches: BoxStream<RecordBatch> = match waiting.rows {
-            Pending::Ready(batches) => Box::pin(futures::stream::iter(batches.into_iter().map(Ok))),
+        let (batches, admission): (BoxStream<RecordBatch>, _) = match waiting.rows {
+            Pending::Ready(batches) => (
+                Box::pin(futures::stream::iter(batches.into_iter().map(Ok))),
+                None,
+            ),
             Pending::Planned(df) => {
+                // the query runs while its rows stream: it takes a slot until it ends
+                let admission = self.admit()?;
                 let target = Arc::clone(&schema);
                 let stream = df.execute_stream().await.map_err(|e| status_of(e.into()))?;
-                Box::pin(stream.map(move |batch| {
-                    let batch = batch.map_err(|e| status_of(e.into()))?;
-                    cast_batch(batch, &target)
-                }))
+                (
+                    Box::pin(stream.map(move |batch| {
+                        let batch = batch.map_err(|e| status_of(e.into()))?;
+                        cast_batch(batch, &target)
+                    })),
+                    Some(admission),
+                )
             }
         };
-        let stream = FlightDataEncoderBuilder::new()
-            .with_schema(schema)
-            .build(batches.map_err(arrow_flight::error::FlightError::from))
-            .map_err(Status::from);
-        Ok(Response::new(Box::pin(stream)))
+        Ok(send(principal.name, "query", schema, batches, admission))
     }
 
     async fn get_flight_info_sql_info(
@@ -421,16 +478,9 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetSqlInfo,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        self.principal(&request)?;
+        let principal = self.principal(&request)?;
         let builder = query.into_builder(sql_info());
-        let schema = builder.schema();
-        let batch = builder.build();
-        let stream = FlightDataEncoderBuilder::new()
-            .with_schema(schema)
-            .build(futures::stream::once(async { batch }))
-            .map_err(Status::from)
-            .boxed();
-        Ok(Response::new(stream))
+        one_batch(&principal, "GetSqlInfo", builder.schema(), builder.build())
     }
 
     async fn do_put_statement_update(
@@ -439,6 +489,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let principal = self.principal(&request)?;
+        let _running = self.admit()?;
         let who = principal.name.clone();
         let session = self.session(principal).await?;
         let out = session
@@ -471,11 +522,11 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetCatalogs,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        self.principal(&request)?;
+        let principal = self.principal(&request)?;
         let mut builder = query.into_builder();
         builder.append(metadata::catalog_name());
         let schema = builder.schema();
-        one_batch(schema, builder.build())
+        one_batch(&principal, "GetCatalogs", schema, builder.build())
     }
 
     async fn get_flight_info_schemas(
@@ -504,7 +555,7 @@ impl FlightSqlService for LakeFlightService {
             builder.append(metadata::catalog_name(), s);
         }
         let schema = builder.schema();
-        one_batch(schema, builder.build())
+        one_batch(session.principal(), "GetDbSchemas", schema, builder.build())
     }
 
     async fn get_flight_info_tables(
@@ -541,7 +592,7 @@ impl FlightSqlService for LakeFlightService {
                 .map_err(|e| Status::internal(format!("listing table {}: {e}", t.name)))?;
         }
         let schema = builder.schema();
-        one_batch(schema, builder.build())
+        one_batch(session.principal(), "GetTables", schema, builder.build())
     }
 
     async fn get_flight_info_table_types(
@@ -563,13 +614,13 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetTableTypes,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        self.principal(&request)?;
+        let principal = self.principal(&request)?;
         let mut builder = query.into_builder();
         for t in metadata::TABLE_TYPES {
             builder.append(t);
         }
         let schema = builder.schema();
-        one_batch(schema, builder.build())
+        one_batch(&principal, "GetTableTypes", schema, builder.build())
     }
 
     async fn do_put_statement_ingest(
@@ -579,6 +630,7 @@ impl FlightSqlService for LakeFlightService {
     ) -> Result<i64, Status> {
         use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
         let principal = self.principal(&request)?;
+        let _running = self.admit()?;
         let who = principal.name.clone();
         if cmd.temporary || cmd.transaction_id.is_some() {
             return Err(Status::unimplemented(
@@ -681,7 +733,12 @@ impl FlightSqlService for LakeFlightService {
             &query.table,
         )
         .map_err(status_of)?;
-        one_batch(metadata::primary_keys_schema(), Ok::<_, String>(batch))
+        one_batch(
+            session.principal(),
+            "GetPrimaryKeys",
+            metadata::primary_keys_schema(),
+            Ok::<_, String>(batch),
+        )
     }
 
     async fn get_flight_info_xdbc_type_info(
@@ -703,9 +760,14 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetXdbcTypeInfo,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        self.principal(&request)?;
+        let principal = self.principal(&request)?;
         let builder = query.into_builder(xdbc::type_info());
-        one_batch(builder.schema(), builder.build())
+        one_batch(
+            &principal,
+            "GetXdbcTypeInfo",
+            builder.schema(),
+            builder.build(),
+        )
     }
 
     async fn get_flight_info_imported_keys(
@@ -804,17 +866,49 @@ fn keys_info(
     info_for(ticket, &metadata::foreign_keys_schema(), descriptor)
 }
 
-/// A stream of one batch.
+/// A metadata answer of one batch, sent to `principal`.
 fn one_batch(
+    principal: &Principal,
+    kind: &'static str,
     schema: SchemaRef,
     batch: Result<RecordBatch, impl std::fmt::Display>,
 ) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
     let batch = batch.map_err(|e| Status::internal(format!("building the answer: {e}")))?;
-    let stream = FlightDataEncoderBuilder::new()
+    Ok(send(
+        principal.name.clone(),
+        kind,
+        schema,
+        Box::pin(futures::stream::iter([Ok(batch)])),
+        None,
+    ))
+}
+
+/// The response that streams `batches` (of `schema`) to `who`, counted and traced as `kind`;
+/// `admission` is held until the stream ends or is dropped.
+fn send(
+    who: String,
+    kind: &'static str,
+    schema: SchemaRef,
+    batches: BoxStream<RecordBatch>,
+    admission: Option<OwnedSemaphorePermit>,
+) -> Response<BoxStream<arrow_flight::FlightData>> {
+    let rows = RowCount::default();
+    let counter = rows.clone();
+    let encoded = FlightDataEncoderBuilder::new()
         .with_schema(schema)
-        .build(futures::stream::iter([Ok(batch)]))
+        .build(
+            batches
+                .map_ok(move |b| counter.count(b))
+                .map_err(arrow_flight::error::FlightError::from),
+        )
         .map_err(Status::from);
-    Ok(Response::new(Box::pin(stream)))
+    Response::new(Box::pin(Metered::new(
+        Box::pin(encoded),
+        who,
+        kind,
+        rows,
+        admission,
+    )))
 }
 
 /// The type a column is sent as: dictionaries as their values and view types as their plain

@@ -28,7 +28,10 @@ pub fn status_of(error: Error) -> Status {
 
 fn datafusion_status(e: &DataFusionError, message: String) -> Status {
     match e.find_root() {
-        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(message),
+        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(format!(
+            "{message}\nThe server gives each query the memory of lakemeta serve --query-memory: \
+             ask for fewer rows or columns at once, or raise the limit"
+        )),
         DataFusionError::NotImplemented(_) => Status::unimplemented(message),
         DataFusionError::Plan(m) if m.contains("table") && m.contains("not found") => {
             Status::not_found(message)

@@ -5,6 +5,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
@@ -49,6 +50,20 @@ pub enum IfExists {
 pub struct SessionOptions {
     /// Who runs the statements.
     pub principal: Principal,
+    /// The memory one statement's operators may hold, in bytes (`None`: no limit). Sorts,
+    /// joins and aggregations spill to the temporary directory beyond it where DataFusion can;
+    /// otherwise the statement fails with a resources-exhausted error.
+    pub memory_limit: Option<usize>,
+}
+
+impl SessionOptions {
+    /// Statements run as `principal`, without a memory limit.
+    pub fn new(principal: Principal) -> Self {
+        Self {
+            principal,
+            memory_limit: None,
+        }
+    }
 }
 
 /// A SQL session on a warehouse, run as one principal: DataFusion over the system tables and
@@ -88,9 +103,11 @@ impl Session {
         let caches = CacheManagerConfig::default()
             .with_list_files_cache_limit(0)
             .with_file_statistics_cache_limit(0);
-        let runtime = RuntimeEnvBuilder::new()
-            .with_cache_manager(caches)
-            .build_arc()?;
+        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches);
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let runtime = runtime.build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let wh = catalog.warehouse();
         let (key, store) = wh.data().store_for(wh.url())?;

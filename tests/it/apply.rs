@@ -180,10 +180,7 @@ async fn foreign_keys_must_reference_existing_columns() {
     write(
         &specs_dir,
         "orders_fact.yaml",
-        &contract.replace(
-            "to: user_profiles.user_id",
-            "to: user_profiles.uid",
-        ),
+        &contract.replace("to: user_profiles.user_id", "to: user_profiles.uid"),
     );
     let err = apply_specs(
         s.catalog(),

@@ -8,10 +8,16 @@ use arrow::array::RecordBatch;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use futures::TryStreamExt;
 use lakemeta::catalog::Catalog;
-use lakemeta::server::{ServeOptions, bind, hash_password};
+use lakemeta::server::{Limits, ServeOptions, bind, hash_password};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
 use tonic::Code;
 use tonic::transport::Channel;
+
+/// The limits of the servers under test.
+const LIMITS: Limits = Limits {
+    max_queries: 4,
+    query_memory: 256 << 20,
+};
 
 /// A server on 127.0.0.1 (port chosen by the system) over a fresh warehouse with user
 /// alice/wonderland; it stops when the returned sender is dropped.
@@ -35,6 +41,7 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
         no_auth: false,
         token_ttl: Duration::from_secs(60),
         tls: None,
+        limits: LIMITS,
     };
     let bound = bind(catalog, &options).await.unwrap();
     let addr = bound.local_addr().unwrap();
@@ -159,6 +166,7 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
         no_auth: false,
         token_ttl: Duration::from_secs(60),
         tls: None,
+        limits: LIMITS,
     };
     let err = bind(Arc::clone(&catalog), &options)
         .await
@@ -191,8 +199,6 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
 /// then SIGTERM: the server stops cleanly with exit code 0.
 #[test]
 fn adbc_from_python_against_lakemeta_serve() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.yaml");
     std::fs::write(
@@ -203,7 +209,56 @@ fn adbc_from_python_against_lakemeta_serve() {
         ),
     )
     .unwrap();
-    let wh = dir.path().join("wh");
+    let (mut server, addr) = spawn_serve(&dir.path().join("wh"), &users, &[]);
+    // a second server whose tokens live one second, for the expired-token case
+    let (mut expiring, expiring_addr) =
+        spawn_serve(&dir.path().join("wh2"), &users, &["--token-ttl", "1"]);
+    let python = super::support::python_tools().join("python");
+    let out = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/flight_adbc.py"
+        ))
+        .args([
+            &format!("grpc://{addr}"),
+            "analyst",
+            "open sesame",
+            &format!("grpc://{expiring_addr}"),
+        ])
+        .output()
+        .unwrap();
+    for s in [&server, &expiring] {
+        let stopped = std::process::Command::new("kill")
+            .args(["-TERM", &s.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+    }
+    let status = server.wait().unwrap();
+    expiring.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "the ADBC suite failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server did not stop cleanly on SIGTERM"
+    );
+}
+
+/// `lakemeta serve` on 127.0.0.1 (a port the system chooses) over `wh` with `users`, and the
+/// address it listens on. Its stderr is drained by a thread, so its call traces never block it.
+fn spawn_serve(
+    wh: &std::path::Path,
+    users: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
     let mut server = super::bin()
         .args([
             "-w",
@@ -211,9 +266,10 @@ fn adbc_from_python_against_lakemeta_serve() {
             "serve",
             "--listen",
             "127.0.0.1:0",
-            "--users",
         ])
-        .arg(&users)
+        .arg("--users")
+        .arg(users)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -227,33 +283,8 @@ fn adbc_from_python_against_lakemeta_serve() {
         .strip_prefix("serving Flight SQL on grpc://")
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_string();
-    let python = super::support::python_tools().join("python");
-    let out = std::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/python/flight_adbc.py"
-        ))
-        .args([&format!("grpc://{addr}"), "analyst", "open sesame"])
-        .output()
-        .unwrap();
-    let stopped = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
-    let status = server.wait().unwrap();
-    assert!(
-        out.status.success(),
-        "the ADBC suite failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "the server did not stop cleanly on SIGTERM"
-    );
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    (server, addr)
 }
 
 /// TLS from certificate and key files: a client that trusts the certificate queries; one
@@ -277,6 +308,7 @@ async fn tls_from_certificate_and_key_files() {
         no_auth: true,
         token_ttl: Duration::from_secs(60),
         tls: Some((key_file.clone(), key_file.clone())),
+        limits: LIMITS,
     };
     let err = bind(Arc::clone(&catalog), &options)
         .await
@@ -340,6 +372,7 @@ async fn keys_come_from_contracts_and_types_are_described() {
         no_auth: true,
         token_ttl: Duration::from_secs(60),
         tls: None,
+        limits: LIMITS,
     };
     let bound = bind(Arc::clone(s.catalog()), &options).await.unwrap();
     let url = format!("http://{}", bound.local_addr().unwrap());
@@ -461,4 +494,89 @@ async fn keys_come_from_contracts_and_types_are_described() {
         varchar.contains("| VARCHAR ") && !varchar.contains("BIGINT"),
         "{varchar}"
     );
+}
+
+/// One statement at a time and 32 MiB per query: a second statement is refused while the first
+/// runs, the first stops when its client goes away (and frees its slot), a query that cannot
+/// spill fails with resource_exhausted, and a sort larger than the limit spills and finishes.
+#[tokio::test]
+async fn limits_refuse_and_a_disconnect_cancels_the_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(WarehouseLocation::parse(dir.path().to_str().unwrap()).unwrap())
+        .await
+        .unwrap();
+    let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
+    let options = ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        users: None,
+        no_auth: true,
+        token_ttl: Duration::from_secs(60),
+        tls: None,
+        limits: Limits {
+            max_queries: 1,
+            query_memory: 32 << 20,
+        },
+    };
+    let bound = bind(catalog, &options).await.unwrap();
+    let url = format!("http://{}", bound.local_addr().unwrap());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.run(async move {
+        let _ = stopped.await;
+    }));
+
+    // a query that would run for hours: its stream is open, no row has come yet
+    let mut first = client(&url).await;
+    let info = first
+        .execute(
+            "SELECT count(*) FROM generate_series(1, 1000000000000)".into(),
+            None,
+        )
+        .await
+        .unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let running = first.do_get(ticket).await.unwrap();
+    let mut second = client(&url).await;
+    let err = query(&mut second, "SELECT 1").await.unwrap_err();
+    assert!(err.contains(Code::ResourceExhausted.description()), "{err}");
+    assert!(err.contains("--max-queries"), "{err}");
+
+    // the first client goes away: its query stops and its slot is free again (the server
+    // learns of the disconnect asynchronously: ask again, for at most 20 s)
+    drop(running);
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match query(&mut second, "SELECT 7 AS n").await {
+            Ok(out) => {
+                assert!(text(&out).contains('7'));
+                break;
+            }
+            Err(e) if e.contains(Code::ResourceExhausted.description()) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the abandoned query still holds its slot"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    // more memory than the limit, in an operator that cannot spill
+    let err = query(
+        &mut second,
+        "SELECT array_length(array_agg(x)) FROM generate_series(1, 10000000) AS t(x)",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains(Code::ResourceExhausted.description()), "{err}");
+    // a sort of about 100 MiB spills and finishes
+    let out = query(
+        &mut second,
+        "SELECT count(*) AS n, min(rn) AS lo FROM (SELECT row_number() OVER (ORDER BY x DESC) \
+         AS rn FROM (SELECT x * 7919 % 1000003 AS x FROM generate_series(1, 6000000) AS t(x)))",
+    )
+    .await
+    .unwrap();
+    assert!(text(&out).contains("| 6000000 | 1  |"), "{}", text(&out));
 }

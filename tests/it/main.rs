@@ -26,14 +26,9 @@ pub async fn session(location: &str) -> Session {
     let wh = Warehouse::open(WarehouseLocation::parse(location).unwrap())
         .await
         .unwrap();
-    Session::open(
-        Arc::new(wh),
-        SessionOptions {
-            principal: Principal::new("tester"),
-        },
-    )
-    .await
-    .unwrap()
+    Session::open(Arc::new(wh), SessionOptions::new(Principal::new("tester")))
+        .await
+        .unwrap()
 }
 
 /// The first column of the first row of a query, as a string.

@@ -11,14 +11,9 @@ async fn s3_session(url: &str) -> Session {
         .unwrap()
         .with_options(s3().env());
     let wh = Warehouse::open(location).await.unwrap();
-    Session::open(
-        Arc::new(wh),
-        SessionOptions {
-            principal: Principal::new("tester"),
-        },
-    )
-    .await
-    .unwrap()
+    Session::open(Arc::new(wh), SessionOptions::new(Principal::new("tester")))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,9 +2,11 @@
 and password, results into pyarrow, pandas and polars. Run by the Rust integration tests against
 a `lakemeta serve` they started.
 
-usage: flight_adbc.py URI USER PASSWORD
+usage: flight_adbc.py URI USER PASSWORD EXPIRING_URI
+(EXPIRING_URI: a server with the same user whose tokens live one second)
 """
 import sys
+import time
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import pandas
@@ -12,11 +14,12 @@ import polars
 import pyarrow
 import pyarrow.compute
 
-uri, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
+uri, user, password, expiring_uri = sys.argv[1:5]
 
 
-def connect(pw):
-    return flight_sql.connect(uri, db_kwargs={"username": user, "password": pw})
+def connect(pw, at=None):
+    # lakemeta has no transactions: say so, or the driver warns that it cannot turn autocommit off
+    return flight_sql.connect(at or uri, db_kwargs={"username": user, "password": pw}, autocommit=True)
 
 
 # a wrong password is refused as unauthenticated
@@ -121,5 +124,21 @@ with connect(password) as conn:
     pattern = conn.adbc_get_objects(depth="tables", table_name_filter="prod%").read_all().to_pylist()
     names = sorted(t["table_name"] for s in pattern[0]["catalog_db_schemas"] for t in (s["db_schema_tables"] or []))
     assert names == ["product_health", "products"], names
+
+# an expired token is refused as unauthenticated; logging in again gives a new one
+conn = connect(password, expiring_uri)
+cur = conn.cursor()
+cur.execute("SELECT 1")
+assert cur.fetchall() == [(1,)]
+time.sleep(1.5)  # the token lives one second
+try:
+    cur.execute("SELECT 2")
+    raise AssertionError("an expired token was accepted")
+except flight_sql.Error as e:
+    assert "UNAUTHENTICATED" in str(e).upper(), e
+with connect(password, expiring_uri) as again:
+    with again.cursor() as cur2:
+        cur2.execute("SELECT 3")
+        assert cur2.fetchall() == [(3,)]
 
 print("ok")
