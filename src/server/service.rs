@@ -914,10 +914,24 @@ fn send(
 /// The type a column is sent as: dictionaries as their values and view types as their plain
 /// forms, which every Flight SQL client reads (the FlightInfo schema and the stream agree).
 fn sendable_type(t: &DataType) -> DataType {
+    let field = |f: &arrow::datatypes::FieldRef| {
+        Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(sendable_type(f.data_type())),
+        )
+    };
     match t {
         DataType::Dictionary(_, value) => sendable_type(value),
         DataType::Utf8View => DataType::Utf8,
         DataType::BinaryView => DataType::Binary,
+        DataType::ListView(f) => DataType::List(field(f)),
+        DataType::LargeListView(f) => DataType::LargeList(field(f)),
+        DataType::List(f) => DataType::List(field(f)),
+        DataType::LargeList(f) => DataType::LargeList(field(f)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(field(f), *n),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(field).collect()),
+        DataType::Map(f, sorted) => DataType::Map(field(f), *sorted),
         other => other.clone(),
     }
 }

@@ -138,6 +138,18 @@ async fn queries_ddl_and_errors_over_flight_sql() {
         "+---+-------+\n| n | total |\n+---+-------+\n| 2 | 29.5  |\n+---+-------+"
     );
     // the statements ran as alice
+    // nested view types (the system tables' lists and structs) are sent as plain types too
+    let info = c
+        .execute("SELECT tags, columns FROM meta.products".into(), None)
+        .await
+        .unwrap();
+    let announced = format!("{:?}", info.clone().try_decode_schema().unwrap());
+    let out = query(&mut c, "SELECT tags, columns FROM meta.products")
+        .await
+        .unwrap();
+    let sent = format!("{:?}", out[0].schema());
+    assert!(!announced.contains("View"), "{announced}");
+    assert_eq!(announced, sent);
     let out = query(&mut c, "SELECT updated_by FROM meta.domains")
         .await
         .unwrap();
