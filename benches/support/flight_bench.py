@@ -12,7 +12,12 @@ import random
 import sys
 import time
 
+import warnings
+
 import adbc_driver_flightsql.dbapi as flight_sql
+
+# DuckDB 1.5 renamed fetch_arrow_table (the call the comparison names) to to_arrow_table
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def connect(uri, user, password):

@@ -592,3 +592,73 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
     .unwrap();
     assert!(text(&out).contains("| 6000000 | 1  |"), "{}", text(&out));
 }
+
+/// The examples for notebooks work as written: the plain script and every code cell of the
+/// notebook, against `lakemeta serve` over the example mesh (built by `lakemeta demo`).
+#[test]
+fn the_python_examples_query_the_example_mesh() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let built = super::bin()
+        .args(["-w", wh.to_str().unwrap(), "demo"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let users = dir.path().join("users.yaml");
+    std::fs::write(
+        &users,
+        format!(
+            "users:\n  - name: analyst\n    password_hash: \"{}\"\n",
+            hash_password("open sesame").unwrap()
+        ),
+    )
+    .unwrap();
+    let (mut server, addr) = spawn_serve(&wh, &users, &[]);
+    let python = super::support::python_tools().join("python");
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&python)
+            .args(args)
+            .env("LAKEMETA_FLIGHT_URI", format!("grpc://{addr}"))
+            .env("LAKEMETA_FLIGHT_USER", "analyst")
+            .env("LAKEMETA_FLIGHT_PASSWORD", "open sesame")
+            .output()
+            .unwrap()
+    };
+    let script = run(&[&format!("{examples}/explore_mesh.py")]);
+    let notebook = run(&[
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/run_notebook.py"),
+        &format!("{examples}/explore_mesh.ipynb"),
+    ]);
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    for (name, out) in [("script", script), ("notebook", notebook)] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the {name} failed:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // search found orders_fact, impact reached payments_fact, checks were recorded
+        for expected in [
+            "orders.orders_fact",
+            "orders.payments_fact",
+            "users.user_segments",
+            "not_null(order_id)",
+            "inventory.stock_levels",
+        ] {
+            assert!(
+                stdout.contains(expected),
+                "the {name} shows no {expected}:\n{stdout}"
+            );
+        }
+    }
+}
