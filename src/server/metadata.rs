@@ -171,7 +171,16 @@ pub struct TableRef<'a> {
     pub table: &'a str,
 }
 
-impl TableRef<'_> {
+impl<'a> TableRef<'a> {
+    /// The table a command names, from its optional catalog and schema.
+    pub fn new(catalog: &'a Option<String>, schema: &'a Option<String>, table: &'a str) -> Self {
+        Self {
+            catalog: catalog.as_deref(),
+            schema: schema.as_deref(),
+            table,
+        }
+    }
+
     fn matches(&self, name: &crate::model::ProductName) -> bool {
         self.catalog.is_none_or(|c| c == CATALOG_NAME)
             && self.schema.is_none_or(|s| s == name.domain)

@@ -784,11 +784,7 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetImportedKeys,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let table = TableRef {
-            catalog: query.catalog.as_deref(),
-            schema: query.db_schema.as_deref(),
-            table: &query.table,
-        };
+        let table = TableRef::new(&query.catalog, &query.db_schema, &query.table);
         self.keys(&request, Some(&table), None).await
     }
 
@@ -806,11 +802,7 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetExportedKeys,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let table = TableRef {
-            catalog: query.catalog.as_deref(),
-            schema: query.db_schema.as_deref(),
-            table: &query.table,
-        };
+        let table = TableRef::new(&query.catalog, &query.db_schema, &query.table);
         self.keys(&request, None, Some(&table)).await
     }
 
@@ -828,16 +820,8 @@ impl FlightSqlService for LakeFlightService {
         query: CommandGetCrossReference,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let primary = TableRef {
-            catalog: query.pk_catalog.as_deref(),
-            schema: query.pk_db_schema.as_deref(),
-            table: &query.pk_table,
-        };
-        let foreign = TableRef {
-            catalog: query.fk_catalog.as_deref(),
-            schema: query.fk_db_schema.as_deref(),
-            table: &query.fk_table,
-        };
+        let primary = TableRef::new(&query.pk_catalog, &query.pk_db_schema, &query.pk_table);
+        let foreign = TableRef::new(&query.fk_catalog, &query.fk_db_schema, &query.fk_table);
         self.keys(&request, Some(&foreign), Some(&primary)).await
     }
 

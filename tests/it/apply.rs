@@ -145,21 +145,21 @@ async fn foreign_keys_must_reference_existing_columns() {
     let contract =
         std::fs::read_to_string(Path::new(MESH).join("contracts/orders_fact.yaml")).unwrap();
     let f = write(&specs_dir, "orders_fact.yaml", &contract);
+    // the error of applying the specs directory as it is now
+    let refused = async || {
+        let specs = load_path(&specs_dir).unwrap();
+        apply_specs(s.catalog(), &specs, &s.state(), s.principal())
+            .await
+            .unwrap_err()
+            .to_string()
+    };
     let line = contract
         .lines()
         .position(|l| l.contains("- type: foreignKey"))
         .unwrap()
         + 1;
     // user_profiles (of the users domain) is not applied with it
-    let err = apply_specs(
-        s.catalog(),
-        &load_path(&specs_dir).unwrap(),
-        &s.state(),
-        s.principal(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = refused().await;
     assert_eq!(
         err,
         format!(
@@ -182,15 +182,7 @@ async fn foreign_keys_must_reference_existing_columns() {
         "orders_fact.yaml",
         &contract.replace("to: user_profiles.user_id", "to: user_profiles.uid"),
     );
-    let err = apply_specs(
-        s.catalog(),
-        &load_path(&specs_dir).unwrap(),
-        &s.state(),
-        s.principal(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = refused().await;
     assert!(
         err.contains("relationships[0]: data product users.user_profiles has no column 'uid'"),
         "{err}"
@@ -201,15 +193,7 @@ async fn foreign_keys_must_reference_existing_columns() {
         "orders_fact.yaml",
         &contract.replace("to: user_profiles.user_id", "to: user_id"),
     );
-    let err = apply_specs(
-        s.catalog(),
-        &load_path(&specs_dir).unwrap(),
-        &s.state(),
-        s.principal(),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = refused().await;
     assert!(
         err.contains("'user_id' is not a column reference: write product.column"),
         "{err}"

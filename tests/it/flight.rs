@@ -44,12 +44,37 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
         limits: LIMITS,
     };
     let bound = bind(catalog, &options).await.unwrap();
+    let (addr, stop, _running) = start(bound);
+    (format!("http://{addr}"), stop)
+}
+
+/// A server on 127.0.0.1 without authentication, held to `limits`.
+fn loopback(limits: Limits) -> ServeOptions {
+    ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        users: None,
+        no_auth: true,
+        token_ttl: Duration::from_secs(60),
+        tls: None,
+        limits,
+    }
+}
+
+/// Runs a bound server until the returned sender is dropped: its address, the sender, and the
+/// task that ends when the server has stopped.
+fn start(
+    bound: lakemeta::server::Bound,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<lakemeta::error::Result<()>>,
+) {
     let addr = bound.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.run(async move {
+    let running = tokio::spawn(bound.run(async move {
         let _ = stopped.await;
     }));
-    (format!("http://{addr}"), stop)
+    (addr, stop, running)
 }
 
 async fn client(url: &str) -> FlightSqlServiceClient<Channel> {
@@ -195,11 +220,8 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
     assert!(err.contains("loopback only"), "{err}");
     options.listen = "127.0.0.1:0".parse().unwrap();
     let bound = bind(catalog, &options).await.unwrap();
-    let url = format!("http://{}", bound.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(bound.run(async move {
-        let _ = stopped.await;
-    }));
+    let (addr, stop, running) = start(bound);
+    let url = format!("http://{addr}");
     let mut c = client(&url).await;
     let out = query(&mut c, "SELECT 41 + 1 AS answer").await.unwrap();
     assert!(text(&out).contains("42"));
@@ -330,11 +352,8 @@ async fn tls_from_certificate_and_key_files() {
     assert!(err.contains("holds no PEM certificate"), "{err}");
     options.tls = Some((cert_file, key_file));
     let bound = bind(catalog, &options).await.unwrap();
-    let port = bound.local_addr().unwrap().port();
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.run(async move {
-        let _ = stopped.await;
-    }));
+    let (addr, _stop, _running) = start(bound);
+    let port = addr.port();
     let tls = tonic::transport::ClientTlsConfig::new()
         .ca_certificate(tonic::transport::Certificate::from_pem(cert.pem()))
         .domain_name("localhost");
@@ -378,20 +397,11 @@ async fn keys_come_from_contracts_and_types_are_described() {
     lakemeta::contracts::apply_specs(s.catalog(), &specs, &s.state(), s.principal())
         .await
         .unwrap();
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        users: None,
-        no_auth: true,
-        token_ttl: Duration::from_secs(60),
-        tls: None,
-        limits: LIMITS,
-    };
-    let bound = bind(Arc::clone(s.catalog()), &options).await.unwrap();
-    let url = format!("http://{}", bound.local_addr().unwrap());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.run(async move {
-        let _ = stopped.await;
-    }));
+    let bound = bind(Arc::clone(s.catalog()), &loopback(LIMITS))
+        .await
+        .unwrap();
+    let (addr, _stop, _running) = start(bound);
+    let url = format!("http://{addr}");
     let mut c = client(&url).await;
     let primary = |schema: Option<&str>, table: &str| CommandGetPrimaryKeys {
         catalog: None,
@@ -518,23 +528,13 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
         .await
         .unwrap();
     let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
-    let options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        users: None,
-        no_auth: true,
-        token_ttl: Duration::from_secs(60),
-        tls: None,
-        limits: Limits {
-            max_queries: 1,
-            query_memory: 32 << 20,
-        },
+    let limits = Limits {
+        max_queries: 1,
+        query_memory: 32 << 20,
     };
-    let bound = bind(catalog, &options).await.unwrap();
-    let url = format!("http://{}", bound.local_addr().unwrap());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.run(async move {
-        let _ = stopped.await;
-    }));
+    let bound = bind(catalog, &loopback(limits)).await.unwrap();
+    let (addr, _stop, _running) = start(bound);
+    let url = format!("http://{addr}");
 
     // a query that would run for hours: its stream is open, no row has come yet
     let mut first = client(&url).await;
