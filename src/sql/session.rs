@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -276,7 +277,7 @@ impl Session {
         &self,
         name: ProductName,
         schema: arrow::datatypes::SchemaRef,
-        batches: Vec<arrow::array::RecordBatch>,
+        batches: Vec<RecordBatch>,
         if_exists: IfExists,
         create: bool,
     ) -> Result<Output> {
@@ -284,8 +285,7 @@ impl Session {
         let state = self.catalog.state();
         state.domain(&name.domain)?;
         let input = if batches.is_empty() {
-            self.ctx
-                .read_batch(arrow::array::RecordBatch::new_empty(schema))?
+            self.ctx.read_batch(RecordBatch::new_empty(schema))?
         } else {
             self.ctx.read_batches(batches)?
         }
@@ -485,9 +485,16 @@ impl Session {
         }
         let wh = self.warehouse();
         let url = wh.managed_location(&name.domain, &name.name)?;
-        let schema = Arc::new(input.schema().as_arrow().clone());
+        // columns are nullable, as CREATE TABLE … AS makes them in SQL databases: a later
+        // INSERT may leave a value out (a contract that requires one says so, and checks it)
+        let schema = nullable(input.schema().as_arrow());
         let captured = capture(&input, &|r| self.product_of(r));
-        let batches = self.collect(input).await?;
+        let batches = self
+            .collect(input)
+            .await?
+            .into_iter()
+            .map(|b| RecordBatch::try_new(nullable(&b.schema()), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let _writing = self.catalog.begin_write();
         let version = wh
             .data()
@@ -582,7 +589,46 @@ impl Session {
         let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
         let captured = capture(&input, &|r| self.product_of(r));
         let schema = Arc::new(input.schema().as_arrow().clone());
-        let batches = self.collect(input).await?;
+        let required = || {
+            let names: Vec<&str> = product
+                .columns
+                .iter()
+                .filter(|c| !c.nullable)
+                .map(|c| c.name.as_str())
+                .collect();
+            names.join(", ")
+        };
+        let batches = self.collect(input).await.map_err(|e| {
+            let message = e.to_string();
+            if message.contains("declared as non-nullable") {
+                Error::invalid(format!(
+                    "the INSERT leaves a required (NOT NULL) column of data product {name} \
+                     NULL: give every row a value for {}; nothing was written",
+                    required()
+                ))
+            } else {
+                e
+            }
+        })?;
+        // the rows come in the product's column order: a required column must have its values
+        if schema.fields().len() == product.columns.len() {
+            for (i, c) in product.columns.iter().enumerate() {
+                let missing: usize = batches.iter().map(|b| b.column(i).null_count()).sum();
+                if !c.nullable && missing > 0 {
+                    return Err(Error::invalid(format!(
+                        "column '{}' of data product {name} is required (NOT NULL{}), but {missing} \
+                         row(s) of the INSERT leave it NULL: give every row a value; nothing \
+                         was written",
+                        c.name,
+                        if product.contract_spec.is_empty() {
+                            ""
+                        } else {
+                            ", as its contract says"
+                        }
+                    )));
+                }
+            }
+        }
         let _writing = self.catalog.begin_write();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let version = self
@@ -708,4 +754,16 @@ pub(crate) fn columns_of(schema: &Schema) -> Vec<Column> {
             ordinal: i as i32,
         })
         .collect()
+}
+
+/// `schema` with every column nullable.
+fn nullable(schema: &Schema) -> Arc<Schema> {
+    Arc::new(Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
 }

@@ -381,3 +381,43 @@ async fn contracts_declare_their_products_sources() {
     );
     assert_eq!(after.len(), now.len() - 2);
 }
+
+/// A column the contract requires refuses a NULL with a message that names the product and the
+/// column(s), and the INSERT writes nothing.
+#[tokio::test]
+async fn required_columns_refuse_nulls_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
+    let specs = load_path(Path::new(MESH)).unwrap();
+    apply_specs(s.catalog(), &specs, &s.state(), s.principal())
+        .await
+        .unwrap();
+    let err = s
+        .sql("INSERT INTO orders.orders_fact VALUES ('o-000001', NULL, 1.0, 'pending', now())")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "leaves a required (NOT NULL) column of data product orders.orders_fact NULL: give \
+             every row a value for order_id, user_id, order_total, order_status, created_at"
+        ),
+        "{err}"
+    );
+    let err = s
+        .sql(
+            "INSERT INTO orders.orders_fact (order_id, order_total, order_status, created_at) \
+             VALUES ('o-000001', 1.0, 'pending', now())",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("column 'user_id' of data product orders.orders_fact is required (NOT NULL, as its contract says), but 1 row(s)"),
+        "{err}"
+    );
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM orders.orders_fact").await,
+        "0"
+    );
+}
