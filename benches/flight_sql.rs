@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
+#[path = "support/venv.rs"]
+mod venv;
+
+use venv::{python_json, python_tools};
+
 const ROWS: u64 = 10_000_000;
 const RUNS: usize = 5;
 const NUMERIC_ROWS: u64 = 20_000_000;
@@ -43,8 +48,9 @@ fn main() {
     // 1 and 2: one server
     let (mut server, uri) = serve(&wh, &users);
     let parquet_dir = wh.join("bench").join("events");
-    let out = python(
+    let out = python_json(
         &tools,
+        "flight_bench.py",
         &[
             "stream",
             &uri,
@@ -92,8 +98,9 @@ fn main() {
     );
     println!("  ratio (rows/s): {:.2}x DuckDB", lrows / drows);
 
-    let out = python(
+    let out = python_json(
         &tools,
+        "flight_bench.py",
         &[
             "numeric",
             &uri,
@@ -124,8 +131,9 @@ fn main() {
     // 3: a fresh server, so its peak memory is the load's
     let (mut server, uri) = serve(&wh, &users);
     let t = Instant::now();
-    let out = python(
+    let out = python_json(
         &tools,
+        "flight_bench.py",
         &[
             "load",
             &uri,
@@ -297,35 +305,4 @@ fn peak_mib(server: &Child) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb / 1024)
         .unwrap_or(0)
-}
-
-fn python_tools() -> PathBuf {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python-tools.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("python-tools.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
-fn python(tools: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(tools.join("python"))
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/benches/support/flight_bench.py"
-        ))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }

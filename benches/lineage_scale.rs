@@ -28,6 +28,11 @@ use lakemeta::storage::{SystemTableKind, Warehouse, WarehouseLocation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+#[path = "support/venv.rs"]
+mod venv;
+
+use venv::{python_json, python_tools};
+
 const PRODUCTS: usize = 100_000;
 const DOMAINS: usize = 100;
 const LAYERS: usize = 10;
@@ -318,38 +323,17 @@ fn percentile(samples: &[Duration], q: f64) -> f64 {
     v[i].as_secs_f64() * 1000.0
 }
 
-fn python_tools() -> PathBuf {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python-tools.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("python-tools.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn duckdb(tools: &Path, root: &str, starts_file: &Path) -> serde_json::Value {
-    let out = Command::new(tools.join("python"))
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/benches/support/lineage_duckdb.py"
-        ))
-        .arg(root)
-        .arg(starts_file)
-        .arg(DEPTH.to_string())
-        .arg(COLD_RUNS.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(
+        tools,
+        "lineage_duckdb.py",
+        &[
+            root,
+            starts_file.to_str().unwrap(),
+            &DEPTH.to_string(),
+            &COLD_RUNS.to_string(),
+        ],
+    )
 }
 
 fn main() {

@@ -18,21 +18,12 @@ use lakemeta::model::Principal;
 use lakemeta::sql::{Session, SessionOptions};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
 
-const RUNS: usize = 5;
+#[path = "support/venv.rs"]
+mod venv;
 
-fn tools() -> PathBuf {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python-tools.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("python-tools.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+use venv::{python_json, python_tools};
+
+const RUNS: usize = 5;
 
 fn data(tools: &Path, rows: usize) -> PathBuf {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-data"))
@@ -224,21 +215,7 @@ async fn time_checks(s: &Session, call: &str, runs: usize) -> (f64, String) {
 }
 
 fn duckdb(tools: &Path, glob: &str) -> serde_json::Value {
-    let out = Command::new(tools.join("python"))
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/benches/support/quality_duckdb.py"
-        ))
-        .arg(glob)
-        .arg(RUNS.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    python_json(tools, "quality_duckdb.py", &[glob, &RUNS.to_string()])
 }
 
 fn main() {
@@ -254,7 +231,7 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let tools = tools();
+    let tools = python_tools();
     let dir = data(&tools, rows);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
