@@ -22,10 +22,7 @@ const LIMITS: Limits = Limits {
 /// A server on 127.0.0.1 (port chosen by the system) over a fresh warehouse with user
 /// alice/wonderland; it stops when the returned sender is dropped.
 async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let wh = Warehouse::open(WarehouseLocation::parse(dir.join("wh").to_str().unwrap()).unwrap())
-        .await
-        .unwrap();
-    let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
+    let catalog = catalog_in(&dir.join("wh")).await;
     let users = dir.join("users.yaml");
     std::fs::write(
         &users,
@@ -46,6 +43,13 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
     let bound = bind(catalog, &options).await.unwrap();
     let (addr, stop, _running) = start(bound);
     (format!("http://{addr}"), stop)
+}
+
+/// The catalog of a new warehouse at `path`.
+async fn catalog_in(path: &std::path::Path) -> Arc<Catalog> {
+    let location = WarehouseLocation::parse(path.to_str().unwrap()).unwrap();
+    let wh = Warehouse::open(location).await.unwrap();
+    Arc::new(Catalog::open(Arc::new(wh)).await.unwrap())
 }
 
 /// A server on 127.0.0.1 without authentication, held to `limits`.
@@ -193,10 +197,7 @@ async fn queries_ddl_and_errors_over_flight_sql() {
 #[tokio::test]
 async fn serving_without_users_needs_no_auth_and_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = Warehouse::open(WarehouseLocation::parse(dir.path().to_str().unwrap()).unwrap())
-        .await
-        .unwrap();
-    let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
+    let catalog = catalog_in(dir.path()).await;
     let mut options = ServeOptions {
         listen: "0.0.0.0:0".parse().unwrap(),
         users: None,
@@ -331,11 +332,7 @@ async fn tls_from_certificate_and_key_files() {
     let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_file, cert.pem()).unwrap();
     std::fs::write(&key_file, signing_key.serialize_pem()).unwrap();
-    let wh =
-        Warehouse::open(WarehouseLocation::parse(dir.path().join("wh").to_str().unwrap()).unwrap())
-            .await
-            .unwrap();
-    let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
+    let catalog = catalog_in(&dir.path().join("wh")).await;
     let mut options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         users: None,
@@ -524,10 +521,7 @@ async fn keys_come_from_contracts_and_types_are_described() {
 #[tokio::test]
 async fn limits_refuse_and_a_disconnect_cancels_the_query() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = Warehouse::open(WarehouseLocation::parse(dir.path().to_str().unwrap()).unwrap())
-        .await
-        .unwrap();
-    let catalog = Arc::new(Catalog::open(Arc::new(wh)).await.unwrap());
+    let catalog = catalog_in(dir.path()).await;
     let limits = Limits {
         max_queries: 1,
         query_memory: 32 << 20,
