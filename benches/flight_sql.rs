@@ -6,7 +6,8 @@
 //!    in-process into Arrow (`fetch_arrow_table`): rows/s and MB/s (Arrow bytes received).
 //! 2. A generated numeric result (four 64-bit columns, no file to decode): the transport alone.
 //! 3. 16 ADBC clients (processes) for 60 s running a mix of metadata calls and queries: calls,
-//!    errors, p50/p99 latency per kind, and the server's peak memory (VmHWM), from a fresh server.
+//!    errors, p50/p99 latency per kind (and each kind's latency with one client alone, first),
+//!    and the server's peak memory (VmHWM), from a fresh server.
 //!
 //! Run: `cargo bench --bench flight_sql` (the warehouse is generated once under
 //! target/bench-data/flight).
@@ -22,7 +23,7 @@ mod venv;
 use venv::{python_json, python_tools};
 
 const ROWS: u64 = 10_000_000;
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 const NUMERIC_ROWS: u64 = 20_000_000;
 const CLIENTS: usize = 16;
 const SECONDS: u64 = 60;
@@ -78,23 +79,37 @@ fn main() {
         let (s, rows, bytes) = v[v.len() / 2];
         (s, rows as f64 / s, bytes as f64 / s / 1e6, rows)
     };
+    // every run, fastest first: the spread says as much as the median
+    let spread = |runs: &serde_json::Value| -> String {
+        let mut v: Vec<f64> = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seconds"].as_f64().unwrap())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let v: Vec<String> = v.iter().map(|s| format!("{s:.2}")).collect();
+        format!("runs {} s", v.join(" "))
+    };
     let (ls, lrows, lmb, ln) = rate(&out["lakemeta"]);
     let (ds, drows, dmb, dn) = rate(&out["duckdb"]);
     assert_eq!(ln, ROWS, "lakemeta sent {ln} rows");
     assert_eq!(dn, ROWS, "DuckDB read {dn} rows");
     println!("\n10M-row product (SELECT *), median of {RUNS} runs:");
     println!(
-        "  lakemeta over ADBC:   {:.2} s  {:.1} M rows/s  {:.0} MB/s",
+        "  lakemeta over ADBC:   {:.2} s  {:.1} M rows/s  {:.0} MB/s  ({})",
         ls,
         lrows / 1e6,
-        lmb
+        lmb,
+        spread(&out["lakemeta"])
     );
     println!(
-        "  DuckDB {} in-process: {:.2} s  {:.1} M rows/s  {:.0} MB/s",
+        "  DuckDB {} in-process: {:.2} s  {:.1} M rows/s  {:.0} MB/s  ({})",
         out["duckdb_version"].as_str().unwrap_or("?"),
         ds,
         drows / 1e6,
-        dmb
+        dmb,
+        spread(&out["duckdb"])
     );
     println!("  ratio (rows/s): {:.2}x DuckDB", lrows / drows);
 
@@ -116,11 +131,12 @@ fn main() {
         "\ngenerated numeric result (4 x int64/float64, {NUMERIC_ROWS} rows), median of {RUNS}:"
     );
     println!(
-        "  {:.2} s  {:.1} M rows/s  {:.0} MB/s ({:.2} GB/s)",
+        "  {:.2} s  {:.1} M rows/s  {:.0} MB/s ({:.2} GB/s)  ({})",
         ns,
         nrows / 1e6,
         nmb,
-        nmb / 1000.0
+        nmb / 1000.0,
+        spread(&out)
     );
     println!(
         "  server peak memory (VmHWM) after streaming: {} MiB",
@@ -148,13 +164,7 @@ fn main() {
     stop(&mut server);
     let errors = out["errors"].as_array().unwrap();
     let latencies = out["latencies"].as_object().unwrap();
-    let mut all: Vec<f64> = Vec::new();
-    println!("\n{CLIENTS} ADBC clients for {SECONDS} s (a process each):");
-    println!(
-        "  {:<22} {:>7} {:>9} {:>9}",
-        "call", "calls", "p50 ms", "p99 ms"
-    );
-    for (kind, v) in latencies {
+    let ms = |v: &serde_json::Value| -> Vec<f64> {
         let mut ms: Vec<f64> = v
             .as_array()
             .unwrap()
@@ -162,13 +172,24 @@ fn main() {
             .map(|x| x.as_f64().unwrap() * 1000.0)
             .collect();
         ms.sort_by(f64::total_cmp);
-        all.extend(&ms);
+        ms
+    };
+    let mut all: Vec<f64> = Vec::new();
+    println!("\n{CLIENTS} ADBC clients for {SECONDS} s (a process each):");
+    println!(
+        "  {:<22} {:>7} {:>9} {:>9} {:>16}",
+        "call", "calls", "p50 ms", "p99 ms", "alone p50 ms"
+    );
+    for (kind, v) in latencies {
+        let loaded = ms(v);
+        all.extend(&loaded);
         println!(
-            "  {:<22} {:>7} {:>9.1} {:>9.1}",
+            "  {:<22} {:>7} {:>9.1} {:>9.1} {:>16.1}",
             kind,
-            ms.len(),
-            quantile(&ms, 0.5),
-            quantile(&ms, 0.99)
+            loaded.len(),
+            quantile(&loaded, 0.5),
+            quantile(&loaded, 0.99),
+            quantile(&ms(&out["alone"][kind]), 0.5)
         );
     }
     all.sort_by(f64::total_cmp);

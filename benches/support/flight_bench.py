@@ -137,7 +137,22 @@ def client(args):
     return latencies, errors
 
 
+def alone(uri, user, password, runs=20):
+    """Each call of the mix run by one client with the server otherwise idle: its own cost."""
+    rnd = random.Random(0)
+    latencies = {}
+    with connect(uri, user, password) as conn, conn.cursor() as cur:
+        for kind, _, call in mix():
+            call(conn, cur, rnd)
+            for _ in range(runs):
+                t = time.perf_counter()
+                call(conn, cur, rnd)
+                latencies.setdefault(kind, []).append(time.perf_counter() - t)
+    return latencies
+
+
 def load(uri, user, password, clients, seconds):
+    single = alone(uri, user, password)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(clients) as pool:
         results = pool.map(client, [(uri, user, password, seconds, i) for i in range(clients)])
@@ -146,7 +161,7 @@ def load(uri, user, password, clients, seconds):
         for k, v in lat.items():
             latencies.setdefault(k, []).extend(v)
         errors.extend(err)
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "alone": single}
 
 
 if __name__ == "__main__":
