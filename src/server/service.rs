@@ -423,6 +423,8 @@ impl FlightSqlService for LakeFlightService {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
+        // a slot first: a fetch refused for want of one leaves the result there to fetch again
+        let admission = self.admit()?;
         let handle = String::from_utf8_lossy(&ticket.statement_handle).to_string();
         let waiting = {
             let mut results = self.results();
@@ -443,8 +445,7 @@ impl FlightSqlService for LakeFlightService {
                 None,
             ),
             Pending::Planned(df) => {
-                // the query runs while its rows stream: it takes a slot until it ends
-                let admission = self.admit()?;
+                // the query runs while its rows stream: it holds its slot until it ends
                 let target = Arc::clone(&schema);
                 let stream = df.execute_stream().await.map_err(|e| status_of(e.into()))?;
                 (
