@@ -23,15 +23,7 @@ const LIMITS: Limits = Limits {
 /// alice/wonderland; it stops when the returned sender is dropped.
 async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
     let catalog = catalog_in(&dir.join("wh")).await;
-    let users = dir.join("users.yaml");
-    std::fs::write(
-        &users,
-        format!(
-            "users:\n  - name: alice\n    password_hash: \"{}\"\n",
-            hash_password("wonderland").unwrap()
-        ),
-    )
-    .unwrap();
+    let users = users_file(dir, "alice", "wonderland");
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         users: Some(users),
@@ -43,6 +35,20 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
     let bound = bind(catalog, &options).await.unwrap();
     let (addr, stop, _running) = start(bound);
     (format!("http://{addr}"), stop)
+}
+
+/// A users file in `dir` with one user and the argon2 hash of its password.
+fn users_file(dir: &std::path::Path, name: &str, password: &str) -> std::path::PathBuf {
+    let users = dir.join("users.yaml");
+    std::fs::write(
+        &users,
+        format!(
+            "users:\n  - name: {name}\n    password_hash: \"{}\"\n",
+            hash_password(password).unwrap()
+        ),
+    )
+    .unwrap();
+    users
 }
 
 /// The catalog of a new warehouse at `path`.
@@ -235,15 +241,7 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
 #[test]
 fn adbc_from_python_against_lakemeta_serve() {
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users.yaml");
-    std::fs::write(
-        &users,
-        format!(
-            "users:\n  - name: analyst\n    password_hash: \"{}\"\n",
-            hash_password("open sesame").unwrap()
-        ),
-    )
-    .unwrap();
+    let users = users_file(dir.path(), "analyst", "open sesame");
     let (mut server, addr) = spawn_serve(&dir.path().join("wh"), &users, &[]);
     // a second server whose tokens live one second, for the expired-token case
     let (mut expiring, expiring_addr) =
@@ -603,15 +601,7 @@ fn the_python_examples_query_the_example_mesh() {
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let users = dir.path().join("users.yaml");
-    std::fs::write(
-        &users,
-        format!(
-            "users:\n  - name: analyst\n    password_hash: \"{}\"\n",
-            hash_password("open sesame").unwrap()
-        ),
-    )
-    .unwrap();
+    let users = users_file(dir.path(), "analyst", "open sesame");
     let (mut server, addr) = spawn_serve(&wh, &users, &[]);
     let python = super::support::python_tools().join("python");
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python");
