@@ -194,6 +194,10 @@ async fn queries_ddl_and_errors_over_flight_sql() {
     assert!(err.contains(Code::NotFound.description()), "{err}");
     let err = query(&mut c, "SELEC 1").await.unwrap_err();
     assert!(err.contains(Code::InvalidArgument.description()), "{err}");
+    // an unsupported request is unimplemented, and says what to do instead
+    let err = c.begin_transaction().await.unwrap_err().to_string();
+    assert!(err.contains(Code::Unimplemented.description()), "{err}");
+    assert!(err.contains("lakemeta has no transactions"), "{err}");
     assert!(
         !err.contains(".rs:"),
         "a message carries a source location: {err}"
