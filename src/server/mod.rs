@@ -5,6 +5,7 @@ mod auth;
 mod metadata;
 mod metered;
 mod prepared;
+mod schemas;
 mod service;
 mod status;
 mod xdbc;
@@ -20,6 +21,8 @@ use tonic::transport::server::TcpIncoming;
 pub use auth::{Authenticator, Refusal, Users, hash_password};
 pub use service::{LakeFlightService, Limits};
 pub use status::status_of;
+
+use schemas::WithSchemas;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -69,7 +72,7 @@ impl Bound {
         // delayed ACK (about 40 ms a call)
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
         builder
-            .add_service(FlightServiceServer::new(self.service))
+            .add_service(FlightServiceServer::new(WithSchemas(self.service)))
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
             .map_err(|e| Error::invalid(format!("the server stopped: {e}")))

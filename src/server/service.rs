@@ -29,7 +29,7 @@ use arrow_flight::sql::{
 };
 use arrow_flight::{
     Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
-    Ticket,
+    SchemaResult, Ticket,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
@@ -194,6 +194,60 @@ impl LakeFlightService {
             },
         );
         Ok(Response::new(info))
+    }
+
+    /// The schema a command's result will have, without running it: a statement or prepared
+    /// statement is planned, a metadata command has its fixed schema.
+    pub(super) async fn schema_of(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        use arrow_flight::sql::Command;
+        let principal = self.principal(&request)?;
+        let any = arrow_flight::sql::Any::decode(&*request.into_inner().cmd)
+            .map_err(|_| Status::invalid_argument("the descriptor holds no Flight SQL command"))?;
+        let command = Command::try_from(any)
+            .map_err(|e| Status::invalid_argument(format!("unreadable command: {e}")))?;
+        let schema: Schema = match command {
+            Command::CommandStatementQuery(q) => {
+                let session = self.session(principal).await?;
+                sendable_schema(&session.describe(&q.query).await.map_err(status_of)?.0)
+            }
+            Command::CommandPreparedStatementQuery(q) => {
+                let prepared = self
+                    .prepared
+                    .get(&q.prepared_statement_handle, &principal.name)?;
+                let session = self.session(principal).await?;
+                sendable_schema(&session.describe(&prepared.sql).await.map_err(status_of)?.0)
+            }
+            Command::CommandGetCatalogs(q) => q.into_builder().schema().as_ref().clone(),
+            Command::CommandGetDbSchemas(q) => q.into_builder().schema().as_ref().clone(),
+            Command::CommandGetTables(q) => q.into_builder().schema().as_ref().clone(),
+            Command::CommandGetTableTypes(q) => q.into_builder().schema().as_ref().clone(),
+            Command::CommandGetSqlInfo(q) => q.into_builder(sql_info()).schema().as_ref().clone(),
+            Command::CommandGetXdbcTypeInfo(q) => {
+                q.into_builder(xdbc::type_info()).schema().as_ref().clone()
+            }
+            Command::CommandGetPrimaryKeys(_) => metadata::primary_keys_schema().as_ref().clone(),
+            Command::CommandGetImportedKeys(_)
+            | Command::CommandGetExportedKeys(_)
+            | Command::CommandGetCrossReference(_) => {
+                metadata::foreign_keys_schema().as_ref().clone()
+            }
+            other => {
+                return Err(Status::unimplemented(format!(
+                    "GetSchema answers for queries, prepared queries and metadata commands, not \
+                     {}",
+                    other.type_url()
+                )));
+            }
+        };
+        let result = SchemaResult::try_from(arrow_flight::SchemaAsIpc::new(
+            &schema,
+            &arrow::ipc::writer::IpcWriteOptions::default(),
+        ))
+        .map_err(|e| Status::internal(format!("the result schema cannot be sent: {e}")))?;
+        Ok(Response::new(result))
     }
 
     /// The foreign keys held by `referencing` and/or pointing at `referenced`, as one stream.

@@ -120,6 +120,10 @@ with connect(password) as conn:
     assert "product_health" in names and "products" not in names, names
     schema = conn.adbc_get_table_schema("sales", db_schema_filter="shop")
     assert schema.names == ["id", "country", "amount"], schema
+    # a query's result schema without running it (Flight's GetSchema)
+    with conn.cursor() as cur:
+        schema = cur.adbc_execute_schema("SELECT id, upper(country) AS c FROM shop.sales")
+        assert schema.names == ["id", "c"] and str(schema.field("c").type) == "string", schema
     # patterns filter
     pattern = conn.adbc_get_objects(depth="tables", table_name_filter="prod%").read_all().to_pylist()
     names = sorted(t["table_name"] for s in pattern[0]["catalog_db_schemas"] for t in (s["db_schema_tables"] or []))
