@@ -58,6 +58,14 @@ async fn catalog_in(path: &std::path::Path) -> Arc<Catalog> {
     Arc::new(Catalog::open(Arc::new(wh)).await.unwrap())
 }
 
+/// Why `bind` refuses `options`.
+async fn refusal(catalog: &Arc<Catalog>, options: &ServeOptions) -> String {
+    match bind(Arc::clone(catalog), options).await {
+        Ok(_) => panic!("bind accepted {options:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 /// A server on 127.0.0.1 without authentication, held to `limits`.
 fn loopback(limits: Limits) -> ServeOptions {
     ServeOptions {
@@ -210,24 +218,13 @@ async fn serving_without_users_needs_no_auth_and_loopback() {
     let catalog = catalog_in(dir.path()).await;
     let mut options = ServeOptions {
         listen: "0.0.0.0:0".parse().unwrap(),
-        users: None,
         no_auth: false,
-        token_ttl: Duration::from_secs(60),
-        tls: None,
-        limits: LIMITS,
+        ..loopback(LIMITS)
     };
-    let err = bind(Arc::clone(&catalog), &options)
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = refusal(&catalog, &options).await;
     assert!(err.contains("--users FILE"), "{err}");
     options.no_auth = true;
-    let err = bind(Arc::clone(&catalog), &options)
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = refusal(&catalog, &options).await;
     assert!(err.contains("loopback only"), "{err}");
     options.listen = "127.0.0.1:0".parse().unwrap();
     let bound = bind(catalog, &options).await.unwrap();
@@ -336,18 +333,10 @@ async fn tls_from_certificate_and_key_files() {
     std::fs::write(&key_file, signing_key.serialize_pem()).unwrap();
     let catalog = catalog_in(&dir.path().join("wh")).await;
     let mut options = ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        users: None,
-        no_auth: true,
-        token_ttl: Duration::from_secs(60),
         tls: Some((key_file.clone(), key_file.clone())),
-        limits: LIMITS,
+        ..loopback(LIMITS)
     };
-    let err = bind(Arc::clone(&catalog), &options)
-        .await
-        .err()
-        .unwrap()
-        .to_string();
+    let err = refusal(&catalog, &options).await;
     assert!(err.contains("holds no PEM certificate"), "{err}");
     options.tls = Some((cert_file, key_file));
     let bound = bind(catalog, &options).await.unwrap();
