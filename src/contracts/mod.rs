@@ -16,6 +16,6 @@ pub use diff::{ContractChange, check_version_bump, diff_products, major_version,
 pub use domain_spec::DomainSpec;
 pub use export::{EXPORT_API_VERSION, export_contract};
 pub use odcs::{ProductSpec, SourceDecl};
-pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys, resolve as resolve_foreign_key};
+pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};
 pub use source::{Spec, SpecSource, load_path, parse_spec};
 pub use types::{arrow_type, check_schema, schema_hash, type_name};
