@@ -79,6 +79,20 @@ pub enum Error {
     /// Invalid input with an explanation.
     #[error("{0}")]
     Invalid(String),
+    /// The principal may not do this. The message names the rule, who may, and how to ask.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The audit log cannot be written, so no statement runs (none runs unaudited).
+    #[error(
+        "the audit log cannot be written ({source}); lakemeta refuses statements rather than \
+         run them unaudited: make the warehouse storage writable again and statements resume \
+         with the next audit write"
+    )]
+    AuditUnavailable {
+        /// Why the last audit write failed.
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
     /// The operation was cancelled (Ctrl-C); nothing was written.
     #[error("cancelled: {0}")]
     Cancelled(String),

@@ -3,6 +3,7 @@ pub mod catalog;
 pub mod cli;
 pub mod contracts;
 pub mod error;
+pub mod governance;
 pub mod jobs;
 pub mod lineage;
 pub mod model;

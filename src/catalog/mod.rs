@@ -1,6 +1,7 @@
 //! The catalog: an in-memory snapshot of domains and products, kept fresh from the system
 //! tables, the operations that change them, and the DataFusion providers that serve them.
 
+mod authorize;
 mod columns;
 mod lineage;
 mod openlineage;
@@ -12,7 +13,9 @@ mod snapshot;
 
 pub use lineage::{absent_edges, stale_edges_into};
 pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
-pub use operations::{ChangeSummary, ContractRow, DomainChange, ProductChange};
+pub use operations::{
+    ChangeSummary, ContractRow, DomainChange, PolicyChange, ProductChange, TeamChange,
+};
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA};
 pub use search::{Doc, Hit, SearchIndex, words};

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::snapshot::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, Principal, ProductName, now_micros};
+use crate::model::{DataProduct, Domain, Policy, Principal, ProductName, Team, now_micros};
 use crate::storage::{Keyed, RowChange, SystemTableKind};
 
 impl Keyed for Domain {
@@ -16,6 +16,19 @@ impl Keyed for Domain {
 impl Keyed for DataProduct {
     fn key(&self) -> String {
         format!("{}.{}", self.domain, self.name)
+    }
+}
+
+impl Keyed for Team {
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Keyed for Policy {
+    /// The table holds one policy.
+    fn key(&self) -> String {
+        "policy".into()
     }
 }
 
@@ -72,6 +85,31 @@ pub enum DomainChange {
     Delete(Domain),
 }
 
+/// A change to one team.
+#[derive(Debug, Clone)]
+pub enum TeamChange {
+    /// A new team.
+    Create(Team),
+    /// A changed team.
+    Update {
+        /// As it is now.
+        before: Team,
+        /// As it will be.
+        after: Team,
+    },
+    /// A removed team.
+    Delete(Team),
+}
+
+/// A new access policy.
+#[derive(Debug, Clone)]
+pub struct PolicyChange {
+    /// The policy as stored now (`None`: the built-in default is in force).
+    pub before: Option<Policy>,
+    /// The policy to store.
+    pub after: Policy,
+}
+
 /// A change to one data product.
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // a handful per operation; boxing buys nothing
@@ -92,6 +130,10 @@ pub enum ProductChange {
 /// Everything one operation changes, committed together by [`Catalog::commit`].
 #[derive(Debug, Clone, Default)]
 pub struct ChangeSummary {
+    /// Team changes.
+    pub teams: Vec<TeamChange>,
+    /// A new access policy.
+    pub policy: Option<PolicyChange>,
     /// Domain changes.
     pub domains: Vec<DomainChange>,
     /// Product changes.
@@ -101,12 +143,41 @@ pub struct ChangeSummary {
 impl ChangeSummary {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.domains.is_empty() && self.products.is_empty()
+        self.teams.is_empty()
+            && self.policy.is_none()
+            && self.domains.is_empty()
+            && self.products.is_empty()
     }
 
     /// One line per change, for `apply` and `--dry-run`.
     pub fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
+        for c in &self.teams {
+            out.push(match c {
+                TeamChange::Create(t) => format!(
+                    "+ team {} ({} member{}{})",
+                    t.name,
+                    t.members.len(),
+                    if t.members.len() == 1 { "" } else { "s" },
+                    if t.admin { ", platform admins" } else { "" }
+                ),
+                TeamChange::Update { before, after } => {
+                    format!("~ team {}: {}", after.name, team_diff(before, after).join(", "))
+                }
+                TeamChange::Delete(t) => format!("- team {}", t.name),
+            });
+        }
+        if let Some(p) = &self.policy {
+            out.push(format!(
+                "~ policy: sensitive tags [{}], pii types [{}], grants up to {} days, requests \
+                 lapse after {} days, other products {}",
+                p.after.sensitive_tags.join(", "),
+                p.after.pii_types.join(", "),
+                p.after.max_grant_days,
+                p.after.request_ttl_days,
+                p.after.default_access.as_str()
+            ));
+        }
         for c in &self.domains {
             out.push(match c {
                 DomainChange::Create(d) => format!("+ domain {} (owner {})", d.name, d.owner_team),
@@ -159,6 +230,40 @@ fn contract_note(p: &DataProduct) -> String {
     } else {
         format!(", contract {}", p.contract_version)
     }
+}
+
+fn team_diff(a: &Team, b: &Team) -> Vec<String> {
+    let mut d = Vec::new();
+    let names = |t: &Team| t.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>();
+    let (was, is) = (names(a), names(b));
+    let added: Vec<&String> = is.iter().filter(|m| !was.contains(m)).collect();
+    let removed: Vec<&String> = was.iter().filter(|m| !is.contains(m)).collect();
+    if !added.is_empty() {
+        d.push(format!(
+            "+ {}",
+            added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !removed.is_empty() {
+        d.push(format!(
+            "- {}",
+            removed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if added.is_empty() && removed.is_empty() && a.members != b.members {
+        d.push("member attributes".into());
+    }
+    if a.admin != b.admin {
+        d.push(if b.admin {
+            "now the platform admins".into()
+        } else {
+            "no longer the platform admins".into()
+        });
+    }
+    if a.description != b.description {
+        d.push("description".into());
+    }
+    d
 }
 
 fn domain_diff(a: &Domain, b: &Domain) -> Vec<String> {
@@ -251,12 +356,51 @@ impl Catalog {
         if changes.is_empty() {
             return Ok(());
         }
+        let state = self.state();
+        state.authorize(changes, &principal.name)?;
+        state.check_owner_teams(changes)?;
         let _writing = self.begin_write();
         let warehouse = std::sync::Arc::clone(self.warehouse());
         let changes = changes.clone();
         let who = principal.name.clone();
         let task = tokio::spawn(async move {
             let now = now_micros();
+            let mut team_upserts = Vec::new();
+            let mut team_deletes = Vec::new();
+            for c in &changes.teams {
+                match c {
+                    TeamChange::Create(t) => team_upserts.push(RowChange::Upsert {
+                        expected: None,
+                        row: stamp_team(t, None, now, &who),
+                    }),
+                    TeamChange::Update { before, after } => team_upserts.push(RowChange::Upsert {
+                        expected: Some(before.clone()),
+                        row: stamp_team(after, Some(before), now, &who),
+                    }),
+                    TeamChange::Delete(t) => team_deletes.push(RowChange::Delete {
+                        expected: t.clone(),
+                    }),
+                }
+            }
+            if let Some(p) = &changes.policy {
+                let row = Policy {
+                    version: p.before.as_ref().map_or(0, |b| b.version) + 1,
+                    updated_at: now,
+                    updated_by: who.clone(),
+                    ..p.after.clone()
+                };
+                warehouse
+                    .table(SystemTableKind::Policy)
+                    .apply_changes(&[RowChange::Upsert {
+                        expected: p.before.clone(),
+                        row,
+                    }])
+                    .await?;
+            }
+            warehouse
+                .table(SystemTableKind::Teams)
+                .apply_changes(&team_upserts)
+                .await?;
             let mut domain_upserts = Vec::new();
             let mut domain_deletes = Vec::new();
             for c in &changes.domains {
@@ -321,6 +465,10 @@ impl Catalog {
                 .table(SystemTableKind::Domains)
                 .apply_changes(&domain_deletes)
                 .await?;
+            warehouse
+                .table(SystemTableKind::Teams)
+                .apply_changes(&team_deletes)
+                .await?;
             Ok::<_, Error>(())
         });
         let result = task
@@ -328,6 +476,15 @@ impl Catalog {
             .map_err(|e| Error::invalid(format!("the commit task failed: {e}")))?;
         self.reload().await?;
         result
+    }
+}
+
+fn stamp_team(t: &Team, before: Option<&Team>, now: i64, who: &str) -> Team {
+    Team {
+        created_at: before.map_or(now, |b| b.created_at),
+        updated_at: now,
+        updated_by: who.to_string(),
+        ..t.clone()
     }
 }
 

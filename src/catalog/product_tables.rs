@@ -47,7 +47,11 @@ impl ProductTables {
         let mut out = BTreeMap::new();
         for t in warehouse.tables() {
             let name = t.kind().name().to_string();
-            let version = state.versions.get(&t.kind()).copied().unwrap_or(0);
+            // the audit log is not part of a snapshot: its provider follows the table itself
+            let version = match state.versions.get(&t.kind()) {
+                Some(v) => *v,
+                None => t.version().await,
+            };
             let fresh = cache.get(&name).filter(|(v, _)| *v == version);
             let provider = match fresh {
                 Some((_, p)) => Arc::clone(p),

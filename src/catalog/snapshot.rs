@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use super::lineage::edges_from_batches;
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
+use crate::governance::Governance;
 use crate::lineage::LineageGraph;
-use crate::model::{DataProduct, Domain, ProductName};
+use crate::model::{AccessRequest, DataProduct, Domain, Grant, Policy, ProductName, Team};
 use crate::storage::{SystemTableKind, Warehouse};
 
 /// Domains and products as of one version of the system tables.
@@ -18,6 +19,8 @@ pub struct CatalogState {
     pub products: Arc<BTreeMap<ProductName, DataProduct>>,
     /// The lineage graph (`meta.lineage`).
     pub lineage: Arc<LineageGraph>,
+    /// Teams, the policy, grants and access requests.
+    pub governance: Arc<Governance>,
     /// The Delta version of every system table this state was read at.
     pub versions: BTreeMap<SystemTableKind, u64>,
     /// The search index of the products, built on first use.
@@ -163,7 +166,11 @@ impl Catalog {
     /// check per system table, and a re-read only of the tables whose version moved. Returns
     /// true when anything changed.
     pub async fn refresh(&self) -> Result<bool> {
-        let tables: Vec<_> = self.warehouse.tables().collect();
+        let tables: Vec<_> = self
+            .warehouse
+            .tables()
+            .filter(|t| t.kind().in_snapshot())
+            .collect();
         let moved = futures::future::try_join_all(tables.iter().map(|t| t.refresh())).await?;
         // a commit this process made moved a table without a refresh noticing it
         let known = self.state();
@@ -202,7 +209,7 @@ impl Catalog {
     pub(crate) async fn reload(&self) -> Result<()> {
         let old = self.state();
         let mut versions = BTreeMap::new();
-        for t in self.warehouse.tables() {
+        for t in self.warehouse.tables().filter(|t| t.kind().in_snapshot()) {
             versions.insert(t.kind(), t.version().await);
         }
         let same = |k: SystemTableKind| old.versions.get(&k) == versions.get(&k);
@@ -240,6 +247,30 @@ impl Catalog {
                 .await?;
             Arc::new(rows.into_iter().map(|p| (p.qualified_name(), p)).collect())
         };
+        let governance = if [
+            SystemTableKind::Teams,
+            SystemTableKind::Policy,
+            SystemTableKind::Grants,
+            SystemTableKind::AccessRequests,
+        ]
+        .into_iter()
+        .all(same)
+        {
+            Arc::clone(&old.governance)
+        } else {
+            let wh = &self.warehouse;
+            let teams: Vec<Team> = wh.table(SystemTableKind::Teams).read_rows().await?;
+            let policy: Vec<Policy> = wh.table(SystemTableKind::Policy).read_rows().await?;
+            let grants: Vec<Grant> = wh.table(SystemTableKind::Grants).read_rows().await?;
+            let requests: Vec<AccessRequest> =
+                wh.table(SystemTableKind::AccessRequests).read_rows().await?;
+            Arc::new(Governance::new(
+                teams,
+                policy.into_iter().max_by_key(|p| p.version),
+                grants,
+                requests,
+            ))
+        };
         let lineage = match (lineage_task, computed) {
             (Some(task), _) => task
                 .await
@@ -251,6 +282,7 @@ impl Catalog {
             domains,
             products,
             lineage,
+            governance,
             versions,
             search: OnceLock::new(),
             health: tokio::sync::OnceCell::new(),

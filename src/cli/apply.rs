@@ -10,7 +10,11 @@ pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result
     let state = session.state();
     let catalog = session.catalog();
     let report = if dry_run {
-        interruptible(catalog, plan_specs(catalog, &specs, &state)).await?
+        interruptible(
+            catalog,
+            plan_specs(catalog, &specs, &state, session.principal()),
+        )
+        .await?
     } else {
         interruptible(
             catalog,

@@ -12,8 +12,8 @@ use super::source::{Spec, SpecSource};
 use super::sources::{declared_edges, is_from_contract};
 use super::types::{arrow_type, check_schema};
 use crate::catalog::{
-    Catalog, CatalogState, ChangeSummary, DomainChange, ProductChange, absent_edges,
-    stale_edges_into,
+    Catalog, CatalogState, ChangeSummary, DomainChange, PolicyChange, ProductChange, TeamChange,
+    absent_edges, stale_edges_into,
 };
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, LineageEdge, Principal, ProductName};
@@ -73,25 +73,35 @@ struct NewTable {
     schema: SchemaRef,
 }
 
-/// Works out what applying `specs` would change, checking every contract against the table it
-/// describes. Writes nothing.
+/// Works out what applying `specs` as `principal` would change, checking every contract against
+/// the table it describes and every change against what the principal may do. Writes nothing.
 pub async fn plan_specs(
     catalog: &Catalog,
     specs: &[Spec],
     state: &SessionState,
+    principal: &Principal,
 ) -> Result<ApplyReport> {
-    Ok(plan(catalog, specs, state).await?.0)
+    Ok(plan(catalog, specs, state, principal).await?.0)
+}
+
+/// A permission refusal or a rule broken by a spec, as an error at the spec's field.
+fn at(src: &SpecSource, field: &str, e: Error) -> Error {
+    src.error(field, e.to_string())
 }
 
 async fn plan(
     catalog: &Catalog,
     specs: &[Spec],
     state: &SessionState,
+    principal: &Principal,
 ) -> Result<(ApplyReport, Vec<NewTable>, Arc<CatalogState>)> {
     catalog.refresh().await?;
     let current = catalog.state();
+    let who = principal.name.as_str();
     let warehouse = catalog.warehouse();
     let mut changes = ChangeSummary::default();
+    let teams_src = plan_teams(&current, specs, who, &mut changes)?;
+    plan_policy(&current, specs, who, &mut changes)?;
     let mut declared: BTreeMap<String, &SpecSource> = BTreeMap::new();
     for spec in specs {
         let Spec::Domain(d, src) = spec else { continue };
@@ -111,15 +121,19 @@ async fn plan(
             updated_at: 0,
             updated_by: String::new(),
         };
-        match current.domains.get(&d.name) {
-            None => changes.domains.push(DomainChange::Create(desired)),
-            Some(before) if !before.same_definition(&desired) => {
-                changes.domains.push(DomainChange::Update {
-                    before: before.clone(),
-                    after: desired,
-                })
-            }
-            Some(_) => {}
+        let change = match current.domains.get(&d.name) {
+            None => Some(DomainChange::Create(desired)),
+            Some(before) if !before.same_definition(&desired) => Some(DomainChange::Update {
+                before: before.clone(),
+                after: desired,
+            }),
+            Some(_) => None,
+        };
+        if let Some(c) = change {
+            current
+                .authorize_domain(&c, who)
+                .map_err(|e| at(src, "name", e))?;
+            changes.domains.push(c);
         }
     }
     let mut seen: BTreeMap<ProductName, &SpecSource> = BTreeMap::new();
@@ -201,20 +215,23 @@ async fn plan(
             check_version_bump(before, &desired)
                 .map_err(|m| src.error("version", format!("contract of {name}: {m}")))?;
         }
-        match existing {
-            None => changes
-                .products
-                .push(ProductChange::Create(desired.clone())),
-            Some(before) if !before.same_definition(&desired) => {
-                changes.products.push(ProductChange::Update {
-                    before: before.clone(),
-                    after: desired.clone(),
-                })
-            }
-            Some(_) => {}
+        let change = match existing {
+            None => Some(ProductChange::Create(desired.clone())),
+            Some(before) if !before.same_definition(&desired) => Some(ProductChange::Update {
+                before: before.clone(),
+                after: desired.clone(),
+            }),
+            Some(_) => None,
+        };
+        if let Some(c) = change {
+            current
+                .authorize_product(&c, who, &changes.domains)
+                .map_err(|e| at(src, "domain", e))?;
+            changes.products.push(c);
         }
         planned.insert(name, (desired, p, src));
     }
+    check_owners(&current, specs, &changes, teams_src)?;
     let (mut lineage_added, mut lineage_removed) = (Vec::new(), Vec::new());
     for (name, (product, spec, src)) in &planned {
         let lookup = |n: &ProductName| {
@@ -265,7 +282,7 @@ pub async fn apply_specs(
     state: &SessionState,
     principal: &Principal,
 ) -> Result<ApplyReport> {
-    let (mut report, new_tables, seen) = plan(catalog, specs, state).await?;
+    let (mut report, new_tables, seen) = plan(catalog, specs, state, principal).await?;
     let _writing = catalog.begin_write();
     let data = catalog.warehouse().data();
     let mut created = Vec::new();
@@ -323,4 +340,134 @@ pub(crate) fn contract_schema(p: &DataProduct) -> Result<SchemaRef> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The team changes of the apply's Teams spec (at most one), checked against `who`: the spec
+/// lists every team, so a team it leaves out is removed. Returns the spec's source.
+fn plan_teams<'a>(
+    current: &CatalogState,
+    specs: &'a [Spec],
+    who: &str,
+    changes: &mut ChangeSummary,
+) -> Result<Option<&'a SpecSource>> {
+    let mut found: Option<&SpecSource> = None;
+    for spec in specs {
+        let Spec::Teams(t, src) = spec else { continue };
+        if let Some(first) = found {
+            return Err(src.error(
+                "kind",
+                format!("the teams are also declared in {}: keep one Teams spec", first.file),
+            ));
+        }
+        found = Some(src);
+        let existing = current.governance.teams();
+        for team in &t.teams {
+            match existing.get(&team.name) {
+                None => changes.teams.push(TeamChange::Create(team.clone())),
+                Some(before) if !before.same_definition(team) => {
+                    changes.teams.push(TeamChange::Update {
+                        before: before.clone(),
+                        after: team.clone(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, before) in existing {
+            if !t.teams.iter().any(|k| &k.name == name) {
+                changes.teams.push(TeamChange::Delete(before.clone()));
+            }
+        }
+        if !changes.teams.is_empty() {
+            current
+                .governance
+                .may_administer(who, "the teams")
+                .map_err(|e| at(src, "teams", e))?;
+        }
+    }
+    Ok(found)
+}
+
+/// The policy change of the apply's Policy spec (at most one), checked against `who`.
+fn plan_policy(
+    current: &CatalogState,
+    specs: &[Spec],
+    who: &str,
+    changes: &mut ChangeSummary,
+) -> Result<()> {
+    let mut found: Option<&SpecSource> = None;
+    for spec in specs {
+        let Spec::Policy(p, src) = spec else { continue };
+        if let Some(first) = found {
+            return Err(src.error(
+                "kind",
+                format!("the policy is also declared in {}: keep one Policy spec", first.file),
+            ));
+        }
+        found = Some(src);
+        let now = current.governance.policy();
+        if now.same_rules(&p.policy) && now.spec == p.policy.spec {
+            continue;
+        }
+        current
+            .governance
+            .may_administer(who, "the access policy")
+            .map_err(|e| at(src, "kind", e))?;
+        changes.policy = Some(PolicyChange {
+            before: (now.version > 0).then(|| now.clone()),
+            after: p.policy.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Once teams exist, every domain and every product the apply writes is owned by a team of the
+/// Teams spec; refusals point at the spec that names the owner (or at the Teams spec when it
+/// leaves out a team that still owns something).
+fn check_owners(
+    current: &CatalogState,
+    specs: &[Spec],
+    changes: &ChangeSummary,
+    teams_src: Option<&SpecSource>,
+) -> Result<()> {
+    let Err(e) = current.check_owner_teams(changes) else {
+        return Ok(());
+    };
+    for spec in specs {
+        match spec {
+            Spec::Domain(d, src)
+                if changes.domains.iter().any(|c| {
+                    matches!(c, DomainChange::Create(n) | DomainChange::Update { after: n, .. }
+                        if n.name == d.name)
+                }) && !governed_owner(current, changes, &d.owner) =>
+            {
+                return Err(at(src, "owner", e));
+            }
+            Spec::Product(p, src)
+                if changes.products.iter().any(|c| {
+                    matches!(c, ProductChange::Create(n) | ProductChange::Update { after: n, .. }
+                        if n.domain == p.product.domain && n.name == p.product.name)
+                }) && !governed_owner(current, changes, &p.product.owner) =>
+            {
+                return Err(at(src, "team", e));
+            }
+            _ => {}
+        }
+    }
+    Err(match teams_src {
+        Some(src) => at(src, "teams", e),
+        None => e,
+    })
+}
+
+/// True when `owner` is a team once `changes` are made.
+fn governed_owner(current: &CatalogState, changes: &ChangeSummary, owner: &str) -> bool {
+    let created = changes.teams.iter().any(|c| {
+        matches!(c, TeamChange::Create(t) | TeamChange::Update { after: t, .. } if t.name == owner)
+    });
+    let deleted = changes
+        .teams
+        .iter()
+        .any(|c| matches!(c, TeamChange::Delete(t) if t.name == owner));
+    created || (current.governance.teams().contains_key(owner) && !deleted)
 }

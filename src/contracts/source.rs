@@ -4,6 +4,8 @@ use serde_yaml::Value;
 
 use super::domain_spec::DomainSpec;
 use super::odcs::ProductSpec;
+use super::policy_spec::PolicySpec;
+use super::teams_spec::TeamsSpec;
 use crate::error::{Error, Result};
 
 /// Where a spec came from: its file and text, for error messages with line numbers.
@@ -85,6 +87,10 @@ pub enum Spec {
     Domain(DomainSpec, SpecSource),
     /// A data product's contract.
     Product(Box<ProductSpec>, SpecSource),
+    /// The teams.
+    Teams(TeamsSpec, SpecSource),
+    /// The access policy.
+    Policy(PolicySpec, SpecSource),
 }
 
 /// Parses one spec file's text: a `kind: Domain` spec or an ODCS `kind: DataContract`.
@@ -96,20 +102,24 @@ pub fn parse_spec(source: SpecSource) -> Result<Spec> {
         .ok_or_else(|| {
             source.error(
                 "kind",
-                "missing 'kind': write 'kind: DataContract' (an ODCS v3 contract) or \
-                 'kind: Domain'",
+                "missing 'kind': write 'kind: DataContract' (an ODCS v3 contract), \
+                 'kind: Domain', 'kind: Teams' or 'kind: Policy'",
             )
         })?
         .to_string();
     match kind.as_str() {
         "Domain" => Ok(Spec::Domain(DomainSpec::parse(&source)?, source)),
+        "Teams" => Ok(Spec::Teams(TeamsSpec::parse(&source)?, source)),
+        "Policy" => Ok(Spec::Policy(PolicySpec::parse(&source)?, source)),
         "DataContract" => Ok(Spec::Product(
             Box::new(ProductSpec::parse(&source)?),
             source,
         )),
         other => Err(source.error(
             "kind",
-            format!("unknown kind '{other}': use DataContract (ODCS v3) or Domain"),
+            format!(
+                "unknown kind '{other}': use DataContract (ODCS v3), Domain, Teams or Policy"
+            ),
         )),
     }
 }

@@ -2,12 +2,17 @@
 
 mod bound;
 mod domain;
+mod governance;
 mod lineage;
 mod principal;
 mod product;
 
 pub use bound::{Bound, bound, number};
 pub use domain::Domain;
+pub use governance::{
+    AccessRequest, AuditEvent, DefaultAccess, Grant, GranteeKind, Member, Policy, RequestStatus,
+    Team,
+};
 pub use lineage::{LineageEdge, edge_kind};
 pub use principal::Principal;
 pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};

@@ -18,6 +18,8 @@ pub fn status_of(error: Error) -> Status {
         }
         Error::Conflict { .. } | Error::Contention { .. } => Status::aborted(message),
         Error::Cancelled(_) => Status::cancelled(message),
+        Error::PermissionDenied(_) => Status::permission_denied(message),
+        Error::AuditUnavailable { .. } => Status::unavailable(message),
         Error::DataFusion(e) => datafusion_status(e, message),
         Error::Warehouse { .. }
         | Error::Delta { .. }

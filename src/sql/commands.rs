@@ -245,6 +245,7 @@ impl Session {
                 .cloned()
                 .map(ProductChange::Delete)
                 .collect(),
+            ..Default::default()
         };
         self.catalog().commit(&summary, self.principal()).await?;
         self.remove_dropped(&products).await;

@@ -17,25 +17,51 @@ pub enum SystemTableKind {
     QualityResults,
     /// One row per run of a scheduled quality job.
     JobRuns,
+    /// One row per team, its members nested.
+    Teams,
+    /// The access policy: one row (none: the built-in default).
+    Policy,
+    /// One row per grant to read a data product.
+    Grants,
+    /// One row per access request.
+    AccessRequests,
+    /// One row per audited statement or Flight call (append-only).
+    AuditLog,
 }
 
 impl SystemTableKind {
     /// All system tables, in the order an operation that touches several commits them.
-    pub const ALL: [SystemTableKind; 6] = [
+    pub const ALL: [SystemTableKind; 11] = [
+        SystemTableKind::Teams,
+        SystemTableKind::Policy,
         SystemTableKind::Domains,
         SystemTableKind::Contracts,
         SystemTableKind::Products,
         SystemTableKind::Lineage,
         SystemTableKind::QualityResults,
         SystemTableKind::JobRuns,
+        SystemTableKind::Grants,
+        SystemTableKind::AccessRequests,
+        SystemTableKind::AuditLog,
     ];
 
     /// The warehouse layout version that introduced the table.
     pub fn since_layout(self) -> u32 {
         match self {
             SystemTableKind::JobRuns => 2,
+            SystemTableKind::Teams
+            | SystemTableKind::Policy
+            | SystemTableKind::Grants
+            | SystemTableKind::AccessRequests
+            | SystemTableKind::AuditLog => 3,
             _ => 1,
         }
+    }
+
+    /// True for the tables a catalog snapshot is read from (all but the audit log, which only
+    /// grows and is read when a statement asks for it).
+    pub fn in_snapshot(self) -> bool {
+        self != SystemTableKind::AuditLog
     }
 
     /// The table's name in `meta` and under `_meta/`.
@@ -47,6 +73,11 @@ impl SystemTableKind {
             SystemTableKind::Lineage => "lineage",
             SystemTableKind::QualityResults => "quality_results",
             SystemTableKind::JobRuns => "job_runs",
+            SystemTableKind::Teams => "teams",
+            SystemTableKind::Policy => "policy",
+            SystemTableKind::Grants => "grants",
+            SystemTableKind::AccessRequests => "access_requests",
+            SystemTableKind::AuditLog => "audit_log",
         }
     }
 
@@ -158,6 +189,73 @@ impl SystemTableKind {
                 Field::new("checks_failed", DataType::Int64, false),
                 utf8("run_by", false),
             ],
+            SystemTableKind::Teams => vec![
+                utf8("name", false),
+                utf8("description", false),
+                Field::new("admin", DataType::Boolean, false),
+                list_of("members", member_struct()),
+                ts("created_at"),
+                ts("updated_at"),
+                utf8("updated_by", false),
+            ],
+            SystemTableKind::Policy => vec![
+                Field::new("version", DataType::Int64, false),
+                list_utf8("sensitive_tags"),
+                list_utf8("pii_types"),
+                Field::new("max_grant_days", DataType::Int64, false),
+                Field::new("request_ttl_days", DataType::Int64, false),
+                utf8("default_access", false),
+                utf8("spec", false),
+                ts("updated_at"),
+                utf8("updated_by", false),
+            ],
+            SystemTableKind::Grants => vec![
+                utf8("grant_id", false),
+                utf8("product", false),
+                utf8("grantee", false),
+                utf8("grantee_kind", false),
+                utf8("privilege", false),
+                utf8("granted_by", false),
+                ts("granted_at"),
+                ts("expires_at"),
+                utf8("request_id", true),
+                ts_null("revoked_at"),
+                utf8("revoked_by", true),
+            ],
+            SystemTableKind::AccessRequests => vec![
+                utf8("request_id", false),
+                utf8("product", false),
+                utf8("requester", false),
+                utf8("reason", false),
+                Field::new("days", DataType::Int64, true),
+                utf8("status", false),
+                ts("requested_at"),
+                ts("expires_at"),
+                utf8("decided_by", true),
+                ts_null("decided_at"),
+                utf8("decision_reason", true),
+                utf8("grant_id", true),
+            ],
+            SystemTableKind::AuditLog => vec![
+                ts("at"),
+                utf8("statement_id", false),
+                utf8("principal", false),
+                utf8("client_address", true),
+                utf8("channel", false),
+                utf8("kind", false),
+                utf8("statement", true),
+                list_utf8("products_read"),
+                list_utf8("columns_read"),
+                list_utf8("products_written"),
+                utf8("decision", false),
+                utf8("reason", true),
+                list_utf8("grant_ids"),
+                Field::new("policy_version", DataType::Int64, false),
+                Field::new("rows", DataType::Int64, true),
+                Field::new("bytes", DataType::Int64, true),
+                Field::new("duration_ms", DataType::Int64, false),
+                utf8("error", true),
+            ],
         };
         Arc::new(Schema::new(fields))
     }
@@ -179,6 +277,25 @@ pub(crate) fn column_struct() -> DataType {
     ]))
 }
 
+/// Nested struct of one team member (`teams.members`): name and attributes.
+fn member_struct() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        utf8("name", false),
+        Field::new(
+            "attributes",
+            DataType::Map(
+                Arc::new(Field::new(
+                    "entries",
+                    DataType::Struct(Fields::from(vec![utf8("key", false), utf8("value", true)])),
+                    false,
+                )),
+                false,
+            ),
+            false,
+        ),
+    ]))
+}
+
 fn check_struct() -> DataType {
     DataType::Struct(Fields::from(vec![
         utf8("name", false),
@@ -197,6 +314,14 @@ fn ts(name: &str) -> Field {
         name,
         DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         false,
+    )
+}
+
+fn ts_null(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        true,
     )
 }
 

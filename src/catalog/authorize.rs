@@ -1,0 +1,138 @@
+//! Whether a principal may make a set of catalog changes, and whether the changes name owner
+//! teams that exist: checked by `apply` before it writes anything, and again by every commit.
+
+use std::collections::BTreeSet;
+
+use super::operations::{ChangeSummary, DomainChange, ProductChange, TeamChange};
+use super::snapshot::CatalogState;
+use crate::error::{Error, Result};
+use crate::model::Domain;
+
+impl CatalogState {
+    /// Checks that `who` may make every change: teams and the policy are the admins', a new
+    /// domain its owner team's (or an admin's), a domain and its products their owner teams'.
+    pub fn authorize(&self, changes: &ChangeSummary, who: &str) -> Result<()> {
+        let g = &self.governance;
+        if !changes.teams.is_empty() {
+            g.may_administer(who, "the teams")?;
+        }
+        if changes.policy.is_some() {
+            g.may_administer(who, "the access policy")?;
+        }
+        for c in &changes.domains {
+            self.authorize_domain(c, who)?;
+        }
+        for c in &changes.products {
+            self.authorize_product(c, who, &changes.domains)?;
+        }
+        Ok(())
+    }
+
+    /// Checks one domain change against `who`.
+    pub fn authorize_domain(&self, change: &DomainChange, who: &str) -> Result<()> {
+        let g = &self.governance;
+        match change {
+            DomainChange::Create(d) => g.may_create_domain(who, &d.name, &d.owner_team),
+            DomainChange::Update { before, .. } | DomainChange::Delete(before) => {
+                g.may_write_domain(who, before)
+            }
+        }
+    }
+
+    /// Checks one product change against `who`; `domains` are the domain changes made with it
+    /// (a product may go into a domain created by the same operation).
+    pub fn authorize_product(
+        &self,
+        change: &ProductChange,
+        who: &str,
+        domains: &[DomainChange],
+    ) -> Result<()> {
+        let g = &self.governance;
+        let product = match change {
+            ProductChange::Create(p) => p,
+            ProductChange::Update { before, .. } | ProductChange::Delete(before) => before,
+        };
+        let created = domains.iter().any(
+            |d| matches!(d, DomainChange::Create(new) if new.name == product.domain),
+        );
+        if created {
+            // its creation was authorized: the same principal fills it
+            return Ok(());
+        }
+        let domain = self.domain(&product.domain)?;
+        match change {
+            ProductChange::Create(_) => g.may_write_domain(who, domain),
+            _ => g.may_write_product(who, product, domain),
+        }
+    }
+
+    /// Once teams exist (after `changes`), every domain must be owned by a team of the Teams
+    /// spec, and every product a change writes too; a team that still owns something cannot
+    /// be removed. Refusals name the team and the fix.
+    pub fn check_owner_teams(&self, changes: &ChangeSummary) -> Result<()> {
+        let mut teams: BTreeSet<&str> = self
+            .governance
+            .teams()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for c in &changes.teams {
+            match c {
+                TeamChange::Create(t) | TeamChange::Update { after: t, .. } => {
+                    teams.insert(&t.name);
+                }
+                TeamChange::Delete(t) => {
+                    teams.remove(t.name.as_str());
+                }
+            }
+        }
+        if teams.is_empty() {
+            return Ok(());
+        }
+        let known = || teams.iter().copied().collect::<Vec<_>>().join(", ");
+        let mut domains: Vec<&Domain> = self
+            .domains
+            .values()
+            .filter(|d| {
+                !changes.domains.iter().any(|c| match c {
+                    DomainChange::Create(n) | DomainChange::Update { after: n, .. } => {
+                        n.name == d.name
+                    }
+                    DomainChange::Delete(n) => n.name == d.name,
+                })
+            })
+            .collect();
+        for c in &changes.domains {
+            if let DomainChange::Create(d) | DomainChange::Update { after: d, .. } = c {
+                domains.push(d);
+            }
+        }
+        for d in domains {
+            if !teams.contains(d.owner_team.as_str()) {
+                return Err(Error::invalid(format!(
+                    "domain {} is owned by '{}', which is not a team of the Teams spec (its \
+                     teams: {}): add the team to the Teams spec, or give the domain one of \
+                     them as owner",
+                    d.name,
+                    d.owner_team,
+                    known()
+                )));
+            }
+        }
+        for c in &changes.products {
+            if let ProductChange::Create(p) | ProductChange::Update { after: p, .. } = c
+                && !teams.contains(p.owner.as_str())
+            {
+                return Err(Error::invalid(format!(
+                    "data product {}.{} names owner '{}', which is not a team of the Teams spec \
+                     (its teams: {}): name one of them (a contract's team, or OWNER '…')",
+                    p.domain,
+                    p.name,
+                    p.owner,
+                    known()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,511 @@
+//! The governance state of one catalog snapshot — teams, the policy, grants and requests — and
+//! the decisions made from it: who may read a product, who may change a domain or a product,
+//! who may decide an access request. No I/O: every decision is a lookup.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::error::{Error, Result};
+use crate::model::{AccessRequest, DataProduct, Domain, Grant, GranteeKind, Policy, Team};
+
+/// Why a principal may read a product's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadAccess {
+    /// The warehouse has no teams yet: governance is off and everything is readable.
+    Ungoverned,
+    /// A platform admin.
+    Admin,
+    /// A member of the domain's or the product's owner team.
+    Owner,
+    /// A live grant to the principal or one of its teams.
+    Granted {
+        /// The grant.
+        grant_id: String,
+        /// When it ends (microseconds, UTC).
+        until: i64,
+    },
+    /// The product carries no sensitive tag and the policy opens such products to everyone.
+    Open,
+}
+
+impl ReadAccess {
+    /// The word the audit log records as the reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReadAccess::Ungoverned => "ungoverned",
+            ReadAccess::Admin => "admin",
+            ReadAccess::Owner => "owner",
+            ReadAccess::Granted { .. } => "grant",
+            ReadAccess::Open => "open",
+        }
+    }
+}
+
+/// Teams, the policy, grants and access requests as of one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Governance {
+    teams: BTreeMap<String, Team>,
+    /// Principal → the teams it belongs to.
+    memberships: HashMap<String, Vec<String>>,
+    admin_team: Option<String>,
+    policy: Policy,
+    grants: BTreeMap<String, Grant>,
+    /// Product → ids of its grants (live or not).
+    grants_by_product: HashMap<String, Vec<String>>,
+    requests: BTreeMap<String, AccessRequest>,
+}
+
+impl Governance {
+    /// The state from the rows of `meta.teams`, `meta.policy`, `meta.grants` and
+    /// `meta.access_requests`.
+    pub fn new(
+        teams: Vec<Team>,
+        policy: Option<Policy>,
+        grants: Vec<Grant>,
+        requests: Vec<AccessRequest>,
+    ) -> Self {
+        let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
+        let mut admin_team = None;
+        for t in &teams {
+            if t.admin {
+                admin_team = Some(t.name.clone());
+            }
+            for m in &t.members {
+                memberships
+                    .entry(m.name.clone())
+                    .or_default()
+                    .push(t.name.clone());
+            }
+        }
+        let mut grants_by_product: HashMap<String, Vec<String>> = HashMap::new();
+        for g in &grants {
+            grants_by_product
+                .entry(g.product.clone())
+                .or_default()
+                .push(g.grant_id.clone());
+        }
+        Self {
+            teams: teams.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            memberships,
+            admin_team,
+            policy: policy.unwrap_or_default(),
+            grants: grants.into_iter().map(|g| (g.grant_id.clone(), g)).collect(),
+            grants_by_product,
+            requests: requests
+                .into_iter()
+                .map(|r| (r.request_id.clone(), r))
+                .collect(),
+        }
+    }
+
+    /// True once a Teams spec has been applied: from then on every rule holds.
+    pub fn enabled(&self) -> bool {
+        !self.teams.is_empty()
+    }
+
+    /// The teams, by name.
+    pub fn teams(&self) -> &BTreeMap<String, Team> {
+        &self.teams
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Every grant, by id.
+    pub fn grants(&self) -> &BTreeMap<String, Grant> {
+        &self.grants
+    }
+
+    /// Every access request, by id.
+    pub fn requests(&self) -> &BTreeMap<String, AccessRequest> {
+        &self.requests
+    }
+
+    /// The team that holds the platform admins.
+    pub fn admin_team(&self) -> Option<&str> {
+        self.admin_team.as_deref()
+    }
+
+    /// The teams `who` belongs to.
+    pub fn teams_of(&self, who: &str) -> &[String] {
+        self.memberships.get(who).map_or(&[], Vec::as_slice)
+    }
+
+    /// True when `who` is a member of `team`.
+    pub fn is_member(&self, who: &str, team: &str) -> bool {
+        self.teams_of(who).iter().any(|t| t == team)
+    }
+
+    /// True when `who` is a platform admin (or governance is off, when everyone may do
+    /// everything).
+    pub fn is_admin(&self, who: &str) -> bool {
+        !self.enabled() || self.admin_team.as_deref().is_some_and(|t| self.is_member(who, t))
+    }
+
+    /// The named team, or an error that lists the teams there are.
+    pub fn team(&self, name: &str) -> Result<&Team> {
+        self.teams.get(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown team '{name}': {}",
+                if self.teams.is_empty() {
+                    "no Teams spec has been applied yet; apply one with lakemeta apply".to_string()
+                } else {
+                    format!(
+                        "the Teams spec declares {}",
+                        self.teams.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                }
+            ))
+        })
+    }
+
+    /// The tags that make `product` sensitive: its own sensitive tags, its columns' sensitive
+    /// tags, and `pii` for a column classified as a PII type. Sorted, without repeats.
+    pub fn sensitive_tags(&self, product: &DataProduct) -> Vec<String> {
+        let sensitive = |t: &String| self.policy.sensitive_tags.iter().any(|s| s == t);
+        let mut tags: Vec<String> = product.tags.iter().filter(|t| sensitive(t)).cloned().collect();
+        for c in &product.columns {
+            tags.extend(c.tags.iter().filter(|t| sensitive(t)).cloned());
+            if !c.classification.is_empty()
+                && self
+                    .policy
+                    .pii_types
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(&c.classification))
+            {
+                tags.push("pii".into());
+            }
+        }
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
+    /// True when `who` belongs to the team that owns the domain or the product.
+    pub fn owns(&self, who: &str, product: &DataProduct, domain: &Domain) -> bool {
+        self.is_member(who, &domain.owner_team) || self.is_member(who, &product.owner)
+    }
+
+    /// The live grant that lets `who` (or one of its teams) read `product` at `now`, the one
+    /// that lasts longest.
+    pub fn live_grant(&self, who: &str, product: &str, now: i64) -> Option<&Grant> {
+        let teams = self.teams_of(who);
+        self.grants_by_product
+            .get(product)?
+            .iter()
+            .filter_map(|id| self.grants.get(id))
+            .filter(|g| g.is_live(now))
+            .filter(|g| match g.grantee_kind {
+                GranteeKind::User => g.grantee == who,
+                GranteeKind::Team => teams.iter().any(|t| *t == g.grantee),
+            })
+            .max_by_key(|g| g.expires_at)
+    }
+
+    /// Whether `who` may read the rows of `product` (of `domain`) at `now`, and why; the
+    /// refusal says how to ask.
+    pub fn read_access(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        domain: &Domain,
+        now: i64,
+    ) -> Result<ReadAccess> {
+        if !self.enabled() {
+            return Ok(ReadAccess::Ungoverned);
+        }
+        if self.is_admin(who) {
+            return Ok(ReadAccess::Admin);
+        }
+        if self.owns(who, product, domain) {
+            return Ok(ReadAccess::Owner);
+        }
+        let name = product.qualified_name().to_string();
+        if let Some(g) = self.live_grant(who, &name, now) {
+            return Ok(ReadAccess::Granted {
+                grant_id: g.grant_id.clone(),
+                until: g.expires_at,
+            });
+        }
+        let tags = self.sensitive_tags(product);
+        let ask = format!("ask with REQUEST ACCESS TO {name} BECAUSE '…'");
+        if !tags.is_empty() {
+            return Err(Error::PermissionDenied(format!(
+                "{name} is tagged {} and {who} holds no grant; {ask}",
+                tags.join(", ")
+            )));
+        }
+        match self.policy.default_access {
+            crate::model::DefaultAccess::Open => Ok(ReadAccess::Open),
+            crate::model::DefaultAccess::Closed => Err(Error::PermissionDenied(format!(
+                "{name} is readable by {} only (the policy closes products to other teams) and \
+                 {who} holds no grant; {ask}",
+                owner_teams(product, domain)
+            ))),
+        }
+    }
+
+    /// Whether `who` may change `domain` (its spec, its products): its owner team and admins.
+    pub fn may_write_domain(&self, who: &str, domain: &Domain) -> Result<()> {
+        if self.is_admin(who) || self.is_member(who, &domain.owner_team) {
+            return Ok(());
+        }
+        Err(not_owner(&domain.name, &domain.owner_team, who))
+    }
+
+    /// Whether `who` may change `product` or write its data: the domain's owner team, the
+    /// product's owner team, and admins.
+    pub fn may_write_product(&self, who: &str, product: &DataProduct, domain: &Domain) -> Result<()> {
+        if self.is_admin(who) || self.owns(who, product, domain) {
+            return Ok(());
+        }
+        Err(not_owner(
+            &product.qualified_name().to_string(),
+            &owner_teams(product, domain),
+            who,
+        ))
+    }
+
+    /// Whether `who` may create a domain owned by `owner`: admins, and members of that team.
+    pub fn may_create_domain(&self, who: &str, name: &str, owner: &str) -> Result<()> {
+        if self.is_admin(who) || self.is_member(who, owner) {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied(format!(
+            "a new domain {name} owned by {owner} can be created by {owner} or a platform admin; \
+             {who} is neither: ask a member of {owner} or an admin to create it"
+        )))
+    }
+
+    /// Whether `who` may decide requests for `product` (grant, revoke, approve, deny): its
+    /// owner teams, the contract's approvers (users or teams) and admins.
+    pub fn may_decide(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        domain: &Domain,
+        approvers: &[String],
+    ) -> Result<()> {
+        if self.is_admin(who)
+            || self.owns(who, product, domain)
+            || approvers.iter().any(|a| a == who || self.is_member(who, a))
+        {
+            return Ok(());
+        }
+        let mut deciders = owner_teams(product, domain);
+        if !approvers.is_empty() {
+            deciders = format!("{deciders}, the contract's approvers ({})", approvers.join(", "));
+        }
+        Err(Error::PermissionDenied(format!(
+            "access to {} is decided by {deciders} or a platform admin; {who} is none of them",
+            product.qualified_name()
+        )))
+    }
+
+    /// Changes to teams and the policy: admins only.
+    pub fn may_administer(&self, who: &str, what: &str) -> Result<()> {
+        if self.is_admin(who) {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied(format!(
+            "{what} can be changed by platform admins ({}) only; {who} is not one",
+            self.admin_team.as_deref().unwrap_or("no admin team is declared")
+        )))
+    }
+}
+
+/// The owner teams of a product, as a refusal names them.
+fn owner_teams(product: &DataProduct, domain: &Domain) -> String {
+    if product.owner == domain.owner_team || product.owner.is_empty() {
+        domain.owner_team.clone()
+    } else {
+        format!("{} and {}", domain.owner_team, product.owner)
+    }
+}
+
+fn not_owner(what: &str, owner: &str, who: &str) -> Error {
+    Error::PermissionDenied(format!(
+        "{what} is owned by {owner}; {who} is not a member: ask a member of {owner} or a \
+         platform admin to make the change"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, Member};
+
+    fn team(name: &str, admin: bool, members: &[&str]) -> Team {
+        Team {
+            name: name.into(),
+            description: String::new(),
+            admin,
+            members: members
+                .iter()
+                .map(|m| Member {
+                    name: (*m).into(),
+                    attributes: Default::default(),
+                })
+                .collect(),
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        }
+    }
+
+    fn domain() -> Domain {
+        Domain {
+            name: "users".into(),
+            owner_team: "growth-team".into(),
+            description: String::new(),
+            upstream: vec![],
+            downstream: vec![],
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        }
+    }
+
+    fn product(tags: &[&str], classification: &str) -> DataProduct {
+        DataProduct {
+            domain: "users".into(),
+            name: "user_profiles".into(),
+            kind: "managed".into(),
+            location: String::new(),
+            format: "delta".into(),
+            owner: "growth-team".into(),
+            description: String::new(),
+            tags: tags.iter().map(|t| (*t).into()).collect(),
+            access_patterns: vec![],
+            sla_freshness_minutes: None,
+            sla_availability_percent: None,
+            sla_completeness_percent: None,
+            contract_id: String::new(),
+            contract_version: String::new(),
+            contract_spec: String::new(),
+            schema_hash: String::new(),
+            columns: vec![Column {
+                name: "email".into(),
+                data_type: "string".into(),
+                nullable: true,
+                description: String::new(),
+                tags: vec![],
+                classification: classification.into(),
+                primary_key: false,
+                unique: false,
+                accepted_values: vec![],
+                ordinal: 0,
+            }],
+            checks: vec![],
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        }
+    }
+
+    fn grant(id: &str, grantee: &str, kind: GranteeKind, expires_at: i64) -> Grant {
+        Grant {
+            grant_id: id.into(),
+            product: "users.user_profiles".into(),
+            grantee: grantee.into(),
+            grantee_kind: kind,
+            privilege: "select".into(),
+            granted_by: "carol".into(),
+            granted_at: 0,
+            expires_at,
+            request_id: None,
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
+
+    fn mesh(grants: Vec<Grant>) -> Governance {
+        Governance::new(
+            vec![
+                team("growth-team", false, &["carol"]),
+                team("analysts", false, &["bob"]),
+                team("platform", true, &["admin"]),
+            ],
+            None,
+            grants,
+            vec![],
+        )
+    }
+
+    #[test]
+    fn without_teams_everything_is_allowed() {
+        let g = Governance::default();
+        let p = product(&["pii"], "");
+        assert_eq!(
+            g.read_access("bob", &p, &domain(), 0).unwrap(),
+            ReadAccess::Ungoverned
+        );
+        assert!(g.may_write_domain("bob", &domain()).is_ok());
+        assert!(g.may_administer("bob", "the Teams spec").is_ok());
+    }
+
+    #[test]
+    fn a_classified_column_makes_the_product_pii() {
+        let g = mesh(vec![]);
+        assert_eq!(g.sensitive_tags(&product(&[], "email")), vec!["pii"]);
+        assert!(g.sensitive_tags(&product(&["gold"], "public")).is_empty());
+        let e = g
+            .read_access("bob", &product(&[], "email"), &domain(), 0)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "permission denied: users.user_profiles is tagged pii and bob holds no grant; ask \
+             with REQUEST ACCESS TO users.user_profiles BECAUSE '…'"
+        );
+    }
+
+    #[test]
+    fn owners_admins_and_grant_holders_read_sensitive_products() {
+        let p = product(&["pii"], "");
+        let g = mesh(vec![
+            grant("g1", "bob", GranteeKind::User, 100),
+            grant("g2", "analysts", GranteeKind::Team, 200),
+        ]);
+        assert_eq!(
+            g.read_access("carol", &p, &domain(), 50).unwrap(),
+            ReadAccess::Owner
+        );
+        assert_eq!(
+            g.read_access("admin", &p, &domain(), 50).unwrap(),
+            ReadAccess::Admin
+        );
+        // the grant that lasts longest, through the team
+        assert_eq!(
+            g.read_access("bob", &p, &domain(), 50).unwrap(),
+            ReadAccess::Granted {
+                grant_id: "g2".into(),
+                until: 200
+            }
+        );
+        // expired at 200
+        assert!(g.read_access("bob", &p, &domain(), 200).is_err());
+        // open products need nothing
+        assert_eq!(
+            g.read_access("dave", &product(&[], ""), &domain(), 0)
+                .unwrap(),
+            ReadAccess::Open
+        );
+    }
+
+    #[test]
+    fn only_owners_and_admins_write() {
+        let g = mesh(vec![]);
+        assert!(g.may_write_domain("carol", &domain()).is_ok());
+        assert!(g.may_write_domain("admin", &domain()).is_ok());
+        assert_eq!(
+            g.may_write_domain("bob", &domain()).unwrap_err().to_string(),
+            "permission denied: users is owned by growth-team; bob is not a member: ask a member \
+             of growth-team or a platform admin to make the change"
+        );
+        assert!(g.may_create_domain("bob", "x", "growth-team").is_err());
+        assert!(g.may_create_domain("bob", "x", "analysts").is_ok());
+        assert!(g.may_administer("carol", "the Teams spec").is_err());
+    }
+}

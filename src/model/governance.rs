@@ -1,0 +1,291 @@
+//! Plain types of federated governance: teams, the access policy, grants, access requests and
+//! audit events. The rules that use them live in `governance/`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A team: people (principal names) who own domains and data products together. One row of
+/// `meta.teams`, its members nested.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Team {
+    /// The team's name, as domain specs and contracts write it (`orders-team`).
+    pub name: String,
+    /// What the team does.
+    pub description: String,
+    /// True for the team that holds the platform admins.
+    pub admin: bool,
+    /// Its members.
+    pub members: Vec<Member>,
+    /// When the team was first applied (microseconds, UTC).
+    pub created_at: i64,
+    /// When it last changed (microseconds, UTC).
+    pub updated_at: i64,
+    /// The principal that made the last change.
+    pub updated_by: String,
+}
+
+impl Team {
+    /// True when the declared fields are equal (timestamps and author ignored).
+    pub fn same_definition(&self, other: &Team) -> bool {
+        self.name == other.name
+            && self.description == other.description
+            && self.admin == other.admin
+            && self.members == other.members
+    }
+}
+
+/// A member of a team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    /// The principal name (a user of the server, or the user a CLI runs as).
+    pub name: String,
+    /// Attributes of the member in this team (`region: eu`), for row filters.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Whether products without a sensitive tag are open to every authenticated principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultAccess {
+    /// Every authenticated principal reads them (the default).
+    Open,
+    /// Only owners, admins and grant holders read them.
+    Closed,
+}
+
+impl DefaultAccess {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefaultAccess::Open => "open",
+            DefaultAccess::Closed => "closed",
+        }
+    }
+}
+
+/// The access policy: which tags make a product sensitive and how long grants and requests
+/// live. One row of `meta.policy`; without one, [`Policy::default`] (the seed's rules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Increases by one with every applied change (0: the built-in default).
+    pub version: i64,
+    /// Tags that make a product sensitive: reading it needs a grant.
+    pub sensitive_tags: Vec<String>,
+    /// Column classifications that name a PII type; a column classified so counts as `pii`.
+    pub pii_types: Vec<String>,
+    /// The longest a grant may run, in days.
+    pub max_grant_days: i64,
+    /// How long a pending access request lives, in days.
+    pub request_ttl_days: i64,
+    /// Whether products without a sensitive tag are open (`open`) or need a grant (`closed`).
+    pub default_access: DefaultAccess,
+    /// The spec as applied (YAML), empty for the default.
+    pub spec: String,
+    /// When it was applied (microseconds, UTC); 0 for the default.
+    pub updated_at: i64,
+    /// Who applied it.
+    pub updated_by: String,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            version: 0,
+            sensitive_tags: ["pii", "financial", "health", "personal"]
+                .map(String::from)
+                .to_vec(),
+            pii_types: ["email", "phone", "ssn", "credit_card", "address"]
+                .map(String::from)
+                .to_vec(),
+            max_grant_days: 90,
+            request_ttl_days: 7,
+            default_access: DefaultAccess::Open,
+            spec: String::new(),
+            updated_at: 0,
+            updated_by: String::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// True when the declared fields are equal (version, text, timestamps and author ignored).
+    pub fn same_rules(&self, other: &Policy) -> bool {
+        self.sensitive_tags == other.sensitive_tags
+            && self.pii_types == other.pii_types
+            && self.max_grant_days == other.max_grant_days
+            && self.request_ttl_days == other.request_ttl_days
+            && self.default_access == other.default_access
+    }
+}
+
+/// Who a grant is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GranteeKind {
+    /// One principal.
+    User,
+    /// Every member of a team.
+    Team,
+}
+
+impl GranteeKind {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GranteeKind::User => "user",
+            GranteeKind::Team => "team",
+        }
+    }
+}
+
+/// A grant to read a data product. One row of `meta.grants`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Its identifier (`grant_…`).
+    pub grant_id: String,
+    /// The product, `domain.product`.
+    pub product: String,
+    /// The user or team it is for.
+    pub grantee: String,
+    /// Whether `grantee` is a user or a team.
+    pub grantee_kind: GranteeKind,
+    /// What it allows: `select`.
+    pub privilege: String,
+    /// Who granted it.
+    pub granted_by: String,
+    /// When (microseconds, UTC).
+    pub granted_at: i64,
+    /// When it ends (microseconds, UTC).
+    pub expires_at: i64,
+    /// The access request it answers, if any.
+    pub request_id: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+    /// Who revoked it.
+    pub revoked_by: Option<String>,
+}
+
+impl Grant {
+    /// True while it allows reading: not revoked and not expired at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+
+    /// `active`, `expired` or `revoked` at `now`.
+    pub fn status(&self, now: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+/// The state of an access request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    /// Waiting for a decision.
+    Pending,
+    /// Approved: a grant was made.
+    Approved,
+    /// Denied, with a reason.
+    Denied,
+    /// Not decided in time.
+    Expired,
+}
+
+impl RequestStatus {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Denied => "denied",
+            RequestStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A request to read a sensitive data product. One row of `meta.access_requests`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessRequest {
+    /// Its identifier (`req_…`), which `APPROVE REQUEST` and `DENY REQUEST` name.
+    pub request_id: String,
+    /// The product, `domain.product`.
+    pub product: String,
+    /// Who asks.
+    pub requester: String,
+    /// Why (required).
+    pub reason: String,
+    /// For how many days access is asked (`None`: as long as the approver or policy allows).
+    pub days: Option<i64>,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub status: RequestStatus,
+    /// When it was made (microseconds, UTC).
+    pub requested_at: i64,
+    /// A pending request lapses at this time (microseconds, UTC).
+    pub expires_at: i64,
+    /// Who decided it.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<i64>,
+    /// Why it was denied.
+    pub decision_reason: Option<String>,
+    /// The grant an approval made.
+    pub grant_id: Option<String>,
+}
+
+impl AccessRequest {
+    /// The status at `now`: a pending request past its time is `expired`.
+    pub fn status_at(&self, now: i64) -> RequestStatus {
+        match self.status {
+            RequestStatus::Pending if self.expires_at <= now => RequestStatus::Expired,
+            other => other,
+        }
+    }
+}
+
+/// One audited statement or Flight call. One row of `meta.audit_log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it ended (microseconds, UTC).
+    pub at: i64,
+    /// Its identifier.
+    pub statement_id: String,
+    /// Who ran it (`(unauthenticated)` for a refused handshake without a name).
+    pub principal: String,
+    /// The client's network address (Flight SQL), `None` for a local session.
+    pub client_address: Option<String>,
+    /// How it arrived: `local` (CLI, REPL, jobs) or `flight`.
+    pub channel: String,
+    /// What it was: `query`, `insert`, `create_table_as`, `grant`, `GetTables`, …
+    pub kind: String,
+    /// The statement's text (`None` for a Flight call without one).
+    pub statement: Option<String>,
+    /// Data products whose rows it read (`domain.product`).
+    pub products_read: Vec<String>,
+    /// Their columns it read (`domain.product.column`).
+    pub columns_read: Vec<String>,
+    /// Data products it wrote or changed.
+    pub products_written: Vec<String>,
+    /// `allowed` or `denied`.
+    pub decision: String,
+    /// Why it was allowed (`owner`, `admin`, `grant`, `open`) or denied.
+    pub reason: Option<String>,
+    /// The grants that allowed it.
+    pub grant_ids: Vec<String>,
+    /// The version of the access policy it was decided under.
+    pub policy_version: i64,
+    /// Rows it returned or wrote.
+    pub rows: Option<i64>,
+    /// Bytes it returned.
+    pub bytes: Option<i64>,
+    /// How long it took.
+    pub duration_ms: i64,
+    /// Its error, if it failed.
+    pub error: Option<String>,
+}
