@@ -93,7 +93,7 @@ async fn build(root: &str) -> Duration {
         .commit(
             &ChangeSummary {
                 domains,
-                products: vec![],
+                ..Default::default()
             },
             &who,
         )
@@ -107,8 +107,8 @@ async fn build(root: &str) -> Duration {
     catalog
         .commit(
             &ChangeSummary {
-                domains: vec![],
                 products: first,
+                ..Default::default()
             },
             &who,
         )
@@ -118,8 +118,8 @@ async fn build(root: &str) -> Duration {
         catalog
             .commit(
                 &ChangeSummary {
-                    domains: vec![],
                     products: vec![ProductChange::Create(product(i))],
+                    ..Default::default()
                 },
                 &who,
             )

@@ -261,6 +261,7 @@ async fn build(root: &str) {
                     .cloned()
                     .map(ProductChange::Create)
                     .collect(),
+                ..Default::default()
             },
             &who,
         )

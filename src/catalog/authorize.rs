@@ -6,9 +6,31 @@ use std::collections::BTreeSet;
 use super::operations::{ChangeSummary, DomainChange, ProductChange, TeamChange};
 use super::snapshot::CatalogState;
 use crate::error::{Error, Result};
-use crate::model::Domain;
+use crate::governance::ReadAccess;
+use crate::model::{Domain, ProductName, now_micros};
 
 impl CatalogState {
+    /// Whether `who` may read the rows of the product `name` now, and why.
+    pub fn read_access(&self, who: &str, name: &ProductName) -> Result<ReadAccess> {
+        let product = self.product(name)?;
+        let domain = self.domain(&name.domain)?;
+        self.governance
+            .read_access(who, product, domain, now_micros())
+    }
+
+    /// Fails unless `who` may write the data of the existing product `name` (or change it).
+    pub fn check_write_product(&self, who: &str, name: &ProductName) -> Result<()> {
+        let product = self.product(name)?;
+        let domain = self.domain(&name.domain)?;
+        self.governance.may_write_product(who, product, domain)
+    }
+
+    /// Fails unless `who` may create products in `domain`.
+    pub fn check_write_domain(&self, who: &str, domain: &str) -> Result<()> {
+        let domain = self.domain(domain)?;
+        self.governance.may_write_domain(who, domain)
+    }
+
     /// Checks that `who` may make every change: teams and the policy are the admins', a new
     /// domain its owner team's (or an admin's), a domain and its products their owner teams'.
     pub fn authorize(&self, changes: &ChangeSummary, who: &str) -> Result<()> {
@@ -52,9 +74,9 @@ impl CatalogState {
             ProductChange::Create(p) => p,
             ProductChange::Update { before, .. } | ProductChange::Delete(before) => before,
         };
-        let created = domains.iter().any(
-            |d| matches!(d, DomainChange::Create(new) if new.name == product.domain),
-        );
+        let created = domains
+            .iter()
+            .any(|d| matches!(d, DomainChange::Create(new) if new.name == product.domain));
         if created {
             // its creation was authorized: the same principal fills it
             return Ok(());
@@ -70,12 +92,8 @@ impl CatalogState {
     /// spec, and every product a change writes too; a team that still owns something cannot
     /// be removed. Refusals name the team and the fix.
     pub fn check_owner_teams(&self, changes: &ChangeSummary) -> Result<()> {
-        let mut teams: BTreeSet<&str> = self
-            .governance
-            .teams()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let mut teams: BTreeSet<&str> =
+            self.governance.teams().keys().map(String::as_str).collect();
         for c in &changes.teams {
             match c {
                 TeamChange::Create(t) | TeamChange::Update { after: t, .. } => {

@@ -1,6 +1,8 @@
 //! The catalog: an in-memory snapshot of domains and products, kept fresh from the system
 //! tables, the operations that change them, and the DataFusion providers that serve them.
 
+mod access_rows;
+mod access_tables;
 mod authorize;
 mod columns;
 mod lineage;
@@ -11,6 +13,7 @@ mod providers;
 mod search;
 mod snapshot;
 
+pub(crate) use access_tables::{grants_table, requests_table, team_members_table};
 pub use lineage::{absent_edges, stale_edges_into};
 pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
 pub use operations::{

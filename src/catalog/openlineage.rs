@@ -85,7 +85,10 @@ impl Catalog {
                 continue;
             }
             let edges_before = pending.edges.len();
-            match pending.add(event, &principal.name) {
+            let added = pending
+                .add(event, &principal.name)
+                .and_then(|()| pending.authorize(&principal.name, edges_before));
+            match added {
                 Ok(()) => {
                     pending.learned.clear();
                     pending.made_domains.clear();
@@ -126,6 +129,39 @@ impl Catalog {
 }
 
 impl Pending<'_> {
+    /// Checks what the event being added changes against `who`: a new domain is an admin's to
+    /// make, a new product its domain's owners', lineage into (or columns of) an existing
+    /// product its owners'.
+    fn authorize(&self, who: &str, edges_from: usize) -> std::result::Result<(), String> {
+        let g = &self.catalog.governance;
+        let denied = |e: crate::error::Error| e.to_string();
+        for d in &self.made_domains {
+            if let Some(domain) = self.domains.get(d) {
+                g.may_create_domain(who, d, &domain.owner_team)
+                    .map_err(denied)?;
+            }
+        }
+        let mut targets: Vec<ProductName> =
+            self.touched.iter().map(|(name, _)| name.clone()).collect();
+        for e in &self.edges[edges_from.min(self.edges.len())..] {
+            if let Ok(name) = e.target.parse::<ProductName>() {
+                targets.push(name);
+            }
+        }
+        for name in targets {
+            match (
+                self.catalog.products.get(&name),
+                self.catalog.domains.get(&name.domain),
+            ) {
+                (Some(p), Some(d)) => g.may_write_product(who, p, d).map_err(denied)?,
+                (None, Some(d)) => g.may_write_domain(who, d).map_err(denied)?,
+                // in a domain this ingest makes: authorized with the domain
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Undoes what the event being added changed.
     fn take_back(&mut self) {
         for location in self.learned.drain(..) {
@@ -164,7 +200,11 @@ impl Pending<'_> {
                 created_at: event.event_time,
                 created_by: who.to_string(),
             };
-        let owner = event.job.split('.').next().unwrap_or("openlineage");
+        // with governance on, what an event brings in is the admins' until they hand it over
+        let owner = match self.catalog.governance.admin_team() {
+            Some(admins) if self.catalog.governance.enabled() => admins,
+            _ => event.job.split('.').next().unwrap_or("openlineage"),
+        };
         let mut outputs = Vec::new();
         for o in &event.outputs {
             outputs.push((o.id.clone(), self.product(o, owner)?));
@@ -247,6 +287,11 @@ impl Pending<'_> {
             Some(f @ ("parquet" | "csv" | "json")) => f.to_string(),
             _ => "delta".to_string(),
         };
+        // a governed product belongs to its domain's owner team
+        let owner = match self.catalog.domains.get(&name.domain) {
+            Some(domain) if self.catalog.governance.enabled() => domain.owner_team.clone(),
+            _ => owner.to_string(),
+        };
         self.put(
             name.clone(),
             DataProduct {
@@ -255,7 +300,7 @@ impl Pending<'_> {
                 kind: "external".into(),
                 location: location.clone(),
                 format,
-                owner: owner.to_string(),
+                owner,
                 description: format!("{SEEN_IN}: {}", d.id),
                 tags: Vec::new(),
                 access_patterns: Vec::new(),

@@ -162,7 +162,11 @@ impl ChangeSummary {
                     if t.admin { ", platform admins" } else { "" }
                 ),
                 TeamChange::Update { before, after } => {
-                    format!("~ team {}: {}", after.name, team_diff(before, after).join(", "))
+                    format!(
+                        "~ team {}: {}",
+                        after.name,
+                        team_diff(before, after).join(", ")
+                    )
                 }
                 TeamChange::Delete(t) => format!("- team {}", t.name),
             });
@@ -241,13 +245,21 @@ fn team_diff(a: &Team, b: &Team) -> Vec<String> {
     if !added.is_empty() {
         d.push(format!(
             "+ {}",
-            added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            added
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if !removed.is_empty() {
         d.push(format!(
             "- {}",
-            removed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            removed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if added.is_empty() && removed.is_empty() && a.members != b.members {

@@ -6,25 +6,29 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 
 use super::snapshot::CatalogState;
-use crate::model::ProductName;
+use crate::governance::{Caller, GovernedTable};
+use crate::model::{ProductName, now_micros};
 
 /// The schema that holds the system tables.
 pub const META_SCHEMA: &str = "meta";
 
 /// The `lakemeta` catalog: schema `meta` with the system tables, and one schema per domain
 /// whose tables are its data products. Built from an in-memory snapshot for every statement;
-/// lookups do no I/O, and building it costs the opened products, not all of them.
+/// lookups do no I/O, and building it costs the opened products, not all of them. Every data
+/// product is served through the access gate ([`GovernedTable`]), decided for the statement's
+/// principal when the catalog is built.
 #[derive(Debug)]
 pub struct LakeCatalog {
     schemas: BTreeMap<String, Arc<dyn SchemaProvider>>,
 }
 
 impl LakeCatalog {
-    /// Builds the catalog from a state and the providers opened for it.
+    /// Builds the catalog from a state and the providers opened for it, for `caller`.
     pub fn new(
         state: &Arc<CatalogState>,
         meta: BTreeMap<String, Arc<dyn TableProvider>>,
         products: &HashMap<ProductName, Arc<dyn TableProvider>>,
+        caller: &Arc<Caller>,
     ) -> Self {
         let mut schemas: BTreeMap<String, Arc<dyn SchemaProvider>> = BTreeMap::new();
         schemas.insert(
@@ -32,11 +36,25 @@ impl LakeCatalog {
             Arc::new(MetaSchema { tables: meta }),
         );
         let mut opened: BTreeMap<&str, BTreeMap<String, Arc<dyn TableProvider>>> = BTreeMap::new();
+        let who = &caller.principal().name;
+        let now = now_micros();
         for (name, provider) in products {
+            let (Some(product), Some(domain)) =
+                (state.products.get(name), state.domains.get(&name.domain))
+            else {
+                continue;
+            };
+            let access = state.governance.read_access(who, product, domain, now);
+            let gated: Arc<dyn TableProvider> = Arc::new(GovernedTable::product(
+                Arc::clone(provider),
+                name.to_string(),
+                access,
+                Arc::clone(caller),
+            ));
             opened
                 .entry(name.domain.as_str())
                 .or_default()
-                .insert(name.name.clone(), Arc::clone(provider));
+                .insert(name.name.clone(), gated);
         }
         for domain in state.domains.keys() {
             schemas.insert(

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use super::lineage::edges_from_batches;
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
-use crate::governance::Governance;
+use crate::governance::{AuditLog, Governance};
 use crate::lineage::LineageGraph;
 use crate::model::{AccessRequest, DataProduct, Domain, Grant, Policy, ProductName, Team};
 use crate::storage::{SystemTableKind, Warehouse};
@@ -111,6 +111,8 @@ pub struct Catalog {
     /// The lineage graph of a version this process committed, worked out from the commit
     /// itself; the next reload at that version takes it instead of reading the table.
     computed_lineage: Mutex<Option<(u64, Arc<LineageGraph>)>>,
+    /// The process's audit log writer.
+    audit: Arc<AuditLog>,
 }
 
 /// Marks a write in progress while it lives; see [`Catalog::is_writing`].
@@ -127,6 +129,7 @@ impl Catalog {
     /// Reads the catalog of a warehouse.
     pub async fn open(warehouse: Arc<Warehouse>) -> Result<Self> {
         let catalog = Self {
+            audit: Arc::new(AuditLog::new(Arc::clone(&warehouse))),
             warehouse,
             state: RwLock::new(Arc::new(CatalogState::default())),
             writing: Arc::new(AtomicUsize::new(0)),
@@ -152,6 +155,22 @@ impl Catalog {
     /// The warehouse.
     pub fn warehouse(&self) -> &Arc<Warehouse> {
         &self.warehouse
+    }
+
+    /// The audit log every session of this catalog writes to.
+    pub fn audit(&self) -> &Arc<AuditLog> {
+        &self.audit
+    }
+
+    /// Brings `meta.audit_log` up to date for a statement that reads it: commits what this
+    /// process still holds, then catches up with other processes' commits.
+    pub async fn refresh_audit(&self) -> Result<()> {
+        self.audit.flush().await?;
+        self.warehouse
+            .table(SystemTableKind::AuditLog)
+            .refresh()
+            .await
+            .map(|_| ())
     }
 
     /// The current snapshot.
@@ -262,8 +281,10 @@ impl Catalog {
             let teams: Vec<Team> = wh.table(SystemTableKind::Teams).read_rows().await?;
             let policy: Vec<Policy> = wh.table(SystemTableKind::Policy).read_rows().await?;
             let grants: Vec<Grant> = wh.table(SystemTableKind::Grants).read_rows().await?;
-            let requests: Vec<AccessRequest> =
-                wh.table(SystemTableKind::AccessRequests).read_rows().await?;
+            let requests: Vec<AccessRequest> = wh
+                .table(SystemTableKind::AccessRequests)
+                .read_rows()
+                .await?;
             Arc::new(Governance::new(
                 teams,
                 policy.into_iter().max_by_key(|p| p.version),

@@ -1,27 +1,33 @@
 use std::path::Path;
 
-use crate::contracts::{apply_specs, load_path, plan_specs};
+use crate::catalog::ProductChange;
+use crate::contracts::{ApplyReport, apply_specs, load_path, plan_specs};
 use crate::error::Result;
 use crate::sql::{Session, interruptible};
 
-/// `lakemeta apply PATH [--dry-run]`.
+/// `lakemeta apply PATH [--dry-run]`, audited as one operation (a dry run too: it reads the
+/// catalog and tells what the principal may change).
 pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result<()> {
-    let specs = load_path(path)?;
-    let state = session.state();
-    let catalog = session.catalog();
-    let report = if dry_run {
-        interruptible(
-            catalog,
-            plan_specs(catalog, &specs, &state, session.principal()),
-        )
-        .await?
-    } else {
-        interruptible(
-            catalog,
-            apply_specs(catalog, &specs, &state, session.principal()),
-        )
-        .await?
-    };
+    let kind = if dry_run { "apply_dry_run" } else { "apply" };
+    let span = session
+        .begin(kind, Some(format!("lakemeta apply {}", path.display())))
+        .await?;
+    let result = apply(session, path, dry_run).await;
+    match &result {
+        Ok(report) => {
+            for c in &report.changes.products {
+                let (ProductChange::Create(p)
+                | ProductChange::Update { after: p, .. }
+                | ProductChange::Delete(p)) = c;
+                session
+                    .caller()
+                    .record_write(&p.qualified_name().to_string());
+            }
+            span.finish(None, None, None);
+        }
+        Err(e) => span.finish(None, None, Some(e)),
+    }
+    let report = result?;
     for line in report.lines() {
         println!("{line}");
     }
@@ -29,4 +35,23 @@ pub(super) async fn run(session: &Session, path: &Path, dry_run: bool) -> Result
         println!("(dry run: nothing written)");
     }
     Ok(())
+}
+
+async fn apply(session: &Session, path: &Path, dry_run: bool) -> Result<ApplyReport> {
+    let specs = load_path(path)?;
+    let state = session.state();
+    let catalog = session.catalog();
+    if dry_run {
+        interruptible(
+            catalog,
+            plan_specs(catalog, &specs, &state, session.principal()),
+        )
+        .await
+    } else {
+        interruptible(
+            catalog,
+            apply_specs(catalog, &specs, &state, session.principal()),
+        )
+        .await
+    }
 }

@@ -1,7 +1,10 @@
 use crate::contracts::{Spec, SpecSource, apply_specs, parse_spec};
 use crate::error::Result;
 use crate::repl::{self, PrintFormat, ReplOptions};
-use crate::sql::{Session, interruptible};
+use std::sync::Arc;
+
+use crate::model::Principal;
+use crate::sql::{Session, SessionOptions, interruptible};
 
 /// The example mesh, built into the binary so `lakemeta demo` works from any directory.
 const SPECS: &[(&str, &str)] = &[
@@ -104,15 +107,33 @@ pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// `lakemeta demo`.
-pub(super) async fn run(session: &Session, format: PrintFormat) -> Result<bool> {
-    let lines = interruptible(session.catalog(), build_example_mesh(session)).await?;
+/// The example mesh's platform admin (a member of its `platform-admins` team), who builds it.
+pub const ADMIN: &str = "admin";
+
+/// `lakemeta demo`: builds the mesh in `admin`'s session, then opens the REPL as `viewer`.
+pub(super) async fn run(admin: &Session, viewer: Principal, format: PrintFormat) -> Result<bool> {
+    let lines = interruptible(admin.catalog(), build_example_mesh(admin)).await?;
     for line in lines {
         println!("{line}");
     }
+    let repl_session;
+    let session = if viewer == *admin.principal() {
+        admin
+    } else {
+        repl_session =
+            Session::with_catalog(Arc::clone(admin.catalog()), SessionOptions::new(viewer)).await?;
+        &repl_session
+    };
+    let who = &session.principal().name;
     println!(
-        "Example mesh ready. Try: SHOW DOMAINS; SHOW PRODUCTS IN orders; DESCRIBE PRODUCT \
-         orders.orders_fact; SELECT order_status, count(*) FROM orders.orders_fact GROUP BY 1;"
+        "Example mesh ready; the REPL runs as {who}{}. Try: SHOW DOMAINS; SHOW PRODUCTS IN \
+         orders; DESCRIBE PRODUCT orders.orders_fact; SELECT order_status, count(*) FROM \
+         orders.orders_fact GROUP BY 1;",
+        if who == ADMIN {
+            " (the platform admin; lakemeta --user bob demo runs it as bob)"
+        } else {
+            ""
+        }
     );
     repl::run(
         session,

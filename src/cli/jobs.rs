@@ -79,11 +79,10 @@ pub(super) async fn run(session: &Session, args: RunArgs) -> Result<Exit> {
 }
 
 /// `lakemeta schedule`: runs until SIGTERM or Ctrl-C.
-pub(super) async fn schedule(session: Session, args: ScheduleArgs) -> Result<Exit> {
+pub(super) async fn schedule(session: &Session, args: ScheduleArgs) -> Result<Exit> {
     let jobs = Job::load_all(&args.dir)?;
     let catalog = Arc::clone(session.catalog());
     let options = SessionOptions::new(session.principal().clone());
-    drop(session);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::invalid(format!("cannot listen for SIGTERM: {e}")))?;
     let shutdown = async move {

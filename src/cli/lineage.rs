@@ -120,10 +120,26 @@ async fn ingest(session: &Session, file: &str) -> Result<Exit> {
             Err(message) => refused.push((i + 1, message)),
         }
     }
-    let mut report = session
+    let span = session
+        .begin(
+            "lineage_ingest",
+            Some(format!("lakemeta lineage ingest {label}")),
+        )
+        .await?;
+    let ingested = session
         .catalog()
         .ingest_openlineage(&events, session.principal())
-        .await?;
+        .await;
+    match &ingested {
+        Ok(r) => {
+            for p in &r.new_products {
+                session.caller().record_write(p);
+            }
+            span.finish(Some(r.new_edges as u64), None, None);
+        }
+        Err(e) => span.finish(None, None, Some(e)),
+    }
+    let mut report = ingested?;
     report.skipped += skipped;
     report.refused.extend(refused);
     report.refused.sort();

@@ -4,6 +4,7 @@ mod apply;
 mod check;
 mod contract;
 pub mod demo;
+mod domain;
 mod jobs;
 mod lineage;
 mod serve;
@@ -68,11 +69,14 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Draw a product's lineage, or load OpenLineage events.
     Lineage(lineage::LineageArgs),
+    /// Storage policies for a domain: what its owner team's storage role may touch.
+    Domain(domain::DomainArgs),
     /// Serve the warehouse over Arrow Flight SQL until SIGTERM or Ctrl-C.
     Serve(serve::ServeArgs),
     /// Print the argon2 hash of a password read from standard input, for the users file.
     HashPassword,
-    /// Build the example mesh (three domains, nine data products with data) and open the REPL.
+    /// Build the example mesh (three domains, nine data products with data, teams and their
+    /// policy) as its platform admin, and open the REPL (as --user, else as that admin).
     Demo {
         /// Output format of the REPL.
         #[arg(long, value_enum, default_value_t = PrintFormat::Table)]
@@ -115,56 +119,76 @@ impl Exit {
 }
 
 impl Cli {
-    /// Runs the command and says how it ended; errors are returned.
+    /// Runs the command and says how it ended; errors are returned. Whatever the command
+    /// audited is committed to `meta.audit_log` before this returns.
     pub async fn run(self) -> Result<Exit> {
-        let principal = Principal::from_user_or_os(self.user.as_deref());
+        let user = self.user.as_deref();
+        let principal = Principal::from_user_or_os(user);
+        let location = self.warehouse.as_str();
         match self.command {
             Command::Init => {
-                let wh = open_warehouse(&self.warehouse).await?;
+                let wh = open_warehouse(location).await?;
                 println!("warehouse ready at {}", wh.url());
                 Ok(Exit::Success)
             }
-            Command::Apply { path, dry_run } => {
-                let session = open_session(&self.warehouse, principal).await?;
-                apply::run(&session, &path, dry_run).await?;
-                Ok(Exit::Success)
-            }
-            Command::Run(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                jobs::run(&session, args).await
-            }
-            Command::Schedule(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                jobs::schedule(session, args).await
-            }
-            Command::Contract(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                contract::run(&session, args).await?;
-                Ok(Exit::Success)
-            }
-            Command::Check(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                check::run(&session, args).await
-            }
-            Command::Lineage(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                lineage::run(&session, args).await
-            }
             Command::Serve(args) => {
-                let wh = open_warehouse(&self.warehouse).await?;
+                let wh = open_warehouse(location).await?;
                 serve::serve(wh, args).await
             }
             Command::HashPassword => serve::hash(),
-            Command::Sql(args) => {
-                let session = open_session(&self.warehouse, principal).await?;
-                sql::run(&session, args).await
-            }
             Command::Demo { format } => {
-                let session = open_session(&self.warehouse, principal).await?;
-                let ok = demo::run(&session, format).await?;
-                Ok(if ok { Exit::Success } else { Exit::Failed })
+                // the example mesh is built by its platform admin; the REPL runs as --user,
+                // else as that admin
+                let session = open_session(location, Principal::new(demo::ADMIN)).await?;
+                let viewer = Principal::new(user.unwrap_or(demo::ADMIN));
+                let result = demo::run(&session, viewer, format).await;
+                flushed(
+                    &session,
+                    result.map(|ok| if ok { Exit::Success } else { Exit::Failed }),
+                )
+                .await
+            }
+            command => {
+                let session = open_session(location, principal).await?;
+                let result = run_in(&session, command).await;
+                flushed(&session, result).await
             }
         }
+    }
+}
+
+/// Runs a command that works in a session.
+async fn run_in(session: &Session, command: Command) -> Result<Exit> {
+    match command {
+        Command::Apply { path, dry_run } => {
+            apply::run(session, &path, dry_run).await?;
+            Ok(Exit::Success)
+        }
+        Command::Run(args) => jobs::run(session, args).await,
+        Command::Schedule(args) => jobs::schedule(session, args).await,
+        Command::Contract(args) => {
+            contract::run(session, args).await?;
+            Ok(Exit::Success)
+        }
+        Command::Check(args) => check::run(session, args).await,
+        Command::Lineage(args) => lineage::run(session, args).await,
+        Command::Domain(args) => domain::run(session, args),
+        Command::Sql(args) => sql::run(session, args).await,
+        Command::Init | Command::Serve(_) | Command::HashPassword | Command::Demo { .. } => Err(
+            crate::error::Error::invalid("this command runs without a session"),
+        ),
+    }
+}
+
+/// The command's result once the audit log holds what it did: a result whose audit cannot be
+/// written is an error (the command's output stands, but nothing it did goes unaudited
+/// silently).
+async fn flushed(session: &Session, result: Result<Exit>) -> Result<Exit> {
+    let audit = session.catalog().audit().flush().await;
+    match (result, audit) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e),
+        (Ok(exit), Ok(())) => Ok(exit),
     }
 }
 

@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// disk beyond it.
     #[arg(long, env = "LAKEMETA_QUERY_MEMORY", default_value = "1GiB", value_parser = parse_size)]
     pub query_memory: usize,
+    /// A location prefix (path or URL) clients' LOCATION may name; repeat for several (in the
+    /// variable, separate them with commas). Default: the warehouse root.
+    #[arg(
+        long = "allow-location",
+        env = "LAKEMETA_ALLOW_LOCATION",
+        value_name = "PREFIX",
+        value_delimiter = ','
+    )]
+    pub allow_location: Vec<String>,
 }
 
 /// A size in bytes: a number with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T, KB,
@@ -77,7 +86,9 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 /// `lakemeta serve`: until SIGTERM or Ctrl-C, then lets calls in progress finish.
 pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<Exit> {
     let catalog = Arc::new(Catalog::open(warehouse).await?);
+    let governed = catalog.state().governance.enabled();
     let options = ServeOptions {
+        allowed_locations: args.allow_location,
         listen: args.listen,
         users: args.users,
         no_auth: args.no_auth,
@@ -112,6 +123,13 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
             ""
         }
     );
+    if !governed {
+        eprintln!(
+            "warning: governance is off — no Teams spec has been applied to this warehouse, so \
+             every authenticated user may read and change everything; apply one with lakemeta \
+             apply"
+        );
+    }
     bound.run(shutdown).await?;
     Ok(Exit::Success)
 }

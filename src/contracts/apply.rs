@@ -356,7 +356,10 @@ fn plan_teams<'a>(
         if let Some(first) = found {
             return Err(src.error(
                 "kind",
-                format!("the teams are also declared in {}: keep one Teams spec", first.file),
+                format!(
+                    "the teams are also declared in {}: keep one Teams spec",
+                    first.file
+                ),
             ));
         }
         found = Some(src);
@@ -401,7 +404,10 @@ fn plan_policy(
         if let Some(first) = found {
             return Err(src.error(
                 "kind",
-                format!("the policy is also declared in {}: keep one Policy spec", first.file),
+                format!(
+                    "the policy is also declared in {}: keep one Policy spec",
+                    first.file
+                ),
             ));
         }
         found = Some(src);

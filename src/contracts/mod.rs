@@ -8,6 +8,7 @@ mod export;
 mod odcs;
 mod policy_spec;
 mod relationships;
+mod roles;
 mod source;
 mod sources;
 mod teams_spec;
@@ -18,8 +19,9 @@ pub use diff::{ContractChange, check_version_bump, diff_products, major_version,
 pub use domain_spec::DomainSpec;
 pub use export::{EXPORT_API_VERSION, export_contract};
 pub use odcs::{ProductSpec, SourceDecl};
-pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};
 pub use policy_spec::PolicySpec;
+pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};
+pub use roles::approvers;
 pub use source::{Spec, SpecSource, load_path, parse_spec};
 pub use teams_spec::{TeamsSpec, is_team_name};
 pub use types::{arrow_type, check_schema, schema_hash, type_name};

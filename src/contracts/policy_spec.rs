@@ -95,11 +95,7 @@ impl PolicySpec {
                     defaults.sensitive_tags,
                 )?,
                 pii_types: words("piiTypes", raw.pii_types, defaults.pii_types)?,
-                max_grant_days: days(
-                    "maxGrantDays",
-                    raw.max_grant_days,
-                    defaults.max_grant_days,
-                )?,
+                max_grant_days: days("maxGrantDays", raw.max_grant_days, defaults.max_grant_days)?,
                 request_ttl_days: days(
                     "requestTtlDays",
                     raw.request_ttl_days,
@@ -149,6 +145,9 @@ mod tests {
         let e = parse("apiVersion: lakemeta/v1\nkind: Policy\ndefaultAccess: shut\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("policy.yaml:3: defaultAccess: unknown access 'shut'"), "{e}");
+        assert!(
+            e.starts_with("policy.yaml:3: defaultAccess: unknown access 'shut'"),
+            "{e}"
+        );
     }
 }

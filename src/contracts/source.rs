@@ -117,9 +117,7 @@ pub fn parse_spec(source: SpecSource) -> Result<Spec> {
         )),
         other => Err(source.error(
             "kind",
-            format!(
-                "unknown kind '{other}': use DataContract (ODCS v3), Domain, Teams or Policy"
-            ),
+            format!("unknown kind '{other}': use DataContract (ODCS v3), Domain, Teams or Policy"),
         )),
     }
 }

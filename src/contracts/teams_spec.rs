@@ -119,10 +119,9 @@ impl TeamsSpec {
                     ));
                 }
                 if members.iter().any(|k| k.name == name) {
-                    return Err(source.error(
-                        &at,
-                        format!("'{name}' is listed twice in team {}", t.name),
-                    ));
+                    return Err(
+                        source.error(&at, format!("'{name}' is listed twice in team {}", t.name))
+                    );
                 }
                 let mut attrs = BTreeMap::new();
                 for (k, v) in attributes {
@@ -226,7 +225,10 @@ mod tests {
         let e = parse("apiVersion: lakemeta/v1\nkind: Teams\nadmins: ops\nteams:\n  - name: a\n")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("teams.yaml:3: admins: the admin team 'ops' is not among"), "{e}");
+        assert!(
+            e.starts_with("teams.yaml:3: admins: the admin team 'ops' is not among"),
+            "{e}"
+        );
         let e = parse(
             "apiVersion: lakemeta/v1\nkind: Teams\nadmins: a\nteams:\n  - name: a\n    \
              members: [x]\n    lead: y\n",

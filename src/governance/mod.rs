@@ -1,7 +1,19 @@
 //! Federated governance: who may read and write what. Teams and the access policy are specs
 //! (`lakemeta apply`); grants and access requests are made in SQL; every decision is made from
 //! the snapshot a statement runs on, and every statement is audited.
+//!
+//! Reads are decided below the planner: every table a statement can name is a
+//! [`GovernedTable`], whose scan refuses a principal without access and marks what it reads;
+//! [`verify_plan`] then refuses any physical plan that reads stored data without that mark.
 
+mod audit;
+mod caller;
+mod secure_scan;
 mod state;
+mod verify;
 
+pub use audit::{AuditLog, AuditSpan, BATCH_WINDOW};
+pub use caller::{Caller, Channel, Ledger};
+pub use secure_scan::{GovernedScanExec, GovernedTable};
 pub use state::{Governance, ReadAccess};
+pub use verify::verify_plan;

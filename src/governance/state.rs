@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
-use crate::model::{AccessRequest, DataProduct, Domain, Grant, GranteeKind, Policy, Team};
+use crate::model::{
+    AccessRequest, DataProduct, Domain, Grant, GranteeKind, Policy, RequestStatus, Team,
+    format_timestamp,
+};
 
 /// Why a principal may read a product's rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,8 @@ pub struct Governance {
     /// Product → ids of its grants (live or not).
     grants_by_product: HashMap<String, Vec<String>>,
     requests: BTreeMap<String, AccessRequest>,
+    /// (requester, product) → the request stored as pending.
+    pending: HashMap<(String, String), String>,
 }
 
 impl Governance {
@@ -83,12 +88,26 @@ impl Governance {
                 .or_default()
                 .push(g.grant_id.clone());
         }
+        let pending = requests
+            .iter()
+            .filter(|r| r.status == RequestStatus::Pending)
+            .map(|r| {
+                (
+                    (r.requester.clone(), r.product.clone()),
+                    r.request_id.clone(),
+                )
+            })
+            .collect();
         Self {
+            pending,
             teams: teams.into_iter().map(|t| (t.name.clone(), t)).collect(),
             memberships,
             admin_team,
             policy: policy.unwrap_or_default(),
-            grants: grants.into_iter().map(|g| (g.grant_id.clone(), g)).collect(),
+            grants: grants
+                .into_iter()
+                .map(|g| (g.grant_id.clone(), g))
+                .collect(),
             grants_by_product,
             requests: requests
                 .into_iter()
@@ -140,7 +159,11 @@ impl Governance {
     /// True when `who` is a platform admin (or governance is off, when everyone may do
     /// everything).
     pub fn is_admin(&self, who: &str) -> bool {
-        !self.enabled() || self.admin_team.as_deref().is_some_and(|t| self.is_member(who, t))
+        !self.enabled()
+            || self
+                .admin_team
+                .as_deref()
+                .is_some_and(|t| self.is_member(who, t))
     }
 
     /// The named team, or an error that lists the teams there are.
@@ -164,7 +187,12 @@ impl Governance {
     /// tags, and `pii` for a column classified as a PII type. Sorted, without repeats.
     pub fn sensitive_tags(&self, product: &DataProduct) -> Vec<String> {
         let sensitive = |t: &String| self.policy.sensitive_tags.iter().any(|s| s == t);
-        let mut tags: Vec<String> = product.tags.iter().filter(|t| sensitive(t)).cloned().collect();
+        let mut tags: Vec<String> = product
+            .tags
+            .iter()
+            .filter(|t| sensitive(t))
+            .cloned()
+            .collect();
         for c in &product.columns {
             tags.extend(c.tags.iter().filter(|t| sensitive(t)).cloned());
             if !c.classification.is_empty()
@@ -198,7 +226,7 @@ impl Governance {
             .filter(|g| g.is_live(now))
             .filter(|g| match g.grantee_kind {
                 GranteeKind::User => g.grantee == who,
-                GranteeKind::Team => teams.iter().any(|t| *t == g.grantee),
+                GranteeKind::Team => teams.contains(&g.grantee),
             })
             .max_by_key(|g| g.expires_at)
     }
@@ -246,6 +274,40 @@ impl Governance {
         }
     }
 
+    /// What `who` may do with `product`'s rows, as `search_catalog` shows it: `owner`,
+    /// `admin`, `granted until <time>`, `open`, `requested (<request id>)` or `requestable`.
+    pub fn access_label(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        domain: &Domain,
+        now: i64,
+    ) -> String {
+        match self.read_access(who, product, domain, now) {
+            Ok(ReadAccess::Owner) => "owner".into(),
+            Ok(ReadAccess::Admin) => "admin".into(),
+            Ok(ReadAccess::Granted { until, .. }) => {
+                format!("granted until {}", format_timestamp(until))
+            }
+            Ok(ReadAccess::Open | ReadAccess::Ungoverned) => "open".into(),
+            Err(_) => {
+                let name = product.qualified_name().to_string();
+                match self.pending_request(who, &name, now) {
+                    Some(r) => format!("requested ({})", r.request_id),
+                    None => "requestable".into(),
+                }
+            }
+        }
+    }
+
+    /// The request of `who` for `product` that is still waiting for a decision at `now`.
+    pub fn pending_request(&self, who: &str, product: &str, now: i64) -> Option<&AccessRequest> {
+        self.pending
+            .get(&(who.to_string(), product.to_string()))
+            .and_then(|id| self.requests.get(id))
+            .filter(|r| r.status_at(now) == RequestStatus::Pending)
+    }
+
     /// Whether `who` may change `domain` (its spec, its products): its owner team and admins.
     pub fn may_write_domain(&self, who: &str, domain: &Domain) -> Result<()> {
         if self.is_admin(who) || self.is_member(who, &domain.owner_team) {
@@ -256,7 +318,12 @@ impl Governance {
 
     /// Whether `who` may change `product` or write its data: the domain's owner team, the
     /// product's owner team, and admins.
-    pub fn may_write_product(&self, who: &str, product: &DataProduct, domain: &Domain) -> Result<()> {
+    pub fn may_write_product(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        domain: &Domain,
+    ) -> Result<()> {
         if self.is_admin(who) || self.owns(who, product, domain) {
             return Ok(());
         }
@@ -295,7 +362,10 @@ impl Governance {
         }
         let mut deciders = owner_teams(product, domain);
         if !approvers.is_empty() {
-            deciders = format!("{deciders}, the contract's approvers ({})", approvers.join(", "));
+            deciders = format!(
+                "{deciders}, the contract's approvers ({})",
+                approvers.join(", ")
+            );
         }
         Err(Error::PermissionDenied(format!(
             "access to {} is decided by {deciders} or a platform admin; {who} is none of them",
@@ -310,7 +380,9 @@ impl Governance {
         }
         Err(Error::PermissionDenied(format!(
             "{what} can be changed by platform admins ({}) only; {who} is not one",
-            self.admin_team.as_deref().unwrap_or("no admin team is declared")
+            self.admin_team
+                .as_deref()
+                .unwrap_or("no admin team is declared")
         )))
     }
 }
@@ -500,7 +572,9 @@ mod tests {
         assert!(g.may_write_domain("carol", &domain()).is_ok());
         assert!(g.may_write_domain("admin", &domain()).is_ok());
         assert_eq!(
-            g.may_write_domain("bob", &domain()).unwrap_err().to_string(),
+            g.may_write_domain("bob", &domain())
+                .unwrap_err()
+                .to_string(),
             "permission denied: users is owned by growth-team; bob is not a member: ask a member \
              of growth-team or a platform admin to make the change"
         );

@@ -22,6 +22,13 @@ pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
+/// A time (microseconds since the epoch, UTC) as people read it: `2027-01-31T12:00:00Z`.
+pub fn format_timestamp(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| micros.to_string())
+}
+
 /// Checks that a domain or product name is a plain SQL identifier: lowercase letters, digits and
 /// `_`, starting with a letter, at most 63 characters.
 pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {

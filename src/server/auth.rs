@@ -260,6 +260,16 @@ impl Authenticator {
     }
 }
 
+/// The user name a `Basic` header claims (never its password), for the audit of a refused
+/// handshake.
+pub fn claimed_user(authorization: Option<&str>) -> Option<String> {
+    let basic = strip_scheme(authorization?, "Basic")?;
+    let decoded = BASE64.decode(basic.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (name, _) = text.split_once(':')?;
+    Some(name.chars().take(128).collect())
+}
+
 /// The credentials after `scheme ` (the scheme's case does not matter).
 fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     let (given, rest) = header.split_once(' ')?;

@@ -1,6 +1,7 @@
 //! A result stream that accounts for itself: it counts the rows and bytes it sends, holds the
-//! query's admission while it runs, and traces one line when it ends — finished, failed, or
-//! dropped because the client went away (dropping it stops the query).
+//! query's admission while it runs, and when it ends — finished, failed, or dropped because the
+//! client went away (dropping it stops the query) — traces one line and completes the
+//! statement's audit record.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use arrow_flight::FlightData;
 use futures::Stream;
 use tokio::sync::OwnedSemaphorePermit;
 use tonic::Status;
+
+use crate::governance::AuditSpan;
 
 /// Rows counted where the batches are made (before encoding), read when the stream ends.
 #[derive(Debug, Default, Clone)]
@@ -39,6 +42,8 @@ pub struct Metered<S> {
     bytes: u64,
     started: Instant,
     outcome: Outcome,
+    error: Option<String>,
+    audit: Option<AuditSpan>,
     _admission: Option<OwnedSemaphorePermit>,
 }
 
@@ -51,13 +56,15 @@ enum Outcome {
 
 impl<S> Metered<S> {
     /// Wraps `inner`, the stream of `kind` run by `principal`; `rows` is the counter its
-    /// batches went through, `admission` the slot it runs in (freed when it ends).
+    /// batches went through, `admission` the slot it runs in (freed when it ends), `audit` the
+    /// statement's audit record, completed when it ends.
     pub fn new(
         inner: S,
         principal: String,
         kind: &'static str,
         rows: RowCount,
         admission: Option<OwnedSemaphorePermit>,
+        audit: Option<AuditSpan>,
     ) -> Self {
         Self {
             inner,
@@ -67,6 +74,8 @@ impl<S> Metered<S> {
             bytes: 0,
             started: Instant::now(),
             outcome: Outcome::Sending,
+            error: None,
+            audit,
             _admission: admission,
         }
     }
@@ -84,7 +93,10 @@ where
             Poll::Ready(Some(Ok(data))) => {
                 self.bytes += (data.data_header.len() + data.data_body.len()) as u64;
             }
-            Poll::Ready(Some(Err(_))) => self.outcome = Outcome::Failed,
+            Poll::Ready(Some(Err(status))) => {
+                self.outcome = Outcome::Failed;
+                self.error = Some(status.message().to_string());
+            }
             Poll::Ready(None) if self.outcome == Outcome::Sending => self.outcome = Outcome::Done,
             _ => {}
         }
@@ -100,14 +112,23 @@ impl<S> Drop for Metered<S> {
             // dropped before its end: the client went away (or cancelled); the query stops
             Outcome::Sending => "cancelled",
         };
+        let rows = self.rows.get();
         tracing::info!(
             principal = %self.principal,
             kind = self.kind,
-            rows = self.rows.get(),
+            rows,
             bytes = self.bytes,
             duration_ms = self.started.elapsed().as_millis() as u64,
             outcome,
             "result sent"
         );
+        if let Some(span) = self.audit.take() {
+            let error = match self.outcome {
+                Outcome::Done => None,
+                Outcome::Failed => self.error.take(),
+                Outcome::Sending => Some("cancelled: the client went away before the end".into()),
+            };
+            span.finish_text(Some(rows), Some(self.bytes), error);
+        }
     }
 }

@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// How many statements run at once, and how much memory each may use.
     pub limits: Limits,
+    /// The locations (URL prefixes) a client's `LOCATION` may name; empty: the warehouse root.
+    pub allowed_locations: Vec<String>,
 }
 
 /// A server bound to its address, ready to run.
@@ -60,8 +62,10 @@ impl Bound {
         })
     }
 
-    /// Serves until `shutdown` completes; calls in progress finish first.
+    /// Serves until `shutdown` completes; calls in progress finish first, then the audit log
+    /// is flushed (nothing it holds is lost on a graceful stop).
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+        let catalog = Arc::clone(self.service.catalog());
         let mut builder = tonic::transport::Server::builder();
         if let Some(tls) = self.tls {
             builder = builder.tls_config(tls).map_err(|e| {
@@ -71,11 +75,13 @@ impl Bound {
         // send small answers at once: without TCP_NODELAY, each reply waits for the client's
         // delayed ACK (about 40 ms a call)
         let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
-        builder
+        let served = builder
             .add_service(FlightServiceServer::new(WithSchemas(self.service)))
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
-            .map_err(|e| Error::invalid(format!("the server stopped: {e}")))
+            .map_err(|e| Error::invalid(format!("the server stopped: {e}")));
+        let flushed = catalog.audit().flush().await;
+        served.and(flushed)
     }
 }
 
@@ -152,10 +158,27 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
             path: format!("listening on {}", options.listen),
             source,
         })?;
+    let allowed = allowed_locations(&catalog, &options.allowed_locations)?;
     let auth = Arc::new(Authenticator::new(users, options.token_ttl));
     Ok(Bound {
         listener,
-        service: LakeFlightService::new(catalog, auth, options.limits),
+        service: LakeFlightService::new(catalog, auth, options.limits, allowed),
         tls,
     })
+}
+
+/// The allowed location prefixes as URLs (relative paths from the current directory); the
+/// warehouse root when none are given.
+fn allowed_locations(catalog: &Catalog, given: &[String]) -> Result<Vec<url::Url>> {
+    if given.is_empty() {
+        return Ok(vec![catalog.warehouse().url().clone()]);
+    }
+    given
+        .iter()
+        .map(|g| {
+            crate::storage::WarehouseLocation::parse(g)
+                .map(|l| l.url)
+                .map_err(|e| Error::invalid(format!("--allow-location {g}: {e}")))
+        })
+        .collect()
 }

@@ -37,15 +37,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{Authenticator, Refusal, random_hex};
+use super::auth::{Authenticator, Refusal, claimed_user, random_hex};
 use super::metadata::{self, TableRef};
 use super::metered::{Metered, RowCount};
 use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
 use super::status::status_of;
 use super::xdbc;
 use crate::catalog::Catalog;
+use crate::governance::{AuditSpan, Caller, Channel};
 use crate::model::Principal;
-use crate::sql::{Answer, IfExists, Output, Session, SessionOptions};
+use crate::sql::{Answer, IfExists, Output, Planned, Session, SessionOptions};
 
 /// Results waiting for their `DoGet` this long at most.
 const RESULT_TTL: Duration = Duration::from_secs(600);
@@ -63,8 +64,9 @@ struct Waiting {
 enum Pending {
     /// Computed already (the output of a statement that had to run).
     Ready(Vec<RecordBatch>),
-    /// A query planned but not run: `DoGet` runs it and streams it batch by batch.
-    Planned(datafusion::dataframe::DataFrame),
+    /// A query planned but not run: `DoGet` runs it and streams it batch by batch (its audit
+    /// record goes with it).
+    Planned(Planned),
 }
 
 /// Results waiting for their `DoGet` at most (more is `resource_exhausted`).
@@ -88,11 +90,18 @@ pub struct LakeFlightService {
     prepared: PreparedStatements,
     limits: Limits,
     running: Arc<Semaphore>,
+    allowed_locations: Vec<url::Url>,
 }
 
 impl LakeFlightService {
-    /// The service over a catalog, calls checked by `auth`, queries held to `limits`.
-    pub fn new(catalog: Arc<Catalog>, auth: Arc<Authenticator>, limits: Limits) -> Self {
+    /// The service over a catalog, calls checked by `auth`, queries held to `limits`, the
+    /// `LOCATION`s clients may name under `allowed_locations`.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        auth: Arc<Authenticator>,
+        limits: Limits,
+        allowed_locations: Vec<url::Url>,
+    ) -> Self {
         Self {
             catalog,
             auth,
@@ -100,7 +109,39 @@ impl LakeFlightService {
             prepared: PreparedStatements::default(),
             limits,
             running: Arc::new(Semaphore::new(limits.max_queries)),
+            allowed_locations,
         }
+    }
+
+    /// The catalog it serves.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// How a request's statements arrive: from its client, held to the allowed locations.
+    fn channel<T>(&self, request: &Request<T>) -> Channel {
+        Channel::Flight {
+            client: request.remote_addr().map(|a| a.to_string()),
+            allowed_locations: self.allowed_locations.clone(),
+        }
+    }
+
+    /// Audits a call that reads metadata (or a refused one) outside a statement.
+    fn audit_call<T>(
+        &self,
+        request: &Request<T>,
+        principal: Principal,
+        kind: &str,
+    ) -> Result<AuditSpan, Status> {
+        self.catalog.audit().check().map_err(status_of)?;
+        let caller = Arc::new(Caller::new(principal, self.channel(request)));
+        caller.begin(Arc::clone(&self.catalog.state().governance));
+        Ok(AuditSpan::start(
+            Arc::clone(self.catalog.audit()),
+            caller,
+            kind,
+            None,
+        ))
     }
 
     /// A slot for a statement to run in, or `resource_exhausted` when all are taken.
@@ -118,20 +159,50 @@ impl LakeFlightService {
         })
     }
 
-    /// The caller, from the call's bearer token.
+    /// The caller, from the call's bearer token; a refusal is audited.
     fn principal<T>(&self, request: &Request<T>) -> Result<Principal, Status> {
         let header = request
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        self.auth.check(header).map_err(refused)
+        self.auth.check(header).map_err(|why| {
+            let kind = request
+                .extensions()
+                .get::<tonic::GrpcMethod>()
+                .map_or("call", |m| m.method());
+            self.refusal(request, kind, None, why)
+        })
     }
 
-    /// A session for one call, run as `principal`, sharing the catalog.
-    async fn session(&self, principal: Principal) -> Result<Session, Status> {
+    /// Audits a refused authentication (as `claimed`, when the client named a user) and
+    /// answers `unauthenticated`.
+    fn refusal<T>(
+        &self,
+        request: &Request<T>,
+        kind: &str,
+        claimed: Option<String>,
+        why: Refusal,
+    ) -> Status {
+        let who = Principal::new(claimed.unwrap_or_else(|| "(unauthenticated)".into()));
+        if let Ok(span) = self.audit_call(request, who, kind) {
+            span.finish(
+                None,
+                None,
+                Some(&crate::error::Error::PermissionDenied(format!(
+                    "authentication failed: {why:?}"
+                ))),
+            );
+        }
+        refused(why)
+    }
+
+    /// A session for one call, run as `principal` arriving through `channel`, sharing the
+    /// catalog.
+    async fn session(&self, principal: Principal, channel: Channel) -> Result<Session, Status> {
         let options = SessionOptions {
             principal,
             memory_limit: Some(self.limits.query_memory),
+            channel,
         };
         Session::with_catalog(Arc::clone(&self.catalog), options)
             .await
@@ -157,9 +228,9 @@ impl LakeFlightService {
                 let total: usize = batches.iter().map(|b| b.num_rows()).sum();
                 (target, Pending::Ready(batches), total as i64)
             }
-            Answer::Rows(df) => {
-                let schema = Arc::new(sendable_schema(df.schema().as_arrow()));
-                (schema, Pending::Planned(df), -1)
+            Answer::Rows(planned) => {
+                let schema = Arc::new(sendable_schema(&planned.schema()));
+                (schema, Pending::Planned(planned), -1)
             }
         };
         let ran = if total < 0 { "planned" } else { "ran" };
@@ -204,20 +275,21 @@ impl LakeFlightService {
     ) -> Result<Response<SchemaResult>, Status> {
         use arrow_flight::sql::Command;
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let any = arrow_flight::sql::Any::decode(&*request.into_inner().cmd)
             .map_err(|_| Status::invalid_argument("the descriptor holds no Flight SQL command"))?;
         let command = Command::try_from(any)
             .map_err(|e| Status::invalid_argument(format!("unreadable command: {e}")))?;
         let schema: Schema = match command {
             Command::CommandStatementQuery(q) => {
-                let session = self.session(principal).await?;
+                let session = self.session(principal, channel.clone()).await?;
                 sendable_schema(&session.describe(&q.query).await.map_err(status_of)?.0)
             }
             Command::CommandPreparedStatementQuery(q) => {
                 let prepared = self
                     .prepared
                     .get(&q.prepared_statement_handle, &principal.name)?;
-                let session = self.session(principal).await?;
+                let session = self.session(principal, channel.clone()).await?;
                 sendable_schema(&session.describe(&prepared.sql).await.map_err(status_of)?.0)
             }
             Command::CommandGetCatalogs(q) => q.into_builder().schema().as_ref().clone(),
@@ -258,14 +330,44 @@ impl LakeFlightService {
         referenced: Option<&TableRef<'_>>,
     ) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
         let principal = self.principal(request)?;
-        let session = self.session(principal).await?;
+        let channel = self.channel(request);
+        let session = self.session(principal, channel.clone()).await?;
         let batch = metadata::foreign_keys(&session, referencing, referenced).map_err(status_of)?;
-        one_batch(
+        self.one_batch(
+            request,
             session.principal(),
             "GetForeignKeys",
             metadata::foreign_keys_schema(),
             Ok::<_, String>(batch),
         )
+    }
+
+    /// A metadata answer of one batch, sent to `principal` and audited as `kind`.
+    fn one_batch<T>(
+        &self,
+        request: &Request<T>,
+        principal: &Principal,
+        kind: &'static str,
+        schema: SchemaRef,
+        batch: Result<RecordBatch, impl std::fmt::Display>,
+    ) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
+        let span = self.audit_call(request, principal.clone(), kind)?;
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let message = format!("building the answer: {e}");
+                span.finish_text(None, None, Some(message.clone()));
+                return Err(Status::internal(message));
+            }
+        };
+        Ok(send(
+            principal.name.clone(),
+            kind,
+            schema,
+            Box::pin(futures::stream::iter([Ok(batch)])),
+            None,
+            Some(span),
+        ))
     }
 
     fn results(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
@@ -340,8 +442,13 @@ impl FlightSqlService for LakeFlightService {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        let (principal, token) = self.auth.handshake(header).map_err(refused)?;
+        let (principal, token) = self
+            .auth
+            .handshake(header)
+            .map_err(|why| self.refusal(&request, "Handshake", claimed_user(header), why))?;
         tracing::info!(principal = %principal.name, "handshake");
+        self.audit_call(&request, principal.clone(), "Handshake")?
+            .finish(None, None, None);
         let output = futures::stream::iter(vec![Ok(HandshakeResponse {
             protocol_version: 0,
             payload: token.clone().into(),
@@ -359,10 +466,11 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let _running = self.admit()?;
         let started = Instant::now();
         let who = principal.name.clone();
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         let answer = session
             .sql_streaming(&query.query)
             .await
@@ -376,6 +484,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let _running = self.admit()?;
         let started = Instant::now();
         let who = principal.name.clone();
@@ -389,7 +498,7 @@ impl FlightSqlService for LakeFlightService {
                 )));
             }
         };
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         let answer = session
             .sql_with_params(&prepared.sql, params)
             .await
@@ -403,8 +512,9 @@ impl FlightSqlService for LakeFlightService {
         request: Request<Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let who = principal.name.clone();
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         let (result, params) = session.describe(&query.query).await.map_err(status_of)?;
         let handle = self.prepared.add(&who, &query.query);
         tracing::info!(principal = %who, kind = "prepare", parameters = params.fields().len(), "prepare");
@@ -435,6 +545,7 @@ impl FlightSqlService for LakeFlightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let _running = self.admit()?;
         let who = principal.name.clone();
         let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
@@ -445,7 +556,7 @@ impl FlightSqlService for LakeFlightService {
         if rows.is_empty() {
             rows.push(Vec::new());
         }
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         let mut written = 0i64;
         for params in rows {
             match session
@@ -497,25 +608,35 @@ impl FlightSqlService for LakeFlightService {
             )
         })?;
         let schema = waiting.schema;
-        let (batches, admission): (BoxStream<RecordBatch>, _) = match waiting.rows {
+        let (batches, admission, audit): (BoxStream<RecordBatch>, _, _) = match waiting.rows {
+            // a statement that ran already was audited when it ran
             Pending::Ready(batches) => (
                 Box::pin(futures::stream::iter(batches.into_iter().map(Ok))),
                 None,
+                None,
             ),
-            Pending::Planned(df) => {
+            Pending::Planned(planned) => {
                 // the query runs while its rows stream: it holds its slot until it ends
                 let target = Arc::clone(&schema);
-                let stream = df.execute_stream().await.map_err(|e| status_of(e.into()))?;
+                let (stream, audit) = planned.execute().map_err(status_of)?;
                 (
                     Box::pin(stream.map(move |batch| {
                         let batch = batch.map_err(|e| status_of(e.into()))?;
                         cast_batch(batch, &target)
                     })),
                     Some(admission),
+                    audit,
                 )
             }
         };
-        Ok(send(principal.name, "query", schema, batches, admission))
+        Ok(send(
+            principal.name,
+            "query",
+            schema,
+            batches,
+            admission,
+            audit,
+        ))
     }
 
     async fn get_flight_info_sql_info(
@@ -539,7 +660,13 @@ impl FlightSqlService for LakeFlightService {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
         let builder = query.into_builder(sql_info());
-        one_batch(&principal, "GetSqlInfo", builder.schema(), builder.build())
+        self.one_batch(
+            &request,
+            &principal,
+            "GetSqlInfo",
+            builder.schema(),
+            builder.build(),
+        )
     }
 
     async fn do_put_statement_update(
@@ -548,9 +675,10 @@ impl FlightSqlService for LakeFlightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let _running = self.admit()?;
         let who = principal.name.clone();
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         let out = session
             .sql(&command.query)
             .await
@@ -585,7 +713,7 @@ impl FlightSqlService for LakeFlightService {
         let mut builder = query.into_builder();
         builder.append(metadata::catalog_name());
         let schema = builder.schema();
-        one_batch(&principal, "GetCatalogs", schema, builder.build())
+        self.one_batch(&request, &principal, "GetCatalogs", schema, builder.build())
     }
 
     async fn get_flight_info_schemas(
@@ -608,13 +736,20 @@ impl FlightSqlService for LakeFlightService {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
-        let session = self.session(principal).await?;
+        let channel = self.channel(&request);
+        let session = self.session(principal, channel.clone()).await?;
         let mut builder = query.into_builder();
         for s in metadata::schemas(&session) {
             builder.append(metadata::catalog_name(), s);
         }
         let schema = builder.schema();
-        one_batch(session.principal(), "GetDbSchemas", schema, builder.build())
+        self.one_batch(
+            &request,
+            session.principal(),
+            "GetDbSchemas",
+            schema,
+            builder.build(),
+        )
     }
 
     async fn get_flight_info_tables(
@@ -637,7 +772,8 @@ impl FlightSqlService for LakeFlightService {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
-        let session = self.session(principal).await?;
+        let channel = self.channel(&request);
+        let session = self.session(principal, channel.clone()).await?;
         let mut builder = query.into_builder();
         for t in metadata::tables(&session).await.map_err(status_of)? {
             builder
@@ -651,7 +787,13 @@ impl FlightSqlService for LakeFlightService {
                 .map_err(|e| Status::internal(format!("listing table {}: {e}", t.name)))?;
         }
         let schema = builder.schema();
-        one_batch(session.principal(), "GetTables", schema, builder.build())
+        self.one_batch(
+            &request,
+            session.principal(),
+            "GetTables",
+            schema,
+            builder.build(),
+        )
     }
 
     async fn get_flight_info_table_types(
@@ -679,7 +821,13 @@ impl FlightSqlService for LakeFlightService {
             builder.append(t);
         }
         let schema = builder.schema();
-        one_batch(&principal, "GetTableTypes", schema, builder.build())
+        self.one_batch(
+            &request,
+            &principal,
+            "GetTableTypes",
+            schema,
+            builder.build(),
+        )
     }
 
     async fn do_put_statement_ingest(
@@ -689,6 +837,7 @@ impl FlightSqlService for LakeFlightService {
     ) -> Result<i64, Status> {
         use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
         let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
         let _running = self.admit()?;
         let who = principal.name.clone();
         if cmd.temporary || cmd.transaction_id.is_some() {
@@ -749,7 +898,7 @@ impl FlightSqlService for LakeFlightService {
             .or_else(|| batches.first().map(|b| b.schema()))
             .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let session = self.session(principal).await?;
+        let session = self.session(principal, channel.clone()).await?;
         session
             .ingest(
                 crate::model::ProductName::new(domain, &cmd.table),
@@ -784,7 +933,8 @@ impl FlightSqlService for LakeFlightService {
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
-        let session = self.session(principal).await?;
+        let channel = self.channel(&request);
+        let session = self.session(principal, channel.clone()).await?;
         let batch = metadata::primary_keys(
             &session,
             query.catalog.as_deref(),
@@ -792,7 +942,8 @@ impl FlightSqlService for LakeFlightService {
             &query.table,
         )
         .map_err(status_of)?;
-        one_batch(
+        self.one_batch(
+            &request,
             session.principal(),
             "GetPrimaryKeys",
             metadata::primary_keys_schema(),
@@ -821,7 +972,8 @@ impl FlightSqlService for LakeFlightService {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let principal = self.principal(&request)?;
         let builder = query.into_builder(xdbc::type_info());
-        one_batch(
+        self.one_batch(
+            &request,
             &principal,
             "GetXdbcTypeInfo",
             builder.schema(),
@@ -997,31 +1149,15 @@ fn keys_info(
     info_for(ticket, &metadata::foreign_keys_schema(), descriptor)
 }
 
-/// A metadata answer of one batch, sent to `principal`.
-fn one_batch(
-    principal: &Principal,
-    kind: &'static str,
-    schema: SchemaRef,
-    batch: Result<RecordBatch, impl std::fmt::Display>,
-) -> Result<Response<BoxStream<arrow_flight::FlightData>>, Status> {
-    let batch = batch.map_err(|e| Status::internal(format!("building the answer: {e}")))?;
-    Ok(send(
-        principal.name.clone(),
-        kind,
-        schema,
-        Box::pin(futures::stream::iter([Ok(batch)])),
-        None,
-    ))
-}
-
 /// The response that streams `batches` (of `schema`) to `who`, counted and traced as `kind`;
-/// `admission` is held until the stream ends or is dropped.
+/// `admission` is held until the stream ends or is dropped, and `audit` completed then.
 fn send(
     who: String,
     kind: &'static str,
     schema: SchemaRef,
     batches: BoxStream<RecordBatch>,
     admission: Option<OwnedSemaphorePermit>,
+    audit: Option<AuditSpan>,
 ) -> Response<BoxStream<arrow_flight::FlightData>> {
     let rows = RowCount::default();
     let counter = rows.clone();
@@ -1039,6 +1175,7 @@ fn send(
         kind,
         rows,
         admission,
+        audit,
     )))
 }
 

@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 
 use super::functions::new_run_id;
 use super::output::Output;
-use super::parser::CheckTarget;
 use super::session::Session;
+use super::statements::CheckTarget;
 use crate::error::{Error, Result};
 use crate::model::DataProduct;
 use crate::quality::{CheckResult, RunOptions, Status, check_product};
@@ -68,6 +68,23 @@ impl Session {
     /// itself behind.
     pub(crate) async fn run_checks(&self, target: &CheckTarget) -> Result<Output> {
         let products = self.check_targets(target)?;
+        // the checks read each product's data, and their results are its owners' to record
+        let state = self.catalog().state();
+        let who = &self.principal().name;
+        for p in &products {
+            let name = p.qualified_name();
+            let access = state.read_access(who, &name)?;
+            state.check_write_product(who, &name).map_err(|e| match e {
+                Error::PermissionDenied(m) => Error::PermissionDenied(format!(
+                    "{m}; RUN CHECKS records results, which only a product's owners and admins                      do — run_checks('{name}') evaluates the checks without recording them"
+                )),
+                other => other,
+            })?;
+            let columns: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
+            self.caller()
+                .record_read(&name.to_string(), &columns, &access);
+            self.caller().record_write(&name.to_string());
+        }
         if products.is_empty() {
             return Ok(Output::message(
                 "RUN CHECKS: no product here has a contract, so there is nothing to check",

@@ -1,14 +1,14 @@
 use super::output::Output;
-use super::parser::LakeStatement;
 use super::session::{Session, columns_of};
+use super::statements::LakeStatement;
 use crate::catalog::{ChangeSummary, DomainChange, ProductChange};
 use crate::contracts::schema_hash;
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, ProductName, now_micros};
 
 impl Session {
+    /// Runs one of lakemeta's own statements (the catalog was refreshed when it began).
     pub(crate) async fn run_lake(&self, stmt: LakeStatement) -> Result<Output> {
-        self.catalog().refresh().await?;
         match stmt {
             LakeStatement::CreateDomain {
                 name,
@@ -35,6 +35,8 @@ impl Session {
             } => {
                 let state = self.catalog().state();
                 let domain = state.domain(&name.domain)?.clone();
+                state.check_write_domain(&self.principal().name, &name.domain)?;
+                self.caller().record_write(&name.to_string());
                 if state.products.contains_key(&name) {
                     if if_not_exists {
                         return Ok(Output::message(format!(
@@ -48,6 +50,7 @@ impl Session {
                 }
                 let data = self.warehouse().data();
                 let url = data.resolve(&location)?;
+                self.caller().check_location(&url)?;
                 let opened = data.open(url.as_str(), format, &self.state()).await?;
                 let columns = columns_of(&opened.schema());
                 let product = DataProduct {
@@ -91,6 +94,8 @@ impl Session {
                     }
                     return Err(state.product(&name).unwrap_err());
                 };
+                state.check_write_product(&self.principal().name, &name)?;
+                self.caller().record_write(&name.to_string());
                 self.commit_products(vec![ProductChange::Delete(p.clone())])
                     .await?;
                 self.remove_dropped(&[p]).await;
@@ -129,10 +134,27 @@ impl Session {
                 target,
                 if_exists,
             } => self.drop_lineage(source, target, if_exists).await,
+            LakeStatement::Grant {
+                product,
+                grantee,
+                until,
+            } => self.grant(&product, &grantee, until).await,
+            LakeStatement::Revoke { product, grantee } => self.revoke(&product, &grantee).await,
+            LakeStatement::RequestAccess {
+                product,
+                reason,
+                days,
+            } => self.request_access(&product, &reason, days).await,
+            LakeStatement::ApproveRequest { id, until } => self.approve_request(&id, until).await,
+            LakeStatement::DenyRequest { id, reason } => self.deny_request(&id, &reason).await,
+            LakeStatement::ShowGrants { product } => self.show_grants(product.as_ref()).await,
+            LakeStatement::ShowRequests => self.show_requests().await,
         }
     }
 
-    async fn query(&self, sql: &str) -> Result<Output> {
+    /// Runs an internal query within the current statement (through the gate, not audited on
+    /// its own).
+    pub(crate) async fn query(&self, sql: &str) -> Result<Output> {
         let mut stmts = datafusion::sql::parser::DFParser::parse_sql(sql)?;
         let stmt = stmts
             .pop_front()
@@ -226,6 +248,10 @@ impl Session {
             return Err(state.domain(name).unwrap_err());
         };
         let products: Vec<DataProduct> = state.products_in(name).cloned().collect();
+        state.check_write_domain(&self.principal().name, name)?;
+        for p in &products {
+            self.caller().record_write(&p.qualified_name().to_string());
+        }
         if !products.is_empty() && !cascade {
             return Err(Error::invalid(format!(
                 "domain '{name}' still has {} data product(s) ({}); drop them first or use DROP \

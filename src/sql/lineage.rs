@@ -1,8 +1,8 @@
 //! `CREATE LINEAGE` and `DROP LINEAGE`: declared edges of the lineage graph.
 
 use super::output::Output;
-use super::parser::LineageEnd;
 use super::session::Session;
+use super::statements::LineageEnd;
 use crate::catalog::CatalogState;
 use crate::error::{Error, Result};
 use crate::model::{LineageEdge, edge_kind, now_micros};
@@ -17,6 +17,8 @@ impl Session {
         let state = self.catalog().state();
         let source = known_end(&state, source)?;
         let target = known_end(&state, target)?;
+        // lineage into a product is its owners' to declare
+        state.check_write_product(&self.principal().name, &target.product)?;
         if source == target || (source.product == target.product && source.column.is_none()) {
             return Err(Error::invalid(format!(
                 "a lineage edge links two different things; {source} -> {target} links {source} \
@@ -50,6 +52,9 @@ impl Session {
         if_exists: bool,
     ) -> Result<Output> {
         let state = self.catalog().state();
+        if state.products.contains_key(&target.product) {
+            state.check_write_product(&self.principal().name, &target.product)?;
+        }
         let (s, t) = (source.product.to_string(), target.product.to_string());
         let found: Vec<LineageEdge> = state
             .lineage

@@ -1,17 +1,22 @@
 //! The SQL surface: lakemeta's own statements parsed by extending DataFusion's parser, and the
 //! session that runs every statement as a principal.
 
+mod access;
 mod checks;
 mod commands;
 pub mod functions;
+mod gate;
 mod interrupt;
 mod lineage;
 mod output;
 mod parser;
 mod session;
+mod statements;
 mod views;
+mod writes;
 
 pub use interrupt::interruptible;
 pub use output::Output;
-pub use parser::{CheckTarget, LakeStatement, LineageEnd, ParsedStatement, parse_sql};
-pub use session::{Answer, CATALOG_NAME, IfExists, Session, SessionOptions};
+pub use parser::parse_sql;
+pub use session::{Answer, CATALOG_NAME, IfExists, Planned, Session, SessionOptions};
+pub use statements::{CheckTarget, Grantee, LakeStatement, LineageEnd, ParsedStatement};

@@ -36,6 +36,19 @@ impl Output {
         }
     }
 
+    /// Rows it returned, or wrote when it wrote rows (for the audit log).
+    pub fn audited_rows(&self) -> u64 {
+        self.rows_written.unwrap_or(self.row_count() as u64)
+    }
+
+    /// Bytes of the rows it returned (Arrow memory).
+    pub fn byte_count(&self) -> u64 {
+        self.batches
+            .iter()
+            .map(|b| b.get_array_memory_size() as u64)
+            .sum()
+    }
+
     /// A message without rows.
     pub fn message(msg: impl Into<String>) -> Self {
         Self {

@@ -4,132 +4,9 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
+use super::statements::{CheckTarget, Grantee, LakeStatement, LineageEnd, ParsedStatement};
 use crate::error::{Error, Result};
-use crate::model::{DataFormat, ProductName, validate_name};
-
-/// lakemeta's own statements.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LakeStatement {
-    /// `CREATE DOMAIN [IF NOT EXISTS] name OWNER 'team' [DESCRIPTION 'text']`
-    CreateDomain {
-        /// Domain name.
-        name: String,
-        /// Owning team.
-        owner: String,
-        /// Description.
-        description: String,
-        /// Succeed silently when it exists.
-        if_not_exists: bool,
-    },
-    /// `DROP DOMAIN [IF EXISTS] name [CASCADE]`
-    DropDomain {
-        /// Domain name.
-        name: String,
-        /// Succeed silently when it does not exist.
-        if_exists: bool,
-        /// Drop its products too.
-        cascade: bool,
-    },
-    /// `CREATE DATA PRODUCT [IF NOT EXISTS] domain.name LOCATION 'url' [FORMAT f]
-    /// [OWNER 'x'] [DESCRIPTION 'text'] [TAGS ('a', ...)]`
-    CreateProduct {
-        /// Qualified name.
-        name: ProductName,
-        /// Where the data is.
-        location: String,
-        /// Its format.
-        format: DataFormat,
-        /// Owner; the domain's owner team when omitted.
-        owner: Option<String>,
-        /// Description.
-        description: String,
-        /// Tags.
-        tags: Vec<String>,
-        /// Succeed silently when it exists.
-        if_not_exists: bool,
-    },
-    /// `DROP DATA PRODUCT [IF EXISTS] domain.name`
-    DropProduct {
-        /// Qualified name.
-        name: ProductName,
-        /// Succeed silently when it does not exist.
-        if_exists: bool,
-    },
-    /// `SHOW DOMAINS`
-    ShowDomains,
-    /// `SHOW PRODUCTS [IN domain]`
-    ShowProducts {
-        /// Only this domain's products.
-        domain: Option<String>,
-    },
-    /// `DESCRIBE PRODUCT domain.name`
-    DescribeProduct {
-        /// Qualified name.
-        name: ProductName,
-    },
-    /// `RUN CHECKS [FOR domain.product [, ...] | FOR DOMAIN name]`: evaluates the checks and
-    /// records the results in `meta.quality_results` in one commit.
-    RunChecks {
-        /// What to check.
-        target: CheckTarget,
-    },
-    /// `CREATE LINEAGE domain.product[.column] -> domain.product[.column]`: declares that data
-    /// flows from the first to the second.
-    CreateLineage {
-        /// Where the data comes from.
-        source: LineageEnd,
-        /// Where it goes.
-        target: LineageEnd,
-    },
-    /// `DROP LINEAGE [IF EXISTS] domain.product[.column] -> domain.product[.column]`: removes a
-    /// declared edge.
-    DropLineage {
-        /// Where the data comes from.
-        source: LineageEnd,
-        /// Where it goes.
-        target: LineageEnd,
-        /// Succeed silently when there is no such edge.
-        if_exists: bool,
-    },
-}
-
-/// One end of a lineage edge: a product, or one of its columns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LineageEnd {
-    /// The product.
-    pub product: ProductName,
-    /// The column, for a column-level edge.
-    pub column: Option<String>,
-}
-
-impl std::fmt::Display for LineageEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.column {
-            Some(c) => write!(f, "{}.{c}", self.product),
-            None => write!(f, "{}", self.product),
-        }
-    }
-}
-
-/// The products a `RUN CHECKS` covers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CheckTarget {
-    /// These products (each must have a contract).
-    Products(Vec<ProductName>),
-    /// Every product with a contract in a domain.
-    Domain(String),
-    /// Every product with a contract.
-    All,
-}
-
-/// One statement: lakemeta's own or DataFusion's.
-#[derive(Debug, Clone)]
-pub enum ParsedStatement {
-    /// A lakemeta statement.
-    Lake(LakeStatement),
-    /// Any statement DataFusion parses.
-    DataFusion(Box<DfStatement>),
-}
+use crate::model::{DataFormat, GranteeKind, ProductName, validate_name};
 
 /// Parses a string of `;`-separated statements. Errors name the line and column.
 pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
@@ -393,6 +270,9 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
             if_exists,
         }));
     }
+    if let Some(stmt) = parse_access(p)? {
+        return Ok(Some(stmt));
+    }
     if words(p, &["DESCRIBE", "PRODUCT"]) || words(p, &["DESC", "PRODUCT"]) {
         skip(p, 2);
         let name = product_name(p)?;
@@ -459,4 +339,161 @@ fn lineage_end(p: &mut DFParser) -> Result<LineageEnd, ParserError> {
         None
     };
     Ok(LineageEnd { product, column })
+}
+
+/// GRANT, REVOKE, REQUEST ACCESS, APPROVE / DENY REQUEST, SHOW GRANTS / REQUESTS.
+fn parse_access(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
+    if words(p, &["GRANT", "SELECT", "ON"]) {
+        skip(p, 3);
+        let product = product_name(p)?;
+        expect_word(p, "TO")?;
+        let grantee = grantee(p)?;
+        let until = until(p)?;
+        return Ok(Some(LakeStatement::Grant {
+            product,
+            grantee,
+            until,
+        }));
+    }
+    if words(p, &["REVOKE", "SELECT", "ON"]) {
+        skip(p, 3);
+        let product = product_name(p)?;
+        expect_word(p, "FROM")?;
+        let grantee = grantee(p)?;
+        return Ok(Some(LakeStatement::Revoke { product, grantee }));
+    }
+    if words(p, &["REQUEST", "ACCESS", "TO"]) {
+        skip(p, 3);
+        let product = product_name(p)?;
+        if peek_word(p, 0).as_deref() != Some("BECAUSE") {
+            let t = p.parser.peek_token();
+            return p
+                .parser
+                .expected("BECAUSE 'why you need the data' (a reason is required)", t);
+        }
+        skip(p, 1);
+        let reason = p.parser.parse_literal_string()?;
+        let days = if peek_word(p, 0).as_deref() == Some("FOR") {
+            skip(p, 1);
+            let n = p.parser.parse_literal_uint()?;
+            expect_word(p, "DAYS")?;
+            Some(i64::try_from(n).unwrap_or(i64::MAX))
+        } else {
+            None
+        };
+        return Ok(Some(LakeStatement::RequestAccess {
+            product,
+            reason,
+            days,
+        }));
+    }
+    if words(p, &["APPROVE", "REQUEST"]) {
+        skip(p, 2);
+        let id = name_token(p, "the request id (req_…)")?;
+        let until = until(p)?;
+        return Ok(Some(LakeStatement::ApproveRequest { id, until }));
+    }
+    if words(p, &["DENY", "REQUEST"]) {
+        skip(p, 2);
+        let id = name_token(p, "the request id (req_…)")?;
+        if peek_word(p, 0).as_deref() != Some("BECAUSE") {
+            let t = p.parser.peek_token();
+            return p
+                .parser
+                .expected("BECAUSE 'reason' (a reason is required)", t);
+        }
+        skip(p, 1);
+        let reason = p.parser.parse_literal_string()?;
+        return Ok(Some(LakeStatement::DenyRequest { id, reason }));
+    }
+    if words(p, &["SHOW", "GRANTS"]) {
+        skip(p, 2);
+        let product = if p.parser.parse_keyword(Keyword::ON) {
+            Some(product_name(p)?)
+        } else {
+            None
+        };
+        return Ok(Some(LakeStatement::ShowGrants { product }));
+    }
+    if words(p, &["SHOW", "REQUESTS"]) {
+        skip(p, 2);
+        return Ok(Some(LakeStatement::ShowRequests));
+    }
+    Ok(None)
+}
+
+/// `USER name` or `TEAM name`.
+fn grantee(p: &mut DFParser) -> Result<Grantee, ParserError> {
+    let kind = match peek_word(p, 0).as_deref() {
+        Some("USER") => GranteeKind::User,
+        Some("TEAM") => GranteeKind::Team,
+        _ => {
+            let t = p.parser.peek_token();
+            return p.parser.expected("USER name or TEAM name", t);
+        }
+    };
+    skip(p, 1);
+    let name = name_token(p, "a user or team name")?;
+    Ok(Grantee { kind, name })
+}
+
+/// A name as written: a quoted string, or words and numbers joined by `-` (`orders-team`,
+/// `req_1a2b`), case kept.
+fn name_token(p: &mut DFParser, what: &str) -> Result<String, ParserError> {
+    let t = p.parser.peek_token();
+    let mut name = match &t.token {
+        Token::SingleQuotedString(s) => {
+            p.parser.next_token();
+            return Ok(s.clone());
+        }
+        Token::Word(w) => w.value.clone(),
+        Token::Number(n, _) => n.clone(),
+        _ => return p.parser.expected(what, t),
+    };
+    p.parser.next_token();
+    while p.parser.peek_token().token == Token::Minus {
+        match p.parser.peek_nth_token(1).token {
+            Token::Word(w) => name = format!("{name}-{}", w.value),
+            Token::Number(n, _) => name = format!("{name}-{n}"),
+            _ => break,
+        }
+        skip(p, 2);
+    }
+    Ok(name)
+}
+
+/// An optional `UNTIL 'timestamp'`, as microseconds since the epoch (UTC).
+fn until(p: &mut DFParser) -> Result<Option<i64>, ParserError> {
+    if peek_word(p, 0).as_deref() != Some("UNTIL") {
+        return Ok(None);
+    }
+    skip(p, 1);
+    let at = p.parser.peek_token().span.start;
+    let text = p.parser.parse_literal_string()?;
+    parse_timestamp(&text)
+        .map(Some)
+        .map_err(|m| ParserError::ParserError(format!("{m} at {at}")))
+}
+
+/// `2027-01-31`, `2027-01-31 12:00:00` (UTC) or RFC 3339 (`2027-01-31T12:00:00+01:00`), as
+/// microseconds since the epoch.
+pub(crate) fn parse_timestamp(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(ts.timestamp_micros());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(ts) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Ok(ts.and_utc().timestamp_micros());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        && let Some(ts) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(ts.and_utc().timestamp_micros());
+    }
+    Err(format!(
+        "'{text}' is not a timestamp: write a date ('2027-01-31', midnight UTC) or a time \
+         ('2027-01-31T12:00:00Z')"
+    ))
 }

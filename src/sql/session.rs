@@ -1,28 +1,28 @@
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
+use datafusion::execution::TaskContext;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use datafusion::sql::parser::Statement as DfStatement;
+use futures::TryStreamExt;
 
 use super::output::Output;
-use super::parser::{ParsedStatement, parse_sql};
+use super::parser::parse_sql;
+use super::statements::ParsedStatement;
 use super::views::Views;
-use crate::catalog::{
-    Catalog, ChangeSummary, LakeCatalog, META_SCHEMA, ProductChange, ProductTables,
-};
-use crate::contracts::schema_hash;
+use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductTables};
 use crate::error::{Error, Result};
-use crate::lineage::{Captured, capture};
-use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
-use crate::storage::{DeltaWrite, Warehouse};
+use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
+use crate::model::{Column, Principal, ProductName};
+use crate::storage::Warehouse;
 
 /// The name of lakemeta's DataFusion catalog.
 pub const CATALOG_NAME: &str = "lakemeta";
@@ -31,8 +31,64 @@ pub const CATALOG_NAME: &str = "lakemeta";
 pub enum Answer {
     /// It ran: its output (a message, or rows it had to compute to run).
     Done(Output),
-    /// A query, planned and ready to stream (`DataFrame::execute_stream`).
-    Rows(datafusion::dataframe::DataFrame),
+    /// A query, planned, checked by the access gate and ready to stream.
+    Rows(Planned),
+}
+
+/// A query's physical plan, verified by the access gate, and the audit record it completes
+/// when its rows have been read (or abandoned).
+pub struct Planned {
+    plan: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+    span: Option<AuditSpan>,
+}
+
+impl Planned {
+    /// The schema of its rows.
+    pub fn schema(&self) -> SchemaRef {
+        self.plan.schema()
+    }
+
+    /// Starts running it: the stream of its rows, and the audit record to finish with the rows
+    /// and bytes sent (dropping it unfinished records the query as cancelled).
+    pub fn execute(mut self) -> Result<(SendableRecordBatchStream, Option<AuditSpan>)> {
+        let span = self.span.take();
+        match datafusion::physical_plan::execute_stream(self.plan, self.task) {
+            Ok(stream) => Ok((stream, span)),
+            Err(e) => {
+                let e = Error::from(e).unwrap_df();
+                if let Some(s) = span {
+                    s.finish(None, None, Some(&e));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs it to the end and returns its rows.
+    pub async fn collect(self) -> Result<Output> {
+        let schema = self.schema();
+        let (stream, span) = self.execute()?;
+        let collected: Result<Vec<RecordBatch>> = stream
+            .try_collect()
+            .await
+            .map_err(|e| Error::from(e).unwrap_df());
+        match collected {
+            Ok(batches) => {
+                let out = Output::rows(schema, batches);
+                if let Some(s) = span {
+                    s.finish(Some(out.audited_rows()), Some(out.byte_count()), None);
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                if let Some(s) = span {
+                    s.finish(None, None, Some(&e));
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 /// What a bulk load does when its product exists already.
@@ -55,24 +111,29 @@ pub struct SessionOptions {
     /// joins and aggregations spill to the temporary directory beyond it where DataFusion can;
     /// otherwise the statement fails with a resources-exhausted error.
     pub memory_limit: Option<usize>,
+    /// How the statements arrive: locally, or from a Flight SQL client (which may not act on
+    /// the server's machine: no `COPY … TO`, `SET`, or `LOCATION` outside the allowed roots).
+    pub channel: Channel,
 }
 
 impl SessionOptions {
-    /// Statements run as `principal`, without a memory limit.
+    /// Statements run locally as `principal`, without a memory limit.
     pub fn new(principal: Principal) -> Self {
         Self {
             principal,
             memory_limit: None,
+            channel: Channel::Local,
         }
     }
 }
 
 /// A SQL session on a warehouse, run as one principal: DataFusion over the system tables and
-/// the data products, plus lakemeta's own statements.
+/// the data products, plus lakemeta's own statements. Every statement passes the access gate
+/// and is audited.
 pub struct Session {
     catalog: Arc<Catalog>,
     ctx: SessionContext,
-    principal: Principal,
+    caller: Arc<Caller>,
     tables: ProductTables,
     views: Views,
 }
@@ -80,7 +141,7 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("principal", &self.principal)
+            .field("principal", self.principal())
             .finish()
     }
 }
@@ -113,11 +174,12 @@ impl Session {
         let wh = catalog.warehouse();
         let (key, store) = wh.data().store_for(wh.url())?;
         ctx.runtime_env().register_object_store(&key, store);
-        super::functions::register(&ctx, &catalog);
+        let caller = Arc::new(Caller::new(options.principal, options.channel));
+        super::functions::register(&ctx, &catalog, &caller);
         let session = Self {
             catalog,
             ctx,
-            principal: options.principal,
+            caller,
             tables: ProductTables::default(),
             views: Views::default(),
         };
@@ -137,7 +199,12 @@ impl Session {
 
     /// Who runs this session's statements.
     pub fn principal(&self) -> &Principal {
-        &self.principal
+        self.caller.principal()
+    }
+
+    /// The principal, its channel and the record of the current statement.
+    pub fn caller(&self) -> &Arc<Caller> {
+        &self.caller
     }
 
     /// The DataFusion context (its catalog is the snapshot of the last statement).
@@ -160,70 +227,11 @@ impl Session {
         Ok(out)
     }
 
-    /// Runs one parsed statement.
+    /// Runs one parsed statement to its end.
     pub async fn run(&self, stmt: ParsedStatement) -> Result<Output> {
-        let result = match stmt {
-            ParsedStatement::Lake(s) => self.run_lake(s).await,
-            ParsedStatement::DataFusion(s) => self.run_df(*s).await,
-        };
-        result.map_err(Error::unwrap_df)
-    }
-
-    /// Refreshes the catalog and (re)installs the DataFusion catalog with the named products
-    /// opened (`all`: every product, skipping those that cannot be opened).
-    pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
-        self.catalog.refresh().await?;
-        self.register(names, all).await
-    }
-
-    /// Installs the DataFusion catalog for the current snapshot (no refresh of the system
-    /// tables), with the named products opened.
-    async fn register(&self, names: &[ProductName], all: bool) -> Result<()> {
-        let state = self.catalog.state();
-        let wh = self.warehouse();
-        let wanted: Vec<ProductName> = if all {
-            state.products.keys().cloned().collect()
-        } else {
-            names.to_vec()
-        };
-        for name in &wanted {
-            if let Some(p) = state.products.get(name) {
-                let url = wh.data().resolve(&p.location)?;
-                let (key, store) = wh.data().store_for(&url)?;
-                self.ctx.runtime_env().register_object_store(&key, store);
-            }
-        }
-        self.tables
-            .prepare(wh, &state, &wanted, &self.ctx.state(), all)
-            .await?;
-        let mut meta = self.tables.meta_providers(wh, &state).await?;
-        let products = self.tables.providers().await;
-        let (views, stale) = self.views.current(&state).await;
-        if stale {
-            // plan the views over this snapshot's system tables, then install them too
-            self.ctx.register_catalog(
-                CATALOG_NAME,
-                Arc::new(LakeCatalog::new(&state, meta.clone(), &products)),
-            );
-            meta.extend(self.views.plan(&self.ctx, &state).await?);
-        } else {
-            meta.extend(views);
-        }
-        self.ctx.register_catalog(
-            CATALOG_NAME,
-            Arc::new(LakeCatalog::new(&state, meta, &products)),
-        );
-        Ok(())
-    }
-
-    pub(crate) async fn run_df(&self, stmt: DfStatement) -> Result<Output> {
-        match self.run_df_lazily(stmt, None).await? {
+        match self.statement(stmt, None).await? {
             Answer::Done(out) => Ok(out),
-            Answer::Rows(df) => {
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let batches = df.collect().await?;
-                Ok(Output::rows(schema, batches))
-            }
+            Answer::Rows(planned) => planned.collect().await,
         }
     }
 
@@ -237,11 +245,7 @@ impl Session {
         for stmt in statements {
             self.run(stmt).await?;
         }
-        let answer = match last {
-            ParsedStatement::Lake(s) => self.run_lake(s).await.map(Answer::Done),
-            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, None).await,
-        };
-        answer.map_err(Error::unwrap_df)
+        self.statement(last, None).await
     }
 
     /// Runs one statement with values for its parameters (`?` or `$1`, `$2`, …); a query is
@@ -251,23 +255,61 @@ impl Session {
         sql: &str,
         params: Vec<datafusion::common::ScalarValue>,
     ) -> Result<Answer> {
-        let mut statements = parse_sql(sql)?;
-        if statements.len() != 1 {
-            return Err(Error::invalid(format!(
-                "a prepared statement holds one statement, not {}",
-                statements.len()
-            )));
-        }
-        match statements.remove(0) {
-            ParsedStatement::Lake(s) if params.is_empty() => {
-                self.run_lake(s).await.map(Answer::Done)
-            }
-            ParsedStatement::Lake(_) => Err(Error::invalid(
+        let stmt = one_statement(sql)?;
+        if matches!(stmt, ParsedStatement::Lake(_)) && !params.is_empty() {
+            return Err(Error::invalid(
                 "lakemeta's own statements take no parameters: write the values into the statement",
-            )),
-            ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, Some(params)).await,
+            ));
         }
-        .map_err(Error::unwrap_df)
+        self.statement(stmt, Some(params)).await
+    }
+
+    /// One statement through the gate: refused while the audit log cannot be written, run
+    /// under one version of the governance rules, audited when it ends.
+    async fn statement(
+        &self,
+        stmt: ParsedStatement,
+        params: Option<Vec<datafusion::common::ScalarValue>>,
+    ) -> Result<Answer> {
+        let span = self.begin(stmt.kind(), Some(stmt.to_string())).await?;
+        let result = match self.check_statement(&stmt) {
+            Err(e) => Err(e),
+            Ok(()) => match stmt {
+                ParsedStatement::Lake(s) => self.run_lake(s).await.map(Answer::Done),
+                ParsedStatement::DataFusion(s) => self.run_df_lazily(*s, params).await,
+            },
+        }
+        .map_err(Error::unwrap_df);
+        match result {
+            Ok(Answer::Done(out)) => {
+                span.finish(Some(out.audited_rows()), Some(out.byte_count()), None);
+                Ok(Answer::Done(out))
+            }
+            Ok(Answer::Rows(mut planned)) => {
+                planned.span = Some(span);
+                Ok(Answer::Rows(planned))
+            }
+            Err(e) => {
+                span.finish(None, None, Some(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts a statement (or any audited operation) of `kind`: refused while the audit log
+    /// cannot be written; the catalog caught up with every commit; the governance rules of
+    /// that snapshot pinned for the whole statement.
+    pub async fn begin(&self, kind: &str, text: Option<String>) -> Result<AuditSpan> {
+        self.catalog.audit().check()?;
+        self.catalog.refresh().await?;
+        self.caller
+            .begin(Arc::clone(&self.catalog.state().governance));
+        Ok(AuditSpan::start(
+            Arc::clone(self.catalog.audit()),
+            Arc::clone(&self.caller),
+            kind,
+            text.map(truncated),
+        ))
     }
 
     /// A bulk load: writes `batches` (of `schema`) into the data product `name` — appended,
@@ -276,58 +318,52 @@ impl Session {
     pub async fn ingest(
         &self,
         name: ProductName,
-        schema: arrow::datatypes::SchemaRef,
+        schema: SchemaRef,
         batches: Vec<RecordBatch>,
         if_exists: IfExists,
         create: bool,
     ) -> Result<Output> {
-        self.install(std::slice::from_ref(&name), false).await?;
-        let state = self.catalog.state();
-        state.domain(&name.domain)?;
-        let input = if batches.is_empty() {
-            self.ctx.read_batch(RecordBatch::new_empty(schema))?
-        } else {
-            self.ctx.read_batches(batches)?
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let span = self
+            .begin(
+                "ingest",
+                Some(format!("bulk ingest of {rows} rows into {name}")),
+            )
+            .await?;
+        let result = self
+            .load(name, schema, batches, if_exists, create)
+            .await
+            .map_err(Error::unwrap_df);
+        match &result {
+            Ok(out) => span.finish(Some(out.audited_rows()), None, None),
+            Err(e) => span.finish(None, None, Some(e)),
         }
-        .into_unoptimized_plan();
-        let exists = state.products.contains_key(&name);
-        let statement = format!("bulk ingest into {name}");
-        match (exists, if_exists) {
-            (true, IfExists::Fail) => Err(Error::AlreadyExists {
-                what: format!("data product {name}"),
-                hint: "ingest in append or replace mode".into(),
-            }),
-            (true, IfExists::Append) => {
-                self.insert_into(name, input, InsertOp::Append, &statement)
-                    .await
-            }
-            (true, IfExists::Replace) => {
-                self.create_table_as(name, input, false, true, &statement)
-                    .await
-            }
-            (false, _) if create => {
-                self.create_table_as(name, input, false, false, &statement)
-                    .await
-            }
-            (false, _) => Err(state.product(&name).unwrap_err()),
-        }
-        .map_err(Error::unwrap_df)
+        result
     }
 
     /// The schema of what a statement returns and of its parameters, without running it
-    /// (lakemeta's own statements and DDL return a message: no columns).
+    /// (lakemeta's own statements and DDL return a message: no columns). Preparing is audited
+    /// and passes the gate as running would (each execution is checked again).
     pub async fn describe(&self, sql: &str) -> Result<(Schema, Schema)> {
-        let mut statements = parse_sql(sql)?;
-        if statements.len() != 1 {
-            return Err(Error::invalid(format!(
-                "a prepared statement holds one statement, not {}",
-                statements.len()
-            )));
+        let stmt = one_statement(sql)?;
+        let span = self.begin("prepare", Some(stmt.to_string())).await?;
+        let result = self
+            .describe_statement(stmt)
+            .await
+            .map_err(Error::unwrap_df);
+        match &result {
+            Ok(_) => span.finish(None, None, None),
+            Err(e) => span.finish(None, None, Some(e)),
         }
-        let ParsedStatement::DataFusion(stmt) = statements.remove(0) else {
+        result
+    }
+
+    async fn describe_statement(&self, stmt: ParsedStatement) -> Result<(Schema, Schema)> {
+        self.check_statement(&stmt)?;
+        let ParsedStatement::DataFusion(stmt) = stmt else {
             return Ok((Schema::empty(), Schema::empty()));
         };
-        let plan = self.plan_df(*stmt).await.map_err(Error::unwrap_df)?;
+        let plan = self.plan_df(*stmt).await?;
         let mut params: Vec<(String, Option<arrow::datatypes::DataType>)> =
             plan.get_parameter_types()?.into_iter().collect();
         params.sort_by_key(|(name, _)| name[1..].parse::<usize>().unwrap_or(usize::MAX));
@@ -346,9 +382,71 @@ impl Session {
         Ok((result, params))
     }
 
-    /// Registers what a statement names and plans it.
-    async fn plan_df(&self, stmt: DfStatement) -> Result<LogicalPlan> {
+    /// Refreshes the catalog and (re)installs the DataFusion catalog with the named products
+    /// opened (`all`: every product, skipping those that cannot be opened).
+    pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
         self.catalog.refresh().await?;
+        self.register(names, all).await
+    }
+
+    /// Installs the DataFusion catalog for the current snapshot (no refresh of the system
+    /// tables), with the named products opened, every table behind the gate.
+    async fn register(&self, names: &[ProductName], all: bool) -> Result<()> {
+        let state = self.catalog.state();
+        let wh = self.warehouse();
+        let wanted: Vec<ProductName> = if all {
+            state.products.keys().cloned().collect()
+        } else {
+            names.to_vec()
+        };
+        for name in &wanted {
+            if let Some(p) = state.products.get(name) {
+                let url = wh.data().resolve(&p.location)?;
+                let (key, store) = wh.data().store_for(&url)?;
+                self.ctx.runtime_env().register_object_store(&key, store);
+            }
+        }
+        self.tables
+            .prepare(wh, &state, &wanted, &self.ctx.state(), all)
+            .await?;
+        let raw = self.tables.meta_providers(wh, &state).await?;
+        let mut meta = self.secure_meta(raw, &state);
+        let products = self.tables.providers().await;
+        let audit_version = self.audit_version().await;
+        let (views, stale) = self.views.current(&state, audit_version).await;
+        if stale {
+            // plan the views over this snapshot's system tables, then install them too
+            self.ctx.register_catalog(
+                CATALOG_NAME,
+                Arc::new(LakeCatalog::new(
+                    &state,
+                    meta.clone(),
+                    &products,
+                    &self.caller,
+                )),
+            );
+            meta.extend(self.views.plan(&self.ctx, &state, audit_version).await?);
+        } else {
+            meta.extend(views);
+        }
+        self.ctx.register_catalog(
+            CATALOG_NAME,
+            Arc::new(LakeCatalog::new(&state, meta, &products, &self.caller)),
+        );
+        Ok(())
+    }
+
+    /// The loaded version of `meta.audit_log`.
+    async fn audit_version(&self) -> u64 {
+        self.warehouse()
+            .table(crate::storage::SystemTableKind::AuditLog)
+            .version()
+            .await
+    }
+
+    /// Registers what a statement names, checks that the principal may read every product it
+    /// reads, and plans it.
+    async fn plan_df(&self, stmt: DfStatement) -> Result<LogicalPlan> {
         let snapshot = self.catalog.state();
         let refs = self.ctx.state().resolve_table_references(&stmt)?;
         let mut names = Vec::new();
@@ -362,12 +460,17 @@ impl Session {
             }
             match r.schema() {
                 Some("information_schema") => all = true,
-                None | Some(META_SCHEMA) => {}
+                None | Some(META_SCHEMA) => {
+                    if reads_audit_log(r) {
+                        self.catalog.refresh_audit().await?;
+                    }
+                }
                 Some(schema) => {
                     snapshot.domain(schema)?;
                     let name = ProductName::new(schema, r.table());
                     if !is_write_target(&stmt, r) {
                         snapshot.product(&name)?;
+                        snapshot.read_access(&self.principal().name, &name)?;
                     }
                     names.push(name);
                 }
@@ -379,7 +482,9 @@ impl Session {
         }
         self.register(&names, all).await?;
         let state = self.ctx.state();
-        Ok(state.statement_to_plan(stmt).await?)
+        let plan = state.statement_to_plan(stmt).await?;
+        self.check_plan(&plan)?;
+        Ok(plan)
     }
 
     async fn run_df_lazily(
@@ -432,12 +537,32 @@ impl Session {
                 "{} on {} is not supported: data products take INSERT INTO only",
                 d.op, d.table_name
             ))),
-            plan => Ok(Answer::Rows(self.ctx.execute_logical_plan(plan).await?)),
+            plan => Ok(Answer::Rows(self.physical(plan).await?)),
+        }
+    }
+
+    /// The physical plan of a logical one, refused unless everything it reads passes the gate.
+    pub(crate) async fn physical(&self, plan: LogicalPlan) -> Result<Planned> {
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        verify_plan(&plan)?;
+        Ok(Planned {
+            plan,
+            task,
+            span: None,
+        })
+    }
+
+    pub(crate) async fn run_df(&self, stmt: DfStatement) -> Result<Output> {
+        match self.run_df_lazily(stmt, None).await? {
+            Answer::Done(out) => Ok(out),
+            Answer::Rows(planned) => planned.collect().await,
         }
     }
 
     /// `domain.name` of a statement's target table; the domain must exist.
-    fn domain_table(&self, r: &TableReference) -> Result<ProductName> {
+    pub(crate) fn domain_table(&self, r: &TableReference) -> Result<ProductName> {
         let state = self.catalog.state();
         let domain = r.schema().unwrap_or(META_SCHEMA);
         if domain == META_SCHEMA {
@@ -451,248 +576,13 @@ impl Session {
         Ok(ProductName::new(domain, r.table()))
     }
 
-    async fn create_table_as(
-        &self,
-        name: ProductName,
-        input: LogicalPlan,
-        if_not_exists: bool,
-        or_replace: bool,
-        statement: &str,
-    ) -> Result<Output> {
-        crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
-        let state = self.catalog.state();
-        let existing = state.products.get(&name).cloned();
-        if let Some(p) = &existing {
-            if if_not_exists {
-                return Ok(Output::message(format!(
-                    "data product {name} exists; nothing done"
-                )));
-            }
-            if !or_replace {
-                return Err(Error::AlreadyExists {
-                    what: format!("data product {name}"),
-                    hint: "use CREATE OR REPLACE TABLE, INSERT INTO, or DROP DATA PRODUCT first"
-                        .into(),
-                });
-            }
-            if p.kind != "managed" {
-                return Err(Error::invalid(format!(
-                    "data product {name} is external (at {}); CREATE OR REPLACE only replaces \
-                     managed products",
-                    p.location
-                )));
-            }
-        }
-        let wh = self.warehouse();
-        let url = wh.managed_location(&name.domain, &name.name)?;
-        // columns are nullable, as CREATE TABLE … AS makes them in SQL databases: a later
-        // INSERT may leave a value out (a contract that requires one says so, and checks it)
-        let schema = nullable(input.schema().as_arrow());
-        let captured = capture(&input, &|r| self.product_of(r));
-        let batches = self
-            .collect(input)
-            .await?
-            .into_iter()
-            .map(|b| RecordBatch::try_new(nullable(&b.schema()), b.columns().to_vec()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let _writing = self.catalog.begin_write();
-        let version = wh
-            .data()
-            .write_delta(
-                &url,
-                &schema,
-                batches,
-                if existing.is_some() {
-                    DeltaWrite::Replace
-                } else {
-                    DeltaWrite::Append
-                },
-            )
-            .await?;
-        let domain = state.domain(&name.domain)?;
-        let columns = columns_of(&schema);
-        let product = DataProduct {
-            domain: name.domain.clone(),
-            name: name.name.clone(),
-            kind: "managed".into(),
-            location: url.to_string(),
-            format: "delta".into(),
-            owner: existing
-                .as_ref()
-                .map_or_else(|| domain.owner_team.clone(), |p| p.owner.clone()),
-            description: existing
-                .as_ref()
-                .map(|p| p.description.clone())
-                .unwrap_or_default(),
-            tags: existing
-                .as_ref()
-                .map(|p| p.tags.clone())
-                .unwrap_or_default(),
-            access_patterns: vec!["batch".into()],
-            sla_freshness_minutes: None,
-            sla_availability_percent: None,
-            sla_completeness_percent: None,
-            contract_id: String::new(),
-            contract_version: String::new(),
-            contract_spec: String::new(),
-            schema_hash: schema_hash(&columns),
-            columns,
-            checks: Vec::new(),
-            created_at: now_micros(),
-            updated_at: now_micros(),
-            updated_by: self.principal.name.clone(),
-        };
-        let change = match existing {
-            Some(before) => ProductChange::Update {
-                before,
-                after: product,
-            },
-            None => ProductChange::Create(product),
-        };
-        let changes = ChangeSummary {
-            products: vec![change],
-            ..Default::default()
-        };
-        if let Err(e) = self.catalog.commit(&changes, &self.principal).await {
-            if version == 0 {
-                let _ = wh.data().delete_tree(&url).await;
-            }
-            return Err(e);
-        }
-        self.tables.forget(&name).await;
-        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let note = self
-            .record_captured(&name, &captured, &columns, statement, true)
-            .await;
-        Ok(Output::message(format!(
-            "CREATE TABLE {name} (managed Delta, version {version}){note}"
-        )))
-    }
-
-    async fn insert_into(
-        &self,
-        name: ProductName,
-        input: LogicalPlan,
-        op: InsertOp,
-        statement: &str,
-    ) -> Result<Output> {
-        let state = self.catalog.state();
-        let product = state.product(&name)?;
-        if product.format != "delta" {
-            return Err(Error::invalid(format!(
-                "data product {name} is {} files at {}; INSERT INTO writes Delta products only",
-                product.format, product.location
-            )));
-        }
-        let url = self.warehouse().data().resolve(&product.location)?;
-        let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
-        let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
-        let captured = capture(&input, &|r| self.product_of(r));
-        let schema = Arc::new(input.schema().as_arrow().clone());
-        let required = || {
-            let names: Vec<&str> = product
-                .columns
-                .iter()
-                .filter(|c| !c.nullable)
-                .map(|c| c.name.as_str())
-                .collect();
-            names.join(", ")
-        };
-        let batches = self.collect(input).await.map_err(|e| {
-            let message = e.to_string();
-            if message.contains("declared as non-nullable") {
-                Error::invalid(format!(
-                    "the INSERT leaves a required (NOT NULL) column of data product {name} \
-                     NULL: give every row a value for {}; nothing was written",
-                    required()
-                ))
-            } else {
-                e
-            }
-        })?;
-        // the rows come in the product's column order: a required column must have its values
-        if schema.fields().len() == product.columns.len() {
-            for (i, c) in product.columns.iter().enumerate() {
-                let missing: usize = batches.iter().map(|b| b.column(i).null_count()).sum();
-                if !c.nullable && missing > 0 {
-                    return Err(Error::invalid(format!(
-                        "column '{}' of data product {name} is required (NOT NULL{}), but {missing} \
-                         row(s) of the INSERT leave it NULL: give every row a value; nothing \
-                         was written",
-                        c.name,
-                        if product.contract_spec.is_empty() {
-                            ""
-                        } else {
-                            ", as its contract says"
-                        }
-                    )));
-                }
-            }
-        }
-        let _writing = self.catalog.begin_write();
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let version = self
-            .warehouse()
-            .data()
-            .write_delta(
-                &url,
-                &schema,
-                batches,
-                if overwrite {
-                    DeltaWrite::Overwrite
-                } else {
-                    DeltaWrite::Append
-                },
-            )
-            .await?;
-        self.tables.forget(&name).await;
-        let note = self
-            .record_captured(&name, &captured, &columns, statement, overwrite)
-            .await;
-        let mut out = Output::message(format!(
-            "INSERT INTO {name}: {rows} rows (version {version}){note}"
-        ));
-        out.rows_written = Some(rows as u64);
-        Ok(out)
-    }
-
     /// The data product behind a table a statement reads: a table of a domain's schema, not of
     /// `meta` or `information_schema`.
-    fn product_of(&self, r: &TableReference) -> Option<ProductName> {
+    pub(crate) fn product_of(&self, r: &TableReference) -> Option<ProductName> {
         match r.schema() {
             None | Some(META_SCHEMA) | Some("information_schema") => None,
             Some(domain) => Some(ProductName::new(domain, r.table())),
         }
-    }
-
-    /// Records the lineage a write was seen to make. The data is written by then, so a failure
-    /// here does not fail the statement: it comes back as a note to show with its result.
-    async fn record_captured(
-        &self,
-        target: &ProductName,
-        captured: &Captured,
-        columns: &[String],
-        statement: &str,
-        replace: bool,
-    ) -> String {
-        let edges = captured.edges(target, columns, statement, &self.principal.name);
-        match self
-            .catalog
-            .record_captured(&target.to_string(), &edges, replace)
-            .await
-        {
-            Ok(()) => String::new(),
-            Err(e) => {
-                tracing::warn!(product = %target, error = %e, "lineage not recorded");
-                format!("; its lineage was not recorded: {e}")
-            }
-        }
-    }
-
-    /// Runs a plan to completion. The Delta write that follows takes record batches: deltalake's
-    /// plan-input path needs its own query planner, which this session does not have.
-    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<arrow::array::RecordBatch>> {
-        Ok(self.ctx.execute_logical_plan(plan).await?.collect().await?)
     }
 
     /// Opens a product's data (for DESCRIBE PRODUCT and registration) and returns its provider.
@@ -717,18 +607,49 @@ impl Session {
     }
 }
 
-/// True when `r` is the table a `CREATE TABLE … AS` statement creates (it need not exist).
+/// The one statement of a prepared statement.
+fn one_statement(sql: &str) -> Result<ParsedStatement> {
+    let mut statements = parse_sql(sql)?;
+    if statements.len() != 1 {
+        return Err(Error::invalid(format!(
+            "a prepared statement holds one statement, not {}",
+            statements.len()
+        )));
+    }
+    Ok(statements.remove(0))
+}
+
+/// The audit log keeps a statement's first 64 KiB of text.
+fn truncated(text: String) -> String {
+    const KEEP: usize = 64 * 1024;
+    if text.len() <= KEEP {
+        return text;
+    }
+    let mut end = KEEP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} … ({} bytes in all)", &text[..end], text.len())
+}
+
+/// True when a table reference names `meta.audit_log` or a view over it.
+fn reads_audit_log(r: &TableReference) -> bool {
+    matches!(r.table(), "audit_log" | "product_usage")
+}
+
 /// True for `CREATE TABLE` and `INSERT`.
 fn writes_a_product(stmt: &DfStatement) -> bool {
     use datafusion::sql::sqlparser::ast::Statement as Sql;
     matches!(stmt, DfStatement::Statement(s) if matches!(s.as_ref(), Sql::CreateTable(_) | Sql::Insert(_)))
 }
 
+/// True when `r` is the table a `CREATE TABLE … AS` statement creates (it need not exist).
 fn is_write_target(stmt: &DfStatement, r: &TableReference) -> bool {
     use datafusion::sql::sqlparser::ast::Statement as Sql;
     match stmt {
         DfStatement::Statement(s) => match s.as_ref() {
             Sql::CreateTable(c) => c.name.to_string().eq_ignore_ascii_case(&r.to_string()),
+            Sql::Insert(i) => i.table.to_string().eq_ignore_ascii_case(&r.to_string()),
             _ => false,
         },
         _ => false,
@@ -754,16 +675,4 @@ pub(crate) fn columns_of(schema: &Schema) -> Vec<Column> {
             ordinal: i as i32,
         })
         .collect()
-}
-
-/// `schema` with every column nullable.
-fn nullable(schema: &Schema) -> Arc<Schema> {
-    Arc::new(Schema::new_with_metadata(
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-        schema.metadata().clone(),
-    ))
 }

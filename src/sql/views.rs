@@ -25,6 +25,11 @@ const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[
         include_str!("../../sql/views/domain_dependencies.sql"),
         &[SystemTableKind::Domains, SystemTableKind::Lineage],
     ),
+    (
+        "product_usage",
+        include_str!("../../sql/views/product_usage.sql"),
+        &[SystemTableKind::AuditLog],
+    ),
 ];
 
 /// A planned view and the versions of the tables it reads.
@@ -44,15 +49,17 @@ impl std::fmt::Debug for Views {
 
 impl Views {
     /// The cached views that are still current, and the names of those that need planning.
+    /// `audit`: the loaded version of `meta.audit_log`, which is not part of a snapshot.
     pub(crate) async fn current(
         &self,
         state: &CatalogState,
+        audit: u64,
     ) -> (BTreeMap<String, Arc<dyn TableProvider>>, bool) {
         let cache = self.cache.lock().await;
         let mut out = BTreeMap::new();
         let mut stale = false;
         for (name, _, deps) in VIEWS {
-            let key = versions(state, deps);
+            let key = versions(state, deps, audit);
             match cache.get(name) {
                 Some((k, p)) if *k == key => {
                     out.insert(name.to_string(), Arc::clone(p));
@@ -68,6 +75,7 @@ impl Views {
         &self,
         ctx: &SessionContext,
         state: &CatalogState,
+        audit: u64,
     ) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
         let mut cache = self.cache.lock().await;
         let mut out = BTreeMap::new();
@@ -78,15 +86,18 @@ impl Views {
                 })?;
             let view: Arc<dyn TableProvider> =
                 Arc::new(ViewTable::new(plan, Some(sql.to_string())));
-            cache.insert(name, (versions(state, deps), Arc::clone(&view)));
+            cache.insert(name, (versions(state, deps, audit), Arc::clone(&view)));
             out.insert(name.to_string(), view);
         }
         Ok(out)
     }
 }
 
-fn versions(state: &CatalogState, deps: &[SystemTableKind]) -> Vec<u64> {
+fn versions(state: &CatalogState, deps: &[SystemTableKind], audit: u64) -> Vec<u64> {
     deps.iter()
-        .map(|k| state.versions.get(k).copied().unwrap_or(0))
+        .map(|k| match k {
+            SystemTableKind::AuditLog => audit,
+            k => state.versions.get(k).copied().unwrap_or(0),
+        })
         .collect()
 }

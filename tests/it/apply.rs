@@ -62,7 +62,9 @@ async fn dry_run_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = super::session(dir.path().to_str().unwrap()).await;
     let specs = load_path(Path::new(MESH)).unwrap();
-    let plan = plan_specs(s.catalog(), &specs, &s.state()).await.unwrap();
+    let plan = plan_specs(s.catalog(), &specs, &s.state(), s.principal())
+        .await
+        .unwrap();
     assert_eq!(plan.changes.products.len(), 9);
     assert_eq!(
         super::scalar(&s, "SELECT count(*) FROM meta.products").await,
@@ -305,9 +307,14 @@ async fn contracts_declare_their_products_sources() {
             "[orders.orders_fact]",
         );
     std::fs::write(&segments, text).unwrap();
-    let plan = plan_specs(s.catalog(), &load_path(&specs).unwrap(), &s.state())
-        .await
-        .unwrap();
+    let plan = plan_specs(
+        s.catalog(),
+        &load_path(&specs).unwrap(),
+        &s.state(),
+        s.principal(),
+    )
+    .await
+    .unwrap();
     assert!(
         plan.lines()
             .contains(&"- lineage users.user_events -> users.user_segments".into()),

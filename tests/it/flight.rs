@@ -31,6 +31,7 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
         token_ttl: Duration::from_secs(60),
         tls: None,
         limits: LIMITS,
+        allowed_locations: Vec::new(),
     };
     let bound = bind(catalog, &options).await.unwrap();
     let (addr, stop, _running) = start(bound);
@@ -75,6 +76,7 @@ fn loopback(limits: Limits) -> ServeOptions {
         token_ttl: Duration::from_secs(60),
         tls: None,
         limits,
+        allowed_locations: Vec::new(),
     }
 }
 

@@ -1,4 +1,4 @@
-use lakemeta::storage::{SystemTableKind, Warehouse, WarehouseLocation};
+use lakemeta::storage::{LAYOUT_VERSION, SystemTableKind, Warehouse, WarehouseLocation};
 
 #[tokio::test]
 async fn empty_location_is_initialised_and_reopened() {
@@ -54,7 +54,10 @@ async fn a_newer_layout_is_refused() {
     let text = std::fs::read_to_string(&marker).unwrap();
     std::fs::write(
         &marker,
-        text.replace("\"layout_version\": 2", "\"layout_version\": 99"),
+        text.replace(
+            &format!("\"layout_version\": {LAYOUT_VERSION}"),
+            "\"layout_version\": 99",
+        ),
     )
     .unwrap();
     let err = Warehouse::open(WarehouseLocation::parse(loc).unwrap())
@@ -101,8 +104,9 @@ async fn another_process_write_is_visible_to_the_next_query() {
     );
 }
 
-/// A warehouse of layout 1 (before meta.job_runs) is upgraded when opened: the new table is
-/// created and the marker says layout 2; what was there stays.
+/// A warehouse of layout 1 (before meta.job_runs and the governance tables) is upgraded when
+/// opened: the new tables are created and the marker says the current layout; what was there
+/// stays.
 #[tokio::test]
 async fn a_layout_1_warehouse_is_upgraded_on_open() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,15 +116,29 @@ async fn a_layout_1_warehouse_is_upgraded_on_open() {
         s.sql("CREATE DOMAIN orders OWNER 'checkout-team'")
             .await
             .unwrap();
+        s.catalog().audit().flush().await.unwrap();
     }
     let marker = root.join("_meta/lakemeta.json");
     let text = std::fs::read_to_string(&marker).unwrap();
     std::fs::write(
         &marker,
-        text.replace("\"layout_version\": 2", "\"layout_version\": 1"),
+        text.replace(
+            &format!("\"layout_version\": {LAYOUT_VERSION}"),
+            "\"layout_version\": 1",
+        ),
     )
     .unwrap();
-    std::fs::remove_dir_all(root.join("_meta/job_runs")).unwrap();
+    // the tables of layouts 2 and 3 were not there yet
+    for table in [
+        "job_runs",
+        "teams",
+        "policy",
+        "grants",
+        "access_requests",
+        "audit_log",
+    ] {
+        std::fs::remove_dir_all(root.join("_meta").join(table)).unwrap();
+    }
     // quality_results as layout 1 wrote it: twelve columns, one old row (by Python deltalake)
     let qr = root.join("_meta/quality_results");
     std::fs::remove_dir_all(&qr).unwrap();
@@ -180,6 +198,13 @@ write_deltalake("{}", pa.Table.from_pylist([row], schema=schema), name="quality_
         super::scalar(&s, "SELECT name FROM meta.domains").await,
         "orders"
     );
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM meta.teams").await,
+        "0"
+    );
     let upgraded = std::fs::read_to_string(&marker).unwrap();
-    assert!(upgraded.contains("\"layout_version\": 2"), "{upgraded}");
+    assert!(
+        upgraded.contains(&format!("\"layout_version\": {LAYOUT_VERSION}")),
+        "{upgraded}"
+    );
 }

@@ -127,7 +127,7 @@ with connect(password) as conn:
     # patterns filter
     pattern = conn.adbc_get_objects(depth="tables", table_name_filter="prod%").read_all().to_pylist()
     names = sorted(t["table_name"] for s in pattern[0]["catalog_db_schemas"] for t in (s["db_schema_tables"] or []))
-    assert names == ["product_health", "products"], names
+    assert names == ["product_health", "product_usage", "products"], names
 
 # an expired token is refused as unauthenticated; logging in again gives a new one
 conn = connect(password, expiring_uri)

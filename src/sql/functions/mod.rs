@@ -5,6 +5,7 @@ mod aggregates;
 mod computed;
 mod health;
 mod lineage;
+mod principal;
 mod run_checks;
 mod score;
 mod search;
@@ -16,21 +17,28 @@ use datafusion::execution::context::SessionContext;
 pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
 pub(crate) use health::latest_health;
 pub use lineage::{ImpactAnalysisFunction, LineageFunction};
+pub use principal::{current_user_udf, is_member_udf};
 pub use run_checks::{RunChecksFunction, new_run_id};
 pub use score::quality_score_udf;
 pub use search::SearchCatalogFunction;
 
 use crate::catalog::Catalog;
+use crate::governance::Caller;
 
-/// Registers every lakemeta function in a session.
-pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>) {
+/// Registers every lakemeta function in a session run by `caller`.
+pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, caller: &Arc<Caller>) {
+    ctx.register_udf(current_user_udf(caller));
+    ctx.register_udf(is_member_udf(caller));
     ctx.register_udaf(null_ratio());
     ctx.register_udaf(duplicate_count());
     ctx.register_udaf(freshness_minutes());
     ctx.register_udf(quality_score_udf());
     ctx.register_udtf(
         "run_checks",
-        Arc::new(RunChecksFunction::new(Arc::clone(catalog))),
+        Arc::new(RunChecksFunction::new(
+            Arc::clone(catalog),
+            Arc::clone(caller),
+        )),
     );
     ctx.register_udtf(
         "lineage",
@@ -38,7 +46,10 @@ pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>) {
     );
     ctx.register_udtf(
         "search_catalog",
-        Arc::new(SearchCatalogFunction::new(Arc::clone(catalog))),
+        Arc::new(SearchCatalogFunction::new(
+            Arc::clone(catalog),
+            Arc::clone(caller),
+        )),
     );
     ctx.register_udtf(
         "impact_analysis",

@@ -15,6 +15,7 @@ use datafusion::logical_expr::Expr;
 use super::computed::{Computed, Rows};
 use crate::catalog::Catalog;
 use crate::error::Error;
+use crate::governance::Caller;
 use crate::model::{DataProduct, ProductName};
 use crate::quality::{RunOptions, check_product};
 use crate::storage::SystemTableKind;
@@ -23,12 +24,14 @@ use crate::storage::SystemTableKind;
 #[derive(Debug)]
 pub struct RunChecksFunction {
     catalog: Arc<Catalog>,
+    caller: Arc<Caller>,
 }
 
 impl RunChecksFunction {
-    /// The function over a catalog.
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
+    /// The function over a catalog, run by `caller` (who must be allowed to read the product:
+    /// the checks read its data).
+    pub fn new(catalog: Arc<Catalog>, caller: Arc<Caller>) -> Self {
+        Self { catalog, caller }
     }
 }
 
@@ -85,6 +88,12 @@ impl TableFunctionImpl for RunChecksFunction {
         let p = state
             .product(&name)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let access = state
+            .read_access(&self.caller.principal().name, &name)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let columns: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
+        self.caller
+            .record_read(&name.to_string(), &columns, &access);
         if p.checks.is_empty() {
             return Err(DataFusionError::External(Box::new(Error::invalid(
                 format!(

@@ -15,17 +15,21 @@ use super::computed::{Computed, Rows};
 use super::health::health_of;
 use super::run_checks::string_arg;
 use crate::catalog::{Catalog, CatalogState, Doc, Hit};
+use crate::governance::Caller;
+use crate::model::now_micros;
 
 /// The `search_catalog` table function.
 #[derive(Debug)]
 pub struct SearchCatalogFunction {
     catalog: Arc<Catalog>,
+    caller: Arc<Caller>,
 }
 
 impl SearchCatalogFunction {
-    /// The function over a catalog.
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
+    /// The function over a catalog, for the principal of `caller` (whose access each result
+    /// shows).
+    pub fn new(catalog: Arc<Catalog>, caller: Arc<Caller>) -> Self {
+        Self { catalog, caller }
     }
 }
 
@@ -43,6 +47,7 @@ fn search_schema() -> SchemaRef {
         Field::new("relevance", DataType::Float64, false),
         Field::new("quality_score", DataType::Float64, true),
         Field::new("matched", DataType::Utf8, false),
+        Field::new("access", DataType::Utf8, false),
     ]))
 }
 
@@ -74,7 +79,11 @@ impl TableFunctionImpl for SearchCatalogFunction {
         }
         let state = self.catalog.state();
         let hits = state.search_index().search(&text, &tags);
-        Ok(Arc::new(Computed(SearchTable { state, hits })))
+        Ok(Arc::new(Computed(SearchTable {
+            state,
+            hits,
+            caller: Arc::clone(&self.caller),
+        })))
     }
 }
 
@@ -84,6 +93,7 @@ impl TableFunctionImpl for SearchCatalogFunction {
 struct SearchTable {
     state: Arc<CatalogState>,
     hits: Vec<Hit>,
+    caller: Arc<Caller>,
 }
 
 #[async_trait]
@@ -127,6 +137,17 @@ impl Rows for SearchTable {
             }
             tags.append(true);
         }
+        let who = &self.caller.principal().name;
+        let now = now_micros();
+        let access = StringArray::from_iter_values(hits.iter().map(|(d, _, _)| {
+            match (
+                self.state.products.get(&d.product),
+                self.state.domains.get(&d.product.domain),
+            ) {
+                (Some(p), Some(domain)) => self.state.governance.access_label(who, p, domain, now),
+                _ => "unknown".to_string(),
+            }
+        }));
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
                 hits.iter().map(|(d, _, _)| d.qualified.as_str()),
@@ -148,6 +169,7 @@ impl Rows for SearchTable {
             Arc::new(StringArray::from_iter_values(
                 hits.iter().map(|(_, h, _)| h.matched().join(", ")),
             )),
+            Arc::new(access),
         ];
         Ok(RecordBatch::try_new(search_schema(), columns)?)
     }

@@ -1,0 +1,318 @@
+//! Statements that write a data product's rows: `CREATE TABLE … AS`, `INSERT INTO` and bulk
+//! ingest. Each checks first that its principal may write the product (its domain's owner team
+//! or an admin), records the lineage it makes, and reads its source through the access gate.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::dml::InsertOp;
+
+use super::output::Output;
+use super::session::{IfExists, Session, columns_of};
+use crate::catalog::{ChangeSummary, ProductChange};
+use crate::contracts::schema_hash;
+use crate::error::{Error, Result};
+use crate::lineage::{Captured, capture};
+use crate::model::{DataProduct, ProductName, now_micros};
+use crate::storage::DeltaWrite;
+
+impl Session {
+    /// The work of [`Session::ingest`], audited there.
+    pub(crate) async fn load(
+        &self,
+        name: ProductName,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        if_exists: IfExists,
+        create: bool,
+    ) -> Result<Output> {
+        self.install(std::slice::from_ref(&name), false).await?;
+        let state = self.catalog().state();
+        state.domain(&name.domain)?;
+        let input = if batches.is_empty() {
+            self.context().read_batch(RecordBatch::new_empty(schema))?
+        } else {
+            self.context().read_batches(batches)?
+        }
+        .into_unoptimized_plan();
+        let exists = state.products.contains_key(&name);
+        let statement = format!("bulk ingest into {name}");
+        match (exists, if_exists) {
+            (true, IfExists::Fail) => Err(Error::AlreadyExists {
+                what: format!("data product {name}"),
+                hint: "ingest in append or replace mode".into(),
+            }),
+            (true, IfExists::Append) => {
+                self.insert_into(name, input, InsertOp::Append, &statement)
+                    .await
+            }
+            (true, IfExists::Replace) => {
+                self.create_table_as(name, input, false, true, &statement)
+                    .await
+            }
+            (false, _) if create => {
+                self.create_table_as(name, input, false, false, &statement)
+                    .await
+            }
+            (false, _) => Err(state.product(&name).unwrap_err()),
+        }
+    }
+
+    pub(crate) async fn create_table_as(
+        &self,
+        name: ProductName,
+        input: LogicalPlan,
+        if_not_exists: bool,
+        or_replace: bool,
+        statement: &str,
+    ) -> Result<Output> {
+        crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
+        let state = self.catalog().state();
+        let existing = state.products.get(&name).cloned();
+        let who = &self.principal().name;
+        match &existing {
+            Some(_) => state.check_write_product(who, &name)?,
+            None => state.check_write_domain(who, &name.domain)?,
+        }
+        self.caller().record_write(&name.to_string());
+        if let Some(p) = &existing {
+            if if_not_exists {
+                return Ok(Output::message(format!(
+                    "data product {name} exists; nothing done"
+                )));
+            }
+            if !or_replace {
+                return Err(Error::AlreadyExists {
+                    what: format!("data product {name}"),
+                    hint: "use CREATE OR REPLACE TABLE, INSERT INTO, or DROP DATA PRODUCT first"
+                        .into(),
+                });
+            }
+            if p.kind != "managed" {
+                return Err(Error::invalid(format!(
+                    "data product {name} is external (at {}); CREATE OR REPLACE only replaces \
+                     managed products",
+                    p.location
+                )));
+            }
+        }
+        let wh = self.warehouse();
+        let url = wh.managed_location(&name.domain, &name.name)?;
+        // columns are nullable, as CREATE TABLE … AS makes them in SQL databases: a later
+        // INSERT may leave a value out (a contract that requires one says so, and checks it)
+        let schema = nullable(input.schema().as_arrow());
+        let captured = capture(&input, &|r| self.product_of(r));
+        let batches = self
+            .collect(input)
+            .await?
+            .into_iter()
+            .map(|b| RecordBatch::try_new(nullable(&b.schema()), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let _writing = self.catalog().begin_write();
+        let version = wh
+            .data()
+            .write_delta(
+                &url,
+                &schema,
+                batches,
+                if existing.is_some() {
+                    DeltaWrite::Replace
+                } else {
+                    DeltaWrite::Append
+                },
+            )
+            .await?;
+        let domain = state.domain(&name.domain)?;
+        let columns = columns_of(&schema);
+        let product = DataProduct {
+            domain: name.domain.clone(),
+            name: name.name.clone(),
+            kind: "managed".into(),
+            location: url.to_string(),
+            format: "delta".into(),
+            owner: existing
+                .as_ref()
+                .map_or_else(|| domain.owner_team.clone(), |p| p.owner.clone()),
+            description: existing
+                .as_ref()
+                .map(|p| p.description.clone())
+                .unwrap_or_default(),
+            tags: existing
+                .as_ref()
+                .map(|p| p.tags.clone())
+                .unwrap_or_default(),
+            access_patterns: vec!["batch".into()],
+            sla_freshness_minutes: None,
+            sla_availability_percent: None,
+            sla_completeness_percent: None,
+            contract_id: String::new(),
+            contract_version: String::new(),
+            contract_spec: String::new(),
+            schema_hash: schema_hash(&columns),
+            columns,
+            checks: Vec::new(),
+            created_at: now_micros(),
+            updated_at: now_micros(),
+            updated_by: self.principal().name.clone(),
+        };
+        let change = match existing {
+            Some(before) => ProductChange::Update {
+                before,
+                after: product,
+            },
+            None => ProductChange::Create(product),
+        };
+        let changes = ChangeSummary {
+            products: vec![change],
+            ..Default::default()
+        };
+        if let Err(e) = self.catalog().commit(&changes, self.principal()).await {
+            if version == 0 {
+                let _ = wh.data().delete_tree(&url).await;
+            }
+            return Err(e);
+        }
+        self.forget(&name).await;
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let note = self
+            .record_captured(&name, &captured, &columns, statement, true)
+            .await;
+        Ok(Output::message(format!(
+            "CREATE TABLE {name} (managed Delta, version {version}){note}"
+        )))
+    }
+
+    pub(crate) async fn insert_into(
+        &self,
+        name: ProductName,
+        input: LogicalPlan,
+        op: InsertOp,
+        statement: &str,
+    ) -> Result<Output> {
+        let state = self.catalog().state();
+        let product = state.product(&name)?;
+        state.check_write_product(&self.principal().name, &name)?;
+        self.caller().record_write(&name.to_string());
+        if product.format != "delta" {
+            return Err(Error::invalid(format!(
+                "data product {name} is {} files at {}; INSERT INTO writes Delta products only",
+                product.format, product.location
+            )));
+        }
+        let url = self.warehouse().data().resolve(&product.location)?;
+        let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
+        let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
+        let captured = capture(&input, &|r| self.product_of(r));
+        let schema = Arc::new(input.schema().as_arrow().clone());
+        let required = || {
+            let names: Vec<&str> = product
+                .columns
+                .iter()
+                .filter(|c| !c.nullable)
+                .map(|c| c.name.as_str())
+                .collect();
+            names.join(", ")
+        };
+        let batches = self.collect(input).await.map_err(|e| {
+            let message = e.to_string();
+            if message.contains("declared as non-nullable") {
+                Error::invalid(format!(
+                    "the INSERT leaves a required (NOT NULL) column of data product {name} \
+                     NULL: give every row a value for {}; nothing was written",
+                    required()
+                ))
+            } else {
+                e
+            }
+        })?;
+        // the rows come in the product's column order: a required column must have its values
+        if schema.fields().len() == product.columns.len() {
+            for (i, c) in product.columns.iter().enumerate() {
+                let missing: usize = batches.iter().map(|b| b.column(i).null_count()).sum();
+                if !c.nullable && missing > 0 {
+                    return Err(Error::invalid(format!(
+                        "column '{}' of data product {name} is required (NOT NULL{}), but {missing} \
+                         row(s) of the INSERT leave it NULL: give every row a value; nothing \
+                         was written",
+                        c.name,
+                        if product.contract_spec.is_empty() {
+                            ""
+                        } else {
+                            ", as its contract says"
+                        }
+                    )));
+                }
+            }
+        }
+        let _writing = self.catalog().begin_write();
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let version = self
+            .warehouse()
+            .data()
+            .write_delta(
+                &url,
+                &schema,
+                batches,
+                if overwrite {
+                    DeltaWrite::Overwrite
+                } else {
+                    DeltaWrite::Append
+                },
+            )
+            .await?;
+        self.forget(&name).await;
+        let note = self
+            .record_captured(&name, &captured, &columns, statement, overwrite)
+            .await;
+        let mut out = Output::message(format!(
+            "INSERT INTO {name}: {rows} rows (version {version}){note}"
+        ));
+        out.rows_written = Some(rows as u64);
+        Ok(out)
+    }
+
+    /// Records the lineage a write was seen to make. The data is written by then, so a failure
+    /// here does not fail the statement: it comes back as a note to show with its result.
+    async fn record_captured(
+        &self,
+        target: &ProductName,
+        captured: &Captured,
+        columns: &[String],
+        statement: &str,
+        replace: bool,
+    ) -> String {
+        let edges = captured.edges(target, columns, statement, &self.principal().name);
+        match self
+            .catalog()
+            .record_captured(&target.to_string(), &edges, replace)
+            .await
+        {
+            Ok(()) => String::new(),
+            Err(e) => {
+                tracing::warn!(product = %target, error = %e, "lineage not recorded");
+                format!("; its lineage was not recorded: {e}")
+            }
+        }
+    }
+
+    /// Runs a plan to completion, through the access gate. The Delta write that follows takes
+    /// record batches: deltalake's plan-input path needs its own query planner, which this
+    /// session does not have.
+    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        Ok(self.physical(plan).await?.collect().await?.batches)
+    }
+}
+
+/// `schema` with every column nullable.
+fn nullable(schema: &Schema) -> Arc<Schema> {
+    Arc::new(Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
