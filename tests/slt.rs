@@ -1,14 +1,17 @@
-//! Runs the sqllogictest files in tests/slt/: each file gets its own session on a fresh local
-//! warehouse in a scratch directory (`__TEST_DIR__` in a file names that directory).
+//! Runs the sqllogictest files in tests/slt/: each file gets a fresh local warehouse in a
+//! scratch directory (`__TEST_DIR__` in a file names that directory). Statements run as the
+//! principal `slt`; a `connection NAME` record runs the next statement as principal NAME
+//! (one session per name, all on the file's catalog), so a file plays several users.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use lakemeta::model::Principal;
 use lakemeta::sql::{Session, SessionOptions};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
-use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+use sqllogictest::{AsyncDB, Connection, DBOutput, DefaultColumnType, Record};
 
 struct Db {
     session: Session,
@@ -92,21 +95,53 @@ async fn run_file(path: PathBuf) -> Result<(), String> {
     let session = Session::open(warehouse, SessionOptions::new(Principal::new("slt")))
         .await
         .map_err(|e| e.to_string())?;
-    let mut runner = sqllogictest::Runner::new(move || {
-        let s = Db {
-            session: unsafe_take(),
-        };
-        async move { Ok::<_, SltError>(s) }
-    });
     let test_dir = dir.path().to_str().unwrap().to_string();
     setup_fixture(&session, &path, dir.path(), &test_dir).await?;
-    SESSION.with(|cell| *cell.borrow_mut() = Some(session));
     let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     let text = text.replace("__TEST_DIR__", &test_dir);
+    // the runner makes a connection the first time a record uses it: hand out the sessions of
+    // the principals in that order
+    let principals = Arc::new(Mutex::new(connection_order(&text)?));
+    let catalog = Arc::clone(session.catalog());
+    let mut runner = sqllogictest::Runner::new(move || {
+        let name = principals
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| "slt".into());
+        let catalog = Arc::clone(&catalog);
+        async move {
+            let session = Session::with_catalog(catalog, SessionOptions::new(Principal::new(name)))
+                .await
+                .map_err(|e| SltError(e.to_string()))?;
+            Ok::<_, SltError>(Db { session })
+        }
+    });
     runner
         .run_script_async(&text)
         .await
         .map_err(|e| format!("{}: {}", path.display(), e.display(true)))
+}
+
+/// The principals of a file's connections, in the order the runner first uses them (the
+/// default connection is `slt`).
+fn connection_order(text: &str) -> Result<VecDeque<String>, String> {
+    let records = sqllogictest::parse::<DefaultColumnType>(text).map_err(|e| e.to_string())?;
+    let mut order = VecDeque::new();
+    for r in records {
+        let connection = match r {
+            Record::Statement { connection, .. } | Record::Query { connection, .. } => connection,
+            _ => continue,
+        };
+        let name = match connection {
+            Connection::Default => "slt".to_string(),
+            Connection::Named(n) => n,
+        };
+        if !order.contains(&name) {
+            order.push_back(name);
+        }
+    }
+    Ok(order)
 }
 
 /// A file `x.slt` may come with a directory `x/` holding `setup.sql` (run first) and ODCS
@@ -156,14 +191,6 @@ async fn setup_fixture(
         .map_err(|e| format!("{}: {e}", fixture.display()))?;
     }
     Ok(())
-}
-
-thread_local! {
-    static SESSION: std::cell::RefCell<Option<Session>> = const { std::cell::RefCell::new(None) };
-}
-
-fn unsafe_take() -> Session {
-    SESSION.with(|cell| cell.borrow_mut().take().expect("one connection per file"))
 }
 
 fn main() {

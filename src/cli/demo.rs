@@ -6,8 +6,17 @@ use std::sync::Arc;
 use crate::model::Principal;
 use crate::sql::{Session, SessionOptions, interruptible};
 
-/// The example mesh, built into the binary so `lakemeta demo` works from any directory.
+/// The example mesh, built into the binary so `lakemeta demo` works from any directory: its
+/// teams and access policy, domains and contracts.
 const SPECS: &[(&str, &str)] = &[
+    (
+        "examples/mesh/governance/teams.yaml",
+        include_str!("../../examples/mesh/governance/teams.yaml"),
+    ),
+    (
+        "examples/mesh/governance/policy.yaml",
+        include_str!("../../examples/mesh/governance/policy.yaml"),
+    ),
     (
         "examples/mesh/domains/orders.yaml",
         include_str!("../../examples/mesh/domains/orders.yaml"),

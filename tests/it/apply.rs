@@ -394,7 +394,8 @@ async fn contracts_declare_their_products_sources() {
 #[tokio::test]
 async fn required_columns_refuse_nulls_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let s = super::session(dir.path().join("wh").to_str().unwrap()).await;
+    // alice of orders-team, who may write orders.orders_fact once the mesh's teams exist
+    let s = super::session_as(dir.path().join("wh").to_str().unwrap(), "alice").await;
     let specs = load_path(Path::new(MESH)).unwrap();
     apply_specs(s.catalog(), &specs, &s.state(), s.principal())
         .await

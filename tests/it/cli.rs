@@ -93,7 +93,11 @@ fn lineage_graph_draws_the_example_mesh() {
     let wh = dir.path().join("wh");
     let wh = wh.to_str().unwrap();
     let run = |args: &[&str]| {
-        let out = super::bin().args(["-w", wh]).args(args).output().unwrap();
+        let out = super::bin()
+            .args(["-w", wh, "-u", "admin"])
+            .args(args)
+            .output()
+            .unwrap();
         (
             out.status.code(),
             String::from_utf8(out.stdout).unwrap(),

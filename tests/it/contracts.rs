@@ -5,8 +5,13 @@ use std::path::Path;
 
 const MESH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mesh");
 
+/// A command as the example mesh's platform admin.
 fn run(wh: &str, args: &[&str]) -> (i32, String, String) {
-    let out = super::bin().args(["-w", wh]).args(args).output().unwrap();
+    let out = super::bin()
+        .args(["-w", wh, "-u", "admin"])
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),

@@ -596,7 +596,8 @@ fn the_python_examples_query_the_example_mesh() {
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let users = users_file(dir.path(), "analyst", "open sesame");
+    // the example mesh's platform admin: the examples record checks of every product
+    let users = users_file(dir.path(), "admin", "open sesame");
     let (mut server, addr) = spawn_serve(&wh, &users, &[]);
     let python = super::support::python_tools().join("python");
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python");
@@ -604,7 +605,7 @@ fn the_python_examples_query_the_example_mesh() {
         std::process::Command::new(&python)
             .args(args)
             .env("LAKEMETA_FLIGHT_URI", format!("grpc://{addr}"))
-            .env("LAKEMETA_FLIGHT_USER", "analyst")
+            .env("LAKEMETA_FLIGHT_USER", "admin")
             .env("LAKEMETA_FLIGHT_PASSWORD", "open sesame")
             .output()
             .unwrap()

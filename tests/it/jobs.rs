@@ -24,7 +24,14 @@ fn run_executes_jobs_once_with_exit_codes_and_records_them() {
         "-- schedule: */5 * * * *\nRUN CHECKS FOR orders.orders_fact;\n",
     );
     let ok = super::bin()
-        .args(["-w", &wh, "run", jobs.join("good.sql").to_str().unwrap()])
+        .args([
+            "-w",
+            &wh,
+            "-u",
+            "alice",
+            "run",
+            jobs.join("good.sql").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(
@@ -47,7 +54,7 @@ fn run_executes_jobs_once_with_exit_codes_and_records_them() {
     );
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/jobs/orders_quality.sql");
     let out = super::bin()
-        .args(["-w", &wh, "run", shipped])
+        .args(["-w", &wh, "-u", "alice", "run", shipped])
         .output()
         .unwrap();
     assert_eq!(
@@ -57,7 +64,14 @@ fn run_executes_jobs_once_with_exit_codes_and_records_them() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = super::bin()
-        .args(["-w", &wh, "run", jobs.join("broken.sql").to_str().unwrap()])
+        .args([
+            "-w",
+            &wh,
+            "-u",
+            "alice",
+            "run",
+            jobs.join("broken.sql").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -91,7 +105,7 @@ fn schedule_runs_each_job_on_time_survives_failures_and_stops_on_sigterm() {
         "-- schedule: every 1s\nSELECT * FROM nowhere.nothing;\n",
     );
     let mut child = super::bin()
-        .args(["-w", &wh, "schedule", jobs.to_str().unwrap()])
+        .args(["-w", &wh, "-u", "alice", "schedule", jobs.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -108,8 +122,10 @@ fn schedule_runs_each_job_on_time_survives_failures_and_stops_on_sigterm() {
     // wait (bounded) for two finished runs of each job
     let (mut fast, mut failing) = (0, 0);
     let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while fast < 2 || failing < 2 {
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = match rx.recv_timeout(left) {
             Ok(l) => l,
             Err(_) => {
                 let _ = child.kill();

@@ -21,12 +21,17 @@ use lakemeta::model::Principal;
 use lakemeta::sql::{Session, SessionOptions};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
 
-/// A session on a warehouse at `location`.
+/// A session on a warehouse at `location`, run as `tester`.
 pub async fn session(location: &str) -> Session {
+    session_as(location, "tester").await
+}
+
+/// A session on a warehouse at `location`, run as `principal`.
+pub async fn session_as(location: &str, principal: &str) -> Session {
     let wh = Warehouse::open(WarehouseLocation::parse(location).unwrap())
         .await
         .unwrap();
-    Session::open(Arc::new(wh), SessionOptions::new(Principal::new("tester")))
+    Session::open(Arc::new(wh), SessionOptions::new(Principal::new(principal)))
         .await
         .unwrap()
 }

@@ -8,10 +8,12 @@ use lakemeta::cli::demo::build_example_mesh;
 async fn python_deltalake_and_duckdb_read_the_system_tables() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("wh");
-    let s = super::session(root.to_str().unwrap()).await;
+    let s = super::session_as(root.to_str().unwrap(), "admin").await;
     build_example_mesh(&s).await.unwrap();
     // one more domain, made by SQL rather than by apply
-    s.sql("CREATE DOMAIN extra OWNER 'x'").await.unwrap();
+    s.sql("CREATE DOMAIN extra OWNER 'growth-team'")
+        .await
+        .unwrap();
 
     let python = super::support::python_tools().join("python");
     let script = concat!(

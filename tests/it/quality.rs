@@ -21,9 +21,10 @@ pub fn demo_warehouse(dir: &std::path::Path) -> String {
 }
 
 /// A query's CSV result without the header.
+/// Statements run as the example mesh's platform admin.
 pub fn csv(wh: &str, sql: &str) -> String {
     let out = super::bin()
-        .args(["-w", wh, "sql", "--format", "csv", "-c", sql])
+        .args(["-w", wh, "-u", "admin", "sql", "--format", "csv", "-c", sql])
         .output()
         .unwrap();
     assert!(
@@ -35,9 +36,10 @@ pub fn csv(wh: &str, sql: &str) -> String {
     text.lines().skip(1).collect::<Vec<_>>().join("\n")
 }
 
+/// `lakemeta check` as the platform admin (who may record results for every product).
 fn check(wh: &str, args: &[&str]) -> Output {
     super::bin()
-        .args(["-w", wh, "check", "--format", "csv"])
+        .args(["-w", wh, "-u", "admin", "check", "--format", "csv"])
         .args(args)
         .output()
         .unwrap()
@@ -103,7 +105,15 @@ fn check_exits_0_1_2_and_records_each_run_in_one_commit() {
 
     // RUN CHECKS through `sql -c` says the same with its exit code
     let out = super::bin()
-        .args(["-w", &wh, "sql", "-c", "RUN CHECKS FOR orders.orders_fact"])
+        .args([
+            "-w",
+            &wh,
+            "-u",
+            "alice",
+            "sql",
+            "-c",
+            "RUN CHECKS FOR orders.orders_fact",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -121,7 +131,7 @@ fn ctrl_c_during_check_records_a_whole_run_or_none() {
         .unwrap();
     for delay_ms in [0u64, 30, 60, 90, 120, 180, 250] {
         let child = super::bin()
-            .args(["-w", &wh, "check"])
+            .args(["-w", &wh, "-u", "admin", "check"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -10,7 +10,8 @@ binary, warehouse, history = sys.argv[1:4]
 child = pexpect.spawn(
     binary,
     ["-w", warehouse, "sql"],
-    env={"LAKEMETA_HISTORY": history, "TERM": "xterm", "USER": "pty-user", "PATH": "/usr/bin:/bin"},
+    # alice of orders-team reads the orders products (payments_fact is tagged financial)
+    env={"LAKEMETA_HISTORY": history, "TERM": "xterm", "USER": "alice", "PATH": "/usr/bin:/bin"},
     encoding="utf-8",
     timeout=20,
     dimensions=(40, 200),
