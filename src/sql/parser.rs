@@ -2,7 +2,7 @@ use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatemen
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::ParserError;
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::statements::{CheckTarget, Grantee, LakeStatement, LineageEnd, ParsedStatement};
 use crate::error::{Error, Result};
@@ -11,7 +11,10 @@ use crate::model::{DataFormat, GranteeKind, ProductName, validate_name};
 /// Parses a string of `;`-separated statements. Errors name the line and column.
 pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
     let dialect = GenericDialect {};
-    let mut p = DFParserBuilder::new(sql)
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::Sql(format!("syntax error: {e}")))?;
+    let mut p = DFParserBuilder::new(niladic_calls(tokens))
         .with_dialect(&dialect)
         .build()
         .map_err(|e| Error::Sql(e.to_string().replace("SQL error: ", "")))?;
@@ -46,6 +49,36 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
         expect_delimiter = true;
     }
     Ok(out)
+}
+
+/// `current_user()` as well as `current_user`: the SQL standard writes the function without
+/// parentheses, and sqlparser reads it only so; the empty parentheses are dropped.
+fn niladic_calls(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant = |t: &TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        out.push(t.clone());
+        i += 1;
+        let niladic = matches!(&t.token, Token::Word(w) if w.keyword == Keyword::CURRENT_USER && w.quote_style.is_none());
+        if !niladic {
+            continue;
+        }
+        let mut rest = tokens[i..]
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| significant(t));
+        if let (Some((a, open)), Some((b, close))) = (rest.next(), rest.next())
+            && open.token == Token::LParen
+            && close.token == Token::RParen
+        {
+            // keep the whitespace before the parentheses, skip through the closing one
+            out.extend(tokens[i..i + a].iter().cloned());
+            i += b + 1;
+        }
+    }
+    out
 }
 
 /// Numbers the `?` parameters of a statement (`$1`, `$2`, … in order), as JDBC and ADBC
