@@ -82,6 +82,18 @@ pub enum Error {
     /// The principal may not do this. The message names the rule, who may, and how to ask.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// A spec asks for a change its principal may not make.
+    #[error("{file}:{line}: {field}: permission denied: {reason}")]
+    SpecDenied {
+        /// The file.
+        file: String,
+        /// 1-based line of the field at fault.
+        line: usize,
+        /// The field at fault.
+        field: String,
+        /// Who may make the change, and how to ask.
+        reason: String,
+    },
     /// The audit log cannot be written, so no statement runs (none runs unaudited).
     #[error(
         "the audit log cannot be written ({source}); lakemeta refuses statements rather than \
@@ -132,6 +144,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// True for a refusal by the access rules (a statement, a call or a spec).
+    pub fn is_denial(&self) -> bool {
+        matches!(self, Error::PermissionDenied(_) | Error::SpecDenied { .. })
+    }
+
     /// An [`Error::Invalid`] from anything printable.
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::Invalid(msg.into())

@@ -86,7 +86,15 @@ pub async fn plan_specs(
 
 /// A permission refusal or a rule broken by a spec, as an error at the spec's field.
 fn at(src: &SpecSource, field: &str, e: Error) -> Error {
-    src.error(field, e.to_string())
+    match e {
+        Error::PermissionDenied(reason) => Error::SpecDenied {
+            file: src.file.clone(),
+            line: src.line_of(field),
+            field: field.to_string(),
+            reason,
+        },
+        other => src.error(field, other.to_string()),
+    }
 }
 
 async fn plan(

@@ -326,7 +326,7 @@ struct ErrorText {
 impl From<&Error> for ErrorText {
     fn from(e: &Error) -> Self {
         Self {
-            denied: matches!(e, Error::PermissionDenied(_)),
+            denied: e.is_denial(),
             text: e.to_string(),
         }
     }

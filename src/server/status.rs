@@ -18,7 +18,7 @@ pub fn status_of(error: Error) -> Status {
         }
         Error::Conflict { .. } | Error::Contention { .. } => Status::aborted(message),
         Error::Cancelled(_) => Status::cancelled(message),
-        Error::PermissionDenied(_) => Status::permission_denied(message),
+        Error::PermissionDenied(_) | Error::SpecDenied { .. } => Status::permission_denied(message),
         Error::AuditUnavailable { .. } => Status::unavailable(message),
         Error::DataFusion(e) => datafusion_status(e, message),
         Error::Warehouse { .. }

@@ -14,7 +14,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 /// The limits of the servers under test.
-const LIMITS: Limits = Limits {
+pub(super) const LIMITS: Limits = Limits {
     max_queries: 4,
     query_memory: 256 << 20,
 };
@@ -40,15 +40,24 @@ async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<
 
 /// A users file in `dir` with one user and the argon2 hash of its password.
 fn users_file(dir: &std::path::Path, name: &str, password: &str) -> std::path::PathBuf {
+    users_file_of(dir, &[name], password)
+}
+
+/// A users file in `dir` with these users, all with the same password.
+pub(super) fn users_file_of(
+    dir: &std::path::Path,
+    names: &[&str],
+    password: &str,
+) -> std::path::PathBuf {
     let users = dir.join("users.yaml");
-    std::fs::write(
-        &users,
-        format!(
-            "users:\n  - name: {name}\n    password_hash: \"{}\"\n",
-            hash_password(password).unwrap()
-        ),
-    )
-    .unwrap();
+    let hash = hash_password(password).unwrap();
+    let mut text = String::from("users:\n");
+    for name in names {
+        text.push_str(&format!(
+            "  - name: {name}\n    password_hash: \"{hash}\"\n"
+        ));
+    }
+    std::fs::write(&users, text).unwrap();
     users
 }
 
@@ -82,7 +91,7 @@ fn loopback(limits: Limits) -> ServeOptions {
 
 /// Runs a bound server until the returned sender is dropped: its address, the sender, and the
 /// task that ends when the server has stopped.
-fn start(
+pub(super) fn start(
     bound: lakemeta::server::Bound,
 ) -> (
     std::net::SocketAddr,
@@ -97,7 +106,7 @@ fn start(
     (addr, stop, running)
 }
 
-async fn client(url: &str) -> FlightSqlServiceClient<Channel> {
+pub(super) async fn client(url: &str) -> FlightSqlServiceClient<Channel> {
     let channel = Channel::from_shared(url.to_string())
         .unwrap()
         .connect()
@@ -106,7 +115,7 @@ async fn client(url: &str) -> FlightSqlServiceClient<Channel> {
     FlightSqlServiceClient::new(channel)
 }
 
-async fn query(
+pub(super) async fn query(
     c: &mut FlightSqlServiceClient<Channel>,
     sql: &str,
 ) -> Result<Vec<RecordBatch>, String> {
@@ -128,7 +137,7 @@ async fn query(
     Ok(batches)
 }
 
-fn text(batches: &[RecordBatch]) -> String {
+pub(super) fn text(batches: &[RecordBatch]) -> String {
     arrow::util::pretty::pretty_format_batches(batches)
         .unwrap()
         .to_string()
@@ -288,7 +297,7 @@ fn adbc_from_python_against_lakemeta_serve() {
 
 /// `lakemeta serve` on 127.0.0.1 (a port the system chooses) over `wh` with `users`, and the
 /// address it listens on. Its stderr is drained by a thread, so its call traces never block it.
-fn spawn_serve(
+pub(super) fn spawn_serve(
     wh: &std::path::Path,
     users: &std::path::Path,
     extra: &[&str],

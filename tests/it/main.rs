@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod contracts;
 mod flight;
+mod governance;
 mod interrupt;
 mod jobs;
 mod openlineage;
