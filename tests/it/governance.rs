@@ -662,3 +662,44 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The same rules through a real ADBC client from Python, as bob and as carol
+/// (`tests/python/governance_adbc.py`).
+#[test]
+fn adbc_as_two_users_from_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let built = super::bin()
+        .args(["-w", wh.to_str().unwrap(), "demo"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let users = users_file_of(dir.path(), &["bob", "carol"], PASSWORD);
+    let (mut server, addr) = spawn_serve(&wh, &users, &[]);
+    let outside = dir.path().join("outside.parquet");
+    let out = std::process::Command::new(super::support::python_tools().join("python"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/governance_adbc.py"
+        ))
+        .args([&format!("grpc://{addr}"), PASSWORD, outside.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    assert!(
+        out.status.success(),
+        "the ADBC governance suite failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
