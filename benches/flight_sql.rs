@@ -8,6 +8,8 @@
 //! 3. 16 ADBC clients (processes) for 60 s running a mix of metadata calls and queries: calls,
 //!    errors, p50/p99 latency per kind (and each kind's latency with one client alone, first),
 //!    and the server's peak memory (VmHWM), from a fresh server.
+//! 4. What the audit log costs: the same load alternately with auditing and without
+//!    (`--unaudited-benchmark`, a hidden flag), calls per second of each run.
 //!
 //! Run: `cargo bench --bench flight_sql` (the warehouse is generated once under
 //! target/bench-data/flight).
@@ -47,7 +49,7 @@ fn main() {
     println!("flight_sql: {cores} cores; lakemeta serve and the clients on one machine, loopback");
 
     // 1 and 2: one server
-    let (mut server, uri) = serve(&wh, &users);
+    let (mut server, uri) = serve(&wh, &users, &[]);
     let parquet_dir = wh.join("bench").join("events");
     let out = python_json(
         &tools,
@@ -145,35 +147,9 @@ fn main() {
     stop(&mut server);
 
     // 3: a fresh server, so its peak memory is the load's
-    let (mut server, uri) = serve(&wh, &users);
-    let t = Instant::now();
-    let out = python_json(
-        &tools,
-        "flight_bench.py",
-        &[
-            "load",
-            &uri,
-            USER,
-            PASSWORD,
-            &CLIENTS.to_string(),
-            &SECONDS.to_string(),
-        ],
-    );
-    let elapsed = t.elapsed().as_secs_f64();
-    let peak = peak_mib(&server);
-    stop(&mut server);
+    let (out, peak, elapsed) = load(&tools, &wh, &users, &[]);
     let errors = out["errors"].as_array().unwrap();
     let latencies = out["latencies"].as_object().unwrap();
-    let ms = |v: &serde_json::Value| -> Vec<f64> {
-        let mut ms: Vec<f64> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() * 1000.0)
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        ms
-    };
     let mut all: Vec<f64> = Vec::new();
     println!("\n{CLIENTS} ADBC clients for {SECONDS} s (a process each):");
     println!(
@@ -210,6 +186,92 @@ fn main() {
         println!("  error: {e}");
     }
     assert!(errors.is_empty(), "{} calls failed", errors.len());
+
+    // 4: what the audit log costs: the same load with it and without it, alternating
+    let mut audited = vec![all.len() as f64 / SECONDS as f64];
+    let mut unaudited = Vec::new();
+    for round in 0..3 {
+        let (out, _, _) = load(&tools, &wh, &users, &["--unaudited-benchmark"]);
+        unaudited.push(calls_per_second(&out));
+        if round < 2 {
+            let (out, _, _) = load(&tools, &wh, &users, &[]);
+            audited.push(calls_per_second(&out));
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let runs = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.1}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    println!(
+        "\naudit cost, the load above run alternately audited and unaudited (--unaudited-benchmark):"
+    );
+    println!(
+        "  audited   {} calls/s (median {:.1})",
+        runs(&audited),
+        median(&audited)
+    );
+    println!(
+        "  unaudited {} calls/s (median {:.1})",
+        runs(&unaudited),
+        median(&unaudited)
+    );
+    println!(
+        "  throughput with the audit log: {:.1} % of without (goal: at least 95 %)",
+        100.0 * median(&audited) / median(&unaudited)
+    );
+}
+
+/// One run of the 16-client load against a fresh server started with `extra` flags: the
+/// clients' report, the server's peak memory (MiB) and the wall time with connecting.
+fn load(tools: &Path, wh: &Path, users: &Path, extra: &[&str]) -> (serde_json::Value, u64, f64) {
+    let (mut server, uri) = serve(wh, users, extra);
+    let t = Instant::now();
+    let out = python_json(
+        tools,
+        "flight_bench.py",
+        &[
+            "load",
+            &uri,
+            USER,
+            PASSWORD,
+            &CLIENTS.to_string(),
+            &SECONDS.to_string(),
+        ],
+    );
+    let elapsed = t.elapsed().as_secs_f64();
+    let peak = peak_mib(&server);
+    stop(&mut server);
+    (out, peak, elapsed)
+}
+
+/// Latencies in milliseconds, sorted.
+fn ms(v: &serde_json::Value) -> Vec<f64> {
+    let mut ms: Vec<f64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() * 1000.0)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms
+}
+
+/// Calls per second of a load run (every call of every kind).
+fn calls_per_second(out: &serde_json::Value) -> f64 {
+    let calls: usize = out["latencies"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_array().unwrap().len())
+        .sum();
+    calls as f64 / SECONDS as f64
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -222,7 +284,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// The warehouse: the example mesh (for the metadata calls) and `bench.events`, 10M rows.
 fn fixture() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/flight");
-    let done = dir.join(".ready-v1");
+    let done = dir.join(".ready-v2");
     if done.exists() {
         return dir;
     }
@@ -247,12 +309,15 @@ fn fixture() -> PathBuf {
     };
     println!("flight_sql: generating the warehouse (once)");
     run(&["demo"], Stdio::null());
+    // the example mesh has teams: its platform admin makes the bench domain
     run(
         &[
+            "-u",
+            "admin",
             "sql",
             "-c",
             &format!(
-                "CREATE DOMAIN bench OWNER 'bench'; \
+                "CREATE DOMAIN bench OWNER 'platform-admins'; \
                  CREATE TABLE bench.events AS SELECT value AS id, value % 100000 AS customer, \
                  CAST(value % 9973 AS DOUBLE) * 1.25 AS amount, \
                  CASE value % 5 WHEN 0 THEN 'de' WHEN 1 THEN 'fr' WHEN 2 THEN 'nl' \
@@ -287,13 +352,15 @@ fn fixture() -> PathBuf {
     dir
 }
 
-/// `lakemeta serve` on 127.0.0.1 (port from the system) and its URI; its stderr is drained.
-fn serve(wh: &Path, users: &Path) -> (Child, String) {
+/// `lakemeta serve` on 127.0.0.1 (port from the system) with `extra` flags, and its URI; its
+/// stderr is drained.
+fn serve(wh: &Path, users: &Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lakemeta"))
         .arg("-w")
         .arg(wh)
         .args(["serve", "--listen", "127.0.0.1:0", "--users"])
         .arg(users)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -51,6 +51,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_location: Vec<String>,
+    /// Benchmarks only: record nothing in the audit log (to measure what auditing costs).
+    #[arg(long, hide = true)]
+    pub unaudited_benchmark: bool,
 }
 
 /// A size in bytes: a number with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T, KB,
@@ -87,6 +90,9 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<Exit> {
     let catalog = Arc::new(Catalog::open(warehouse).await?);
     let governed = catalog.state().governance.enabled();
+    if args.unaudited_benchmark {
+        catalog.audit().discard_for_benchmarks();
+    }
     let options = ServeOptions {
         allowed_locations: args.allow_location,
         listen: args.listen,
@@ -123,6 +129,12 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
             ""
         }
     );
+    if args.unaudited_benchmark {
+        eprintln!(
+            "warning: --unaudited-benchmark: nothing is recorded in the audit log; this flag \
+             exists to measure what auditing costs, never serve real users with it"
+        );
+    }
     if !governed {
         eprintln!(
             "warning: governance is off — no Teams spec has been applied to this warehouse, so \

@@ -35,6 +35,7 @@ pub struct AuditLog {
     warehouse: Arc<Warehouse>,
     sender: Mutex<Option<mpsc::UnboundedSender<Message>>>,
     failure: Arc<Mutex<Option<Arc<Error>>>>,
+    discarding: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -50,7 +51,15 @@ impl AuditLog {
             warehouse,
             sender: Mutex::new(None),
             failure: Arc::new(Mutex::new(None)),
+            discarding: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Drops every event from now on instead of writing it: only for measuring what auditing
+    /// costs (`lakemeta serve --unaudited-benchmark`, a hidden flag).
+    pub fn discard_for_benchmarks(&self) {
+        self.discarding
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Fails while the audit log cannot be written: statements must not run then.
@@ -65,6 +74,9 @@ impl AuditLog {
 
     /// Queues an event; it is committed within [`BATCH_WINDOW`] (or at the next flush).
     pub fn record(&self, event: AuditEvent) {
+        if self.discarding.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let mut message = Message::Event(Box::new(event));
         // a writer whose runtime ended is replaced once
         for _ in 0..2 {

@@ -52,8 +52,8 @@ pub struct Governance {
     admin_team: Option<String>,
     policy: Policy,
     grants: BTreeMap<String, Grant>,
-    /// Product → ids of its grants (live or not).
-    grants_by_product: HashMap<String, Vec<String>>,
+    /// (product, grantee kind, grantee) → ids of those grants (live or not).
+    grants_by_grantee: HashMap<(String, GranteeKind, String), Vec<String>>,
     requests: BTreeMap<String, AccessRequest>,
     /// (requester, product) → the request stored as pending.
     pending: HashMap<(String, String), String>,
@@ -81,10 +81,11 @@ impl Governance {
                     .push(t.name.clone());
             }
         }
-        let mut grants_by_product: HashMap<String, Vec<String>> = HashMap::new();
+        let mut grants_by_grantee: HashMap<(String, GranteeKind, String), Vec<String>> =
+            HashMap::new();
         for g in &grants {
-            grants_by_product
-                .entry(g.product.clone())
+            grants_by_grantee
+                .entry((g.product.clone(), g.grantee_kind, g.grantee.clone()))
                 .or_default()
                 .push(g.grant_id.clone());
         }
@@ -108,7 +109,7 @@ impl Governance {
                 .into_iter()
                 .map(|g| (g.grant_id.clone(), g))
                 .collect(),
-            grants_by_product,
+            grants_by_grantee,
             requests: requests
                 .into_iter()
                 .map(|r| (r.request_id.clone(), r))
@@ -216,18 +217,15 @@ impl Governance {
     }
 
     /// The live grant that lets `who` (or one of its teams) read `product` at `now`, the one
-    /// that lasts longest.
+    /// that lasts longest. A lookup per team of `who`, however many grants there are.
     pub fn live_grant(&self, who: &str, product: &str, now: i64) -> Option<&Grant> {
-        let teams = self.teams_of(who);
-        self.grants_by_product
-            .get(product)?
-            .iter()
+        let key = |kind, name: &str| (product.to_string(), kind, name.to_string());
+        std::iter::once(key(GranteeKind::User, who))
+            .chain(self.teams_of(who).iter().map(|t| key(GranteeKind::Team, t)))
+            .filter_map(|k| self.grants_by_grantee.get(&k))
+            .flatten()
             .filter_map(|id| self.grants.get(id))
             .filter(|g| g.is_live(now))
-            .filter(|g| match g.grantee_kind {
-                GranteeKind::User => g.grantee == who,
-                GranteeKind::Team => teams.contains(&g.grantee),
-            })
             .max_by_key(|g| g.expires_at)
     }
 
@@ -249,6 +247,11 @@ impl Governance {
         if self.owns(who, product, domain) {
             return Ok(ReadAccess::Owner);
         }
+        let tags = self.sensitive_tags(product);
+        let open = self.policy.default_access == crate::model::DefaultAccess::Open;
+        if tags.is_empty() && open {
+            return Ok(ReadAccess::Open);
+        }
         let name = product.qualified_name().to_string();
         if let Some(g) = self.live_grant(who, &name, now) {
             return Ok(ReadAccess::Granted {
@@ -256,7 +259,6 @@ impl Governance {
                 until: g.expires_at,
             });
         }
-        let tags = self.sensitive_tags(product);
         let ask = format!("ask with REQUEST ACCESS TO {name} BECAUSE '…'");
         if !tags.is_empty() {
             return Err(Error::PermissionDenied(format!(
@@ -264,14 +266,11 @@ impl Governance {
                 tags.join(", ")
             )));
         }
-        match self.policy.default_access {
-            crate::model::DefaultAccess::Open => Ok(ReadAccess::Open),
-            crate::model::DefaultAccess::Closed => Err(Error::PermissionDenied(format!(
-                "{name} is readable by {} only (the policy closes products to other teams) and \
-                 {who} holds no grant; {ask}",
-                owner_teams(product, domain)
-            ))),
-        }
+        Err(Error::PermissionDenied(format!(
+            "{name} is readable by {} only (the policy closes products to other teams) and \
+             {who} holds no grant; {ask}",
+            owner_teams(product, domain)
+        )))
     }
 
     /// What `who` may do with `product`'s rows, as `search_catalog` shows it: `owner`,

@@ -120,7 +120,7 @@ impl Policy {
 }
 
 /// Who a grant is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GranteeKind {
     /// One principal.

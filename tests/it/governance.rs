@@ -687,7 +687,11 @@ fn adbc_as_two_users_from_python() {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/governance_adbc.py"
         ))
-        .args([&format!("grpc://{addr}"), PASSWORD, outside.to_str().unwrap()])
+        .args([
+            &format!("grpc://{addr}"),
+            PASSWORD,
+            outside.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     std::process::Command::new("kill")
