@@ -3,16 +3,18 @@
 Start the server on a warehouse holding the example mesh first:
 
     lakemeta demo < /dev/null                  # build the example mesh in ./warehouse
-    lakemeta serve --users users.yaml          # or: lakemeta serve --no-auth
+    lakemeta serve --users users.yaml          # with the mesh's people (see the README)
 
 then run this script with the client packages installed
 (pip install adbc-driver-flightsql pyarrow pandas polars):
 
-    LAKEMETA_FLIGHT_USER=analyst LAKEMETA_FLIGHT_PASSWORD='open sesame' \
+    LAKEMETA_FLIGHT_USER=admin LAKEMETA_FLIGHT_PASSWORD='open sesame' \
         python examples/python/explore_mesh.py
 
+The script records the checks of every product, which the mesh's platform admin (admin) may do.
 LAKEMETA_FLIGHT_URI (default grpc://127.0.0.1:50051) says where the server is; without a user the
-script connects without credentials (a server started with --no-auth).
+script connects without credentials (a server started with --no-auth, whose calls run as
+`anonymous`: it may read, not record checks, once the warehouse has teams).
 """
 import os
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext, SessionState};
 
 use super::fused::{Measured, as_f64};
 use crate::model::DataProduct;
@@ -44,8 +44,16 @@ pub async fn run_sql_check(
         .replace("${column}", &format!("\"{column}\""))
         .replace("{column}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
-    // planned as written, so errors point into the check's own query
-    let df = ctx.sql(&sql).await.map_err(|e| planning_error(&e))?;
+    // planned as written, so errors point into the check's own query; a query only: no DDL,
+    // no COPY or INSERT, no SET — a contract's SQL cannot act on the machine or the catalog
+    let query_only = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let df = ctx
+        .sql_with_options(&sql, query_only)
+        .await
+        .map_err(|e| planning_error(&e))?;
     let failed = |e: datafusion::error::DataFusionError| {
         format!("the check's SQL failed: {}", first_line(&e.to_string()))
     };

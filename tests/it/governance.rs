@@ -707,3 +707,59 @@ fn adbc_as_two_users_from_python() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
+
+/// The README's walk through the example mesh, run as written: bob is refused, asks, carol
+/// approves, bob reads, the admin reads it all in the audit log.
+#[test]
+fn the_readme_walk_through_runs_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("### A walk through the example mesh")
+        .nth(1)
+        .expect("the README has the walk-through");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a sh block");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_lakemeta"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env_remove("LAKEMETA_USER")
+        .env_remove("LAKEMETA_WAREHOUSE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "error: permission denied: users.user_profiles is tagged pii and bob holds no grant; \
+             ask with REQUEST ACCESS TO users.user_profiles BECAUSE '…'"
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.contains("| req_"), "{stdout}");
+    assert!(stdout.contains("APPROVE req_"), "{stdout}");
+    assert!(stdout.contains("| 500      |"), "{stdout}");
+    for line in [
+        "| bob       | query",
+        "| bob       | request_access",
+        "| carol     | approve_request",
+    ] {
+        assert!(stdout.contains(line), "{line} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("| denied   |"), "{stdout}");
+}
