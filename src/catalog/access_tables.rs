@@ -79,15 +79,20 @@ pub(crate) fn grants_table(governance: &Arc<Governance>) -> Arc<dyn TableProvide
     })
 }
 
-/// `meta.access_requests`: the stored rows, a pending request past its time as `expired`.
-pub(crate) fn requests_table(governance: &Arc<Governance>) -> Arc<dyn TableProvider> {
+/// `meta.access_requests`: the stored rows the reader may see (`visible`), a pending request
+/// past its time as `expired`.
+pub(crate) fn requests_table(
+    governance: &Arc<Governance>,
+    visible: impl Fn(&AccessRequest) -> bool + Send + Sync + 'static,
+) -> Arc<dyn TableProvider> {
     Arc::new(GovernanceTable {
         schema: SystemTableKind::AccessRequests.schema(),
         governance: Arc::clone(governance),
-        build: Box::new(|g, now| {
+        build: Box::new(move |g, now| {
             let rows: Vec<AccessRequest> = g
                 .requests()
                 .values()
+                .filter(|r| visible(r))
                 .map(|r| AccessRequest {
                     status: r.status_at(now),
                     ..r.clone()

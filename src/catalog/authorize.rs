@@ -8,8 +8,44 @@ use super::snapshot::CatalogState;
 use crate::error::{Error, Result};
 use crate::governance::ReadAccess;
 use crate::model::{Domain, ProductName, now_micros};
+use crate::storage::url_within;
 
 impl CatalogState {
+    /// Fails when an external product `name` would read its data from `url` inside the
+    /// warehouse `root` (lakemeta's own tables and managed products live there) or where
+    /// another product's data is: a location belongs to one product, so registering one cannot
+    /// alias data that other rules govern.
+    pub fn check_external_location(
+        &self,
+        url: &url::Url,
+        root: &url::Url,
+        name: &ProductName,
+    ) -> Result<()> {
+        if url_within(url, root) || url_within(root, url) {
+            return Err(Error::PermissionDenied(format!(
+                "LOCATION '{url}' of {name} lies in the warehouse ({root}), which holds lakemeta's \
+                 own tables and managed products: register data that lives elsewhere, or write \
+                 the product with CREATE TABLE {name} AS SELECT …"
+            )));
+        }
+        for p in self.products.values() {
+            if p.domain == name.domain && p.name == name.name {
+                continue;
+            }
+            let Ok(other) = url::Url::parse(&p.location) else {
+                continue;
+            };
+            if url_within(url, &other) || url_within(&other, url) {
+                return Err(Error::PermissionDenied(format!(
+                    "LOCATION '{url}' of {name} overlaps the data of {}.{} (at {}): a location \
+                     belongs to one data product; read that product instead",
+                    p.domain, p.name, p.location
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether `who` may read the rows of the product `name` now, and why.
     pub fn read_access(&self, who: &str, name: &ProductName) -> Result<ReadAccess> {
         let product = self.product(name)?;
@@ -54,7 +90,10 @@ impl CatalogState {
     pub fn authorize_domain(&self, change: &DomainChange, who: &str) -> Result<()> {
         let g = &self.governance;
         match change {
-            DomainChange::Create(d) => g.may_create_domain(who, &d.name, &d.owner_team),
+            DomainChange::Create(d) => {
+                crate::model::validate_name("domain", &d.name).map_err(Error::Invalid)?;
+                g.may_create_domain(who, &d.name, &d.owner_team)
+            }
             DomainChange::Update { before, .. } | DomainChange::Delete(before) => {
                 g.may_write_domain(who, before)
             }
@@ -107,7 +146,13 @@ impl CatalogState {
         if teams.is_empty() {
             return Ok(());
         }
-        let known = || teams.iter().copied().collect::<Vec<_>>().join(", ");
+        let known = || {
+            let shown: Vec<&str> = teams.iter().copied().take(20).collect();
+            match teams.len().saturating_sub(shown.len()) {
+                0 => shown.join(", "),
+                more => format!("{} and {more} more", shown.join(", ")),
+            }
+        };
         let mut domains: Vec<&Domain> = self
             .domains
             .values()

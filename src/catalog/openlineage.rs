@@ -41,6 +41,8 @@ pub struct IngestReport {
 /// The products, domains and edges the events so far add up to.
 struct Pending<'a> {
     catalog: &'a super::CatalogState,
+    /// The warehouse root, where no dataset of an event may point.
+    root: url::Url,
     by_location: HashMap<String, ProductName>,
     domains: BTreeMap<String, Domain>,
     /// Products created or given columns by these events, as they will be.
@@ -71,6 +73,7 @@ impl Catalog {
                 .map(|(n, p)| (normalize(&p.location), n.clone()))
                 .collect(),
             catalog: &state,
+            root: self.warehouse().url().clone(),
             domains: BTreeMap::new(),
             products: BTreeMap::new(),
             edges: Vec::new(),
@@ -259,6 +262,11 @@ impl Pending<'_> {
             return Ok(name);
         }
         let name = ProductName::new(slug(&d.id.namespace), slug(&d.id.name));
+        if let Ok(url) = url::Url::parse(&location) {
+            self.catalog
+                .check_external_location(&url, &self.root, &name)
+                .map_err(|e| format!("dataset {}: {e}", d.id))?;
+        }
         if let Some(p) = self.catalog.products.get(&name) {
             return Err(format!(
                 "dataset {} would be product {name}, which already exists at {}; rename one",

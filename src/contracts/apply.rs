@@ -172,7 +172,11 @@ async fn plan(
             ));
         }
         let url = if p.external {
-            warehouse.data().resolve(&desired.location)?
+            let url = warehouse.data().resolve(&desired.location)?;
+            current
+                .check_external_location(&url, warehouse.url(), &name)
+                .map_err(|e| at(src, "customProperties", e))?;
+            url
         } else {
             warehouse.managed_location(&desired.domain, &desired.name)?
         };

@@ -175,9 +175,16 @@ impl Governance {
                 if self.teams.is_empty() {
                     "no Teams spec has been applied yet; apply one with lakemeta apply".to_string()
                 } else {
+                    let names: Vec<&str> = self.teams.keys().map(String::as_str).collect();
+                    let more = names.len().saturating_sub(20);
                     format!(
-                        "the Teams spec declares {}",
-                        self.teams.keys().cloned().collect::<Vec<_>>().join(", ")
+                        "the Teams spec declares {}{}",
+                        names[..names.len().min(20)].join(", "),
+                        if more > 0 {
+                            format!(" and {more} more (meta.teams lists them)")
+                        } else {
+                            String::new()
+                        }
                     )
                 }
             ))
@@ -187,15 +194,14 @@ impl Governance {
     /// The tags that make `product` sensitive: its own sensitive tags, its columns' sensitive
     /// tags, and `pii` for a column classified as a PII type. Sorted, without repeats.
     pub fn sensitive_tags(&self, product: &DataProduct) -> Vec<String> {
-        let sensitive = |t: &String| self.policy.sensitive_tags.iter().any(|s| s == t);
-        let mut tags: Vec<String> = product
-            .tags
-            .iter()
-            .filter(|t| sensitive(t))
-            .cloned()
-            .collect();
+        // tags are compared as the policy writes them: lowercase
+        let sensitive = |t: &String| {
+            let t = t.to_lowercase();
+            self.policy.sensitive_tags.contains(&t).then_some(t)
+        };
+        let mut tags: Vec<String> = product.tags.iter().filter_map(sensitive).collect();
         for c in &product.columns {
-            tags.extend(c.tags.iter().filter(|t| sensitive(t)).cloned());
+            tags.extend(c.tags.iter().filter_map(sensitive));
             if !c.classification.is_empty()
                 && self
                     .policy
@@ -521,6 +527,11 @@ mod tests {
         let g = mesh(vec![]);
         assert_eq!(g.sensitive_tags(&product(&[], "email")), vec!["pii"]);
         assert!(g.sensitive_tags(&product(&["gold"], "public")).is_empty());
+        // tags are compared as the policy writes them
+        assert_eq!(
+            g.sensitive_tags(&product(&["PII", "Financial"], "")),
+            vec!["financial", "pii"]
+        );
         let e = g
             .read_access("bob", &product(&[], "email"), &domain(), 0)
             .unwrap_err()

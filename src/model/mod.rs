@@ -29,6 +29,9 @@ pub fn format_timestamp(micros: i64) -> String {
         .unwrap_or_else(|| micros.to_string())
 }
 
+/// Schemas of lakemeta's own, which no domain may be named.
+pub const RESERVED_SCHEMAS: [&str; 2] = ["meta", "information_schema"];
+
 /// Checks that a domain or product name is a plain SQL identifier: lowercase letters, digits and
 /// `_`, starting with a letter, at most 63 characters.
 pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
@@ -38,6 +41,12 @@ pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok && kind == "domain" && RESERVED_SCHEMAS.contains(&name) {
+        return Err(format!(
+            "'{name}' cannot be a domain: it is a schema of lakemeta's own (meta holds the system \
+             tables, information_schema the SQL catalog); choose another name"
+        ));
+    }
     if ok {
         Ok(())
     } else {

@@ -54,6 +54,8 @@ const RESULT_TTL: Duration = Duration::from_secs(600);
 /// A statement's result, kept from `GetFlightInfo` until its `DoGet`.
 struct Waiting {
     principal: String,
+    /// The products its rows come from, whose access is checked again when they are fetched.
+    products: Vec<String>,
     /// The schema the FlightInfo announced (and the stream has).
     schema: SchemaRef,
     rows: Pending,
@@ -213,10 +215,17 @@ impl LakeFlightService {
     fn answer_info(
         &self,
         answer: Answer,
-        who: String,
+        session: &Session,
         started: Instant,
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
+        let who = session.principal().name.clone();
+        let products = session
+            .caller()
+            .ledger_snapshot()
+            .products_read
+            .into_iter()
+            .collect();
         let (schema, rows, total) = match answer {
             Answer::Done(out) => {
                 let (schema, batches) = rows_of(out);
@@ -259,12 +268,33 @@ impl LakeFlightService {
             handle,
             Waiting {
                 principal: who,
+                products,
                 schema,
                 rows,
                 since: Instant::now(),
             },
         );
         Ok(Response::new(info))
+    }
+
+    /// Fails when `principal` may no longer read one of `products` (the catalog caught up with
+    /// every commit first).
+    async fn still_readable(
+        &self,
+        principal: &Principal,
+        products: &[String],
+    ) -> crate::error::Result<()> {
+        if products.is_empty() {
+            return Ok(());
+        }
+        self.catalog.refresh().await?;
+        let state = self.catalog.state();
+        for p in products {
+            let name: crate::model::ProductName =
+                p.parse().map_err(crate::error::Error::Invalid)?;
+            state.read_access(&principal.name, &name)?;
+        }
+        Ok(())
     }
 
     /// The schema a command's result will have, without running it: a statement or prepared
@@ -469,13 +499,12 @@ impl FlightSqlService for LakeFlightService {
         let channel = self.channel(&request);
         let _running = self.admit()?;
         let started = Instant::now();
-        let who = principal.name.clone();
         let session = self.session(principal, channel.clone()).await?;
         let answer = session
             .sql_streaming(&query.query)
             .await
             .map_err(status_of)?;
-        self.answer_info(answer, who, started, request.into_inner())
+        self.answer_info(answer, &session, started, request.into_inner())
     }
 
     async fn get_flight_info_prepared_statement(
@@ -503,7 +532,7 @@ impl FlightSqlService for LakeFlightService {
             .sql_with_params(&prepared.sql, params)
             .await
             .map_err(status_of)?;
-        self.answer_info(answer, who, started, request.into_inner())
+        self.answer_info(answer, &session, started, request.into_inner())
     }
 
     async fn do_action_create_prepared_statement(
@@ -603,9 +632,13 @@ impl FlightSqlService for LakeFlightService {
             }
         }
         .ok_or_else(|| {
-            Status::not_found(
-                "no result for this ticket: it was fetched already or expired; run the query again",
-            )
+            let message =
+                "no result for this ticket: it was fetched already or expired; run the query again";
+            // a ticket of another user, or a replayed one, is a refusal worth recording
+            if let Ok(span) = self.audit_call(&request, principal.clone(), "DoGet") {
+                span.finish_text(None, None, Some(message.to_string()));
+            }
+            Status::not_found(message)
         })?;
         let schema = waiting.schema;
         let (batches, admission, audit): (BoxStream<RecordBatch>, _, _) = match waiting.rows {
@@ -616,6 +649,11 @@ impl FlightSqlService for LakeFlightService {
                 None,
             ),
             Pending::Planned(planned) => {
+                // a grant revoked (or expired) since the query was planned holds here too
+                if let Err(e) = self.still_readable(&principal, &waiting.products).await {
+                    planned.refuse(&e);
+                    return Err(status_of(e));
+                }
                 // the query runs while its rows stream: it holds its slot until it ends
                 let target = Arc::clone(&schema);
                 let (stream, audit) = planned.execute().map_err(status_of)?;
@@ -881,6 +919,11 @@ impl FlightSqlService for LakeFlightService {
                 ));
             }
         };
+        // refused before a byte of the rows is read: a caller who may not write the product
+        // cannot make the server buffer its stream
+        let name = crate::model::ProductName::new(domain.as_str(), &cmd.table);
+        let session = self.session(principal, channel.clone()).await?;
+        session.authorize_ingest(&name).await.map_err(status_of)?;
         let mut stream = FlightRecordBatchStream::new_from_flight_data(
             request
                 .into_inner()
@@ -898,15 +941,8 @@ impl FlightSqlService for LakeFlightService {
             .or_else(|| batches.first().map(|b| b.schema()))
             .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let session = self.session(principal, channel.clone()).await?;
         session
-            .ingest(
-                crate::model::ProductName::new(domain, &cmd.table),
-                schema,
-                batches,
-                if_exists,
-                create,
-            )
+            .ingest(name, schema, batches, if_exists, create)
             .await
             .map_err(status_of)?;
         tracing::info!(principal = %who, kind = "ingest", rows, "ingest");

@@ -37,6 +37,18 @@ impl Session {
         let (product, domain) = product_and_domain(&state, name)?;
         g.may_decide(who, product, domain, &approvers(&product.contract_spec))?;
         check_grantee(g, grantee)?;
+        // an approver decides others' access, not its own: nobody approves their own request
+        let for_self = match grantee.kind {
+            GranteeKind::User => grantee.name == *who,
+            GranteeKind::Team => g.is_member(who, &grantee.name),
+        };
+        if for_self && !g.is_admin(who) && !g.owns(who, product, domain) {
+            return Err(Error::PermissionDenied(format!(
+                "{who} may not grant {name} to {grantee}, which includes {who}: a grant to \
+                 oneself is the owner team's or an admin's to make; ask with REQUEST ACCESS TO \
+                 {name} BECAUSE '…'"
+            )));
+        }
         let now = now_micros();
         let expires_at = grant_end(g, now, until, None)?;
         let grant = Grant {
@@ -103,12 +115,22 @@ impl Session {
                 },
             })
             .collect();
-        let ids: Vec<&str> = live.iter().map(|r| r.grant_id.as_str()).collect();
+        let ids: Vec<String> = live.iter().map(|r| r.grant_id.clone()).collect();
         self.catalog().commit_access(&[], &changes).await?;
-        Ok(Output::message(format!(
-            "REVOKE: {grantee} may no longer read {name} (ended {})",
-            ids.join(", ")
-        )))
+        let mut message = format!("REVOKE: ended {} of {grantee} on {name}", ids.join(", "));
+        if grantee.kind == GranteeKind::User {
+            let now_state = self.catalog().state();
+            if let Ok((p, d)) = product_and_domain(&now_state, name)
+                && let Ok(access) = now_state.governance.read_access(&grantee.name, p, d, now)
+            {
+                message.push_str(&format!(
+                    "; {} still reads it ({})",
+                    grantee.name,
+                    already(&access)
+                ));
+            }
+        }
+        Ok(Output::message(message))
     }
 
     /// `REQUEST ACCESS TO product BECAUSE 'reason' [FOR n DAYS]`: answers with the request id.
@@ -344,18 +366,11 @@ impl Session {
         let g = &state.governance;
         let who = &self.principal().name;
         let now = now_micros();
+        let visible = request_visibility(&state, who);
         let mut rows: Vec<AccessRequest> = g
             .requests()
             .values()
-            .filter(|r| {
-                r.requester == *who
-                    || r.product.parse::<ProductName>().is_ok_and(|n| {
-                        product_and_domain(&state, &n).is_ok_and(|(p, d)| {
-                            g.may_decide(who, p, d, &approvers(&p.contract_spec))
-                                .is_ok()
-                        })
-                    })
-            })
+            .filter(|r| visible(r))
             .map(|r| AccessRequest {
                 status: r.status_at(now),
                 ..r.clone()
@@ -365,6 +380,44 @@ impl Session {
         rows.sort_by_key(|r| (r.status != RequestStatus::Pending, -r.requested_at));
         let batch = SystemTableKind::AccessRequests.to_batch(&rows)?;
         Ok(Output::rows(batch.schema(), vec![batch]))
+    }
+}
+
+/// Which access requests `who` sees (their reasons may be private): its own, those it may
+/// decide, every one for an admin or while governance is off. What it may decide is worked out
+/// on the first call (when a statement reads the requests), not before.
+pub(crate) fn request_visibility(
+    state: &Arc<CatalogState>,
+    who: &str,
+) -> impl Fn(&AccessRequest) -> bool + Send + Sync + use<> {
+    let state = Arc::clone(state);
+    let who = who.to_string();
+    let decides: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    move |r: &AccessRequest| {
+        let g = &state.governance;
+        if r.requester == who || g.is_admin(&who) {
+            return true;
+        }
+        decides
+            .get_or_init(|| {
+                // the contracts' approvers are parsed once per product
+                let mut products = std::collections::HashSet::new();
+                for r in g.requests().values() {
+                    if products.contains(&r.product) {
+                        continue;
+                    }
+                    if let Ok(n) = r.product.parse::<ProductName>()
+                        && let Ok((p, d)) = product_and_domain(&state, &n)
+                        && g.may_decide(&who, p, d, &approvers(&p.contract_spec))
+                            .is_ok()
+                    {
+                        products.insert(r.product.clone());
+                    }
+                }
+                products
+            })
+            .contains(&r.product)
     }
 }
 

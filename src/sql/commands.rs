@@ -51,6 +51,7 @@ impl Session {
                 let data = self.warehouse().data();
                 let url = data.resolve(&location)?;
                 self.caller().check_location(&url)?;
+                state.check_external_location(&url, self.warehouse().url(), &name)?;
                 let opened = data.open(url.as_str(), format, &self.state()).await?;
                 let columns = columns_of(&opened.schema());
                 let product = DataProduct {

@@ -31,6 +31,11 @@ const NO_EXTERNAL: &str = "CREATE EXTERNAL TABLE would read files outside the ca
                            access rules; register the files as a data product with CREATE DATA \
                            PRODUCT domain.name LOCATION '…' FORMAT parquet|csv|json";
 
+/// Why SQL `PREPARE`/`EXECUTE` are refused.
+const NO_PREPARE: &str = "PREPARE and EXECUTE would keep a plan, and the access decided for it, \
+                          beyond one statement; run the statement itself (a driver's prepared \
+                          statements — Flight SQL's — are checked again each time they run)";
+
 impl Session {
     /// Refuses a statement this session's channel may not run, before it is planned.
     pub(crate) fn check_statement(&self, stmt: &ParsedStatement) -> Result<()> {
@@ -70,7 +75,7 @@ impl Session {
     pub(crate) fn secure_meta(
         &self,
         raw: BTreeMap<String, Arc<dyn TableProvider>>,
-        state: &CatalogState,
+        state: &Arc<CatalogState>,
     ) -> BTreeMap<String, Arc<dyn TableProvider>> {
         let caller = self.caller();
         let who = &caller.principal().name;
@@ -96,7 +101,10 @@ impl Session {
             })
             .collect();
         meta.insert("grants".into(), grants_table(governance));
-        meta.insert("access_requests".into(), requests_table(governance));
+        meta.insert(
+            "access_requests".into(),
+            requests_table(governance, super::access::request_visibility(state, who)),
+        );
         meta.insert("team_members".into(), team_members_table(governance));
         meta
     }
@@ -121,6 +129,14 @@ fn check_df(stmt: &DfStatement, remote: bool) -> Result<()> {
     match stmt {
         DfStatement::CreateExternalTable(_) => Err(external(remote)),
         DfStatement::Explain(e) => check_df(&e.statement, remote),
+        DfStatement::Statement(s)
+            if matches!(
+                s.as_ref(),
+                Sql::Prepare { .. } | Sql::Execute { .. } | Sql::Deallocate { .. }
+            ) =>
+        {
+            Err(Error::invalid(NO_PREPARE))
+        }
         _ if !remote => Ok(()),
         DfStatement::CopyTo(_) => Err(denied(NO_COPY)),
         DfStatement::Reset(_) => Err(denied(NO_SET)),

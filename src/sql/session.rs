@@ -65,6 +65,14 @@ impl Planned {
         }
     }
 
+    /// Refuses to run it: its audit record ends with `error` (a check made when its rows were
+    /// asked for).
+    pub fn refuse(mut self, error: &Error) {
+        if let Some(span) = self.span.take() {
+            span.finish(None, None, Some(error));
+        }
+    }
+
     /// Runs it to the end and returns its rows.
     pub async fn collect(self) -> Result<Output> {
         let schema = self.schema();
@@ -221,7 +229,7 @@ impl Session {
     /// error.
     pub async fn sql(&self, sql: &str) -> Result<Vec<Output>> {
         let mut out = Vec::new();
-        for stmt in parse_sql(sql)? {
+        for stmt in self.parse(sql).await? {
             out.push(self.run(stmt).await?);
         }
         Ok(out)
@@ -238,7 +246,7 @@ impl Session {
     /// Runs every statement of `sql`; the last one, if it is a query, is planned but not run:
     /// its rows are read from the returned [`Answer::Rows`] as a stream, batch by batch.
     pub async fn sql_streaming(&self, sql: &str) -> Result<Answer> {
-        let mut statements = parse_sql(sql)?;
+        let mut statements = self.parse(sql).await?;
         let Some(last) = statements.pop() else {
             return Err(Error::invalid("no statement: send one"));
         };
@@ -255,13 +263,27 @@ impl Session {
         sql: &str,
         params: Vec<datafusion::common::ScalarValue>,
     ) -> Result<Answer> {
-        let stmt = one_statement(sql)?;
+        let stmt = one_statement(self.parse(sql).await?)?;
         if matches!(stmt, ParsedStatement::Lake(_)) && !params.is_empty() {
             return Err(Error::invalid(
                 "lakemeta's own statements take no parameters: write the values into the statement",
             ));
         }
         self.statement(stmt, Some(params)).await
+    }
+
+    /// The statements of `sql`; text that does not parse is audited (as `unparsed`) before
+    /// its error is returned.
+    async fn parse(&self, sql: &str) -> Result<Vec<ParsedStatement>> {
+        match parse_sql(sql) {
+            Ok(statements) => Ok(statements),
+            Err(e) => {
+                self.begin("unparsed", Some(sql.to_string()))
+                    .await?
+                    .finish(None, None, Some(&e));
+                Err(e)
+            }
+        }
     }
 
     /// One statement through the gate: refused while the audit log cannot be written, run
@@ -341,11 +363,33 @@ impl Session {
         result
     }
 
+    /// Fails, audited, unless the principal may write the rows of a bulk load into `name` (its
+    /// owners, or its domain's to create it): checked before the rows are read.
+    pub async fn authorize_ingest(&self, name: &ProductName) -> Result<()> {
+        self.catalog.refresh().await?;
+        let state = self.catalog.state();
+        let who = &self.principal().name;
+        let allowed = if state.products.contains_key(name) {
+            state.check_write_product(who, name)
+        } else if state.domains.contains_key(&name.domain) {
+            state.check_write_domain(who, &name.domain)
+        } else {
+            // an unknown domain: the load itself says so
+            Ok(())
+        };
+        if let Err(e) = &allowed {
+            self.begin("ingest", Some(format!("bulk ingest into {name}")))
+                .await?
+                .finish(None, None, Some(e));
+        }
+        allowed
+    }
+
     /// The schema of what a statement returns and of its parameters, without running it
     /// (lakemeta's own statements and DDL return a message: no columns). Preparing is audited
     /// and passes the gate as running would (each execution is checked again).
     pub async fn describe(&self, sql: &str) -> Result<(Schema, Schema)> {
-        let stmt = one_statement(sql)?;
+        let stmt = one_statement(self.parse(sql).await?)?;
         let span = self.begin("prepare", Some(stmt.to_string())).await?;
         let result = self
             .describe_statement(stmt)
@@ -608,8 +652,7 @@ impl Session {
 }
 
 /// The one statement of a prepared statement.
-fn one_statement(sql: &str) -> Result<ParsedStatement> {
-    let mut statements = parse_sql(sql)?;
+fn one_statement(mut statements: Vec<ParsedStatement>) -> Result<ParsedStatement> {
     if statements.len() != 1 {
         return Err(Error::invalid(format!(
             "a prepared statement holds one statement, not {}",

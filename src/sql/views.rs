@@ -28,7 +28,8 @@ const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[
     (
         "product_usage",
         include_str!("../../sql/views/product_usage.sql"),
-        &[SystemTableKind::AuditLog],
+        // the teams decide whose audit rows the view may count (admins: everyone's)
+        &[SystemTableKind::AuditLog, SystemTableKind::Teams],
     ),
 ];
 

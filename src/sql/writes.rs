@@ -125,7 +125,18 @@ impl Session {
             )
             .await?;
         let domain = state.domain(&name.domain)?;
-        let columns = columns_of(&schema);
+        // a replaced product keeps what its columns were said to be; a copy keeps the
+        // sensitivity of what it was made from
+        let columns = kept_column_metadata(columns_of(&schema), existing.as_ref());
+        let mut tags: Vec<String> = existing
+            .as_ref()
+            .map(|p| p.tags.clone())
+            .unwrap_or_default();
+        for t in self.inherited_tags(&name) {
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
         let product = DataProduct {
             domain: name.domain.clone(),
             name: name.name.clone(),
@@ -139,10 +150,7 @@ impl Session {
                 .as_ref()
                 .map(|p| p.description.clone())
                 .unwrap_or_default(),
-            tags: existing
-                .as_ref()
-                .map(|p| p.tags.clone())
-                .unwrap_or_default(),
+            tags,
             access_patterns: vec!["batch".into()],
             sla_freshness_minutes: None,
             sla_availability_percent: None,
@@ -227,6 +235,21 @@ impl Session {
                 e
             }
         })?;
+        // the rows keep the sensitivity of their sources: the target must carry it already
+        let target_tags = state.governance.sensitive_tags(product);
+        let missing: Vec<String> = self
+            .inherited_tags(&name)
+            .into_iter()
+            .filter(|t| !target_tags.contains(t))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::PermissionDenied(format!(
+                "the INSERT copies rows tagged {} into {name}, which is not: tag {name} so \
+                 (in its contract) first, so its readers need the access the rows' source \
+                 needs; nothing was written",
+                missing.join(", ")
+            )));
+        }
         // the rows come in the product's column order: a required column must have its values
         if schema.fields().len() == product.columns.len() {
             for (i, c) in product.columns.iter().enumerate() {
@@ -273,6 +296,26 @@ impl Session {
         Ok(out)
     }
 
+    /// The sensitive tags of the products the statement read (other than `target`): what a copy
+    /// of their rows must carry.
+    fn inherited_tags(&self, target: &ProductName) -> Vec<String> {
+        let state = self.catalog().state();
+        let target = target.to_string();
+        let mut tags: Vec<String> = self
+            .caller()
+            .ledger_snapshot()
+            .products_read
+            .iter()
+            .filter(|p| **p != target)
+            .filter_map(|p| p.parse::<ProductName>().ok())
+            .filter_map(|n| state.products.get(&n))
+            .flat_map(|p| state.governance.sensitive_tags(p))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
     /// Records the lineage a write was seen to make. The data is written by then, so a failure
     /// here does not fail the statement: it comes back as a note to show with its result.
     async fn record_captured(
@@ -303,6 +346,25 @@ impl Session {
     async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
         Ok(self.physical(plan).await?.collect().await?.batches)
     }
+}
+
+/// New columns with the description, tags and classification of the same-named columns of
+/// the product they replace.
+fn kept_column_metadata(
+    mut columns: Vec<crate::model::Column>,
+    before: Option<&DataProduct>,
+) -> Vec<crate::model::Column> {
+    let Some(before) = before else {
+        return columns;
+    };
+    for c in &mut columns {
+        if let Some(old) = before.columns.iter().find(|o| o.name == c.name) {
+            c.description = old.description.clone();
+            c.tags = old.tags.clone();
+            c.classification = old.classification.clone();
+        }
+    }
+    columns
 }
 
 /// `schema` with every column nullable.

@@ -108,3 +108,35 @@ fn s3_options_from_env() -> HashMap<String, String> {
         .filter(|(k, _)| k.starts_with("AWS_"))
         .collect()
 }
+
+/// True when `url` is `root` or lies under it, by whole path segments (`/data/lake` does not
+/// hold `/data/lake2`). Both are parsed URLs, so `..` segments are already resolved.
+pub fn url_within(url: &Url, root: &Url) -> bool {
+    if url.scheme() != root.scheme()
+        || url.host_str() != root.host_str()
+        || url.port() != root.port()
+    {
+        return false;
+    }
+    let base = root.path().trim_end_matches('/');
+    let path = url.path().trim_end_matches('/');
+    path == base || path.starts_with(&format!("{base}/"))
+}
+
+#[cfg(test)]
+mod within_tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_held_by_whole_segments() {
+        let root = Url::parse("file:///data/lake/").unwrap();
+        let ok = |u: &str| url_within(&Url::parse(u).unwrap(), &root);
+        assert!(ok("file:///data/lake"));
+        assert!(ok("file:///data/lake/orders/x.parquet"));
+        assert!(!ok("file:///data/lake2/x.parquet"));
+        assert!(!ok("file:///data/lake/../etc/passwd"));
+        assert!(!ok("s3://data/lake/x"));
+        let everything = Url::parse("file:///").unwrap();
+        assert!(url_within(&Url::parse("file:///etc").unwrap(), &everything));
+    }
+}

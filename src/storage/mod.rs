@@ -13,7 +13,7 @@ mod system_table;
 mod warehouse;
 
 pub use data::{DataStore, DeltaWrite, ProductData};
-pub use location::WarehouseLocation;
+pub use location::{WarehouseLocation, url_within};
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;
 pub use stats::{ColumnStats, TableStats};

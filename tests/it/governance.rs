@@ -160,6 +160,12 @@ async fn flight_sql_callers_pass_the_same_gate_on_every_call() {
         .await
         .unwrap();
     assert_eq!(first(&rows), "500");
+    // ... and a result planned before a revocation is not sent after it
+    let planned = bob
+        .execute("SELECT count(*) FROM users.user_profiles".into(), None)
+        .await
+        .unwrap();
+    let waiting = planned.endpoint[0].ticket.clone().unwrap();
     query(
         &mut carol,
         "REVOKE SELECT ON users.user_profiles FROM USER bob",
@@ -167,6 +173,16 @@ async fn flight_sql_callers_pass_the_same_gate_on_every_call() {
     .await
     .unwrap();
     let err = prepared.execute().await.unwrap_err().to_string();
+    assert!(denied(&err), "{err}");
+    let err = match bob.do_get(waiting).await {
+        Ok(stream) => stream
+            .try_collect::<Vec<_>>()
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
     assert!(denied(&err), "{err}");
 
     // another user cannot redeem bob's ticket
@@ -762,4 +778,94 @@ fn the_readme_walk_through_runs_as_written() {
         assert!(stdout.contains(line), "{line} missing:\n{stdout}");
     }
     assert!(stdout.contains("| denied   |"), "{stdout}");
+}
+
+/// A request nobody decided in time has expired: it cannot be approved, reads as `expired`, and
+/// the requester may ask again.
+#[tokio::test]
+async fn an_expired_request_cannot_be_decided() {
+    use lakemeta::model::{AccessRequest, RequestStatus, now_micros};
+    use lakemeta::storage::RowChange;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh");
+    let admin = super::session_as(root.to_str().unwrap(), "admin").await;
+    let specs = lakemeta::contracts::load_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/slt/governance"
+    )))
+    .unwrap();
+    lakemeta::contracts::apply_specs(admin.catalog(), &specs, &admin.state(), admin.principal())
+        .await
+        .unwrap();
+    let day = 86_400_000_000i64;
+    let now = now_micros();
+    let old = AccessRequest {
+        request_id: "req_0ld".into(),
+        product: "users.user_profiles".into(),
+        requester: "bob".into(),
+        reason: "a report".into(),
+        days: None,
+        status: RequestStatus::Pending,
+        requested_at: now - 10 * day,
+        expires_at: now - 3 * day,
+        decided_by: None,
+        decided_at: None,
+        decision_reason: None,
+        grant_id: None,
+    };
+    admin
+        .catalog()
+        .commit_access(
+            &[RowChange::Upsert {
+                expected: None,
+                row: old,
+            }],
+            &[],
+        )
+        .await
+        .unwrap();
+    let carol = Session::with_catalog(
+        Arc::clone(admin.catalog()),
+        SessionOptions::new(Principal::new("carol")),
+    )
+    .await
+    .unwrap();
+    let err = carol
+        .sql("APPROVE REQUEST req_0ld")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("request req_0ld expired on") && err.contains("bob may ask again"),
+        "{err}"
+    );
+    assert_eq!(
+        super::scalar(
+            &carol,
+            "SELECT status FROM meta.access_requests WHERE request_id = 'req_0ld'"
+        )
+        .await,
+        "expired"
+    );
+    let bob = Session::with_catalog(
+        Arc::clone(admin.catalog()),
+        SessionOptions::new(Principal::new("bob")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        super::scalar(&bob, "SELECT access FROM search_catalog('profiles')").await,
+        "requestable"
+    );
+    bob.sql("REQUEST ACCESS TO users.user_profiles BECAUSE 'the report, again'")
+        .await
+        .unwrap();
+    assert_eq!(
+        super::scalar(
+            &bob,
+            "SELECT access LIKE 'requested (req_%)' FROM search_catalog('profiles')"
+        )
+        .await,
+        "true"
+    );
 }

@@ -122,3 +122,56 @@ async fn no_server_is_a_clear_error() {
     );
     assert!(err.contains("check AWS_ENDPOINT_URL"), "{err}");
 }
+
+/// The storage policy of a domain of an S3 warehouse gives its role the domain's prefix of the
+/// warehouse and nothing else.
+#[test]
+fn a_domain_storage_policy_names_its_prefix_only() {
+    let url = s3_warehouse("policy");
+    let env = s3().env();
+    let run = |args: &[&str]| {
+        super::bin()
+            .envs(&env)
+            .args(["-w", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let made = run(&["sql", "-c", "CREATE DOMAIN orders OWNER 'orders-team'"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = run(&["domain", "storage-policy", "orders", "--format", "aws-iam"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prefix = format!("{}/orders/", url.trim_start_matches("s3://lake/"));
+    assert_eq!(policy["Statement"][0]["Resource"], "arn:aws:s3:::lake");
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["StringLike"]["s3:prefix"][1],
+        format!("{prefix}*")
+    );
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        format!("arn:aws:s3:::lake/{prefix}*")
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("_meta"), "{text}");
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("attach to the storage role of orders-team"),
+        "{note}"
+    );
+    // an unknown domain lists the known ones
+    let out = run(&["domain", "storage-policy", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown domain 'nope'; known domains: orders")
+    );
+}
