@@ -34,8 +34,7 @@ impl Session {
         let state = self.catalog().state();
         let g = governed(&state)?;
         let who = &self.principal().name;
-        let (product, domain) = product_and_domain(&state, name)?;
-        g.may_decide(who, product, domain, &approvers(&product.contract_spec))?;
+        let (product, domain) = decided_by(&state, who, name)?;
         check_grantee(g, grantee)?;
         // an approver decides others' access, not its own: nobody approves their own request
         let for_self = match grantee.kind {
@@ -85,8 +84,7 @@ impl Session {
         let state = self.catalog().state();
         let g = governed(&state)?;
         let who = &self.principal().name;
-        let (product, domain) = product_and_domain(&state, name)?;
-        g.may_decide(who, product, domain, &approvers(&product.contract_spec))?;
+        decided_by(&state, who, name)?;
         let now = now_micros();
         let live: Vec<&Grant> = g
             .grants()
@@ -253,7 +251,7 @@ impl Session {
                 deciders(product, domain)
             )));
         }
-        g.may_decide(who, product, domain, &approvers(&product.contract_spec))?;
+        decided_by(&state, who, &name)?;
         let expires_at = grant_end(g, now, until, request.days)?;
         let grant_id = match (&request.grant_id, repair) {
             (Some(gid), true) => gid.clone(),
@@ -311,7 +309,7 @@ impl Session {
         let who = &self.principal().name;
         let request = find_request(g, id)?;
         let name: ProductName = request.product.parse().map_err(Error::Invalid)?;
-        let (product, domain) = product_and_domain(&state, &name)?;
+        product_and_domain(&state, &name)?;
         if request.status_at(now_micros()) != RequestStatus::Pending {
             return Err(decided(request));
         }
@@ -320,7 +318,7 @@ impl Session {
                 "a denial needs a reason the requester can act on: DENY REQUEST {id} BECAUSE '…'"
             )));
         }
-        g.may_decide(who, product, domain, &approvers(&product.contract_spec))?;
+        decided_by(&state, who, &name)?;
         let denied = AccessRequest {
             status: RequestStatus::Denied,
             decided_by: Some(who.clone()),
@@ -433,6 +431,20 @@ fn governed(state: &CatalogState) -> Result<&Governance> {
              Teams spec with lakemeta apply to turn it on",
         ))
     }
+}
+
+/// The product and its domain, once `who` is known to decide access to it (its owner team, its
+/// contract's approvers, an admin).
+fn decided_by<'a>(
+    state: &'a CatalogState,
+    who: &str,
+    name: &ProductName,
+) -> Result<(&'a DataProduct, &'a Domain)> {
+    let (product, domain) = product_and_domain(state, name)?;
+    state
+        .governance
+        .may_decide(who, product, domain, &approvers(&product.contract_spec))?;
+    Ok((product, domain))
 }
 
 fn product_and_domain<'a>(

@@ -478,17 +478,11 @@ fn apply_checks_every_spec_against_its_principal() {
     edit(&contract, |t| {
         t.replace("purpose: ", "purpose: Edited by bob. ")
     });
-    let before = run(
-        "admin",
-        &[
-            "sql",
-            "--format",
-            "csv",
-            "-c",
-            "SELECT count(*) FROM meta.contracts",
-        ],
-    )
-    .1;
+    let contracts = || {
+        let sql = "SELECT count(*) FROM meta.contracts";
+        run("admin", &["sql", "--format", "csv", "-c", sql]).1
+    };
+    let before = contracts();
     for dry in [true, false] {
         let mut args = vec!["apply", mesh_arg];
         if dry {
@@ -504,17 +498,7 @@ fn apply_checks_every_spec_against_its_principal() {
             "{err}"
         );
     }
-    let after = run(
-        "admin",
-        &[
-            "sql",
-            "--format",
-            "csv",
-            "-c",
-            "SELECT count(*) FROM meta.contracts",
-        ],
-    )
-    .1;
+    let after = contracts();
     assert_eq!(before, after);
     // alice of orders-team may
     let (code, out, err) = run("alice", &["apply", mesh_arg]);
