@@ -150,13 +150,10 @@ fn metadata_product(i: usize, wh: &Warehouse) -> DataProduct {
         name: n.into(),
         data_type: t.into(),
         nullable: c != 0,
-        description: String::new(),
-        tags: Vec::new(),
-        classification: String::new(),
         primary_key: c == 0,
         unique: c == 0,
-        accepted_values: Vec::new(),
         ordinal: c,
+        ..Column::default()
     };
     DataProduct {
         location: wh
@@ -171,22 +168,12 @@ fn metadata_product(i: usize, wh: &Warehouse) -> DataProduct {
         description: description(i),
         tags: tags(i),
         access_patterns: vec!["batch".into()],
-        sla_freshness_minutes: None,
-        sla_availability_percent: None,
-        sla_completeness_percent: None,
-        contract_id: String::new(),
-        contract_version: String::new(),
-        contract_spec: String::new(),
-        schema_hash: String::new(),
         columns: vec![
             column(0, "id", "bigint"),
             column(1, "bucket", "bigint"),
             column(2, "label", "string"),
         ],
-        checks: Vec::new(),
-        created_at: 0,
-        updated_at: 0,
-        updated_by: String::new(),
+        ..DataProduct::default()
     }
 }
 

@@ -89,16 +89,7 @@ pub(crate) fn requests_table(
         schema: SystemTableKind::AccessRequests.schema(),
         governance: Arc::clone(governance),
         build: Box::new(move |g, now| {
-            let rows: Vec<AccessRequest> = g
-                .requests()
-                .values()
-                .filter(|r| visible(r))
-                .map(|r| AccessRequest {
-                    status: r.status_at(now),
-                    ..r.clone()
-                })
-                .collect();
-            SystemTableKind::AccessRequests.to_batch(&rows)
+            SystemTableKind::AccessRequests.to_batch(&g.requests_as_of(now, &visible))
         }),
     })
 }

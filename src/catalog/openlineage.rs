@@ -310,20 +310,7 @@ impl Pending<'_> {
                 format,
                 owner,
                 description: format!("{SEEN_IN}: {}", d.id),
-                tags: Vec::new(),
-                access_patterns: Vec::new(),
-                sla_freshness_minutes: None,
-                sla_availability_percent: None,
-                sla_completeness_percent: None,
-                contract_id: String::new(),
-                contract_version: String::new(),
-                contract_spec: String::new(),
-                schema_hash: String::new(),
-                columns: Vec::new(),
-                checks: Vec::new(),
-                created_at: 0,
-                updated_at: 0,
-                updated_by: String::new(),
+                ..DataProduct::default()
             },
             true,
         );
@@ -379,12 +366,8 @@ impl Pending<'_> {
             data_type,
             nullable: true,
             description: note,
-            tags: Vec::new(),
-            classification: String::new(),
-            primary_key: false,
-            unique: false,
-            accepted_values: Vec::new(),
             ordinal: p.columns.len() as i32,
+            ..Column::default()
         });
         let new = self.products.get(product).is_some_and(|(_, new)| *new);
         self.put(product.clone(), p, new);

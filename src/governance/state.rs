@@ -142,6 +142,23 @@ impl Governance {
         &self.requests
     }
 
+    /// The requests `visible` lets through, each with its status as of `now` (a pending one
+    /// past its time reads `expired`).
+    pub fn requests_as_of(
+        &self,
+        now: i64,
+        visible: impl Fn(&AccessRequest) -> bool,
+    ) -> Vec<AccessRequest> {
+        self.requests
+            .values()
+            .filter(|r| visible(r))
+            .map(|r| AccessRequest {
+                status: r.status_at(now),
+                ..r.clone()
+            })
+            .collect()
+    }
+
     /// The team that holds the platform admins.
     pub fn admin_team(&self) -> Option<&str> {
         self.admin_team.as_deref()
@@ -449,35 +466,17 @@ mod tests {
             domain: "users".into(),
             name: "user_profiles".into(),
             kind: "managed".into(),
-            location: String::new(),
             format: "delta".into(),
             owner: "growth-team".into(),
-            description: String::new(),
             tags: tags.iter().map(|t| (*t).into()).collect(),
-            access_patterns: vec![],
-            sla_freshness_minutes: None,
-            sla_availability_percent: None,
-            sla_completeness_percent: None,
-            contract_id: String::new(),
-            contract_version: String::new(),
-            contract_spec: String::new(),
-            schema_hash: String::new(),
             columns: vec![Column {
                 name: "email".into(),
                 data_type: "string".into(),
                 nullable: true,
-                description: String::new(),
-                tags: vec![],
                 classification: classification.into(),
-                primary_key: false,
-                unique: false,
-                accepted_values: vec![],
-                ordinal: 0,
+                ..Column::default()
             }],
-            checks: vec![],
-            created_at: 0,
-            updated_at: 0,
-            updated_by: String::new(),
+            ..DataProduct::default()
         }
     }
 

@@ -102,7 +102,7 @@ impl FromStr for DataFormat {
 }
 
 /// A column of a data product, as its contract describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     /// Column name.
     pub name: String,
@@ -152,7 +152,7 @@ pub struct Sla {
 
 /// A dataset a domain publishes. One row of `meta.products`; its columns and current contract
 /// are nested in the row so that one commit changes all of a product at once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataProduct {
     /// Owning domain.
     pub domain: String,

@@ -365,15 +365,7 @@ impl Session {
         let who = &self.principal().name;
         let now = now_micros();
         let visible = request_visibility(&state, who);
-        let mut rows: Vec<AccessRequest> = g
-            .requests()
-            .values()
-            .filter(|r| visible(r))
-            .map(|r| AccessRequest {
-                status: r.status_at(now),
-                ..r.clone()
-            })
-            .collect();
+        let mut rows = g.requests_as_of(now, visible);
         // waiting ones first, then the newest
         rows.sort_by_key(|r| (r.status != RequestStatus::Pending, -r.requested_at));
         let batch = SystemTableKind::AccessRequests.to_batch(&rows)?;

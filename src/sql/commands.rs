@@ -1,10 +1,9 @@
 use super::output::Output;
-use super::session::{Session, columns_of};
+use super::session::{Session, columns_of, declared_product};
 use super::statements::LakeStatement;
 use crate::catalog::{ChangeSummary, DomainChange, ProductChange};
-use crate::contracts::schema_hash;
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, ProductName, now_micros};
+use crate::model::{DataProduct, Domain, ProductName};
 
 impl Session {
     /// Runs one of lakemeta's own statements (the catalog was refreshed when it began).
@@ -55,27 +54,13 @@ impl Session {
                 let opened = data.open(url.as_str(), format, &self.state()).await?;
                 let columns = columns_of(&opened.schema());
                 let product = DataProduct {
-                    domain: name.domain.clone(),
-                    name: name.name.clone(),
                     kind: "external".into(),
                     location: url.to_string(),
                     format: format.as_str().into(),
                     owner: owner.unwrap_or(domain.owner_team),
                     description,
                     tags,
-                    access_patterns: vec!["batch".into()],
-                    sla_freshness_minutes: None,
-                    sla_availability_percent: None,
-                    sla_completeness_percent: None,
-                    contract_id: String::new(),
-                    contract_version: String::new(),
-                    contract_spec: String::new(),
-                    schema_hash: schema_hash(&columns),
-                    columns,
-                    checks: Vec::new(),
-                    created_at: now_micros(),
-                    updated_at: now_micros(),
-                    updated_by: self.principal().name.clone(),
+                    ..declared_product(&name, columns, &self.principal().name)
                 };
                 let n = product.columns.len();
                 self.commit_products(vec![ProductChange::Create(product)])

@@ -21,7 +21,7 @@ use super::views::Views;
 use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductTables};
 use crate::error::{Error, Result};
 use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
-use crate::model::{Column, Principal, ProductName};
+use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
 use crate::storage::Warehouse;
 
 /// The name of lakemeta's DataFusion catalog.
@@ -699,6 +699,23 @@ fn is_write_target(stmt: &DfStatement, r: &TableReference) -> bool {
     }
 }
 
+/// A product declared from SQL rather than by a contract: no SLA, checks or contract, read in
+/// batch, stamped now by `by`. The caller fills in where it lives and who owns it.
+pub(crate) fn declared_product(name: &ProductName, columns: Vec<Column>, by: &str) -> DataProduct {
+    let now = now_micros();
+    DataProduct {
+        domain: name.domain.clone(),
+        name: name.name.clone(),
+        access_patterns: vec!["batch".into()],
+        schema_hash: crate::contracts::schema_hash(&columns),
+        columns,
+        created_at: now,
+        updated_at: now,
+        updated_by: by.to_string(),
+        ..DataProduct::default()
+    }
+}
+
 /// Product columns from an Arrow schema.
 pub(crate) fn columns_of(schema: &Schema) -> Vec<Column> {
     schema
@@ -709,13 +726,8 @@ pub(crate) fn columns_of(schema: &Schema) -> Vec<Column> {
             name: f.name().clone(),
             data_type: crate::contracts::type_name(f.data_type()),
             nullable: f.is_nullable(),
-            description: String::new(),
-            tags: Vec::new(),
-            classification: String::new(),
-            primary_key: false,
-            unique: false,
-            accepted_values: Vec::new(),
             ordinal: i as i32,
+            ..Column::default()
         })
         .collect()
 }

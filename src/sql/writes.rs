@@ -10,12 +10,11 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::dml::InsertOp;
 
 use super::output::Output;
-use super::session::{IfExists, Session, columns_of};
+use super::session::{IfExists, Session, columns_of, declared_product};
 use crate::catalog::{ChangeSummary, ProductChange};
-use crate::contracts::schema_hash;
 use crate::error::{Error, Result};
 use crate::lineage::{Captured, capture};
-use crate::model::{DataProduct, ProductName, now_micros};
+use crate::model::{DataProduct, ProductName};
 use crate::storage::DeltaWrite;
 
 impl Session {
@@ -138,8 +137,6 @@ impl Session {
             }
         }
         let product = DataProduct {
-            domain: name.domain.clone(),
-            name: name.name.clone(),
             kind: "managed".into(),
             location: url.to_string(),
             format: "delta".into(),
@@ -151,19 +148,7 @@ impl Session {
                 .map(|p| p.description.clone())
                 .unwrap_or_default(),
             tags,
-            access_patterns: vec!["batch".into()],
-            sla_freshness_minutes: None,
-            sla_availability_percent: None,
-            sla_completeness_percent: None,
-            contract_id: String::new(),
-            contract_version: String::new(),
-            contract_spec: String::new(),
-            schema_hash: schema_hash(&columns),
-            columns,
-            checks: Vec::new(),
-            created_at: now_micros(),
-            updated_at: now_micros(),
-            updated_by: self.principal().name.clone(),
+            ..declared_product(&name, columns, &self.principal().name)
         };
         let change = match existing {
             Some(before) => ProductChange::Update {
