@@ -31,6 +31,8 @@ pub struct ApplyReport {
     pub lineage_removed: Vec<LineageEdge>,
     /// True when the changes were committed.
     pub committed: bool,
+    /// What lakemeta read differently from how a contract says it, as `file: note`.
+    pub notes: Vec<String>,
 }
 
 impl ApplyReport {
@@ -50,6 +52,7 @@ impl ApplyReport {
         if out.is_empty() {
             out.push("no changes".into());
         }
+        out.extend(self.notes.iter().map(|n| format!("note: {n}")));
         out
     }
 }
@@ -281,6 +284,14 @@ async fn plan(
         lineage_added,
         lineage_removed,
         committed: false,
+        notes: specs
+            .iter()
+            .filter_map(|s| match s {
+                Spec::Product(p, src) => Some((p, src)),
+                _ => None,
+            })
+            .flat_map(|(p, src)| p.notes.iter().map(move |n| format!("{}: {n}", src.file)))
+            .collect(),
     };
     Ok((report, new_tables, current))
 }
@@ -335,14 +346,15 @@ async fn undo(catalog: &Catalog, created: &[Url]) {
     }
 }
 
-/// The Arrow schema a contract declares, for creating its managed table.
+/// The Arrow schema of a contract's managed table: the declared types, each as Delta stores
+/// it.
 pub(crate) fn contract_schema(p: &DataProduct) -> Result<SchemaRef> {
     let fields = p
         .columns
         .iter()
         .map(|c| {
             arrow_type(&c.data_type)
-                .map(|t| Field::new(&c.name, t, c.nullable))
+                .map(|t| Field::new(&c.name, crate::storage::delta_type(&t), c.nullable))
                 .ok_or_else(|| {
                     Error::invalid(format!(
                         "column {} has unknown type {}",

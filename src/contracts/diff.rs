@@ -355,19 +355,25 @@ fn looser_check(before: &Check, after: &Check) -> bool {
         return true;
     }
     if before.kind == "range" {
-        let lo = |v: &Value| v.get("min").and_then(Value::as_f64);
-        let hi = |v: &Value| v.get("max").and_then(Value::as_f64);
-        let lower_looser = match (lo(&b), lo(&a)) {
-            (Some(x), Some(y)) => y < x,
+        // an end as a number (dates, timestamps and times as microseconds) and whether it is
+        // exclusive
+        let end = |v: &Value, key: &str| -> Option<(f64, bool)> {
+            let x = v.get(key)?;
+            let n = x
+                .as_f64()
+                .or_else(|| x.as_str().and_then(temporal_micros))?;
+            let exclusive = v
+                .get(format!("{key}Exclusive"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Some((n, exclusive))
+        };
+        let looser = |key: &str, wider: fn(f64, f64) -> bool| match (end(&b, key), end(&a, key)) {
+            (Some((x, xe)), Some((y, ye))) => wider(y, x) || (y == x && xe && !ye),
             (Some(_), None) => true,
             _ => false,
         };
-        let upper_looser = match (hi(&b), hi(&a)) {
-            (Some(x), Some(y)) => y > x,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        return lower_looser || upper_looser;
+        return looser("min", |y, x| y < x) || looser("max", |y, x| y > x);
     }
     match (bound(&b).ok().flatten(), bound(&a).ok().flatten()) {
         (Some(x), Some(y)) => accepts_more(&x, &y),
@@ -457,6 +463,24 @@ pub fn check_version_bump(before: &DataProduct, after: &DataProduct) -> Result<(
             .join("; "),
         if breaking.len() == 1 { "" } else { "s" },
     ))
+}
+
+/// A date, timestamp or time as written in a contract, in microseconds (since the epoch, or
+/// since midnight for a time), for comparing two bounds.
+fn temporal_micros(text: &str) -> Option<f64> {
+    use arrow::datatypes::{DataType, TimeUnit};
+    use datafusion::common::ScalarValue;
+    let as_timestamp = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    match ScalarValue::try_from_string(text.to_string(), &as_timestamp) {
+        Ok(ScalarValue::TimestampMicrosecond(Some(us), _)) => Some(us as f64),
+        _ => match ScalarValue::try_from_string(
+            text.to_string(),
+            &DataType::Time64(TimeUnit::Microsecond),
+        ) {
+            Ok(ScalarValue::Time64Microsecond(Some(us))) => Some(us as f64),
+            _ => None,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -128,11 +128,14 @@ fn logical_type(data_type: &str) -> &'static str {
     use arrow::datatypes::DataType::*;
     match arrow_type(data_type) {
         Some(Utf8) => "string",
-        Some(Int8 | Int16 | Int32 | Int64) => "integer",
-        Some(Float32 | Float64 | Decimal128(_, _)) => "number",
+        Some(Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64) => "integer",
+        Some(Float32 | Float64 | Decimal128(_, _) | Decimal256(_, _)) => "number",
         Some(Boolean) => "boolean",
         Some(Date32) => "date",
         Some(Timestamp(_, _)) => "timestamp",
+        Some(Time32(_) | Time64(_)) => "time",
+        Some(List(_) | LargeList(_)) => "array",
+        Some(Struct(_) | Map(_, _)) => "object",
         _ => "string",
     }
 }
@@ -165,12 +168,18 @@ fn property(p: &DataProduct, c: &Column) -> Value {
     for check in p.checks.iter().filter(|k| k.column == c.name) {
         let def: Value = serde_json::from_str(&check.definition).unwrap_or(Value::Null);
         match check.kind.as_str() {
-            "range" if logical == "number" || logical == "integer" => {
-                if let Some(v) = def.get("min").filter(|v| !v.is_null()) {
-                    options.insert("minimum".into(), v.clone());
-                }
-                if let Some(v) = def.get("max").filter(|v| !v.is_null()) {
-                    options.insert("maximum".into(), v.clone());
+            "range" => {
+                for (end, inclusive, exclusive) in [
+                    ("min", "minimum", "exclusiveMinimum"),
+                    ("max", "maximum", "exclusiveMaximum"),
+                ] {
+                    if let Some(v) = def.get(end).filter(|v| !v.is_null()) {
+                        let open = def
+                            .get(format!("{end}Exclusive"))
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        options.insert(if open { exclusive } else { inclusive }.into(), v.clone());
+                    }
                 }
             }
             "pattern" if logical == "string" && is_derived(check) => {

@@ -6,6 +6,7 @@ mod diff;
 mod domain_spec;
 mod export;
 mod odcs;
+mod physical_types;
 mod policy_spec;
 mod relationships;
 mod roles;

@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use serde::Deserialize;
 use serde_yaml::Value;
 
@@ -49,6 +52,8 @@ struct SchemaObject {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Property {
+    /// Required of a schema's properties; an array's `items` have none.
+    #[serde(default)]
     name: String,
     #[serde(default)]
     logical_type: Option<String>,
@@ -74,6 +79,12 @@ struct Property {
     transform_source_objects: Vec<String>,
     #[serde(default)]
     relationships: Vec<RelationshipEntry>,
+    /// The fields of an `object`.
+    #[serde(default)]
+    properties: Vec<Property>,
+    /// The element of an `array`.
+    #[serde(default)]
+    items: Option<Box<Property>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +117,9 @@ pub struct ProductSpec {
     pub sources: Vec<SourceDecl>,
     /// The foreign keys it declares (`relationships` of type foreignKey), as written.
     pub foreign_keys: Vec<ForeignKeyDecl>,
+    /// What lakemeta read differently from how the contract says it (a physical type it cannot
+    /// map, an object without properties), for the plan.
+    pub notes: Vec<String>,
 }
 
 /// A source a contract declares: data of `from` (`domain.product` or `domain.product.column`)
@@ -172,6 +186,7 @@ impl ProductSpec {
         let mut checks = Vec::new();
         let mut sources = Vec::new();
         let mut foreign_keys = Vec::new();
+        let mut notes = Vec::new();
         for (i, p) in object.properties.iter().enumerate() {
             let at = |f: &str| format!("schema[0].properties[{i}].{f}");
             foreign_keys.extend(
@@ -192,32 +207,18 @@ impl ProductSpec {
                         at: at(&format!("transformSourceObjects[{j}]")),
                     }),
             );
+            if p.name.trim().is_empty() {
+                return Err(source.error(
+                    &at("name"),
+                    "a property needs a name: the column it describes",
+                ));
+            }
             if columns.iter().any(|c: &Column| c.name == p.name) {
                 return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
             }
-            let (field, declared) = match (&p.physical_type, &p.logical_type) {
-                (Some(t), _) => ("physicalType", t.clone()),
-                (None, Some(t)) => ("logicalType", t.clone()),
-                (None, None) => {
-                    return Err(source.error(
-                        &at("logicalType"),
-                        format!(
-                            "column '{}' has neither logicalType nor physicalType",
-                            p.name
-                        ),
-                    ));
-                }
-            };
-            let Some(arrow) = arrow_type(&declared) else {
-                return Err(source.error(
-                    &at(field),
-                    format!(
-                        "unknown type '{declared}' for column '{}': use string, int, bigint, \
-                         double, float, boolean, date, timestamp or decimal(p,s)",
-                        p.name
-                    ),
-                ));
-            };
+            let arrow = property_type(p, &format!("schema[0].properties[{i}]"), &mut notes)
+                .map_err(|(at, m)| source.error(&at, m))?;
+            let declared = super::types::type_name(&arrow);
             let mut accepted = Vec::new();
             for (q, entry) in p.quality.iter().enumerate() {
                 let check = quality_check(entry, &p.name).map_err(|m| {
@@ -238,30 +239,10 @@ impl ProductSpec {
             }
             if let Some(options) = &p.logical_type_options {
                 let at = at("logicalTypeOptions");
-                let number = |k: &str| -> Result<Option<f64>> {
-                    match options.get(k) {
-                        None => Ok(None),
-                        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
-                            source.error(&format!("{at}.{k}"), format!("'{k}' needs a number"))
-                        }),
-                    }
-                };
-                let (lo, hi) = (number("minimum")?, number("maximum")?);
-                if lo.is_some() || hi.is_some() {
-                    if !arrow.is_numeric() {
-                        return Err(source.error(
-                            &at,
-                            format!(
-                                "minimum/maximum need a numeric column; '{}' is {declared}",
-                                p.name
-                            ),
-                        ));
-                    }
-                    checks.push(derived(
-                        "range",
-                        &p.name,
-                        serde_json::json!({"min": lo, "max": hi}),
-                    ));
+                if let Some(range) = range_of(options, &arrow, &p.name)
+                    .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m))?
+                {
+                    checks.push(derived("range", &p.name, range));
                 }
                 if let Some(pattern) = options.get("pattern") {
                     let pattern = pattern.as_str().ok_or_else(|| {
@@ -282,7 +263,7 @@ impl ProductSpec {
             }
             columns.push(Column {
                 name: p.name.clone(),
-                data_type: super::types::type_name(&arrow),
+                data_type: declared,
                 nullable: !(p.required || p.primary_key),
                 description: p.description.clone().unwrap_or_default(),
                 tags: p.tags.clone(),
@@ -433,6 +414,7 @@ impl ProductSpec {
             external,
             sources,
             foreign_keys,
+            notes,
         })
     }
 }
@@ -651,4 +633,366 @@ fn to_minutes(value: f64, unit: Option<&str>) -> Option<i64> {
         _ => return None,
     };
     Some((value * factor).ceil() as i64)
+}
+
+/// The Arrow type of a property: its `physicalType` where that names a type of lakemeta or of a
+/// common engine (kept as written in the contract either way), else its `logicalType` with its
+/// options, nested `properties` (an object: a struct) and `items` (an array: a list). A physical
+/// type lakemeta cannot map, a type left unsaid, or an object or array whose shape is not
+/// given, is a note, not an error: the column is then read as text.
+fn property_type(
+    p: &Property,
+    at: &str,
+    notes: &mut Vec<String>,
+) -> std::result::Result<DataType, (String, String)> {
+    let what = if p.name.is_empty() {
+        at.to_string()
+    } else {
+        format!("column '{}'", p.name)
+    };
+    if let Some(physical) = &p.physical_type
+        && let Some(t) = arrow_type(physical)
+    {
+        return Ok(t);
+    }
+    let logical = p.logical_type.as_deref().map(str::trim);
+    let option = |k: &str| {
+        p.logical_type_options
+            .as_ref()
+            .and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+    };
+    let t = match logical {
+        Some("string") => DataType::Utf8,
+        Some("boolean") => DataType::Boolean,
+        Some("date") => DataType::Date32,
+        Some("timestamp") => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Some("time") => DataType::Time64(TimeUnit::Microsecond),
+        // the standard's default integer is i32
+        Some("integer") => match option("format").unwrap_or("i32") {
+            "i8" => DataType::Int8,
+            "i16" => DataType::Int16,
+            "i32" => DataType::Int32,
+            "i64" => DataType::Int64,
+            "u8" => DataType::UInt8,
+            "u16" => DataType::UInt16,
+            "u32" => DataType::UInt32,
+            "u64" => DataType::UInt64,
+            "i128" | "u128" => DataType::Decimal128(38, 0),
+            other => {
+                return Err((
+                    format!("{at}.logicalTypeOptions.format"),
+                    format!(
+                        "unknown integer format '{other}' for {what}: use i8, i16, i32, i64, \
+                         i128, u8, u16, u32, u64 or u128"
+                    ),
+                ));
+            }
+        },
+        Some("number") => match option("format") {
+            Some("f32") => DataType::Float32,
+            _ => DataType::Float64,
+        },
+        Some("object") if !p.properties.is_empty() => {
+            let mut fields = Vec::with_capacity(p.properties.len());
+            for (j, f) in p.properties.iter().enumerate() {
+                let at = format!("{at}.properties[{j}]");
+                if f.name.trim().is_empty() {
+                    return Err((
+                        format!("{at}.name"),
+                        "a field of an object needs a name".into(),
+                    ));
+                }
+                let t = property_type(f, &at, notes)?;
+                fields.push(Field::new(&f.name, t, !(f.required || f.primary_key)));
+            }
+            DataType::Struct(Fields::from(fields))
+        }
+        Some("array") if p.items.is_some() => {
+            let items = p.items.as_deref().unwrap_or(p);
+            let t = property_type(items, &format!("{at}.items"), notes)?;
+            DataType::List(Arc::new(Field::new("item", t, true)))
+        }
+        Some(kind @ ("object" | "array")) => {
+            notes.push(format!(
+                "{what} is an {kind} whose {} the contract does not give: read as text (JSON)",
+                if kind == "object" {
+                    "properties"
+                } else {
+                    "items"
+                }
+            ));
+            DataType::Utf8
+        }
+        // lakemeta's own type names, as its earlier contracts wrote them
+        Some(other) => super::types::lakemeta_type(other).ok_or_else(|| {
+            (
+                format!("{at}.logicalType"),
+                format!(
+                    "unknown logicalType '{other}' for {what}: use string, integer, number, \
+                     boolean, date, timestamp, time, object or array"
+                ),
+            )
+        })?,
+        None => {
+            notes.push(format!(
+                "{what} has no logicalType{}: read as text",
+                if p.physical_type.is_some() {
+                    " and a physicalType lakemeta does not map"
+                } else {
+                    " or physicalType"
+                }
+            ));
+            return Ok(DataType::Utf8);
+        }
+    };
+    if let Some(physical) = &p.physical_type {
+        notes.push(format!(
+            "{what}: physicalType '{physical}' is no type lakemeta maps; its logicalType decides \
+             ({})",
+            super::types::type_name(&t)
+        ));
+    }
+    Ok(t)
+}
+
+/// The range check a property's `minimum`, `maximum`, `exclusiveMinimum` and `exclusiveMaximum`
+/// make, as a check definition (`min`, `max`, `minExclusive`, `maxExclusive`): numbers for a
+/// numeric column, dates, timestamps or times (as the contract writes them) for a column of
+/// that type. Where both an inclusive and an exclusive bound are given, the stricter holds.
+fn range_of(
+    options: &Value,
+    arrow: &DataType,
+    column: &str,
+) -> std::result::Result<Option<serde_json::Value>, (String, String)> {
+    use datafusion::common::ScalarValue;
+    // a bound as a value of the column's type, for comparing two bounds
+    let read = |key: &str| -> std::result::Result<
+        Option<(serde_json::Value, ScalarValue)>,
+        (String, String),
+    > {
+        let Some(v) = options.get(key) else {
+            return Ok(None);
+        };
+        let wrong = |m: String| (key.to_string(), m);
+        if arrow.is_numeric() {
+            let n = v.as_f64().ok_or_else(|| {
+                wrong(format!(
+                    "'{key}' of column '{column}' ({}) needs a number",
+                    super::types::type_name(arrow)
+                ))
+            })?;
+            Ok(Some((serde_json::json!(n), ScalarValue::Float64(Some(n)))))
+        } else if arrow.is_temporal() {
+            let text = match v {
+                Value::String(t) => t.clone(),
+                other => serde_yaml::to_string(other)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            };
+            let value = ScalarValue::try_from_string(text.clone(), arrow).map_err(|_| {
+                wrong(format!(
+                    "'{key}' of column '{column}' is '{text}', which is not a {}: write it as \
+                     the column's values are written (e.g. 2024-01-31, 2024-01-31 12:00:00)",
+                    super::types::type_name(arrow)
+                ))
+            })?;
+            Ok(Some((serde_json::json!(text), value)))
+        } else {
+            Err(wrong(format!(
+                "'{key}' needs a numeric, date, timestamp or time column; '{column}' is {}",
+                super::types::type_name(arrow)
+            )))
+        }
+    };
+    let mut def = serde_json::Map::new();
+    for (end, inclusive, exclusive, low) in [
+        ("min", "minimum", "exclusiveMinimum", true),
+        ("max", "maximum", "exclusiveMaximum", false),
+    ] {
+        let chosen = match (read(inclusive)?, read(exclusive)?) {
+            (None, None) => continue,
+            (Some(i), None) => (i.0, false),
+            (None, Some(x)) => (x.0, true),
+            (Some(i), Some(x)) => {
+                // the exclusive bound is the stricter unless the inclusive one lies beyond it
+                let beyond = if low { i.1 > x.1 } else { i.1 < x.1 };
+                if beyond { (i.0, false) } else { (x.0, true) }
+            }
+        };
+        def.insert(end.into(), chosen.0);
+        if chosen.1 {
+            def.insert(format!("{end}Exclusive"), serde_json::Value::Bool(true));
+        }
+    }
+    Ok((!def.is_empty()).then_some(serde_json::Value::Object(def)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NESTED: &str = r#"apiVersion: v3.1.0
+kind: DataContract
+id: nested
+version: 1.0.0
+status: active
+domain: sales
+dataProduct: orders
+team: sales-team
+schema:
+  - name: orders
+    properties:
+      - name: id
+        physicalType: NUMBER(38,0)
+        required: true
+      - name: address
+        logicalType: object
+        properties:
+          - name: street
+            logicalType: string
+          - name: zip
+            logicalType: integer
+            logicalTypeOptions: {format: i64}
+      - name: lines
+        logicalType: array
+        items:
+          logicalType: object
+          properties:
+            - name: sku
+              physicalType: varchar(20)
+            - name: qty
+              logicalType: integer
+      - name: attrs
+        physicalType: MAP<STRING, STRING>
+"#;
+
+    const BAD_BOUND: &str = r#"apiVersion: v3.1.0
+kind: DataContract
+id: bad
+version: 1.0.0
+status: active
+domain: sales
+dataProduct: orders
+team: sales-team
+schema:
+  - name: orders
+    properties:
+      - name: day
+        logicalType: date
+        logicalTypeOptions:
+          maximum: next tuesday
+"#;
+
+    fn parse(file: &str, text: &str) -> ProductSpec {
+        ProductSpec::parse(&SpecSource {
+            file: file.into(),
+            text: text.into(),
+        })
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    /// The standard's example of every logical type, with the domain and team it leaves out.
+    #[test]
+    fn the_standards_data_types_example_reads_as_it_means() {
+        let example =
+            include_str!("../../tests/fixtures/odcs-standard/data-types--all-data-types.odcs.yaml");
+        let spec = parse(
+            "all-data-types.odcs.yaml",
+            &format!("domain: payments\nteam: payments-team\n{example}"),
+        );
+        let types: Vec<(&str, &str)> = spec
+            .product
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("account_id", "string"),
+                ("txn_ref_date", "date"),
+                ("txn_timestamp", "timestamp"),
+                ("txn_timestamp_tz", "timestamp"),
+                ("txn_time", "time"),
+                ("amount", "double"),
+                ("age", "int"),
+                ("is_open", "boolean"),
+                ("latest_txns", "string"),
+                ("customer_details", "string"),
+            ]
+        );
+        let range = |column: &str| -> serde_json::Value {
+            let check = spec
+                .product
+                .checks
+                .iter()
+                .find(|c| c.kind == "range" && c.column == column)
+                .unwrap_or_else(|| panic!("no range check of {column}"));
+            serde_json::from_str(&check.definition).unwrap()
+        };
+        assert_eq!(
+            range("txn_ref_date"),
+            serde_json::json!({"min": "2020-01-01", "minExclusive": true, "max": "2021-01-01"})
+        );
+        assert_eq!(
+            range("age"),
+            serde_json::json!({"min": 18.0, "max": 100.0, "maxExclusive": true})
+        );
+        assert_eq!(
+            range("txn_time"),
+            serde_json::json!({"min": "00:00:00", "max": "23:59:59"})
+        );
+        // `list` names no type of any engine: the logical type decides, and the plan says so
+        assert!(
+            spec.notes
+                .iter()
+                .any(|n| n.contains("latest_txns") && n.contains("physicalType 'list'")),
+            "{:?}",
+            spec.notes
+        );
+    }
+
+    #[test]
+    fn nested_properties_and_items_are_structs_and_lists() {
+        let spec = parse("nested.odcs.yaml", NESTED);
+        let types: Vec<&str> = spec
+            .product
+            .columns
+            .iter()
+            .map(|c| c.data_type.as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "decimal(38,0)",
+                "struct<street: string, zip: bigint>",
+                "array<struct<sku: string, qty: int>>",
+                "map<string, string>",
+            ]
+        );
+        assert!(spec.notes.is_empty(), "{:?}", spec.notes);
+        // the names lakemeta writes read back as the same types
+        for c in &spec.product.columns {
+            let t = arrow_type(&c.data_type).unwrap_or_else(|| panic!("{}", c.data_type));
+            assert_eq!(super::super::type_name(&t), c.data_type);
+        }
+    }
+
+    #[test]
+    fn a_bound_that_is_not_a_value_of_the_column_names_the_fix() {
+        let err = ProductSpec::parse(&SpecSource {
+            file: "bad.odcs.yaml".into(),
+            text: BAD_BOUND.into(),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("bad.odcs.yaml")
+                && err.contains("maximum")
+                && err.contains("'next tuesday', which is not a date"),
+            "{err}"
+        );
+    }
 }

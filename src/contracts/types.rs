@@ -3,9 +3,15 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Column;
 
-/// The Arrow type of a contract column type (`string`, `int`, `bigint`, `double`, `float`,
-/// `boolean`, `date`, `timestamp`, `decimal(p,s)`), or `None` for an unknown name.
+/// The Arrow type of a column type: lakemeta's names (see [`lakemeta_type`]), the nested types
+/// [`type_name`] writes, or another engine's physical type; `None` for an unknown name.
 pub fn arrow_type(name: &str) -> Option<DataType> {
+    lakemeta_type(name).or_else(|| super::physical_types::physical_arrow_type(name))
+}
+
+/// The Arrow type of one of lakemeta's own type names (`string`, `int`, `bigint`, `double`,
+/// `float`, `boolean`, `date`, `timestamp`, `time`, `decimal(p,s)`, …).
+pub fn lakemeta_type(name: &str) -> Option<DataType> {
     let n = name.trim().to_ascii_lowercase().replace(' ', "");
     if let Some(args) = n
         .strip_prefix("decimal(")
@@ -31,6 +37,7 @@ pub fn arrow_type(name: &str) -> Option<DataType> {
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
         }
         "binary" | "bytes" => DataType::Binary,
+        "time" => DataType::Time64(TimeUnit::Microsecond),
         _ => return None,
     })
 }
@@ -51,6 +58,30 @@ pub fn type_name(t: &DataType) -> String {
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => format!("decimal({p},{s})"),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time".into(),
+        DataType::UInt8 => "uint8".into(),
+        DataType::UInt16 => "uint16".into(),
+        DataType::UInt32 => "uint32".into(),
+        DataType::UInt64 => "uint64".into(),
+        DataType::List(item) | DataType::LargeList(item) | DataType::ListView(item) => {
+            format!("array<{}>", type_name(item.data_type()))
+        }
+        DataType::Struct(fields) => format!(
+            "struct<{}>",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), type_name(f.data_type())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "map<{}, {}>",
+                type_name(kv[0].data_type()),
+                type_name(kv[1].data_type())
+            ),
+            other => other.to_string().to_lowercase(),
+        },
         other => other.to_string().to_lowercase(),
     }
 }
@@ -75,10 +106,15 @@ pub fn check_schema(columns: &[Column], schema: &Schema) -> Vec<String> {
             )),
             Ok(f) => {
                 let actual = type_name(f.data_type());
-                let declared = arrow_type(&c.data_type)
+                let declared = arrow_type(&c.data_type);
+                // a Delta table holds what it has no type for as the nearest type it has
+                let stored = declared
+                    .as_ref()
+                    .map(|t| type_name(&crate::storage::delta_type(t)));
+                let declared = declared
                     .map(|t| type_name(&t))
                     .unwrap_or_else(|| c.data_type.clone());
-                if actual != declared {
+                if actual != declared && stored.as_deref() != Some(actual.as_str()) {
                     out.push(format!(
                         "column '{}' is {declared} in the contract but {actual} in the table",
                         c.name

@@ -11,10 +11,10 @@ use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionContext;
 use datafusion::functions::expr_fn::regexp_like;
 use datafusion::functions_aggregate::expr_fn::{count, max, min};
-use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, ident, lit};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, ident, lit, try_cast};
 
 use super::distinct::exact_distinct;
-use super::rules::{Metric, Rule};
+use super::rules::{Metric, RangeEnd, RangeValue, Rule};
 use crate::storage::TableStats;
 
 /// One figure a check needs.
@@ -103,11 +103,23 @@ pub fn needs(rule: &Rule, known: &HashMap<Agg, ScalarValue>) -> Vec<Agg> {
             min: lo,
             max: hi,
         } => {
-            let within = |agg: Agg, ok: &dyn Fn(f64) -> bool| {
-                known.get(&agg).and_then(as_f64).is_some_and(ok)
+            // the statistics' smallest and largest values answer it when both lie within
+            let within = |agg: Agg, end: &RangeEnd, low: bool| {
+                known.get(&agg).is_some_and(|v| {
+                    use std::cmp::Ordering::{Equal, Greater, Less};
+                    match (end_cmp(v, &end.value), low, end.exclusive) {
+                        (Some(Greater), true, _) | (Some(Less), false, _) => true,
+                        (Some(Equal), _, exclusive) => !exclusive,
+                        _ => false,
+                    }
+                })
             };
-            let low_ok = lo.is_none_or(|lo| within(Agg::Min(column.clone()), &|v| v >= lo));
-            let high_ok = hi.is_none_or(|hi| within(Agg::Max(column.clone()), &|v| v <= hi));
+            let low_ok = lo
+                .as_ref()
+                .is_none_or(|lo| within(Agg::Min(column.clone()), lo, true));
+            let high_ok = hi
+                .as_ref()
+                .is_none_or(|hi| within(Agg::Max(column.clone()), hi, false));
             if low_ok && high_ok {
                 vec![Agg::Min(column.clone()), Agg::Max(column.clone())]
             } else {
@@ -198,15 +210,17 @@ fn agg_expr(
                     max: hi,
                 } => {
                     let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
-                    if !field.data_type().is_numeric() {
-                        return Err(format!(
-                            "a range check needs a numeric column; '{column}' is {}",
-                            field.data_type()
-                        ));
-                    }
-                    let v = cast(ident(column), DataType::Float64);
-                    let low = lo.map(|lo| v.clone().lt(lit(lo)));
-                    let high = hi.map(|hi| v.gt(lit(hi)));
+                    let outside = |end: &RangeEnd, low: bool| -> Result<Expr, String> {
+                        let (v, bound) = range_operands(column, field.data_type(), &end.value)?;
+                        Ok(match (low, end.exclusive) {
+                            (true, false) => v.lt(bound),
+                            (true, true) => v.lt_eq(bound),
+                            (false, false) => v.gt(bound),
+                            (false, true) => v.gt_eq(bound),
+                        })
+                    };
+                    let low = lo.as_ref().map(|e| outside(e, true)).transpose()?;
+                    let high = hi.as_ref().map(|e| outside(e, false)).transpose()?;
                     match (low, high) {
                         (Some(a), Some(b)) => a.or(b),
                         (Some(a), None) | (None, Some(a)) => a,
@@ -409,5 +423,61 @@ pub fn measure(
         Metric::CommitAgeMinutes | Metric::SchemaDrift | Metric::Sql { .. } => {
             Err("measured elsewhere".into())
         }
+    }
+}
+
+/// The column and the bound of one end of a range, as expressions of one type: numbers as
+/// doubles; a date, timestamp or time as the column's own type.
+fn range_operands(
+    column: &str,
+    data_type: &DataType,
+    end: &RangeValue,
+) -> Result<(Expr, Expr), String> {
+    match end {
+        RangeValue::Number(n) if data_type.is_numeric() => {
+            Ok((cast(ident(column), DataType::Float64), lit(*n)))
+        }
+        RangeValue::Text(t) if data_type.is_temporal() => {
+            let bound = ScalarValue::try_from_string(t.clone(), data_type).map_err(|_| {
+                format!("the range bound '{t}' is not a {data_type} value for column '{column}'")
+            })?;
+            Ok((ident(column), lit(bound)))
+        }
+        // a time of day that a Delta table holds as its text
+        RangeValue::Text(t)
+            if matches!(
+                data_type,
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            ) =>
+        {
+            let time = DataType::Time64(TimeUnit::Microsecond);
+            let bound = ScalarValue::try_from_string(t.clone(), &time).map_err(|_| {
+                format!(
+                    "the range bound '{t}' needs a date, timestamp or time column; '{column}' \
+                     is {data_type}"
+                )
+            })?;
+            Ok((try_cast(ident(column), time), lit(bound)))
+        }
+        RangeValue::Number(_) => Err(format!(
+            "a range of numbers needs a numeric column; '{column}' is {data_type}"
+        )),
+        RangeValue::Text(t) => Err(format!(
+            "the range bound '{t}' needs a date, timestamp or time column; '{column}' is \
+             {data_type}"
+        )),
+    }
+}
+
+/// How a known value compares with a range's end (`None`: not comparable).
+fn end_cmp(v: &ScalarValue, end: &RangeValue) -> Option<std::cmp::Ordering> {
+    match end {
+        RangeValue::Number(n) => as_f64(v)?.partial_cmp(n),
+        // text (a time a Delta table holds as text) is compared by scanning, not by its order
+        RangeValue::Text(t) if v.data_type().is_temporal() => {
+            let bound = ScalarValue::try_from_string(t.clone(), &v.data_type()).ok()?;
+            v.partial_cmp(&bound)
+        }
+        RangeValue::Text(_) => None,
     }
 }

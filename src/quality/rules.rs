@@ -76,14 +76,14 @@ pub enum Metric {
         /// match).
         pattern: String,
     },
-    /// Non-null values outside `[min, max]`.
+    /// Non-null values outside the range `min`..`max`.
     OutOfRange {
         /// Column.
         column: String,
-        /// Lower bound, inclusive.
-        min: Option<f64>,
-        /// Upper bound, inclusive.
-        max: Option<f64>,
+        /// Lower end.
+        min: Option<RangeEnd>,
+        /// Upper end.
+        max: Option<RangeEnd>,
     },
     /// Smallest value.
     Min(String),
@@ -274,8 +274,8 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
             )
         }
         "range" => {
-            let min = def.get("min").and_then(Value::as_f64);
-            let max = def.get("max").and_then(Value::as_f64);
+            let min = RangeEnd::of(&def, "min").map_err(&fail)?;
+            let max = RangeEnd::of(&def, "max").map_err(&fail)?;
             if min.is_none() && max.is_none() {
                 return Err(fail("a range check needs min, max or both".into()));
             }
@@ -365,5 +365,43 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// One end of a range check: a number, or a date, timestamp or time as the contract writes it
+/// (compared as the column's type), inclusive unless said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeEnd {
+    /// The bound.
+    pub value: RangeValue,
+    /// True when the bound itself is outside the range (`exclusiveMinimum`).
+    pub exclusive: bool,
+}
+
+/// The value of a range's end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RangeValue {
+    /// A number, for numeric columns.
+    Number(f64),
+    /// A date, timestamp or time, for columns of those types.
+    Text(String),
+}
+
+impl RangeEnd {
+    /// The end `key` (`min` or `max`) of a range check's definition, with `{key}Exclusive`.
+    pub fn of(def: &Value, key: &str) -> Result<Option<Self>, String> {
+        let value =
+            match def.get(key) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(Value::String(s)) => RangeValue::Text(s.clone()),
+                Some(v) => RangeValue::Number(v.as_f64().ok_or_else(|| {
+                    format!("'{key}' of a range needs a number or a date, not {v}")
+                })?),
+            };
+        let exclusive = def
+            .get(format!("{key}Exclusive"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Some(RangeEnd { value, exclusive }))
     }
 }

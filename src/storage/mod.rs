@@ -5,6 +5,7 @@
 
 mod by_key;
 mod data;
+mod delta_types;
 mod location;
 mod retry;
 mod schemas;
@@ -13,6 +14,7 @@ mod system_table;
 mod warehouse;
 
 pub use data::{DataStore, DeltaWrite, ProductData};
+pub use delta_types::delta_type;
 pub use location::{WarehouseLocation, url_within};
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;

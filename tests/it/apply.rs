@@ -92,13 +92,18 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
     );
     let contract = std::fs::read_to_string(Path::new(MESH).join("contracts/orders_fact.yaml"))
         .unwrap()
-        .replace("physicalType: decimal(12,2)", "physicalType: money");
+        .replace(
+            "logicalType: number\n        physicalType: decimal(12,2)",
+            "logicalType: money",
+        );
     let f = write(&specs_dir, "b_contract.yaml", &contract);
     let err = load_path(&specs_dir).unwrap_err().to_string();
     let line = contract.lines().position(|l| l.contains("money")).unwrap() + 1;
     assert!(
         err.starts_with(&format!(
-            "{}:{line}: schema[0].properties[2].physicalType: unknown type 'money'",
+            "{}:{line}: schema[0].properties[2].logicalType: unknown logicalType 'money' for \
+             column 'order_total': use string, integer, number, boolean, date, timestamp, time, \
+             object or array",
             f.display()
         )),
         "{err}"
