@@ -54,6 +54,12 @@ pub enum Command {
         /// Print the plan only; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The domain of contracts that name none.
+        #[arg(long, value_name = "DOMAIN")]
+        domain: Option<String>,
+        /// The owner team of contracts that name none (default: the domain's owner team).
+        #[arg(long, value_name = "TEAM")]
+        owner: Option<String>,
     },
     /// Run SQL: an interactive REPL, or a script with -c / -f.
     Sql(sql::SqlArgs),
@@ -160,8 +166,14 @@ impl Cli {
 /// Runs a command that works in a session.
 async fn run_in(session: &Session, command: Command) -> Result<Exit> {
     match command {
-        Command::Apply { path, dry_run } => {
-            apply::run(session, &path, dry_run).await?;
+        Command::Apply {
+            path,
+            dry_run,
+            domain,
+            owner,
+        } => {
+            let defaults = apply::Defaults { domain, owner };
+            apply::run(session, &path, dry_run, &defaults).await?;
             Ok(Exit::Success)
         }
         Command::Run(args) => jobs::run(session, args).await,

@@ -151,11 +151,22 @@ async fn plan(
     let mut new_tables = Vec::new();
     let mut planned: BTreeMap<ProductName, (DataProduct, &ProductSpec, &SpecSource)> =
         BTreeMap::new();
+    let mut plan_notes = Vec::new();
     for spec in specs {
         let Spec::Product(p, src) = spec else {
             continue;
         };
         let mut desired: DataProduct = p.product.clone();
+        if desired.domain.is_empty() {
+            return Err(src.error(
+                "domain",
+                format!(
+                    "the contract of {} names no domain: add 'domain: NAME' to it, or run \
+                     lakemeta apply --domain NAME",
+                    desired.name
+                ),
+            ));
+        }
         let name = desired.qualified_name();
         if let Some(first) = seen.insert(name.clone(), src) {
             return Err(src.error(
@@ -173,6 +184,28 @@ async fn plan(
                     desired.domain, desired.domain
                 ),
             ));
+        }
+        if desired.owner.is_empty() {
+            // a contract that names no team is owned by its domain's owner team
+            let owner = specs
+                .iter()
+                .find_map(|s| match s {
+                    Spec::Domain(d, _) if d.name == desired.domain => Some(d.owner.clone()),
+                    _ => None,
+                })
+                .or_else(|| {
+                    current
+                        .domains
+                        .get(&desired.domain)
+                        .map(|d| d.owner_team.clone())
+                })
+                .unwrap_or_default();
+            plan_notes.push(format!(
+                "{}: {name} is owned by {owner}, the owner of domain {} (the contract names no \
+                 owner team)",
+                src.file, desired.domain
+            ));
+            desired.owner = owner;
         }
         let url = if p.external {
             let url = warehouse.data().resolve(&desired.location)?;
@@ -291,6 +324,7 @@ async fn plan(
                 _ => None,
             })
             .flat_map(|(p, src)| p.notes.iter().map(move |n| format!("{}: {n}", src.file)))
+            .chain(plan_notes)
             .collect(),
     };
     Ok((report, new_tables, current))

@@ -23,6 +23,6 @@ pub use odcs::{ProductSpec, SourceDecl};
 pub use policy_spec::PolicySpec;
 pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};
 pub use roles::approvers;
-pub use source::{Spec, SpecSource, load_path, parse_spec};
+pub use source::{Spec, SpecSource, fill_defaults, load_path, parse_spec};
 pub use teams_spec::{TeamsSpec, is_team_name};
 pub use types::{arrow_type, check_schema, schema_hash, type_name};

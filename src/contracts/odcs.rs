@@ -21,6 +21,8 @@ struct Odcs {
     domain: Option<String>,
     data_product: Option<String>,
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     description: Option<Value>,
     #[serde(default)]
     tags: Vec<String>,
@@ -39,6 +41,8 @@ struct Odcs {
 struct SchemaObject {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    physical_name: Option<String>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -153,18 +157,13 @@ impl ProductSpec {
         if c.version.trim().is_empty() {
             return Err(source.error("version", "the contract version must not be empty"));
         }
-        let domain = c
-            .domain
-            .clone()
-            .ok_or_else(|| source.error("domain", "missing 'domain': name the owning domain"))?;
-        validate_name("domain", &domain).map_err(|m| source.error("domain", m))?;
-        let name = c.data_product.clone().ok_or_else(|| {
-            source.error(
-                "dataProduct",
-                "missing 'dataProduct': name the data product",
-            )
-        })?;
-        validate_name("product", &name).map_err(|m| source.error("dataProduct", m))?;
+        let mut notes = Vec::new();
+        // the domain and the product as the contract names them, made SQL names where they are
+        // not; a contract that names no domain takes the one `apply --domain` gives
+        let domain = match c.domain.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => sql_name("domain", d, &mut notes).map_err(|m| source.error("domain", m))?,
+            None => String::new(),
+        };
         if c.schema.len() != 1 {
             return Err(source.error(
                 "schema",
@@ -176,6 +175,23 @@ impl ProductSpec {
             ));
         }
         let object = &c.schema[0];
+        let (field, written) = [
+            ("dataProduct", c.data_product.as_deref()),
+            ("name", c.name.as_deref()),
+            ("schema[0].name", object.name.as_deref()),
+            ("schema[0].physicalName", object.physical_name.as_deref()),
+        ]
+        .into_iter()
+        .find_map(|(f, v)| v.map(str::trim).filter(|v| !v.is_empty()).map(|v| (f, v)))
+        .ok_or_else(|| {
+            source.error(
+                "dataProduct",
+                "the contract names no data product: set 'dataProduct' (or 'name', or the \
+                 schema object's 'name')",
+            )
+        })?;
+        let name =
+            sql_name("data product", written, &mut notes).map_err(|m| source.error(field, m))?;
         if object.properties.is_empty() {
             return Err(source.error(
                 "schema[0].properties",
@@ -186,7 +202,6 @@ impl ProductSpec {
         let mut checks = Vec::new();
         let mut sources = Vec::new();
         let mut foreign_keys = Vec::new();
-        let mut notes = Vec::new();
         for (i, p) in object.properties.iter().enumerate() {
             let at = |f: &str| format!("schema[0].properties[{i}].{f}");
             foreign_keys.extend(
@@ -309,13 +324,6 @@ impl ProductSpec {
             updated_at: 0,
             updated_by: String::new(),
         };
-        if product.owner.is_empty() {
-            return Err(source.error(
-                "team",
-                "no owner: set 'team' (a name, or members with role owner) or the custom \
-                 property 'owner'",
-            ));
-        }
         for (i, s) in c.sla_properties.iter().enumerate() {
             let at = format!("slaProperties[{i}].value");
             let number = s
@@ -602,7 +610,6 @@ fn owner(c: &Odcs) -> String {
         Some(Value::Sequence(members)) => members
             .iter()
             .find(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
-            .or(members.first())
             .and_then(|m| m.get("username").or_else(|| m.get("name")))
             .and_then(Value::as_str)
             .unwrap_or_default()
@@ -827,6 +834,37 @@ fn range_of(
         }
     }
     Ok((!def.is_empty()).then_some(serde_json::Value::Object(def)))
+}
+
+/// A name as lakemeta's SQL names are (`orders_fact`): lowercase letters, digits and `_`,
+/// starting with a letter, at most 63 characters. A name written otherwise (`My Quantum`,
+/// `order-lines`) is made one, and `notes` says so.
+fn sql_name(what: &str, written: &str, notes: &mut Vec<String>) -> Result<String, String> {
+    if validate_name(what, written).is_ok() {
+        return Ok(written.to_string());
+    }
+    let mut name = String::with_capacity(written.len());
+    for c in written.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let mut name = name.trim_matches('_').to_string();
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert_str(0, "n_");
+    }
+    name.truncate(63);
+    let name = name.trim_end_matches('_').to_string();
+    validate_name(what, &name).map_err(|_| {
+        format!(
+            "'{written}' cannot be made a {what} name (lowercase letters, digits and '_', \
+             starting with a letter): name it so"
+        )
+    })?;
+    notes.push(format!("{what} '{written}' is named {name} in SQL"));
+    Ok(name)
 }
 
 #[cfg(test)]

@@ -122,6 +122,29 @@ pub fn parse_spec(source: SpecSource) -> Result<Spec> {
     }
 }
 
+/// Gives the contracts that name no domain the domain `--domain` names, and those that name no
+/// owner team the team `--owner` names (without `--owner`, the plan takes the domain's owner).
+pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&str>) -> Result<()> {
+    if let Some(d) = domain {
+        crate::model::validate_name("domain", d)
+            .map_err(|m| Error::invalid(format!("--domain: {m}")))?;
+    }
+    for spec in specs.iter_mut() {
+        let Spec::Product(p, _) = spec else { continue };
+        if let Some(d) = domain
+            && p.product.domain.is_empty()
+        {
+            p.product.domain = d.to_string();
+        }
+        if let Some(o) = owner
+            && p.product.owner.is_empty()
+        {
+            p.product.owner = o.to_string();
+        }
+    }
+    Ok(())
+}
+
 /// A serde_yaml error as a spec error with the line it reports.
 pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
     let line = e.location().map(|l| l.line()).unwrap_or(1);
