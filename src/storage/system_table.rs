@@ -74,7 +74,11 @@ pub struct SystemTable {
     kind: SystemTableKind,
     url: Url,
     log: LogWatch,
+    /// The table writers and refreshes work on, one at a time (a commit holds it throughout).
     table: Mutex<DeltaTable>,
+    /// The last loaded snapshot, published after every commit and refresh: readers take it
+    /// without waiting for a commit in progress.
+    loaded: std::sync::RwLock<DeltaTable>,
     policy: RetryPolicy,
 }
 
@@ -209,6 +213,7 @@ impl SystemTable {
             kind,
             log: LogWatch::new(store, &url)?,
             url,
+            loaded: std::sync::RwLock::new(table.clone()),
             table: Mutex::new(table),
             policy: RetryPolicy::default(),
         })
@@ -231,7 +236,25 @@ impl SystemTable {
 
     /// The loaded version.
     pub async fn version(&self) -> u64 {
-        self.table.lock().await.version().unwrap_or(0)
+        self.read_loaded(|t| t.version().unwrap_or(0))
+    }
+
+    /// Reads the published snapshot (a poisoned lock still holds a whole table: a writer only
+    /// ever replaces it).
+    fn read_loaded<T>(&self, f: impl FnOnce(&DeltaTable) -> T) -> T {
+        match self.loaded.read() {
+            Ok(g) => f(&g),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// Publishes the table the writer now holds.
+    fn publish(&self, table: &DeltaTable) {
+        let mut g = match self.loaded.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g = table.clone();
     }
 
     /// Brings the snapshot up to the latest commit, reading only the commits after the loaded
@@ -249,12 +272,13 @@ impl SystemTable {
         t.update_incremental(None)
             .await
             .map_err(|e| delta_err(&self.url, e))?;
+        self.publish(&t);
         Ok(t.version() != before)
     }
 
     /// A clone of the loaded table (snapshot included), for building query providers.
     pub async fn delta_table(&self) -> DeltaTable {
-        self.table.lock().await.clone()
+        self.read_loaded(DeltaTable::clone)
     }
 
     /// All rows of the loaded snapshot, as record batches.
@@ -360,6 +384,7 @@ impl SystemTable {
                     .update_incremental(None)
                     .await
                     .map_err(|e| delta_err(&self.url, e))?;
+                self.publish(&guard);
             }
             let Some(commit) = build(guard.clone()).await? else {
                 return Ok(None);
@@ -392,6 +417,7 @@ impl SystemTable {
             match result {
                 Ok(t) => {
                     *guard = t;
+                    self.publish(&guard);
                     return Ok(guard.version());
                 }
                 Err(e)
