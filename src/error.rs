@@ -53,6 +53,15 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A spec breaks rules at several places (the standard's schema, or lakemeta's own): each
+    /// problem, with where it is written and the fix.
+    #[error("{file}: {} problem{}:{}", .problems.len(), if .problems.len() == 1 { "" } else { "s" }, list_problems(.file, .problems))]
+    SpecProblems {
+        /// The file.
+        file: String,
+        /// Every problem found, in the order they are written.
+        problems: Vec<SpecProblem>,
+    },
     /// Two writers changed the same row.
     #[error(
         "conflict: {what} was changed by another writer while this operation ran; \
@@ -141,6 +150,39 @@ pub enum Error {
     /// An Arrow error.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// One problem of a spec: where, which rule, what is wrong and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The field at fault, as a path such as `schema[0].properties[2].logicalType`.
+    pub field: String,
+    /// The rule broken: the standard schema's keyword (`required`, `enum`, `type`, …) or
+    /// lakemeta's own (`lakemeta`).
+    pub rule: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl SpecProblem {
+    /// The problem as one line: `file:line:column: field: message [rule]`.
+    pub fn display(&self, file: &str) -> String {
+        format!(
+            "{file}:{}:{}: {}: {} [{}]",
+            self.line, self.column, self.field, self.message, self.rule
+        )
+    }
+}
+
+fn list_problems(file: &str, problems: &[SpecProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("\n  {}", p.display(file)))
+        .collect()
 }
 
 impl Error {

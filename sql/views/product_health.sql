@@ -7,7 +7,7 @@ WITH runs AS (
         run_id,
         min(started_at) AS checked_at,
         max(product_version) AS product_version,
-        count(*) AS checks,
+        sum(CASE WHEN status <> 'skipped' THEN 1 ELSE 0 END) AS checks,
         sum(CASE WHEN status = 'pass' THEN 1 ELSE 0 END) AS passed,
         sum(CASE WHEN status = 'fail' THEN 1 ELSE 0 END) AS failed,
         sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors,

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use crate::catalog::ContractRow;
 use crate::contracts::{
     ContractChange, ProductSpec, Spec, SpecSource, check_version_bump, diff_products,
-    export_contract, parse_spec,
+    export_contract, parse_spec, read_sources,
 };
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, ProductName};
@@ -39,18 +39,74 @@ pub enum ContractCommand {
         #[arg(long, value_enum, default_value_t = PrintFormat::Table)]
         format: PrintFormat,
     },
-    /// Write a product's contract as ODCS v3.1.0 YAML (to stdout, or a file with -o).
+    /// Check contract and spec files without a warehouse: the Open Data Contract Standard's
+    /// schema for each contract's apiVersion, then lakemeta's own rules. Every problem is
+    /// printed as file:line:column; exit 1 when any file has one.
+    Lint {
+        /// Spec files, or directories of `.yaml`/`.yml` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Write a contract (to stdout, or a file with -o): the one applied, with every field as
+    /// written, or for a product registered without one, ODCS v3.1.0 written from what lakemeta
+    /// knows.
     Export {
-        /// The product, domain.product.
-        product: String,
+        /// The product (domain.product), or the contract's id.
+        target: String,
         /// Write to this file instead of stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
 }
 
+/// `lakemeta contract lint PATH…`: every problem of every file on stdout, notes and a summary
+/// on stderr; `ChecksFailed` (exit 1) when any file has a problem.
+pub(super) fn lint(paths: &[PathBuf]) -> Result<super::Exit> {
+    let mut files = 0usize;
+    let mut invalid = 0usize;
+    let mut problems = 0usize;
+    let mut out = String::new();
+    for path in paths {
+        for source in read_sources(path)? {
+            files += 1;
+            let report = crate::contracts::lint(&source);
+            for n in &report.notes {
+                eprintln!("note: {}: {n}", source.file);
+            }
+            if !report.problems.is_empty() {
+                invalid += 1;
+                problems += report.problems.len();
+            }
+            for p in &report.problems {
+                out.push_str(&p.display(&source.file));
+                out.push('\n');
+            }
+        }
+    }
+    super::write_text(None, &out)?;
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "{} checked: {}",
+        plural(files, "file"),
+        if invalid == 0 {
+            "all valid".to_string()
+        } else {
+            format!(
+                "{} in {}",
+                plural(problems, "problem"),
+                plural(invalid, "file")
+            )
+        }
+    );
+    Ok(if invalid == 0 {
+        super::Exit::Success
+    } else {
+        super::Exit::ChecksFailed
+    })
+}
+
 /// `lakemeta contract …`.
-pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<()> {
+pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<super::Exit> {
     session.catalog().refresh().await?;
     match args.command {
         ContractCommand::Diff {
@@ -73,15 +129,35 @@ pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<()> {
                 })?;
                 diff_versions(session, &name, from.as_deref(), to.as_deref()).await?
             };
-            super::print(format, &out)
+            super::print(format, &out)?;
         }
-        ContractCommand::Export { product, output } => {
-            let name: ProductName = product.parse().map_err(Error::Invalid)?;
+        ContractCommand::Lint { paths } => return lint(&paths),
+        ContractCommand::Export { target, output } => {
             let state = session.catalog().state();
-            let p = state.product(&name)?;
+            let p = exported(&state, &target)?;
             let yaml = export_contract(p)?;
-            super::write_text(output.as_deref(), &yaml)
+            super::write_text(output.as_deref(), &yaml)?;
         }
+    }
+    Ok(super::Exit::Success)
+}
+
+/// The product `target` names: `domain.product`, else the one whose contract has that id.
+fn exported<'a>(state: &'a crate::catalog::CatalogState, target: &str) -> Result<&'a DataProduct> {
+    if let Ok(name) = target.parse::<ProductName>()
+        && let Ok(p) = state.product(&name)
+    {
+        return Ok(p);
+    }
+    let mut by_id = state.products.values().filter(|p| p.contract_id == target);
+    match by_id.next() {
+        Some(p) => Ok(p),
+        None => Err(Error::UnknownProduct {
+            name: target.to_string(),
+            hint: "it is neither a data product (domain.product) nor the id of an applied \
+                   contract; SELECT domain, name, contract_id FROM meta.products lists them"
+                .into(),
+        }),
     }
 }
 
@@ -94,24 +170,38 @@ fn diff_file(session: &Session, path: &Path) -> Result<Output> {
         file: path.display().to_string(),
         text,
     };
-    let Spec::Product(spec, _) = parse_spec(source)? else {
-        return Err(Error::invalid(format!(
-            "{} is a domain spec, not a data contract",
-            path.display()
-        )));
-    };
-    let name = spec.product.qualified_name();
     let state = session.catalog().state();
-    let before = state.product(&name)?;
-    if before.contract_spec.is_empty() {
-        return Err(Error::invalid(format!(
-            "data product {name} has no contract in the warehouse to compare with; lakemeta \
-             apply {} records this one",
-            path.display()
-        )));
+    let mut pairs = Vec::new();
+    for spec in parse_spec(source)? {
+        let Spec::Product(spec, _) = spec else {
+            return Err(Error::invalid(format!(
+                "{} is a {} spec, not a data contract",
+                path.display(),
+                spec_kind(&spec)
+            )));
+        };
+        let name = spec.product.qualified_name();
+        let before = state.product(&name)?;
+        if before.contract_spec.is_empty() {
+            return Err(Error::invalid(format!(
+                "data product {name} has no contract in the warehouse to compare with; lakemeta \
+                 apply {} records this one",
+                path.display()
+            )));
+        }
+        let after = located(session, &spec, before)?;
+        pairs.push((before.clone(), after));
     }
-    let after = located(session, &spec, before)?;
-    Ok(report(before, &after))
+    Ok(report(&pairs))
+}
+
+fn spec_kind(spec: &Spec) -> &'static str {
+    match spec {
+        Spec::Domain(..) => "Domain",
+        Spec::Teams(..) => "Teams",
+        Spec::Policy(..) => "Policy",
+        Spec::Product(..) => "DataContract",
+    }
 }
 
 async fn diff_versions(
@@ -161,7 +251,7 @@ async fn diff_versions(
     };
     let before = parse_row(session, &history[from_i], current)?;
     let after = parse_row(session, &history[to_i], current)?;
-    Ok(report(&before, &after))
+    Ok(report(&[(before, after)]))
 }
 
 fn parse_row(session: &Session, row: &ContractRow, current: &DataProduct) -> Result<DataProduct> {
@@ -169,17 +259,30 @@ fn parse_row(session: &Session, row: &ContractRow, current: &DataProduct) -> Res
         file: format!("meta.contracts {}@{}", row.product, row.version),
         text: row.spec.clone(),
     };
-    let Spec::Product(spec, _) = parse_spec(source)? else {
-        return Err(Error::invalid(format!(
-            "the recorded contract {}@{} is not a data contract",
-            row.product, row.version
-        )));
-    };
-    located(session, &spec, current)
+    // a contract of several tables: the one of this product
+    let specs = parse_spec(source)?;
+    let spec = specs
+        .iter()
+        .filter_map(|s| match s {
+            Spec::Product(p, _) => Some(p),
+            _ => None,
+        })
+        .min_by_key(|p| p.product.name != current.name)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "the recorded contract {}@{} is not a data contract",
+                row.product, row.version
+            ))
+        })?;
+    located(session, spec, current)
 }
 
-/// The spec's product with its location resolved as `apply` resolves it.
+/// The spec's product with its location resolved as `apply` resolves it (a contract without
+/// schema leaves the product's columns and checks as they are).
 fn located(session: &Session, spec: &ProductSpec, current: &DataProduct) -> Result<DataProduct> {
+    if spec.metadata_only {
+        return Ok(spec.attached_to(current));
+    }
     let mut p = spec.product.clone();
     p.location = if spec.external {
         session.warehouse().data().resolve(&p.location)?.to_string()
@@ -189,8 +292,25 @@ fn located(session: &Session, spec: &ProductSpec, current: &DataProduct) -> Resu
     Ok(p)
 }
 
-fn report(before: &DataProduct, after: &DataProduct) -> Output {
-    let changes: Vec<ContractChange> = diff_products(before, after);
+/// The changes from each `before` to its `after` (the tables of one contract), with the
+/// verdict `apply` would give.
+fn report(pairs: &[(DataProduct, DataProduct)]) -> Output {
+    let mut changes: Vec<ContractChange> = Vec::new();
+    let mut refusal = None;
+    for (before, after) in pairs {
+        let mut found = diff_products(before, after);
+        if pairs.len() > 1 {
+            for c in &mut found {
+                c.what = format!("{}: {}", before.qualified_name(), c.what);
+            }
+        }
+        changes.extend(found);
+        if refusal.is_none()
+            && let Err(m) = check_version_bump(before, after)
+        {
+            refusal = Some(m);
+        }
+    }
     let schema = Arc::new(Schema::new(vec![
         Field::new("change", DataType::Utf8, false),
         Field::new("what", DataType::Utf8, false),
@@ -214,19 +334,29 @@ fn report(before: &DataProduct, after: &DataProduct) -> Output {
         ],
     );
     let breaking = changes.iter().filter(|c| c.breaking).count();
-    let verdict = match check_version_bump(before, after) {
-        Ok(()) => "apply accepts it".to_string(),
-        Err(m) => format!("apply refuses it: {m}"),
+    let verdict = match refusal {
+        None => "apply accepts it".to_string(),
+        Some(m) => format!("apply refuses it: {m}"),
     };
     let mut out = match batch {
         Ok(b) => Output::rows(schema, vec![b]),
         Err(_) => Output::message(""),
     };
+    let (subject, from, to) = match pairs {
+        [(before, after)] => (
+            before.qualified_name().to_string(),
+            before.contract_version.as_str(),
+            after.contract_version.as_str(),
+        ),
+        [(before, after), ..] => (
+            format!("contract {}", after.contract_id),
+            before.contract_version.as_str(),
+            after.contract_version.as_str(),
+        ),
+        [] => (String::new(), "", ""),
+    };
     out.message = Some(format!(
-        "{} {} -> {}: {breaking} breaking, {} non-breaking; {verdict}",
-        before.qualified_name(),
-        before.contract_version,
-        after.contract_version,
+        "{subject} {from} -> {to}: {breaking} breaking, {} non-breaking; {verdict}",
         changes.len() - breaking
     ));
     out

@@ -84,7 +84,10 @@ pub async fn build_example_mesh(session: &Session) -> Result<Vec<String>> {
                 text: (*text).to_string(),
             })
         })
-        .collect::<Result<Vec<Spec>>>()?;
+        .collect::<Result<Vec<Vec<Spec>>>>()?
+        .into_iter()
+        .flatten()
+        .collect::<Vec<Spec>>();
     let report = apply_specs(
         session.catalog(),
         &specs,

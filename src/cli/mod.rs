@@ -142,6 +142,10 @@ impl Cli {
                 serve::serve(wh, args).await
             }
             Command::HashPassword => serve::hash(),
+            // linting needs no warehouse
+            Command::Contract(contract::ContractArgs {
+                command: contract::ContractCommand::Lint { paths },
+            }) => contract::lint(&paths),
             Command::Demo { format } => {
                 // the example mesh is built by its platform admin; the REPL runs as --user,
                 // else as that admin
@@ -178,10 +182,7 @@ async fn run_in(session: &Session, command: Command) -> Result<Exit> {
         }
         Command::Run(args) => jobs::run(session, args).await,
         Command::Schedule(args) => jobs::schedule(session, args).await,
-        Command::Contract(args) => {
-            contract::run(session, args).await?;
-            Ok(Exit::Success)
-        }
+        Command::Contract(args) => contract::run(session, args).await,
         Command::Check(args) => check::run(session, args).await,
         Command::Lineage(args) => lineage::run(session, args).await,
         Command::Domain(args) => domain::run(session, args),

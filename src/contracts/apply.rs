@@ -185,6 +185,26 @@ async fn plan(
                 ),
             ));
         }
+        let existing = current.products.get(&name);
+        if p.metadata_only {
+            let Some(before) = existing else {
+                return Err(src.error(
+                    "dataProduct",
+                    format!(
+                        "the contract has no schema object, so it is the contract of an \
+                         existing product, and {name} does not exist: create it first (CREATE \
+                         DATA PRODUCT, or a contract that describes its table in 'schema'), or \
+                         describe the table in this contract's 'schema'"
+                    ),
+                ));
+            };
+            plan_notes.push(format!(
+                "{}: the contract has no schema object: it is the contract of {name}, whose \
+                 table, columns and checks stay as they are",
+                src.file
+            ));
+            desired = p.attached_to(before);
+        }
         if desired.owner.is_empty() {
             // a contract that names no team is owned by its domain's owner team
             let owner = specs
@@ -207,17 +227,23 @@ async fn plan(
             ));
             desired.owner = owner;
         }
-        let url = if p.external {
-            let url = warehouse.data().resolve(&desired.location)?;
-            current
-                .check_external_location(&url, warehouse.url(), &name)
-                .map_err(|e| at(src, "customProperties", e))?;
-            url
-        } else {
-            warehouse.managed_location(&desired.domain, &desired.name)?
-        };
+        let url =
+            if p.metadata_only {
+                Url::parse(&desired.location).map_err(|e| Error::invalid(format!(
+                "data product {name} has location '{}', which is not a URL ({e}): register it \
+                 again",
+                desired.location
+            )))?
+            } else if p.external {
+                let url = warehouse.data().resolve(&desired.location)?;
+                current
+                    .check_external_location(&url, warehouse.url(), &name)
+                    .map_err(|e| at(src, "customProperties", e))?;
+                url
+            } else {
+                warehouse.managed_location(&desired.domain, &desired.name)?
+            };
         desired.location = url.to_string();
-        let existing = current.products.get(&name);
         let same_data = existing.is_some_and(|e| {
             e.location == desired.location
                 && e.format == desired.format
@@ -279,6 +305,7 @@ async fn plan(
         }
         planned.insert(name, (desired, p, src));
     }
+    check_tables_kept(&current, &planned)?;
     check_owners(&current, specs, &changes, teams_src)?;
     let (mut lineage_added, mut lineage_removed) = (Vec::new(), Vec::new());
     for (name, (product, spec, src)) in &planned {
@@ -288,7 +315,7 @@ async fn plan(
                 .map(|(p, _, _)| p)
                 .or_else(|| current.products.get(n))
         };
-        let edges = declared_edges(spec, src, product, lookup, "")?;
+        let edges = declared_edges(spec, src, product, lookup, "", &mut plan_notes)?;
         for key in &spec.foreign_keys {
             let named = |n: &str| {
                 planned
@@ -300,7 +327,19 @@ async fn plan(
                     .into_iter()
                     .collect()
             };
-            resolve(key, name, lookup, named).map_err(|m| src.error(&key.at, m))?;
+            if resolve(key, name, lookup, named)
+                .map_err(|m| src.error(&key.at, m))?
+                .is_none()
+            {
+                plan_notes.push(format!(
+                    "{}: {}: the foreign key references {}, which is no data product here \
+                     (yet): kept in the contract, not checked; apply again once it exists to \
+                     check it",
+                    src.file,
+                    key.at,
+                    key.to.join(", ")
+                ));
+            }
         }
         let target = name.to_string();
         lineage_removed.extend(stale_edges_into(
@@ -398,6 +437,39 @@ pub(crate) fn contract_schema(p: &DataProduct) -> Result<SchemaRef> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// A new version of a contract of several tables describes every table the version before it
+/// did: a table leaves a contract by being dropped first, so that nothing disappears silently.
+fn check_tables_kept(
+    current: &CatalogState,
+    planned: &BTreeMap<ProductName, (DataProduct, &ProductSpec, &SpecSource)>,
+) -> Result<()> {
+    for (name, before) in current.products.iter() {
+        if before.contract_spec.is_empty() || planned.contains_key(name) {
+            continue;
+        }
+        let left = planned.iter().find(|(other, (after, _, _))| {
+            after.contract_id == before.contract_id
+                && after.contract_spec != before.contract_spec
+                && current
+                    .products
+                    .get(*other)
+                    .is_some_and(|o| o.contract_spec == before.contract_spec)
+        });
+        if let Some((_, (after, _, src))) = left {
+            return Err(src.error(
+                "schema",
+                format!(
+                    "version {} of contract {} no longer describes table {name}, which version \
+                     {} did: drop it first (DROP DATA PRODUCT {name}) if it is to go, or keep \
+                     its schema object",
+                    after.contract_version, after.contract_id, before.contract_version
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The team changes of the apply's Teams spec (at most one), checked against `who`: the spec

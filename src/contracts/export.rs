@@ -13,8 +13,47 @@ use crate::model::{Check, Column, DataProduct};
 /// The ODCS version `export` writes.
 pub const EXPORT_API_VERSION: &str = "v3.1.0";
 
-/// The product's contract as ODCS v3.1.0 YAML.
+/// The product's contract: the one applied, every field and value of it as written (with the
+/// domain added where `apply --domain` gave it), or for a product that has none, the contract
+/// lakemeta writes from what it knows, as ODCS v3.1.0 YAML.
 pub fn export_contract(p: &DataProduct) -> Result<String> {
+    if p.contract_spec.trim().is_empty() {
+        generated_contract(p)
+    } else {
+        applied_contract(p)
+    }
+}
+
+/// The applied contract: its text as written when it names the product's domain; otherwise the
+/// same document with `domain` added (comments and layout are not kept then).
+fn applied_contract(p: &DataProduct) -> Result<String> {
+    let doc: Value = serde_yaml::from_str(&p.contract_spec).map_err(|e| {
+        Error::invalid(format!(
+            "the stored contract of {}.{} cannot be read ({e}): re-apply the contract file",
+            p.domain, p.name
+        ))
+    })?;
+    let Value::Object(mut root) = doc else {
+        return Err(Error::invalid(format!(
+            "the stored contract of {}.{} is not a mapping: re-apply the contract file",
+            p.domain, p.name
+        )));
+    };
+    let named = root.get("domain").and_then(Value::as_str).map(str::trim);
+    if named.is_some_and(|d| !d.is_empty()) {
+        return Ok(p.contract_spec.clone());
+    }
+    root.insert("domain".into(), json!(p.domain));
+    serde_yaml::to_string(&Value::Object(root)).map_err(|e| {
+        Error::invalid(format!(
+            "writing the contract of {}.{}: {e}",
+            p.domain, p.name
+        ))
+    })
+}
+
+/// The contract lakemeta writes for a product registered without one.
+fn generated_contract(p: &DataProduct) -> Result<String> {
     let mut root = Map::new();
     root.insert("apiVersion".into(), json!(EXPORT_API_VERSION));
     root.insert("kind".into(), json!("DataContract"));

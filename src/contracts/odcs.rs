@@ -15,7 +15,6 @@ use crate::model::{Check, Column, DataFormat, DataProduct, validate_name};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Odcs {
-    api_version: String,
     id: String,
     version: String,
     domain: Option<String>,
@@ -116,6 +115,9 @@ pub struct ProductSpec {
     pub product: DataProduct,
     /// True when `customProperties` names a location: an external product.
     pub external: bool,
+    /// True for a contract without schema object: it is the contract of a product that exists
+    /// (or that another spec of the same apply describes), whose columns and checks stay.
+    pub metadata_only: bool,
     /// The sources the contract declares (`transformSourceObjects` of a property, the
     /// `sources` custom property), as written.
     pub sources: Vec<SourceDecl>,
@@ -136,169 +138,245 @@ pub struct SourceDecl {
     pub into: Option<String>,
     /// Where the contract says it, for errors (`schema[0].properties[2].transformSourceObjects[0]`).
     pub at: String,
+    /// True for lakemeta's own `sources` property, whose every entry must be a product; the
+    /// standard's `transformSourceObjects` may name objects of other systems, kept without
+    /// lineage.
+    pub strict: bool,
 }
 
-const SUPPORTED_API: [&str; 4] = ["v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0"];
-
 impl ProductSpec {
-    /// Parses and validates an ODCS v3 contract.
-    pub fn parse(source: &SpecSource) -> Result<Self> {
+    /// Parses an ODCS v3 contract: first the standard's own schema for its `apiVersion` judges
+    /// it (every violation reported), then lakemeta reads what it needs. A contract describes
+    /// one product per schema object (all sharing the contract's id, version and text), or —
+    /// with no schema object — the contract metadata of a product that exists.
+    pub fn parse(source: &SpecSource) -> Result<Vec<Self>> {
+        let read_as = super::standard::conform(source)?;
         let c: Odcs = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
-        if !SUPPORTED_API.contains(&c.api_version.as_str()) {
-            return Err(source.error(
-                "apiVersion",
-                format!(
-                    "unsupported apiVersion '{}': use one of {}",
-                    c.api_version,
-                    SUPPORTED_API.join(", ")
-                ),
-            ));
-        }
         if c.version.trim().is_empty() {
             return Err(source.error("version", "the contract version must not be empty"));
         }
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = read_as.into_iter().collect();
         // the domain and the product as the contract names them, made SQL names where they are
         // not; a contract that names no domain takes the one `apply --domain` gives
         let domain = match c.domain.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             Some(d) => sql_name("domain", d, &mut notes).map_err(|m| source.error("domain", m))?,
             None => String::new(),
         };
-        if c.schema.len() != 1 {
-            return Err(source.error(
-                "schema",
-                format!(
-                    "a data product's contract needs exactly one schema object (the table), \
-                     found {}",
-                    c.schema.len()
-                ),
-            ));
+        let named = |candidates: &[(&'static str, Option<&str>)]| {
+            candidates.iter().find_map(|(f, v)| {
+                v.map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (f.to_string(), v.to_string()))
+            })
+        };
+        if c.schema.is_empty() {
+            let (field, written) = named(&[
+                ("dataProduct", c.data_product.as_deref()),
+                ("name", c.name.as_deref()),
+            ])
+            .ok_or_else(|| {
+                source.error(
+                    "dataProduct",
+                    "the contract has no schema object and names no data product: set \
+                     'dataProduct' to the product whose contract it is, or describe its table \
+                     in 'schema'",
+                )
+            })?;
+            let name = sql_name("data product", &written, &mut notes)
+                .map_err(|m| source.error(&field, m))?;
+            let mut spec = Self::table(&c, source, None, domain, name)?;
+            notes.append(&mut spec.notes);
+            spec.notes = notes;
+            spec.metadata_only = true;
+            return Ok(vec![spec]);
         }
-        let object = &c.schema[0];
-        let (field, written) = [
-            ("dataProduct", c.data_product.as_deref()),
-            ("name", c.name.as_deref()),
-            ("schema[0].name", object.name.as_deref()),
-            ("schema[0].physicalName", object.physical_name.as_deref()),
-        ]
-        .into_iter()
-        .find_map(|(f, v)| v.map(str::trim).filter(|v| !v.is_empty()).map(|v| (f, v)))
-        .ok_or_else(|| {
-            source.error(
-                "dataProduct",
-                "the contract names no data product: set 'dataProduct' (or 'name', or the \
-                 schema object's 'name')",
-            )
-        })?;
-        let name =
-            sql_name("data product", written, &mut notes).map_err(|m| source.error(field, m))?;
-        if object.properties.is_empty() {
-            return Err(source.error(
-                "schema[0].properties",
-                "the schema has no properties: list the table's columns",
-            ));
+        let several = c.schema.len() > 1;
+        let mut specs = Vec::with_capacity(c.schema.len());
+        let mut taken: Vec<(String, usize)> = Vec::new();
+        for (k, object) in c.schema.iter().enumerate() {
+            let object_names = [
+                ("schema[].name", object.name.as_deref()),
+                ("schema[].physicalName", object.physical_name.as_deref()),
+            ];
+            let found = if several {
+                named(&object_names)
+            } else {
+                named(&[
+                    ("dataProduct", c.data_product.as_deref()),
+                    ("name", c.name.as_deref()),
+                ])
+                .or_else(|| named(&object_names))
+            };
+            let (field, written) = found.ok_or_else(|| {
+                if several {
+                    source.error(
+                        &format!("schema[{k}]"),
+                        "with several schema objects each is a table and names it: set the \
+                         object's 'name' (or 'physicalName')",
+                    )
+                } else {
+                    source.error(
+                        "dataProduct",
+                        "the contract names no data product: set 'dataProduct' (or 'name', or \
+                         the schema object's 'name')",
+                    )
+                }
+            })?;
+            let field = field.replace("schema[]", &format!("schema[{k}]"));
+            let mut own_notes = Vec::new();
+            let name = sql_name("data product", &written, &mut own_notes)
+                .map_err(|m| source.error(&field, m))?;
+            if let Some((_, first)) = taken.iter().find(|(n, _)| *n == name) {
+                return Err(source.error(
+                    &field,
+                    format!(
+                        "schema objects {first} and {k} are both table '{name}': give each \
+                         object its own name"
+                    ),
+                ));
+            }
+            taken.push((name.clone(), k));
+            let mut spec = if object.properties.is_empty() {
+                // a schema kept elsewhere (a registry, say): the contract of a product that is
+                let mut spec = Self::table(&c, source, None, domain.clone(), name)?;
+                spec.metadata_only = true;
+                own_notes.push(format!(
+                    "schema[{k}] lists no properties: it is the contract of an existing \
+                     product, whose columns stay as they are"
+                ));
+                spec
+            } else {
+                Self::table(&c, source, Some((k, object)), domain.clone(), name)?
+            };
+            if k == 0 {
+                // the contract's own notes go with its first table
+                let mut all = std::mem::take(&mut notes);
+                all.append(&mut own_notes);
+                own_notes = all;
+            }
+            own_notes.append(&mut spec.notes);
+            spec.notes = own_notes;
+            specs.push(spec);
         }
+        Ok(specs)
+    }
+
+    /// The product of schema object `k` of contract `c` (`None`: a contract without schema,
+    /// whose product keeps the columns it has).
+    fn table(
+        c: &Odcs,
+        source: &SpecSource,
+        object: Option<(usize, &SchemaObject)>,
+        domain: String,
+        name: String,
+    ) -> Result<Self> {
+        let mut notes = Vec::new();
         let mut columns = Vec::new();
         let mut checks = Vec::new();
         let mut sources = Vec::new();
         let mut foreign_keys = Vec::new();
-        for (i, p) in object.properties.iter().enumerate() {
-            let at = |f: &str| format!("schema[0].properties[{i}].{f}");
+        if let Some((k, object)) = object {
+            for (i, p) in object.properties.iter().enumerate() {
+                let base = format!("schema[{k}].properties[{i}]");
+                let at = |f: &str| format!("{base}.{f}");
+                foreign_keys.extend(
+                    relationships::of_property(&p.name, &p.relationships, &base)
+                        .map_err(|(at, m)| source.error(&at, m))?,
+                );
+                sources.extend(
+                    p.transform_source_objects
+                        .iter()
+                        .enumerate()
+                        .map(|(j, from)| SourceDecl {
+                            from: from.clone(),
+                            into: Some(p.name.clone()),
+                            at: at(&format!("transformSourceObjects[{j}]")),
+                            strict: false,
+                        }),
+                );
+                if p.name.trim().is_empty() {
+                    return Err(source.error(
+                        &at("name"),
+                        "a property needs a name: the column it describes",
+                    ));
+                }
+                if columns.iter().any(|c: &Column| c.name == p.name) {
+                    return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
+                }
+                let arrow =
+                    property_type(p, &base, &mut notes).map_err(|(at, m)| source.error(&at, m))?;
+                let declared = super::types::type_name(&arrow);
+                let mut accepted = Vec::new();
+                for (q, entry) in p.quality.iter().enumerate() {
+                    let check = declared_check(&checks, entry, &p.name)
+                        .map_err(|m| source.error(&at(&format!("quality[{q}]")), m))?;
+                    if check.kind == "accepted_values"
+                        && let Some(values) = valid_values(entry)
+                    {
+                        accepted = values;
+                    }
+                    checks.push(check);
+                }
+                // implicit checks after the declared ones, so a declared check of the same
+                // name (with its own bound) wins
+                if p.required || p.primary_key {
+                    checks.push(implicit("not_null", &p.name));
+                }
+                if p.unique || p.primary_key {
+                    checks.push(implicit("unique", &p.name));
+                }
+                if let Some(options) = &p.logical_type_options {
+                    let at = at("logicalTypeOptions");
+                    if let Some(range) = range_of(options, &arrow, &p.name)
+                        .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m))?
+                    {
+                        checks.push(derived("range", &p.name, range));
+                    }
+                    if let Some(pattern) = options.get("pattern") {
+                        let pattern = pattern.as_str().ok_or_else(|| {
+                            source.error(&format!("{at}.pattern"), "'pattern' needs a string")
+                        })?;
+                        regex::Regex::new(pattern).map_err(|e| {
+                            source.error(
+                                &format!("{at}.pattern"),
+                                format!("not a valid regular expression: {e}"),
+                            )
+                        })?;
+                        checks.push(derived(
+                            "pattern",
+                            &p.name,
+                            serde_json::json!({"arguments": {"pattern": pattern}}),
+                        ));
+                    }
+                }
+                columns.push(Column {
+                    name: p.name.clone(),
+                    data_type: declared,
+                    nullable: !(p.required || p.primary_key),
+                    description: p.description.clone().unwrap_or_default(),
+                    tags: p.tags.clone(),
+                    classification: p.classification.clone().unwrap_or_default(),
+                    primary_key: p.primary_key,
+                    unique: p.unique || p.primary_key,
+                    accepted_values: accepted,
+                    ordinal: i as i32,
+                });
+            }
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
             foreign_keys.extend(
-                relationships::of_property(
-                    &p.name,
-                    &p.relationships,
-                    &format!("schema[0].properties[{i}]"),
+                relationships::of_object(
+                    object.name.as_deref(),
+                    &name,
+                    &object.relationships,
+                    &names,
                 )
                 .map_err(|(at, m)| source.error(&at, m))?,
             );
-            sources.extend(
-                p.transform_source_objects
-                    .iter()
-                    .enumerate()
-                    .map(|(j, from)| SourceDecl {
-                        from: from.clone(),
-                        into: Some(p.name.clone()),
-                        at: at(&format!("transformSourceObjects[{j}]")),
-                    }),
-            );
-            if p.name.trim().is_empty() {
-                return Err(source.error(
-                    &at("name"),
-                    "a property needs a name: the column it describes",
-                ));
-            }
-            if columns.iter().any(|c: &Column| c.name == p.name) {
-                return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
-            }
-            let arrow = property_type(p, &format!("schema[0].properties[{i}]"), &mut notes)
-                .map_err(|(at, m)| source.error(&at, m))?;
-            let declared = super::types::type_name(&arrow);
-            let mut accepted = Vec::new();
-            for (q, entry) in p.quality.iter().enumerate() {
-                let check = quality_check(entry, &p.name).map_err(|m| {
-                    source.error(&format!("schema[0].properties[{i}].quality[{q}]"), m)
-                })?;
-                if let Some(values) = valid_values(entry) {
-                    accepted = values;
-                }
+            for (q, entry) in object.quality.iter().enumerate() {
+                let check = declared_check(&checks, entry, "")
+                    .map_err(|m| source.error(&format!("schema[{k}].quality[{q}]"), m))?;
                 checks.push(check);
             }
-            // implicit checks after the declared ones, so a declared check of the same name
-            // (with its own bound) wins
-            if p.required || p.primary_key {
-                checks.push(implicit("not_null", &p.name));
-            }
-            if p.unique || p.primary_key {
-                checks.push(implicit("unique", &p.name));
-            }
-            if let Some(options) = &p.logical_type_options {
-                let at = at("logicalTypeOptions");
-                if let Some(range) = range_of(options, &arrow, &p.name)
-                    .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m))?
-                {
-                    checks.push(derived("range", &p.name, range));
-                }
-                if let Some(pattern) = options.get("pattern") {
-                    let pattern = pattern.as_str().ok_or_else(|| {
-                        source.error(&format!("{at}.pattern"), "'pattern' needs a string")
-                    })?;
-                    regex::Regex::new(pattern).map_err(|e| {
-                        source.error(
-                            &format!("{at}.pattern"),
-                            format!("not a valid regular expression: {e}"),
-                        )
-                    })?;
-                    checks.push(derived(
-                        "pattern",
-                        &p.name,
-                        serde_json::json!({"arguments": {"pattern": pattern}}),
-                    ));
-                }
-            }
-            columns.push(Column {
-                name: p.name.clone(),
-                data_type: declared,
-                nullable: !(p.required || p.primary_key),
-                description: p.description.clone().unwrap_or_default(),
-                tags: p.tags.clone(),
-                classification: p.classification.clone().unwrap_or_default(),
-                primary_key: p.primary_key,
-                unique: p.unique || p.primary_key,
-                accepted_values: accepted,
-                ordinal: i as i32,
-            });
-        }
-        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        foreign_keys.extend(
-            relationships::of_object(object.name.as_deref(), &name, &object.relationships, &names)
-                .map_err(|(at, m)| source.error(&at, m))?,
-        );
-        for (q, entry) in object.quality.iter().enumerate() {
-            checks.push(
-                quality_check(entry, "")
-                    .map_err(|m| source.error(&format!("schema[0].quality[{q}]"), m))?,
-            );
         }
 
         let mut product = DataProduct {
@@ -307,8 +385,8 @@ impl ProductSpec {
             kind: "managed".into(),
             location: String::new(),
             format: "delta".into(),
-            owner: owner(&c),
-            description: description(&c, object),
+            owner: owner(c),
+            description: description(c, object.map(|(_, o)| o)),
             tags: c.tags.clone(),
             access_patterns: Vec::new(),
             sla_freshness_minutes: None,
@@ -326,10 +404,23 @@ impl ProductSpec {
         };
         for (i, s) in c.sla_properties.iter().enumerate() {
             let at = format!("slaProperties[{i}].value");
-            let number = s
-                .value
-                .as_f64()
-                .ok_or_else(|| source.error(&at, format!("'{}' needs a number", s.property)))?;
+            let read = matches!(
+                s.property.as_str(),
+                "freshness" | "latency" | "availability" | "completeness"
+            );
+            if !read {
+                // kept in the contract as written (generalAvailability, retention, ...)
+                continue;
+            }
+            let Some(number) = s.value.as_f64() else {
+                notes.push(format!(
+                    "{at}: the {} SLA is not a number ({}): kept in the contract, not checked \
+                     (write a number, and its unit in 'unit', for lakemeta to check it)",
+                    s.property,
+                    serde_json::to_string(&s.value).unwrap_or_default()
+                ));
+                continue;
+            };
             match s.property.as_str() {
                 "freshness" | "latency" => {
                     let minutes = to_minutes(number, s.unit.as_deref()).ok_or_else(|| {
@@ -345,24 +436,7 @@ impl ProductSpec {
                 _ => {}
             }
         }
-        let mut freshness_column = None;
-        for (i, s) in c.sla_properties.iter().enumerate() {
-            let Some(element) = &s.element else { continue };
-            if s.property != "freshness" && s.property != "latency" {
-                continue;
-            }
-            let column = element.rsplit('.').next().unwrap_or(element);
-            if !product.columns.iter().any(|c| c.name == column) {
-                return Err(source.error(
-                    &format!("slaProperties[{i}].element"),
-                    format!(
-                        "'{element}' names column '{column}', which is not in the schema; name \
-                         the timestamp column whose newest value the freshness SLA is about"
-                    ),
-                ));
-            }
-            freshness_column = Some(column.to_string());
-        }
+        let freshness_column = freshness_element(c, source, &product)?;
         let mut external = false;
         for (i, p) in c.custom_properties.iter().enumerate() {
             let at = format!("customProperties[{i}].value");
@@ -401,6 +475,7 @@ impl ProductSpec {
                         from,
                         into: None,
                         at: format!("{at}[{j}]"),
+                        strict: true,
                     }));
                 }
                 _ => {}
@@ -413,18 +488,93 @@ impl ProductSpec {
                  register external files of another format",
             ));
         }
-        // after the custom properties: which checks apply depends on the format
-        derive_table_checks(&mut product, freshness_column, &mut checks);
-        dedupe(&mut checks);
+        if object.is_none() && external {
+            return Err(source.error(
+                "customProperties",
+                "a contract without schema object is the contract of a product as it is and \
+                 cannot give it a location: describe the table in 'schema' to register files",
+            ));
+        }
+        if object.is_some() {
+            // after the custom properties: which checks apply depends on the format
+            derive_table_checks(&mut product, freshness_column, &mut checks);
+            dedupe(&mut checks);
+        }
         product.checks = checks;
         Ok(ProductSpec {
             product,
             external,
+            metadata_only: false,
             sources,
             foreign_keys,
             notes,
         })
     }
+}
+
+impl ProductSpec {
+    /// A contract without schema as the contract of `existing`: the product keeps its table,
+    /// columns and checks, and takes the contract's id, version and text, and the team,
+    /// description, tags, access patterns and SLA the contract gives.
+    pub fn attached_to(&self, existing: &DataProduct) -> DataProduct {
+        let c = &self.product;
+        let mut p = existing.clone();
+        p.contract_id = c.contract_id.clone();
+        p.contract_version = c.contract_version.clone();
+        p.contract_spec = c.contract_spec.clone();
+        if !c.owner.is_empty() {
+            p.owner = c.owner.clone();
+        }
+        if !c.description.is_empty() {
+            p.description = c.description.clone();
+        }
+        if !c.tags.is_empty() {
+            p.tags = c.tags.clone();
+        }
+        if !c.access_patterns.is_empty() {
+            p.access_patterns = c.access_patterns.clone();
+        }
+        p.sla_freshness_minutes = c.sla_freshness_minutes.or(p.sla_freshness_minutes);
+        p.sla_availability_percent = c.sla_availability_percent.or(p.sla_availability_percent);
+        p.sla_completeness_percent = c.sla_completeness_percent.or(p.sla_completeness_percent);
+        p
+    }
+}
+
+/// The column a freshness SLA's `element` names (`table.column` or `column`), checked against
+/// the product's columns (a contract without schema names columns of the product as it is).
+fn freshness_element(
+    c: &Odcs,
+    source: &SpecSource,
+    product: &DataProduct,
+) -> Result<Option<String>> {
+    let mut found = None;
+    for (i, s) in c.sla_properties.iter().enumerate() {
+        let Some(element) = &s.element else { continue };
+        if s.property != "freshness" && s.property != "latency" {
+            continue;
+        }
+        let mut parts = element.rsplit('.');
+        let column = parts.next().unwrap_or(element);
+        // with several tables, an element names a column of the table it is about
+        if let Some(table) = parts.next()
+            && c.schema.len() > 1
+            && table != product.name
+        {
+            continue;
+        }
+        if !product.columns.is_empty() && !product.columns.iter().any(|c| c.name == column) {
+            return Err(source.error(
+                &format!("slaProperties[{i}].element"),
+                format!(
+                    "'{element}' names column '{column}', which is not in the schema; name the \
+                     timestamp column whose newest value the freshness SLA is about"
+                ),
+            ));
+        }
+        found = Some(column.to_string());
+    }
+    Ok(found)
 }
 
 fn implicit(kind: &str, column: &str) -> Check {
@@ -515,6 +665,22 @@ fn derive_table_checks(
     });
 }
 
+/// A quality entry as a check named apart from the entries before it: an unnamed entry whose
+/// kind and column another entry already has (two Soda checks of one column, say) is
+/// `custom(id)_2`, so that every entry is kept and shown.
+fn declared_check(before: &[Check], entry: &Value, column: &str) -> Result<Check, String> {
+    let mut check = quality_check(entry, column)?;
+    if entry.get("name").is_none() {
+        let base = check.name.clone();
+        let mut n = 1;
+        while before.iter().any(|c| c.name == check.name) {
+            n += 1;
+            check.name = format!("{base}_{n}");
+        }
+    }
+    Ok(check)
+}
+
 fn dedupe(checks: &mut Vec<Check>) {
     let mut seen = std::collections::HashSet::new();
     checks.retain(|c| seen.insert(c.name.clone()));
@@ -529,75 +695,75 @@ fn valid_values(entry: &Value) -> Option<Vec<String>> {
     serde_yaml::from_value(v.clone()).ok()
 }
 
-/// An ODCS quality entry as a check: `rule`/`metric` names the kind (nullValues, duplicateValues,
-/// invalidValues, rowCount, ...), `type: sql` with a `query` is a custom SQL check.
+/// An ODCS quality entry as a check: `metric` (or the older `rule`) names a library check
+/// (nullValues, duplicateValues, invalidValues, rowCount, ...), `type: sql` with a `query` is a
+/// SQL check. Entries lakemeta keeps without running — `type: text`, another engine's
+/// `type: custom`, a rule it does not know, a column metric at the table level — are checks of
+/// kind `text`, `custom` or `not_run`, reported as skipped when checks run.
 fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
-    let kind = entry
-        .get("metric")
-        .or_else(|| entry.get("rule"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            entry
-                .get("type")
-                .and_then(Value::as_str)
-                .filter(|t| *t == "sql" || *t == "custom")
-                .map(str::to_string)
-        })
-        .ok_or_else(|| {
-            "a quality entry needs 'metric' (or 'rule'), or 'type: sql' with a 'query'".to_string()
-        })?;
-    if kind == "sql" && entry.get("query").and_then(Value::as_str).is_none() {
-        return Err("a 'type: sql' quality entry needs a 'query'".into());
-    }
+    let text = |k: &str| entry.get(k).and_then(Value::as_str);
+    let metric = text("metric").or_else(|| text("rule"));
+    let declared_type = text("type").unwrap_or("library");
     let has_pattern = entry
         .get("arguments")
         .and_then(|a| a.get("pattern"))
         .is_some();
-    let kind = match kind.as_str() {
-        "nullValues" | "nullCheck" | "notNull" => "not_null",
-        "duplicateValues" | "duplicateCount" | "uniqueCheck" | "unique" => "unique",
-        "invalidValues" | "validValues" if has_pattern => "pattern",
-        "invalidValues" | "validValues" => "accepted_values",
-        "rowCount" => "row_count",
-        "missingValues" => "completeness",
-        "distinctCount" | "distinctValues" => "distinct_count",
-        "min" | "minValue" => "min",
-        "max" | "maxValue" => "max",
-        "range" | "pattern" | "freshness" | "sql" | "custom" => kind.as_str(),
-        other => {
-            return Err(format!(
-                "unknown quality metric '{other}': use nullValues, missingValues, \
-                 duplicateValues, invalidValues (validValues or pattern), rowCount, \
-                 distinctCount, min, max, or type: sql with a query"
-            ));
+    let kind = match (declared_type, metric) {
+        ("text", _) => "text".to_string(),
+        ("custom", _) => "custom".to_string(),
+        ("sql", _) => {
+            if text("query").is_none() {
+                return Err("a 'type: sql' quality entry needs a 'query'".into());
+            }
+            "sql".to_string()
         }
-    }
-    .to_string();
-    if column.is_empty() && !matches!(kind.as_str(), "row_count" | "sql" | "custom") {
-        return Err(format!(
-            "'{kind}' is about one column: put it under that column's quality, not the table's"
-        ));
+        (_, Some(m)) => match crate::model::metric_kind(m, has_pattern) {
+            Some(_) if column.is_empty() && crate::model::is_column_metric(m) => {
+                "not_run".to_string()
+            }
+            Some(k) => k.to_string(),
+            None => "not_run".to_string(),
+        },
+        (_, None) => {
+            return Err(
+                "a quality entry needs 'metric' (or 'rule'), or a 'type': sql with a 'query', \
+                 text or custom"
+                    .to_string(),
+            );
+        }
+    };
+    if matches!(kind.as_str(), "text" | "custom" | "not_run") {
+        // kept as written, bound and all, for the engine or the people it is for
+        return Ok(Check {
+            name: check_name(entry, &kind, column),
+            definition: serde_json::to_string(entry).map_err(|e| e.to_string())?,
+            kind,
+            column: column.to_string(),
+        });
     }
     crate::model::bound(&serde_json::to_value(entry).unwrap_or_default())?;
-    let name = entry
+    let definition = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+    Ok(Check {
+        name: check_name(entry, &kind, column),
+        kind,
+        column: column.to_string(),
+        definition,
+    })
+}
+
+/// A check's name: the entry's `name`, else its kind and column (`not_null(id)`).
+fn check_name(entry: &Value, kind: &str, column: &str) -> String {
+    entry
         .get("name")
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| {
             if column.is_empty() {
-                kind.clone()
+                kind.to_string()
             } else {
                 format!("{kind}({column})")
             }
-        });
-    let definition = serde_json::to_string(entry).map_err(|e| e.to_string())?;
-    Ok(Check {
-        name,
-        kind,
-        column: column.to_string(),
-        definition,
-    })
+        })
 }
 
 fn owner(c: &Odcs) -> String {
@@ -619,7 +785,7 @@ fn owner(c: &Odcs) -> String {
     }
 }
 
-fn description(c: &Odcs, object: &SchemaObject) -> String {
+fn description(c: &Odcs, object: Option<&SchemaObject>) -> String {
     match &c.description {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Mapping(m)) => m
@@ -627,7 +793,9 @@ fn description(c: &Odcs, object: &SchemaObject) -> String {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
-        _ => object.description.clone().unwrap_or_default(),
+        _ => object
+            .and_then(|o| o.description.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -839,7 +1007,11 @@ fn range_of(
 /// A name as lakemeta's SQL names are (`orders_fact`): lowercase letters, digits and `_`,
 /// starting with a letter, at most 63 characters. A name written otherwise (`My Quantum`,
 /// `order-lines`) is made one, and `notes` says so.
-fn sql_name(what: &str, written: &str, notes: &mut Vec<String>) -> Result<String, String> {
+pub(crate) fn sql_name(
+    what: &str,
+    written: &str,
+    notes: &mut Vec<String>,
+) -> Result<String, String> {
     if validate_name(what, written).is_ok() {
         return Ok(written.to_string());
     }
@@ -878,7 +1050,8 @@ version: 1.0.0
 status: active
 domain: sales
 dataProduct: orders
-team: sales-team
+team:
+  name: sales-team
 schema:
   - name: orders
     properties:
@@ -913,7 +1086,8 @@ version: 1.0.0
 status: active
 domain: sales
 dataProduct: orders
-team: sales-team
+team:
+  name: sales-team
 schema:
   - name: orders
     properties:
@@ -929,6 +1103,7 @@ schema:
             text: text.into(),
         })
         .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .remove(0)
     }
 
     /// The standard's example of every logical type, with the domain and team it leaves out.
@@ -938,7 +1113,7 @@ schema:
             include_str!("../../tests/fixtures/odcs-standard/data-types--all-data-types.odcs.yaml");
         let spec = parse(
             "all-data-types.odcs.yaml",
-            &format!("domain: payments\nteam: payments-team\n{example}"),
+            &format!("domain: payments\nteam:\n  name: payments-team\n{example}"),
         );
         let types: Vec<(&str, &str)> = spec
             .product

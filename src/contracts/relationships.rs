@@ -200,14 +200,16 @@ fn last_segment(s: &str) -> &str {
 /// Resolves a declaration of `product`'s contract: the referenced product (found by `lookup`)
 /// and its columns must exist. A `product.column` reference (ODCS's shorthand) names a product
 /// of the same domain, or else the one product of that name in another domain (`named` lists
-/// the products called so); `domain.product.column` names it in full. The error names what is
-/// wrong and how to write it.
+/// the products called so); `domain.product.column` names it in full. `None` when the
+/// referenced product is no product here (another system's table, or one not registered yet):
+/// the key is kept in the contract, unchecked. The error names what is wrong and how to write
+/// it.
 pub fn resolve<'a>(
     decl: &ForeignKeyDecl,
     product: &ProductName,
     lookup: impl Fn(&ProductName) -> Option<&'a DataProduct>,
     named: impl Fn(&str) -> Vec<ProductName>,
-) -> Result<ForeignKey, String> {
+) -> Result<Option<ForeignKey>, String> {
     let mut references: Option<ProductName> = None;
     let mut names = Vec::new();
     for t in &decl.to {
@@ -219,12 +221,8 @@ pub fn resolve<'a>(
                     (local, *c)
                 } else {
                     match named(&p.to_lowercase()).as_slice() {
-                        [] => {
-                            return Err(format!(
-                                "the foreign key references unknown product '{p}': apply its \
-                                 contract too, or create it first"
-                            ));
-                        }
+                        // another system's table, or a product not registered yet
+                        [] => return Ok(None),
                         [one] => (one.clone(), *c),
                         many => {
                             let list: Vec<String> = many.iter().map(|n| n.to_string()).collect();
@@ -260,21 +258,18 @@ pub fn resolve<'a>(
         return Err("a foreign key needs 'to': the referenced column".into());
     };
     let Some(target) = lookup(&references) else {
-        return Err(format!(
-            "the foreign key references unknown product {references}: apply its contract too, \
-             or create it first"
-        ));
+        return Ok(None);
     };
     let referenced_columns = names
         .iter()
         .map(|(_, c)| target.column_named(c).map(|k| k.name.clone()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(ForeignKey {
+    Ok(Some(ForeignKey {
         product: product.clone(),
         columns: decl.columns.clone(),
         references,
         referenced_columns,
-    })
+    }))
 }
 
 /// The foreign keys of a product, read again from its stored contract and resolved against
@@ -288,7 +283,7 @@ pub fn foreign_keys<'a>(
     let name = product.qualified_name();
     declared_in(product)
         .iter()
-        .filter_map(|d| resolve(d, &name, &lookup, &named).ok())
+        .filter_map(|d| resolve(d, &name, &lookup, &named).ok().flatten())
         .collect()
 }
 
@@ -301,13 +296,28 @@ pub(crate) fn declared_in(product: &DataProduct) -> Vec<ForeignKeyDecl> {
     let Ok(spec) = serde_yaml::from_str::<RelationshipsOnly>(&product.contract_spec) else {
         return Vec::new();
     };
-    let Some(object) = spec.schema.first() else {
+    // the schema object of this product: the only one, or the one named as the product is
+    let found = match spec.schema.as_slice() {
+        [one] => Some((0, one)),
+        many => many.iter().enumerate().find(|(_, o)| {
+            [o.name.as_deref(), o.physical_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|n| {
+                    super::odcs::sql_name("data product", n, &mut Vec::new())
+                        .ok()
+                        .as_deref()
+                        == Some(product.name.as_str())
+                })
+        }),
+    };
+    let Some((k, object)) = found else {
         return Vec::new();
     };
     let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
     let mut decls = Vec::new();
     for (i, p) in object.properties.iter().enumerate() {
-        let at = format!("schema[0].properties[{i}]");
+        let at = format!("schema[{k}].properties[{i}]");
         decls.extend(of_property(&p.name, &p.relationships, &at).unwrap_or_default());
     }
     decls.extend(
@@ -333,6 +343,8 @@ struct RelationshipsOnly {
 struct ObjectRelationships {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default, rename = "physicalName")]
+    physical_name: Option<String>,
     #[serde(default)]
     properties: Vec<PropertyRelationships>,
     #[serde(default)]

@@ -93,8 +93,9 @@ pub enum Spec {
     Policy(PolicySpec, SpecSource),
 }
 
-/// Parses one spec file's text: a `kind: Domain` spec or an ODCS `kind: DataContract`.
-pub fn parse_spec(source: SpecSource) -> Result<Spec> {
+/// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, or an ODCS
+/// `kind: DataContract` — one spec per table it describes.
+pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
     let value: Value = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
     let kind = value
         .get("kind")
@@ -108,13 +109,13 @@ pub fn parse_spec(source: SpecSource) -> Result<Spec> {
         })?
         .to_string();
     match kind.as_str() {
-        "Domain" => Ok(Spec::Domain(DomainSpec::parse(&source)?, source)),
-        "Teams" => Ok(Spec::Teams(TeamsSpec::parse(&source)?, source)),
-        "Policy" => Ok(Spec::Policy(PolicySpec::parse(&source)?, source)),
-        "DataContract" => Ok(Spec::Product(
-            Box::new(ProductSpec::parse(&source)?),
-            source,
-        )),
+        "Domain" => Ok(vec![Spec::Domain(DomainSpec::parse(&source)?, source)]),
+        "Teams" => Ok(vec![Spec::Teams(TeamsSpec::parse(&source)?, source)]),
+        "Policy" => Ok(vec![Spec::Policy(PolicySpec::parse(&source)?, source)]),
+        "DataContract" => Ok(ProductSpec::parse(&source)?
+            .into_iter()
+            .map(|p| Spec::Product(Box::new(p), source.clone()))
+            .collect()),
         other => Err(source.error(
             "kind",
             format!("unknown kind '{other}': use DataContract (ODCS v3), Domain, Teams or Policy"),
@@ -168,6 +169,16 @@ pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
 /// Reads the specs at `path`: one `.yaml`/`.yml` file, or every such file under a directory
 /// (recursively, in name order).
 pub fn load_path(path: &Path) -> Result<Vec<Spec>> {
+    let mut specs = Vec::new();
+    for source in read_sources(path)? {
+        specs.extend(parse_spec(source)?);
+    }
+    Ok(specs)
+}
+
+/// The texts of the spec files at `path`: the file itself (whatever its extension), or every
+/// `.yaml`/`.yml` file under a directory (recursively, in name order).
+pub fn read_sources(path: &Path) -> Result<Vec<SpecSource>> {
     let mut files = Vec::new();
     collect(path, &mut files)?;
     if files.is_empty() {
@@ -184,7 +195,7 @@ pub fn load_path(path: &Path) -> Result<Vec<Spec>> {
                 path: f.display().to_string(),
                 source: e,
             })?;
-            parse_spec(SpecSource {
+            Ok(SpecSource {
                 file: f.display().to_string(),
                 text,
             })

@@ -31,6 +31,7 @@ pub(crate) fn declared_edges<'a>(
     product: &DataProduct,
     lookup: impl Fn(&ProductName) -> Option<&'a DataProduct>,
     who: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<LineageEdge>> {
     let target = product.qualified_name();
     let statement = format!(
@@ -43,6 +44,14 @@ pub(crate) fn declared_edges<'a>(
         let (name, column) = match parts.as_slice() {
             [d, p] => (ProductName::new(*d, *p), None),
             [d, p, c] => (ProductName::new(*d, *p), Some(*c)),
+            _ if !decl.strict => {
+                notes.push(format!(
+                    "{}: {} '{}' names no data product (domain.product[.column]): kept in the \
+                     contract, no lineage recorded",
+                    source.file, decl.at, decl.from
+                ));
+                continue;
+            }
             _ => {
                 return Err(source.error(
                     &decl.at,
@@ -54,6 +63,14 @@ pub(crate) fn declared_edges<'a>(
             }
         };
         let Some(from) = lookup(&name) else {
+            if !decl.strict {
+                notes.push(format!(
+                    "{}: {} '{}' is no data product here (yet): kept in the contract, no \
+                     lineage recorded; apply again once {name} exists to record it",
+                    source.file, decl.at, decl.from
+                ));
+                continue;
+            }
             return Err(source.error(
                 &decl.at,
                 format!(

@@ -1,6 +1,7 @@
 //! Plain types of the data-mesh model: no I/O here.
 
 mod bound;
+mod check_kind;
 mod domain;
 mod governance;
 mod lineage;
@@ -8,6 +9,7 @@ mod principal;
 mod product;
 
 pub use bound::{Bound, bound, number};
+pub use check_kind::{is_column_metric, metric_kind};
 pub use domain::Domain;
 pub use governance::{
     AccessRequest, AuditEvent, DefaultAccess, Grant, GranteeKind, Member, Policy, RequestStatus,

@@ -12,15 +12,20 @@ pub enum Status {
     Fail,
     /// The check could not be evaluated (bad SQL, missing column, unreadable data).
     Error,
+    /// The contract keeps the check for another engine or for people (`type: text`, another
+    /// engine's `custom` check): lakemeta does not run it, and it counts neither for nor against
+    /// the product.
+    Skipped,
 }
 
 impl Status {
-    /// `pass`, `fail` or `error`.
+    /// `pass`, `fail`, `error` or `skipped`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Error => "error",
+            Status::Skipped => "skipped",
         }
     }
 }
@@ -38,7 +43,7 @@ pub struct CheckResult {
     pub kind: String,
     /// The column, if any.
     pub column_name: Option<String>,
-    /// `pass`, `fail` or `error`.
+    /// `pass`, `fail`, `error` or `skipped` (not run by lakemeta).
     pub status: String,
     /// The measured value.
     pub observed: Option<String>,
@@ -70,6 +75,7 @@ impl CheckResult {
         match self.status.as_str() {
             "pass" => Status::Pass,
             "fail" => Status::Fail,
+            "skipped" => Status::Skipped,
             _ => Status::Error,
         }
     }
@@ -85,11 +91,11 @@ pub struct CheckRun {
 }
 
 impl CheckRun {
-    /// Checks that did not pass (failed or errored).
+    /// Checks that failed or errored (a skipped check is neither).
     pub fn not_passed(&self) -> usize {
         self.results
             .iter()
-            .filter(|r| r.status() != Status::Pass)
+            .filter(|r| matches!(r.status(), Status::Fail | Status::Error))
             .count()
     }
 }

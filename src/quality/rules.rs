@@ -134,6 +134,9 @@ pub struct RuleError {
     pub column: String,
     /// The reason, naming the fix.
     pub message: String,
+    /// True for a check lakemeta keeps but does not run (text, another engine's check): it is
+    /// reported as `skipped` rather than as an error.
+    pub not_run: bool,
 }
 
 /// The rules of a product's checks; checks that cannot be understood come back as errors (they
@@ -148,6 +151,7 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
         kind: check.kind.clone(),
         column: check.column.clone(),
         message,
+        not_run: false,
     };
     let def: Value = if check.definition.trim().is_empty() {
         Value::Null
@@ -155,6 +159,12 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
         serde_json::from_str(&check.definition)
             .map_err(|e| fail(format!("the stored definition is not JSON ({e})")))?
     };
+    if let Some(message) = not_run_reason(&check.kind, &def) {
+        return Err(RuleError {
+            not_run: true,
+            ..fail(message)
+        });
+    }
     let col = check.column.clone();
     let need_column = || {
         if col.is_empty() {
@@ -361,6 +371,57 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
 }
 
 /// A JSON scalar as text (`'a'` → `a`, `3` → `3`).
+/// Why lakemeta keeps a check without running it, for the kinds it does not run: `text` (for
+/// people), `custom` (another engine's), `not_run` (a library metric lakemeta cannot apply
+/// where the contract puts it, or a `rule` it does not know).
+pub fn not_run_reason(kind: &str, def: &Value) -> Option<String> {
+    let text = |k: &str| {
+        def.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match kind {
+        "text" => Some(
+            "a text check, written for people to read: lakemeta keeps it with the contract and \
+             does not run it"
+                .into(),
+        ),
+        "custom" => {
+            let engine = text("engine");
+            Some(if engine.is_empty() {
+                "a custom check names no engine: lakemeta keeps it and does not run it; write it \
+                 as 'type: sql' for lakemeta to run"
+                    .into()
+            } else {
+                format!(
+                    "a check for {engine}: not run by lakemeta (run it with {engine}); write it as \
+                     'type: sql' for lakemeta to run"
+                )
+            })
+        }
+        "not_run" => {
+            let metric = {
+                let m = text("metric");
+                if m.is_empty() { text("rule") } else { m }
+            };
+            Some(if crate::model::is_column_metric(&metric) {
+                format!(
+                    "'{metric}' is about one column and this check is the table's: not run; put \
+                     it under the column's quality for lakemeta to run it"
+                )
+            } else {
+                format!(
+                    "lakemeta does not know the quality rule '{metric}': not run; use a metric \
+                     (nullValues, missingValues, invalidValues, duplicateValues, rowCount) or \
+                     'type: sql'"
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

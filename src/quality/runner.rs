@@ -366,7 +366,13 @@ impl Outcomes {
                 check_name: e.name.clone(),
                 kind: e.kind.clone(),
                 column_name: (!e.column.is_empty()).then(|| e.column.clone()),
-                status: Status::Error.as_str().into(),
+                status: if e.not_run {
+                    Status::Skipped
+                } else {
+                    Status::Error
+                }
+                .as_str()
+                .into(),
                 observed: None,
                 observed_value: None,
                 expected: None,

@@ -13,9 +13,11 @@ pub fn status_of(error: Error) -> Status {
     match &error {
         Error::UnknownDomain { .. } | Error::UnknownProduct { .. } => Status::not_found(message),
         Error::AlreadyExists { .. } => Status::already_exists(message),
-        Error::Spec { .. } | Error::Sql(_) | Error::Invalid(_) | Error::Arrow(_) => {
-            Status::invalid_argument(message)
-        }
+        Error::Spec { .. }
+        | Error::SpecProblems { .. }
+        | Error::Sql(_)
+        | Error::Invalid(_)
+        | Error::Arrow(_) => Status::invalid_argument(message),
         Error::Conflict { .. } | Error::Contention { .. } => Status::aborted(message),
         Error::Cancelled(_) => Status::cancelled(message),
         Error::PermissionDenied(_) | Error::SpecDenied { .. } => Status::permission_denied(message),

@@ -124,6 +124,10 @@ impl Session {
             .iter()
             .filter(|r| r.status() == Status::Error)
             .count();
+        let skipped = results
+            .iter()
+            .filter(|r| r.status() == Status::Skipped)
+            .count();
         let batch = SystemTableKind::QualityResults.to_batch(&results)?;
         let schema = batch.schema();
         let indices: Vec<usize> = SHOWN
@@ -134,11 +138,16 @@ impl Session {
         let mut out = Output::rows(batch.schema(), vec![batch]);
         out.message = Some(format!(
             "RUN CHECKS {run_id}: {} checks of {} product{}: {} passed, {failed} failed, {errors} \
-             errors; recorded in meta.quality_results",
+             errors{}; recorded in meta.quality_results",
             results.len(),
             products.len(),
             if products.len() == 1 { "" } else { "s" },
-            results.len() - failed - errors
+            results.len() - failed - errors - skipped,
+            if skipped > 0 {
+                format!(", {skipped} not run by lakemeta (text or another engine's)")
+            } else {
+                String::new()
+            }
         ));
         out.failed_checks = failed + errors;
         out.checks = results.len();

@@ -171,7 +171,19 @@ fn exported_contracts_pass_datacontract_lint_and_round_trip() {
             String::from_utf8_lossy(&out.stdout)
         );
         if product != "orders.adhoc" {
-            // what lakemeta reads back from its own export is the same contract
+            // an applied contract comes back as it was applied: every field, value and comment
+            let name = product.split('.').nth(1).unwrap();
+            let applied = std::fs::read_to_string(
+                Path::new(MESH)
+                    .join("contracts")
+                    .join(format!("{name}.yaml")),
+            )
+            .unwrap();
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                applied,
+                "{product}"
+            );
             let (code, stdout, stderr) = run(
                 wh,
                 &[
@@ -183,14 +195,9 @@ fn exported_contracts_pass_datacontract_lint_and_round_trip() {
                 ],
             );
             assert_eq!(code, 0, "{stderr}");
-            // the export is written anew, so its text differs; nothing lakemeta reads from it does
-            assert_eq!(
-                stdout,
-                "change,what\nnon-breaking,the contract text changed (nothing lakemeta interprets)\n",
-                "{product}: {stdout}"
-            );
+            assert_eq!(stdout, "change,what\n", "{product}: {stdout}");
             assert!(
-                stderr.contains(": 0 breaking, 1 non-breaking; apply accepts it"),
+                stderr.contains(": 0 breaking, 0 non-breaking; apply accepts it"),
                 "{product}: {stderr}"
             );
         }
@@ -256,9 +263,31 @@ fn the_standards_examples_apply_as_written_with_a_domain() {
     );
     assert!(
         outputs[0].contains("note: ")
-            && outputs[0].contains("physicalType 'list' is no type lakemeta maps"),
+            && outputs[0].contains("physicalType 'list' is no type lakemeta maps")
+            && outputs[0].contains("declares apiVersion v3.0.2 but follows ODCS v3.1.0"),
         "{}",
         outputs[0]
+    );
+    // another engine's checks are kept, shown, and not run
+    let custom = run(
+        wh,
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT check_name, status, message FROM run_checks('example_4.my_table') \
+             WHERE kind = 'custom' ORDER BY check_name",
+        ],
+    );
+    assert_eq!(custom.0, 0, "{}", custom.2);
+    let soda = "a check for soda: not run by lakemeta (run it with soda); write it as 'type: sql' \
+                for lakemeta to run";
+    assert_eq!(
+        custom.1,
+        format!(
+            "check_name,status,message\ncustom(UniqueID),skipped,{soda}\ncustom(UniqueID)_2,skipped,{soda}\n"
+        ),
     );
     let kafka = &outputs[6];
     assert!(
@@ -293,5 +322,297 @@ fn the_standards_examples_apply_as_written_with_a_domain() {
                          --domain NAME"
         ),
         "{stderr}"
+    );
+}
+
+/// `contract lint` judges files without a warehouse: the standard's schema, then lakemeta's own
+/// reading; every problem with its line and column; exit 1 when any file has one. The standard's
+/// examples lint clean except the three that use v3.1.0 fields under `apiVersion: v3.0.2`,
+/// which it names with the fix (and `apply` reads as v3.1.0).
+#[test]
+fn contract_lint_reports_every_problem_at_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v3.1.0\nkind: DataContract\nid: c1\nversion: 1.0.0\nschema:\n  - name: orders\n    \
+         properties:\n      - name: id\n        logicalType: money\n      - name: at\n        \
+         logicalType: timestamp\n        logicalTypeOptions:\n          formt: x\n",
+    )
+    .unwrap();
+    let out = super::bin()
+        .args(["contract", "lint", bad.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let f = bad.to_str().unwrap();
+    for expected in [
+        format!(
+            "{f}:1:1: (document): \"status\" is required here by ODCS v3.1.0: add it [required]"
+        ),
+        format!("{f}:9:9: schema[0].properties[0].logicalType: \"money\" is not one of"),
+    ] {
+        assert!(stdout.contains(&expected), "{expected}\nin:\n{stdout}");
+    }
+    assert!(stdout.contains(&format!("{f}:13:")), "{stdout}");
+    assert!(stderr.contains("1 file checked:"), "{stderr}");
+    // no warehouse was made
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // the example mesh is clean
+    let out = super::bin()
+        .args(["contract", "lint", MESH])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // the standard's examples: three say the wrong version
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odcs-standard");
+    let out = super::bin()
+        .args(["contract", "lint", examples.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let wrong: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("[apiVersion]"))
+        .collect();
+    assert_eq!(wrong.len(), 3, "{stdout}");
+    assert!(
+        wrong
+            .iter()
+            .all(|l| l
+                .contains("declares v3.0.2 but is valid ODCS v3.1.0: set 'apiVersion: v3.1.0'")),
+        "{stdout}"
+    );
+    // and one names no product at all, which lakemeta needs to attach it to
+    let files: std::collections::BTreeSet<&str> =
+        stdout.lines().filter_map(|l| l.split(':').next()).collect();
+    assert_eq!(files.len(), 4, "{stdout}");
+    assert!(
+        stdout.contains(
+            "server--azure-server.odcs.yaml:1:1: dataProduct: the contract has no schema object \
+             and names no data product"
+        ),
+        "{stdout}"
+    );
+}
+
+/// A contract of several schema objects is several tables under one contract (one id, one
+/// version); a contract without schema object is the contract of a product that exists; a new
+/// version cannot silently leave a table out. Inputs: the standard's own examples.
+#[test]
+fn contracts_of_several_tables_and_of_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odcs-standard");
+    let example = |f: &str| examples.join(f).to_str().unwrap().to_string();
+    let csv = |sql: &str| {
+        let (code, out, err) = run(wh, &["sql", "--format", "csv", "-c", sql]);
+        assert_eq!(code, 0, "{sql}: {err}");
+        out
+    };
+    for d in ["shapes", "seller", "works", "solo"] {
+        let (code, _, err) = run(
+            wh,
+            &[
+                "sql",
+                "-c",
+                &format!("CREATE DOMAIN {d} OWNER 'examples-team'"),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+
+    // three objects, three tables, one contract
+    let (code, out, err) = run(
+        wh,
+        &[
+            "apply",
+            &example("schema--all-schema-types.odcs.yaml"),
+            "--domain",
+            "shapes",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for t in ["shapes.tbl", "shapes.anobject", "shapes.anotherobject"] {
+        assert!(out.contains(&format!("+ product {t}")), "{out}");
+    }
+    assert!(
+        out.contains("data product 'AnObject' is named anobject in SQL"),
+        "{out}"
+    );
+    assert_eq!(
+        csv(
+            "SELECT name, contract_id, contract_version FROM meta.products \
+             WHERE domain = 'shapes' ORDER BY name"
+        ),
+        "name,contract_id,contract_version\n\
+         anobject,53581432-6c55-4ba2-a65f-72344a91553a,1.0.0\n\
+         anotherobject,53581432-6c55-4ba2-a65f-72344a91553a,1.0.0\n\
+         tbl,53581432-6c55-4ba2-a65f-72344a91553a,1.0.0\n"
+    );
+    // each table is queryable and checked
+    assert_eq!(csv("SELECT count(*) AS n FROM shapes.anobject"), "n\n0\n");
+    for t in ["shapes.tbl", "shapes.anobject", "shapes.anotherobject"] {
+        assert_eq!(
+            csv(&format!(
+                "SELECT count(*) > 0 AS ran FROM run_checks('{t}') WHERE check_name = 'schema'"
+            )),
+            "ran\ntrue\n"
+        );
+    }
+
+    // the full example: the contract names its domain, its two tables their names
+    let (code, out, err) = run(wh, &["apply", &example("all--full-example.odcs.yaml")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("+ product seller.tbl") && out.contains("+ product seller.receivers"),
+        "{out}"
+    );
+    // exported by its id, the contract comes back as written
+    let (code, exported, err) = run(
+        wh,
+        &["contract", "export", "53581432-6c55-4ba2-a65f-72344a91553a"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(exported.contains("name: receivers"), "{exported}");
+
+    // a real database's contract: 68 tables
+    let (code, out, err) = run(
+        wh,
+        &[
+            "apply",
+            &example("all--postgresql-adventureworks-contract.odcs.yaml"),
+            "--domain",
+            "works",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("+ product works.").count(), 68, "{out}");
+    assert_eq!(
+        csv("SELECT count(*) AS n FROM meta.products WHERE domain = 'works'"),
+        "n\n68\n"
+    );
+
+    // no schema object: the contract of a product that exists
+    let (code, _, err) = run(
+        wh,
+        &[
+            "apply",
+            &example("sla--database-table-sla.odcs.yaml"),
+            "--domain",
+            "solo",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has no schema object")
+            && err.contains("solo.my_quantum does not exist: create it first"),
+        "{err}"
+    );
+    assert_eq!(
+        run(
+            wh,
+            &[
+                "apply",
+                &example("schema--table-column.odcs.yaml"),
+                "--domain",
+                "solo"
+            ]
+        )
+        .0,
+        0
+    );
+    let columns = || {
+        csv(
+            "SELECT name, data_type FROM meta.columns WHERE product = 'solo.my_quantum' \
+             ORDER BY ordinal",
+        )
+    };
+    let before = columns();
+    let (code, out, err) = run(
+        wh,
+        &[
+            "apply",
+            &example("sla--database-table-sla.odcs.yaml"),
+            "--domain",
+            "solo",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("~ product solo.my_quantum")
+            && out.contains(
+                "it is the contract of solo.my_quantum, whose table, columns and \
+                             checks stay as they are"
+            ),
+        "{out}"
+    );
+    assert_eq!(columns(), before);
+    assert_eq!(
+        csv(
+            "SELECT contract_id, sla_freshness_minutes FROM meta.products \
+             WHERE domain = 'solo'"
+        ),
+        // latency: 4 d
+        "contract_id,sla_freshness_minutes\n53581432-6c55-4ba2-a65f-72344a91553a,5760\n"
+    );
+
+    // a new version that leaves a table out is refused, and nothing changes
+    let two = dir.path().join("two.yaml");
+    let contract = |version: &str, tables: &[&str]| {
+        let mut t = format!(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: two-tables\nversion: {version}\n\
+             status: active\ndomain: solo\nschema:\n"
+        );
+        for name in tables {
+            t.push_str(&format!(
+                "  - name: {name}\n    properties:\n      - name: id\n        logicalType: \
+                 integer\n        unique: true\n"
+            ));
+        }
+        t
+    };
+    std::fs::write(&two, contract("1.0.0", &["first", "second"])).unwrap();
+    assert_eq!(run(wh, &["apply", two.to_str().unwrap()]).0, 0);
+    std::fs::write(&two, contract("2.0.0", &["first"])).unwrap();
+    let (code, _, err) = run(wh, &["apply", two.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "version 2.0.0 of contract two-tables no longer describes table solo.second, which \
+             version 1.0.0 did: drop it first (DROP DATA PRODUCT solo.second)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        csv(
+            "SELECT name, contract_version FROM meta.products WHERE contract_id = 'two-tables' \
+             ORDER BY name"
+        ),
+        "name,contract_version\nfirst,1.0.0\nsecond,1.0.0\n"
+    );
+    // a breaking change in one table of the contract needs the contract's major version
+    std::fs::write(
+        &two,
+        contract("1.1.0", &["first", "second"]).replacen("        unique: true\n", "", 1),
+    )
+    .unwrap();
+    let (code, _, err) = run(wh, &["apply", two.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("contract of solo.first: version 1.1.0 makes 1 breaking change to version 1.0.0 without a major version bump: column 'id' is no longer unique"),
+        "{err}"
     );
 }

@@ -1,0 +1,130 @@
+//! `lakemeta contract lint`: a spec file judged without a warehouse — an ODCS contract by the
+//! standard's schema for its `apiVersion` and then by lakemeta's own reading of it, a domain,
+//! teams or policy spec by lakemeta's — with every problem the judges find.
+
+use super::positions::{Positions, pointer_of};
+use super::source::{SpecSource, parse_spec};
+use super::standard;
+use crate::error::{Error, SpecProblem};
+
+/// What linting one file found: the problems that make it invalid, and the notes on what
+/// lakemeta reads differently from how it is written (valid all the same).
+#[derive(Debug, Default)]
+pub struct LintReport {
+    /// Problems; the file is valid when there are none.
+    pub problems: Vec<SpecProblem>,
+    /// Notes for the reader (an unknown physical type kept, a name normalised, …).
+    pub notes: Vec<String>,
+}
+
+/// Lints one spec.
+pub fn lint(source: &SpecSource) -> LintReport {
+    let mut report = LintReport::default();
+    let is_contract = match serde_yaml::from_str::<serde_yaml::Value>(&source.text) {
+        Ok(doc) => doc.get("kind").and_then(serde_yaml::Value::as_str) == Some("DataContract"),
+        Err(e) => {
+            report
+                .problems
+                .extend(problems_of(source, super::source::yaml_error(source, &e)));
+            return report;
+        }
+    };
+    if is_contract {
+        let found = standard::as_json(source).and_then(|doc| standard::violations(source, &doc));
+        match found {
+            Ok(p) if p.is_empty() => {}
+            Ok(p) => {
+                report.problems = p;
+                return report;
+            }
+            Err(e) => {
+                report.problems = problems_of(source, e);
+                return report;
+            }
+        }
+    }
+    match parse_spec(source.clone()) {
+        Ok(specs) => {
+            for spec in specs {
+                if let super::Spec::Product(spec, _) = spec {
+                    report.notes.extend(spec.notes);
+                }
+            }
+        }
+        Err(e) => report.problems = problems_of(source, e),
+    }
+    report
+}
+
+/// A parse error as problems with their positions.
+fn problems_of(source: &SpecSource, e: Error) -> Vec<SpecProblem> {
+    match e {
+        Error::SpecProblems { problems, .. } => problems,
+        Error::Spec {
+            line,
+            field,
+            message,
+            ..
+        } => {
+            // the column of the field when it is written on the line the error names
+            let at = Positions::of(&source.text).at(&pointer_of(&field));
+            let column = if at.line == line { at.column } else { 1 };
+            vec![SpecProblem {
+                line,
+                column,
+                field,
+                rule: "lakemeta".into(),
+                message,
+            }]
+        }
+        other => vec![SpecProblem {
+            line: 1,
+            column: 1,
+            field: "(document)".into(),
+            rule: "lakemeta".into(),
+            message: other.to_string(),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lint_text(text: &str) -> LintReport {
+        lint(&SpecSource {
+            file: "c.yaml".into(),
+            text: text.into(),
+        })
+    }
+
+    #[test]
+    fn a_valid_contract_has_no_problems() {
+        let r = lint_text(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: c1\nversion: 1.0.0\nstatus: active\ndomain: sales\nschema:\n  - name: orders\n    properties:\n      - name: id\n        logicalType: integer\n        physicalType: NUMBER(38,0)\n",
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn lakemetas_own_rules_are_problems_with_a_position() {
+        // valid ODCS, but a pattern that is no regular expression
+        let r = lint_text(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: c1\nversion: 1.0.0\nstatus: active\ndomain: sales\nschema:\n  - name: orders\n    properties:\n      - name: code\n        logicalType: string\n        logicalTypeOptions:\n          pattern: '[a-'\n",
+        );
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert_eq!(r.problems[0].rule, "lakemeta");
+        assert_eq!(
+            (r.problems[0].line, r.problems[0].column),
+            (13, 11),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[test]
+    fn a_yaml_error_is_one_problem() {
+        let r = lint_text("kind: DataContract\nschema: [\n");
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    }
+}

@@ -1,0 +1,337 @@
+//! The Open Data Contract Standard's own judgement of a contract: its published JSON schema for
+//! the contract's `apiVersion` (embedded; see `schemas/README.md` for their origin and licence),
+//! checked with the `jsonschema` crate. Every violation is reported, each with where it is
+//! written and the fix.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::positions::{Positions, field_path};
+use super::source::SpecSource;
+use crate::error::{Error, Result, SpecProblem};
+
+/// The ODCS versions lakemeta reads, each with its schema.
+const SCHEMAS: [(&str, &str); 5] = [
+    (
+        "v3.0.0",
+        include_str!("schemas/odcs-json-schema-v3.0.0.json"),
+    ),
+    (
+        "v3.0.1",
+        include_str!("schemas/odcs-json-schema-v3.0.1.json"),
+    ),
+    (
+        "v3.0.2",
+        include_str!("schemas/odcs-json-schema-v3.0.2.json"),
+    ),
+    (
+        "v3.1.0",
+        include_str!("schemas/odcs-json-schema-v3.1.0.json"),
+    ),
+    (
+        "v3.2.0",
+        include_str!("schemas/odcs-json-schema-v3.2.0.json"),
+    ),
+];
+
+/// The `apiVersion`s lakemeta reads.
+pub fn api_versions() -> Vec<&'static str> {
+    SCHEMAS.iter().map(|(v, _)| *v).collect()
+}
+
+/// The compiled validator of each version, built on first use.
+fn validator(index: usize) -> Result<&'static jsonschema::Validator> {
+    static COMPILED: [OnceLock<std::result::Result<jsonschema::Validator, String>>; 5] =
+        [const { OnceLock::new() }; 5];
+    let (version, text) = SCHEMAS[index];
+    COMPILED[index]
+        .get_or_init(|| {
+            let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            jsonschema::options()
+                .build(&schema)
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| {
+            Error::invalid(format!(
+                "the embedded ODCS {version} schema does not compile ({e}); this is a bug in \
+                 lakemeta, please report it"
+            ))
+        })
+}
+
+/// Fails with every violation when the contract in `source` follows neither the standard's
+/// schema for its `apiVersion` nor that of a later v3 version. A contract valid only under a
+/// later version (the standard's own examples of v3.1.0 fields labelled v3.0.2, say) is read as
+/// that version, and the note returned says so.
+pub fn conform(source: &SpecSource) -> Result<Option<String>> {
+    let doc = as_json(source)?;
+    let problems = violations(source, &doc)?;
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    if let Some(valid) = valid_as_later(&doc)? {
+        return Ok(Some(format!(
+            "the contract declares apiVersion {} but follows ODCS {valid}: read as {valid} \
+             (set 'apiVersion: {valid}' to say so)",
+            doc.get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        )));
+    }
+    Err(Error::SpecProblems {
+        file: source.file.clone(),
+        problems,
+    })
+}
+
+/// The first version after the declared one whose schema accepts `doc`.
+fn valid_as_later(doc: &Value) -> Result<Option<&'static str>> {
+    let declared = doc.get("apiVersion").and_then(Value::as_str);
+    let Some(index) = declared.and_then(|v| SCHEMAS.iter().position(|(s, _)| *s == v)) else {
+        return Ok(None);
+    };
+    for (later, (version, _)) in SCHEMAS.iter().enumerate().skip(index + 1) {
+        if validator(later)?.is_valid(doc) {
+            return Ok(Some(version));
+        }
+    }
+    Ok(None)
+}
+
+/// The document as JSON, the data model the standard's schema describes.
+pub fn as_json(source: &SpecSource) -> Result<Value> {
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&source.text).map_err(|e| super::source::yaml_error(source, &e))?;
+    serde_json::to_value(&yaml).map_err(|e| {
+        source.error(
+            "(document)",
+            format!(
+                "the document is not JSON data ({e}): use text keys and no YAML tags, as ODCS \
+                 contracts are JSON documents written in YAML"
+            ),
+        )
+    })
+}
+
+/// The contract `doc` (its text in `source`) against the standard's schema for its
+/// `apiVersion`: every violation, in document order. An `apiVersion` lakemeta has no schema for
+/// is one problem that names the versions it reads.
+pub fn violations(source: &SpecSource, doc: &Value) -> Result<Vec<SpecProblem>> {
+    let positions = Positions::of(&source.text);
+    let problem = |pointer: &str, rule: &str, message: String| {
+        let at = positions.at(pointer);
+        SpecProblem {
+            line: at.line,
+            column: at.column,
+            field: field_path(pointer),
+            rule: rule.to_string(),
+            message,
+        }
+    };
+    let version = doc.get("apiVersion").and_then(Value::as_str);
+    let Some(index) = version.and_then(|v| SCHEMAS.iter().position(|(s, _)| *s == v)) else {
+        let message = match version {
+            Some(v) if v.starts_with("v2") => format!(
+                "ODCS {v} contracts are not read: lakemeta reads ODCS v3 ({}); rewrite the \
+                 contract in v3 (the standard's v2-to-v3 migration guide lists the renamed \
+                 fields)",
+                api_versions().join(", ")
+            ),
+            Some(v) => format!(
+                "unsupported apiVersion '{v}': lakemeta reads {}",
+                api_versions().join(", ")
+            ),
+            None => format!(
+                "missing 'apiVersion': add the ODCS version the contract follows, one of {}",
+                api_versions().join(", ")
+            ),
+        };
+        return Ok(vec![problem("/apiVersion", "apiVersion", message)]);
+    };
+    let validator = validator(index)?;
+    let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(doc).collect();
+    // a field the schema could not judge because a value inside its object failed (a `oneOf`
+    // none of whose forms fit) is not reported again as an unknown field
+    let judged_elsewhere = |e: &jsonschema::ValidationError<'_>| {
+        matches!(e.kind(), ValidationErrorKind::UnevaluatedProperties { .. })
+            && errors.iter().any(|other| {
+                matches!(
+                    other.kind(),
+                    ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
+                ) && other
+                    .instance_path()
+                    .as_str()
+                    .starts_with(e.instance_path().as_str())
+            })
+    };
+    let mut out: Vec<SpecProblem> = errors
+        .iter()
+        .filter(|e| !judged_elsewhere(e))
+        .map(|e| {
+            let mut pointer = e.instance_path().as_str().to_string();
+            // an unexpected field is shown where it is written, not at its object
+            if let ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } = e.kind()
+                && let [one] = unexpected.as_slice()
+            {
+                pointer = format!("{pointer}/{}", one.replace('~', "~0").replace('/', "~1"));
+            }
+            let rule = e
+                .schema_path()
+                .segments()
+                .last()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            problem(&pointer, &rule, fix(e, SCHEMAS[index].0))
+        })
+        .collect();
+    out.sort_by_key(|p| (p.line, p.column));
+    out.dedup_by(|a, b| a.line == b.line && a.field == b.field && a.message == b.message);
+    // a contract written to a later version than it declares: say which one it follows
+    if !out.is_empty()
+        && let Some(valid) = valid_as_later(doc)?
+    {
+        let declared = SCHEMAS[index].0;
+        out.insert(
+            0,
+            problem(
+                "/apiVersion",
+                "apiVersion",
+                format!(
+                    "the contract declares {declared} but is valid ODCS {valid}: set \
+                     'apiVersion: {valid}' (or fix the problems below for {declared}); \
+                     lakemeta apply reads it as {valid}"
+                ),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// What is wrong, said with the fix.
+fn fix(e: &jsonschema::ValidationError<'_>, version: &str) -> String {
+    let value = e.instance();
+    match e.kind() {
+        ValidationErrorKind::Required { property } => {
+            format!("{property} is required here by ODCS {version}: add it")
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => format!(
+            "{} not a field ODCS {version} defines here: correct the spelling, or keep your \
+             own fields under customProperties",
+            match unexpected.as_slice() {
+                [one] => format!("'{one}' is"),
+                many => format!("'{}' are", many.join("', '")),
+            }
+        ),
+        ValidationErrorKind::Enum { options } => {
+            format!("{value} is not one of {options}: use one of them")
+        }
+        ValidationErrorKind::Type { kind } => {
+            let wanted = match kind {
+                jsonschema::error::TypeKind::Single(t) => t.to_string(),
+                jsonschema::error::TypeKind::Multiple(set) => format!("{set:?}"),
+            };
+            format!("{value} is not of type {wanted}: write a {wanted} here")
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("{value} does not have the form ODCS {version} gives this field: {pattern}")
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            // the form the value comes nearest to: fewest errors, a value of the right kind
+            let here = e.instance_path().as_str();
+            let nearest = context.iter().filter(|b| !b.is_empty()).min_by_key(|b| {
+                let wrong_kind = b.iter().all(|x| {
+                    matches!(x.kind(), ValidationErrorKind::Type { .. })
+                        && x.instance_path().as_str() == here
+                });
+                (wrong_kind, b.len())
+            });
+            match nearest.and_then(|b| b.first()) {
+                Some(first) => format!(
+                    "none of the forms ODCS {version} allows here fits; nearest: {}",
+                    fix(first, version)
+                ),
+                None => format!("{value} is none of the forms ODCS {version} allows here"),
+            }
+        }
+        _ => format!("{e} (ODCS {version})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<SpecProblem> {
+        let source = SpecSource {
+            file: "c.yaml".into(),
+            text: text.into(),
+        };
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let doc = serde_json::to_value(doc).unwrap();
+        violations(&source, &doc).unwrap()
+    }
+
+    #[test]
+    fn every_schema_compiles() {
+        for i in 0..SCHEMAS.len() {
+            validator(i).unwrap();
+        }
+    }
+
+    #[test]
+    fn every_violation_is_reported_where_it_is_written() {
+        let found = problems(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: c1\nversion: 1.0.0\nstatus: active\nschema:\n  - name: t\n    properties:\n      - name: a\n        logicalType: text\n        requird: true\n",
+        );
+        let rules: Vec<(&str, usize)> = found.iter().map(|p| (p.rule.as_str(), p.line)).collect();
+        assert!(
+            found
+                .iter()
+                .any(|p| p.line == 10 && p.field.ends_with("logicalType")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.message.contains("'requird'") && p.line >= 9),
+            "{rules:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_with_the_fix() {
+        let found =
+            problems("apiVersion: v3.0.2\nkind: DataContract\nversion: 1.0.0\nstatus: draft\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "required");
+        assert!(found[0].message.contains("\"id\" is required"), "{found:?}");
+    }
+
+    #[test]
+    fn a_contract_of_a_later_version_than_it_declares_says_which() {
+        // `timestamp` is a logical type from v3.1.0 on
+        let text = "apiVersion: v3.0.2\nkind: DataContract\nid: c1\nversion: 1.0.0\nstatus: active\nschema:\n  - name: t\n    properties:\n      - name: at\n        logicalType: timestamp\n";
+        let found = problems(text);
+        assert_eq!(found[0].rule, "apiVersion", "{found:?}");
+        assert!(found[0].message.contains("valid ODCS v3.1.0"), "{found:?}");
+        let source = SpecSource {
+            file: "c.yaml".into(),
+            text: text.into(),
+        };
+        let note = conform(&source).unwrap().unwrap();
+        assert!(note.contains("read as v3.1.0"), "{note}");
+    }
+
+    #[test]
+    fn v2_and_unknown_versions_are_named() {
+        let v2 = problems("apiVersion: v2.2.2\nkind: DataContract\n");
+        assert!(v2[0].message.contains("lakemeta reads ODCS v3"), "{v2:?}");
+        let unknown = problems("apiVersion: v9\nkind: DataContract\n");
+        assert!(unknown[0].message.contains("v3.2.0"), "{unknown:?}");
+    }
+}
