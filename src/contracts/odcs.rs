@@ -708,6 +708,11 @@ fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
         .get("arguments")
         .and_then(|a| a.get("pattern"))
         .is_some();
+    let combination = entry
+        .get("arguments")
+        .and_then(|a| a.get("properties"))
+        .and_then(Value::as_sequence)
+        .is_some_and(|p| !p.is_empty());
     let kind = match (declared_type, metric) {
         ("text", _) => "text".to_string(),
         ("custom", _) => "custom".to_string(),
@@ -718,6 +723,8 @@ fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
             "sql".to_string()
         }
         (_, Some(m)) => match crate::model::metric_kind(m, has_pattern) {
+            // duplicates of a combination of columns are a table's metric
+            Some("unique") if column.is_empty() && combination => "unique".to_string(),
             Some(_) if column.is_empty() && crate::model::is_column_metric(m) => {
                 "not_run".to_string()
             }

@@ -12,8 +12,9 @@ use super::fused::{Measured, as_f64};
 use crate::model::DataProduct;
 use crate::model::{Bound, number};
 
-/// Runs a custom check. The query sees the product as `{object}` (or `${object}`, `${table}`),
-/// as `domain.product` and as its bare name, and the check's column as `${column}`. Without a bound, the query's rows are the failing
+/// Runs a custom check. The query sees the product as `${object}` (or `{object}`, `${table}`),
+/// as `domain.product` and as its bare name, and the check's column as `${property}` (ODCS's
+/// name; or `${column}`). Without a bound, the query's rows are the failing
 /// rows (it passes when there are none); with one, the first column of the first row is the
 /// metric.
 pub async fn run_sql_check(
@@ -42,7 +43,9 @@ pub async fn run_sql_check(
         .replace("${table}", &qualified)
         .replace("{table}", &qualified)
         .replace("${column}", &format!("\"{column}\""))
-        .replace("{column}", &format!("\"{column}\""));
+        .replace("{column}", &format!("\"{column}\""))
+        .replace("${property}", &format!("\"{column}\""))
+        .replace("{property}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
     // planned as written, so errors point into the check's own query; a query only: no DDL,
     // no COPY or INSERT, no SET — a contract's SQL cannot act on the machine or the catalog

@@ -214,7 +214,16 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
         }
         "unique" => (
             Metric::DuplicateValues {
-                columns: vec![need_column()?],
+                // a table-level entry names its combination in arguments.properties
+                columns: match def
+                    .get("arguments")
+                    .and_then(|a| a.get("properties"))
+                    .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
+                    .filter(|c| col.is_empty() && !c.is_empty())
+                {
+                    Some(columns) => columns,
+                    None => vec![need_column()?],
+                },
                 percent,
             },
             zero,
