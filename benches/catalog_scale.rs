@@ -63,6 +63,7 @@ fn product(i: usize) -> DataProduct {
         created_at: 0,
         updated_at: 0,
         updated_by: String::new(),
+        ..DataProduct::default()
     }
 }
 

@@ -140,6 +140,7 @@ fn product(i: usize, rng: &mut StdRng) -> DataProduct {
         updated_by: String::new(),
         domain,
         name,
+        ..DataProduct::default()
     }
 }
 

@@ -200,6 +200,7 @@ fn spec_kind(spec: &Spec) -> &'static str {
         Spec::Domain(..) => "Domain",
         Spec::Teams(..) => "Teams",
         Spec::Policy(..) => "Policy",
+        Spec::DataProduct(..) => "DataProduct (ODPS)",
         Spec::Product(..) => "DataContract",
     }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 mod domain;
 mod jobs;
 mod lineage;
+mod product;
 mod serve;
 mod sql;
 
@@ -70,6 +71,8 @@ pub enum Command {
     Schedule(jobs::ScheduleArgs),
     /// Compare contract versions, or export a product's contract as ODCS YAML.
     Contract(contract::ContractArgs),
+    /// Export a data product as an Open Data Product Standard (ODPS) file.
+    Product(product::ProductArgs),
     /// Run the quality checks of data products and record the results; exits with 1 when a
     /// check fails.
     Check(check::CheckArgs),
@@ -183,6 +186,7 @@ async fn run_in(session: &Session, command: Command) -> Result<Exit> {
         Command::Run(args) => jobs::run(session, args).await,
         Command::Schedule(args) => jobs::schedule(session, args).await,
         Command::Contract(args) => contract::run(session, args).await,
+        Command::Product(args) => product::run(session, args).await,
         Command::Check(args) => check::run(session, args).await,
         Command::Lineage(args) => lineage::run(session, args).await,
         Command::Domain(args) => domain::run(session, args),

@@ -227,6 +227,13 @@ async fn plan(
             ));
             desired.owner = owner;
         }
+        if let Some(before) = existing {
+            // the data product whose port it is stays, whatever the contract says
+            desired.data_product = before.data_product.clone();
+            desired.output_port = before.output_port.clone();
+            desired.input_ports = before.input_ports.clone();
+            desired.odps_spec = before.odps_spec.clone();
+        }
         let url =
             if p.metadata_only {
                 Url::parse(&desired.location).map_err(|e| Error::invalid(format!(
@@ -305,6 +312,14 @@ async fn plan(
         }
         planned.insert(name, (desired, p, src));
     }
+    let ports = super::ports::plan_data_products(
+        &current,
+        specs,
+        &mut planned,
+        &mut changes,
+        who,
+        &mut plan_notes,
+    )?;
     check_tables_kept(&current, &planned)?;
     check_owners(&current, specs, &changes, teams_src)?;
     let (mut lineage_added, mut lineage_removed) = (Vec::new(), Vec::new());
@@ -350,6 +365,8 @@ async fn plan(
         ));
         lineage_added.extend(absent_edges(&current.lineage, &edges));
     }
+    lineage_added.extend(ports.added);
+    lineage_removed.extend(ports.removed);
     let report = ApplyReport {
         changes,
         new_tables: new_tables.iter().map(|t| t.product.to_string()).collect(),
@@ -359,10 +376,11 @@ async fn plan(
         notes: specs
             .iter()
             .filter_map(|s| match s {
-                Spec::Product(p, src) => Some((p, src)),
+                Spec::Product(p, src) => Some((&p.notes, src)),
+                Spec::DataProduct(p, src) => Some((&p.notes, src)),
                 _ => None,
             })
-            .flat_map(|(p, src)| p.notes.iter().map(move |n| format!("{}: {n}", src.file)))
+            .flat_map(|(notes, src)| notes.iter().map(move |n| format!("{}: {n}", src.file)))
             .chain(plan_notes)
             .collect(),
     };

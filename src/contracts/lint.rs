@@ -1,5 +1,6 @@
-//! `lakemeta contract lint`: a spec file judged without a warehouse — an ODCS contract by the
-//! standard's schema for its `apiVersion` and then by lakemeta's own reading of it, a domain,
+//! `lakemeta contract lint`: a spec file judged without a warehouse — an ODCS contract or an
+//! ODPS data product by its standard's schema for its `apiVersion` and then by lakemeta's own
+//! reading of it, a domain,
 //! teams or policy spec by lakemeta's — with every problem the judges find.
 
 use super::positions::{Positions, pointer_of};
@@ -20,8 +21,12 @@ pub struct LintReport {
 /// Lints one spec.
 pub fn lint(source: &SpecSource) -> LintReport {
     let mut report = LintReport::default();
-    let is_contract = match serde_yaml::from_str::<serde_yaml::Value>(&source.text) {
-        Ok(doc) => doc.get("kind").and_then(serde_yaml::Value::as_str) == Some("DataContract"),
+    let standard = match serde_yaml::from_str::<serde_yaml::Value>(&source.text) {
+        Ok(doc) => match doc.get("kind").and_then(serde_yaml::Value::as_str) {
+            Some("DataContract") => Some(&standard::ODCS),
+            Some("DataProduct") => Some(&standard::ODPS),
+            _ => None,
+        },
         Err(e) => {
             report
                 .problems
@@ -29,8 +34,8 @@ pub fn lint(source: &SpecSource) -> LintReport {
             return report;
         }
     };
-    if is_contract {
-        let found = standard::as_json(source).and_then(|doc| standard::violations(source, &doc));
+    if let Some(standard) = standard {
+        let found = standard::as_json(source).and_then(|doc| standard.violations(source, &doc));
         match found {
             Ok(p) if p.is_empty() => {}
             Ok(p) => {

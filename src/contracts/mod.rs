@@ -1,4 +1,5 @@
-//! Declarative specs: ODCS v3 data contracts for data products and lakemeta's own domain spec,
+//! Declarative specs: ODCS v3 data contracts for data products, ODPS data products over them,
+//! and lakemeta's own domain, teams and policy specs,
 //! parsed with file and line for every error, and applied idempotently.
 
 mod apply;
@@ -7,8 +8,11 @@ mod domain_spec;
 mod export;
 mod lint;
 mod odcs;
+mod odps;
+mod odps_export;
 mod physical_types;
 mod policy_spec;
+mod ports;
 mod positions;
 mod relationships;
 mod roles;
@@ -24,6 +28,8 @@ pub use domain_spec::DomainSpec;
 pub use export::{EXPORT_API_VERSION, export_contract};
 pub use lint::{LintReport, lint};
 pub use odcs::{ProductSpec, SourceDecl};
+pub use odps::{OdpsSpec, Port};
+pub use odps_export::{ODPS_EXPORT_API_VERSION, export_odps};
 pub use policy_spec::PolicySpec;
 pub use positions::{Position, Positions, field_path, pointer_of};
 pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};

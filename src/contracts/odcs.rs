@@ -401,6 +401,7 @@ impl ProductSpec {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            ..DataProduct::default()
         };
         for (i, s) in c.sla_properties.iter().enumerate() {
             let at = format!("slaProperties[{i}].value");

@@ -4,6 +4,7 @@ use serde_yaml::Value;
 
 use super::domain_spec::DomainSpec;
 use super::odcs::ProductSpec;
+use super::odps::OdpsSpec;
 use super::policy_spec::PolicySpec;
 use super::teams_spec::TeamsSpec;
 use crate::error::{Error, Result};
@@ -91,10 +92,12 @@ pub enum Spec {
     Teams(TeamsSpec, SpecSource),
     /// The access policy.
     Policy(PolicySpec, SpecSource),
+    /// An Open Data Product Standard data product: ports over contracts.
+    DataProduct(Box<OdpsSpec>, SpecSource),
 }
 
-/// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, or an ODCS
-/// `kind: DataContract` — one spec per table it describes.
+/// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, an ODPS
+/// `kind: DataProduct`, or an ODCS `kind: DataContract` — one spec per table it describes.
 pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
     let value: Value = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
     let kind = value
@@ -104,7 +107,7 @@ pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
             source.error(
                 "kind",
                 "missing 'kind': write 'kind: DataContract' (an ODCS v3 contract), \
-                 'kind: Domain', 'kind: Teams' or 'kind: Policy'",
+                 'kind: DataProduct' (ODPS), 'kind: Domain', 'kind: Teams' or 'kind: Policy'",
             )
         })?
         .to_string();
@@ -112,13 +115,20 @@ pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
         "Domain" => Ok(vec![Spec::Domain(DomainSpec::parse(&source)?, source)]),
         "Teams" => Ok(vec![Spec::Teams(TeamsSpec::parse(&source)?, source)]),
         "Policy" => Ok(vec![Spec::Policy(PolicySpec::parse(&source)?, source)]),
+        "DataProduct" => Ok(vec![Spec::DataProduct(
+            Box::new(OdpsSpec::parse(&source)?),
+            source,
+        )]),
         "DataContract" => Ok(ProductSpec::parse(&source)?
             .into_iter()
             .map(|p| Spec::Product(Box::new(p), source.clone()))
             .collect()),
         other => Err(source.error(
             "kind",
-            format!("unknown kind '{other}': use DataContract (ODCS v3), Domain, Teams or Policy"),
+            format!(
+                "unknown kind '{other}': use DataContract (ODCS v3), DataProduct (ODPS), Domain, \
+                 Teams or Policy"
+            ),
         )),
     }
 }
@@ -131,6 +141,11 @@ pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&st
             .map_err(|m| Error::invalid(format!("--domain: {m}")))?;
     }
     for spec in specs.iter_mut() {
+        if let (Spec::DataProduct(p, _), Some(d)) = (&mut *spec, domain)
+            && p.domain.is_empty()
+        {
+            p.domain = d.to_string();
+        }
         let Spec::Product(p, _) = spec else { continue };
         if let Some(d) = domain
             && p.product.domain.is_empty()

@@ -12,93 +12,152 @@ use super::positions::{Positions, field_path};
 use super::source::SpecSource;
 use crate::error::{Error, Result, SpecProblem};
 
-/// The ODCS versions lakemeta reads, each with its schema.
-const SCHEMAS: [(&str, &str); 5] = [
-    (
-        "v3.0.0",
-        include_str!("schemas/odcs-json-schema-v3.0.0.json"),
-    ),
-    (
-        "v3.0.1",
-        include_str!("schemas/odcs-json-schema-v3.0.1.json"),
-    ),
-    (
-        "v3.0.2",
-        include_str!("schemas/odcs-json-schema-v3.0.2.json"),
-    ),
-    (
-        "v3.1.0",
-        include_str!("schemas/odcs-json-schema-v3.1.0.json"),
-    ),
-    (
-        "v3.2.0",
-        include_str!("schemas/odcs-json-schema-v3.2.0.json"),
-    ),
-];
-
-/// The `apiVersion`s lakemeta reads.
-pub fn api_versions() -> Vec<&'static str> {
-    SCHEMAS.iter().map(|(v, _)| *v).collect()
+/// A Bitol standard lakemeta reads: its versions, each with its published JSON schema.
+pub(crate) struct Standard {
+    /// Its short name, for messages (`ODCS`).
+    name: &'static str,
+    /// Its versions, oldest first, each with its schema's text.
+    schemas: &'static [(&'static str, &'static str)],
+    /// The compiled schemas, built on first use.
+    compiled: &'static [OnceLock<std::result::Result<jsonschema::Validator, String>>],
+    /// True when a document may follow an earlier version than it declares too (ODPS: the
+    /// standard's own v1.0 examples say v0.9.0); else only a later one.
+    any_version: bool,
 }
 
-/// The compiled validator of each version, built on first use.
-fn validator(index: usize) -> Result<&'static jsonschema::Validator> {
-    static COMPILED: [OnceLock<std::result::Result<jsonschema::Validator, String>>; 5] =
-        [const { OnceLock::new() }; 5];
-    let (version, text) = SCHEMAS[index];
-    COMPILED[index]
-        .get_or_init(|| {
-            let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-            jsonschema::options()
-                .build(&schema)
-                .map_err(|e| e.to_string())
+static ODCS_COMPILED: [OnceLock<std::result::Result<jsonschema::Validator, String>>; 5] =
+    [const { OnceLock::new() }; 5];
+static ODPS_COMPILED: [OnceLock<std::result::Result<jsonschema::Validator, String>>; 2] =
+    [const { OnceLock::new() }; 2];
+
+/// The Open Data Contract Standard, v3.
+pub(crate) static ODCS: Standard = Standard {
+    name: "ODCS",
+    schemas: &[
+        (
+            "v3.0.0",
+            include_str!("schemas/odcs-json-schema-v3.0.0.json"),
+        ),
+        (
+            "v3.0.1",
+            include_str!("schemas/odcs-json-schema-v3.0.1.json"),
+        ),
+        (
+            "v3.0.2",
+            include_str!("schemas/odcs-json-schema-v3.0.2.json"),
+        ),
+        (
+            "v3.1.0",
+            include_str!("schemas/odcs-json-schema-v3.1.0.json"),
+        ),
+        (
+            "v3.2.0",
+            include_str!("schemas/odcs-json-schema-v3.2.0.json"),
+        ),
+    ],
+    compiled: &ODCS_COMPILED,
+    any_version: false,
+};
+
+/// The Open Data Product Standard.
+pub(crate) static ODPS: Standard = Standard {
+    name: "ODPS",
+    schemas: &[
+        (
+            "v0.9.0",
+            include_str!("schemas/odps-json-schema-v0.9.0.json"),
+        ),
+        (
+            "v1.0.0",
+            include_str!("schemas/odps-json-schema-v1.0.0.json"),
+        ),
+    ],
+    compiled: &ODPS_COMPILED,
+    any_version: true,
+};
+
+/// The ODCS `apiVersion`s lakemeta reads.
+pub fn api_versions() -> Vec<&'static str> {
+    ODCS.versions()
+}
+
+impl Standard {
+    /// The `apiVersion`s of the standard lakemeta reads.
+    pub(crate) fn versions(&self) -> Vec<&'static str> {
+        self.schemas.iter().map(|(v, _)| *v).collect()
+    }
+
+    /// The compiled validator of version `index`, built on first use.
+    fn validator(&self, index: usize) -> Result<&'static jsonschema::Validator> {
+        let (version, text) = self.schemas[index];
+        let compiled: &'static OnceLock<_> = &self.compiled[index];
+        compiled
+            .get_or_init(|| {
+                let schema: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                jsonschema::options()
+                    .build(&schema)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| {
+                Error::invalid(format!(
+                    "the embedded {} {version} schema does not compile ({e}); this is a bug in \
+                     lakemeta, please report it",
+                    self.name
+                ))
+            })
+    }
+
+    /// Fails with every violation when the document in `source` follows neither the schema for
+    /// its `apiVersion` nor that of another version it may follow. A document valid only under
+    /// another version (the standard's own examples of v3.1.0 fields labelled v3.0.2, say) is
+    /// read as that version, and the note returned says so.
+    pub(crate) fn conform(&self, source: &SpecSource) -> Result<Option<String>> {
+        let doc = as_json(source)?;
+        let problems = self.violations(source, &doc)?;
+        if problems.is_empty() {
+            return Ok(None);
+        }
+        if let Some(valid) = self.valid_as_other(&doc)? {
+            return Ok(Some(format!(
+                "the document declares apiVersion {} but follows {} {valid}: read as {valid} \
+                 (set 'apiVersion: {valid}' to say so)",
+                doc.get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                self.name
+            )));
+        }
+        Err(Error::SpecProblems {
+            file: source.file.clone(),
+            problems,
         })
-        .as_ref()
-        .map_err(|e| {
-            Error::invalid(format!(
-                "the embedded ODCS {version} schema does not compile ({e}); this is a bug in \
-                 lakemeta, please report it"
-            ))
-        })
+    }
+
+    /// The first other version (after the declared one, or any for ODPS) whose schema accepts
+    /// `doc`.
+    fn valid_as_other(&self, doc: &Value) -> Result<Option<&'static str>> {
+        let declared = doc.get("apiVersion").and_then(Value::as_str);
+        let Some(index) = declared.and_then(|v| self.schemas.iter().position(|(s, _)| *s == v))
+        else {
+            return Ok(None);
+        };
+        for (other, (version, _)) in self.schemas.iter().enumerate() {
+            if other == index || (other < index && !self.any_version) {
+                continue;
+            }
+            if self.validator(other)?.is_valid(doc) {
+                return Ok(Some(version));
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// Fails with every violation when the contract in `source` follows neither the standard's
-/// schema for its `apiVersion` nor that of a later v3 version. A contract valid only under a
-/// later version (the standard's own examples of v3.1.0 fields labelled v3.0.2, say) is read as
-/// that version, and the note returned says so.
+/// schema for its `apiVersion` nor that of a later v3 version (see [`Standard::conform`]).
 pub fn conform(source: &SpecSource) -> Result<Option<String>> {
-    let doc = as_json(source)?;
-    let problems = violations(source, &doc)?;
-    if problems.is_empty() {
-        return Ok(None);
-    }
-    if let Some(valid) = valid_as_later(&doc)? {
-        return Ok(Some(format!(
-            "the contract declares apiVersion {} but follows ODCS {valid}: read as {valid} \
-             (set 'apiVersion: {valid}' to say so)",
-            doc.get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        )));
-    }
-    Err(Error::SpecProblems {
-        file: source.file.clone(),
-        problems,
-    })
-}
-
-/// The first version after the declared one whose schema accepts `doc`.
-fn valid_as_later(doc: &Value) -> Result<Option<&'static str>> {
-    let declared = doc.get("apiVersion").and_then(Value::as_str);
-    let Some(index) = declared.and_then(|v| SCHEMAS.iter().position(|(s, _)| *s == v)) else {
-        return Ok(None);
-    };
-    for (later, (version, _)) in SCHEMAS.iter().enumerate().skip(index + 1) {
-        if validator(later)?.is_valid(doc) {
-            return Ok(Some(version));
-        }
-    }
-    Ok(None)
+    ODCS.conform(source)
 }
 
 /// The document as JSON, the data model the standard's schema describes.
@@ -120,95 +179,111 @@ pub fn as_json(source: &SpecSource) -> Result<Value> {
 /// `apiVersion`: every violation, in document order. An `apiVersion` lakemeta has no schema for
 /// is one problem that names the versions it reads.
 pub fn violations(source: &SpecSource, doc: &Value) -> Result<Vec<SpecProblem>> {
-    let positions = Positions::of(&source.text);
-    let problem = |pointer: &str, rule: &str, message: String| {
-        let at = positions.at(pointer);
-        SpecProblem {
-            line: at.line,
-            column: at.column,
-            field: field_path(pointer),
-            rule: rule.to_string(),
-            message,
-        }
-    };
-    let version = doc.get("apiVersion").and_then(Value::as_str);
-    let Some(index) = version.and_then(|v| SCHEMAS.iter().position(|(s, _)| *s == v)) else {
-        let message = match version {
-            Some(v) if v.starts_with("v2") => format!(
-                "ODCS {v} contracts are not read: lakemeta reads ODCS v3 ({}); rewrite the \
-                 contract in v3 (the standard's v2-to-v3 migration guide lists the renamed \
-                 fields)",
-                api_versions().join(", ")
-            ),
-            Some(v) => format!(
-                "unsupported apiVersion '{v}': lakemeta reads {}",
-                api_versions().join(", ")
-            ),
-            None => format!(
-                "missing 'apiVersion': add the ODCS version the contract follows, one of {}",
-                api_versions().join(", ")
-            ),
-        };
-        return Ok(vec![problem("/apiVersion", "apiVersion", message)]);
-    };
-    let validator = validator(index)?;
-    let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(doc).collect();
-    // a field the schema could not judge because a value inside its object failed (a `oneOf`
-    // none of whose forms fit) is not reported again as an unknown field
-    let judged_elsewhere = |e: &jsonschema::ValidationError<'_>| {
-        matches!(e.kind(), ValidationErrorKind::UnevaluatedProperties { .. })
-            && errors.iter().any(|other| {
-                matches!(
-                    other.kind(),
-                    ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. }
-                ) && other
-                    .instance_path()
-                    .as_str()
-                    .starts_with(e.instance_path().as_str())
-            })
-    };
-    let mut out: Vec<SpecProblem> = errors
-        .iter()
-        .filter(|e| !judged_elsewhere(e))
-        .map(|e| {
-            let mut pointer = e.instance_path().as_str().to_string();
-            // an unexpected field is shown where it is written, not at its object
-            if let ValidationErrorKind::AdditionalProperties { unexpected }
-            | ValidationErrorKind::UnevaluatedProperties { unexpected } = e.kind()
-                && let [one] = unexpected.as_slice()
-            {
-                pointer = format!("{pointer}/{}", one.replace('~', "~0").replace('/', "~1"));
+    ODCS.violations(source, doc)
+}
+
+impl Standard {
+    /// The document `doc` (its text in `source`) against the standard's schema for its
+    /// `apiVersion`: every violation, in document order.
+    pub(crate) fn violations(&self, source: &SpecSource, doc: &Value) -> Result<Vec<SpecProblem>> {
+        let positions = Positions::of(&source.text);
+        let problem = |pointer: &str, rule: &str, message: String| {
+            let at = positions.at(pointer);
+            SpecProblem {
+                line: at.line,
+                column: at.column,
+                field: field_path(pointer),
+                rule: rule.to_string(),
+                message,
             }
-            let rule = e
-                .schema_path()
-                .segments()
-                .last()
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            problem(&pointer, &rule, fix(e, SCHEMAS[index].0))
-        })
-        .collect();
-    out.sort_by_key(|p| (p.line, p.column));
-    out.dedup_by(|a, b| a.line == b.line && a.field == b.field && a.message == b.message);
-    // a contract written to a later version than it declares: say which one it follows
-    if !out.is_empty()
-        && let Some(valid) = valid_as_later(doc)?
-    {
-        let declared = SCHEMAS[index].0;
-        out.insert(
-            0,
-            problem(
-                "/apiVersion",
-                "apiVersion",
-                format!(
-                    "the contract declares {declared} but is valid ODCS {valid}: set \
-                     'apiVersion: {valid}' (or fix the problems below for {declared}); \
-                     lakemeta apply reads it as {valid}"
+        };
+        let version = doc.get("apiVersion").and_then(Value::as_str);
+        let Some(index) = version.and_then(|v| self.schemas.iter().position(|(s, _)| *s == v))
+        else {
+            let versions = self.versions().join(", ");
+            let message = match version {
+                Some(v) if v.starts_with("v2") && self.name == "ODCS" => format!(
+                    "ODCS {v} contracts are not read: lakemeta reads ODCS v3 ({versions}); rewrite \
+                 the contract in v3 (the standard's v2-to-v3 migration guide lists the renamed \
+                 fields)"
                 ),
-            ),
-        );
+                Some(v) => format!(
+                    "unsupported apiVersion '{v}': lakemeta reads {} {versions}",
+                    self.name
+                ),
+                None => format!(
+                    "missing 'apiVersion': add the {} version the document follows, one of \
+                 {versions}",
+                    self.name
+                ),
+            };
+            return Ok(vec![problem("/apiVersion", "apiVersion", message)]);
+        };
+        let validator = self.validator(index)?;
+        let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(doc).collect();
+        // a field the schema could not judge because a value inside its object failed (a `oneOf`
+        // none of whose forms fit) is not reported again as an unknown field
+        let judged_elsewhere = |e: &jsonschema::ValidationError<'_>| {
+            matches!(e.kind(), ValidationErrorKind::UnevaluatedProperties { .. })
+                && errors.iter().any(|other| {
+                    matches!(
+                        other.kind(),
+                        ValidationErrorKind::AnyOf { .. }
+                            | ValidationErrorKind::OneOfNotValid { .. }
+                    ) && other
+                        .instance_path()
+                        .as_str()
+                        .starts_with(e.instance_path().as_str())
+                })
+        };
+        let mut out: Vec<SpecProblem> = errors
+            .iter()
+            .filter(|e| !judged_elsewhere(e))
+            .map(|e| {
+                let mut pointer = e.instance_path().as_str().to_string();
+                // an unexpected field is shown where it is written, not at its object
+                if let ValidationErrorKind::AdditionalProperties { unexpected }
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } = e.kind()
+                    && let [one] = unexpected.as_slice()
+                {
+                    pointer = format!("{pointer}/{}", one.replace('~', "~0").replace('/', "~1"));
+                }
+                let rule = e
+                    .schema_path()
+                    .segments()
+                    .last()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                problem(
+                    &pointer,
+                    &rule,
+                    fix(e, &format!("{} {}", self.name, self.schemas[index].0)),
+                )
+            })
+            .collect();
+        out.sort_by_key(|p| (p.line, p.column));
+        out.dedup_by(|a, b| a.line == b.line && a.field == b.field && a.message == b.message);
+        // a contract written to a later version than it declares: say which one it follows
+        if !out.is_empty()
+            && let Some(valid) = self.valid_as_other(doc)?
+        {
+            let declared = self.schemas[index].0;
+            out.insert(
+                0,
+                problem(
+                    "/apiVersion",
+                    "apiVersion",
+                    format!(
+                        "the document declares {declared} but is valid {} {valid}: set \
+                     'apiVersion: {valid}' (or fix the problems below for {declared}); \
+                     lakemeta apply reads it as {valid}",
+                        self.name
+                    ),
+                ),
+            );
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// What is wrong, said with the fix.
@@ -216,11 +291,11 @@ fn fix(e: &jsonschema::ValidationError<'_>, version: &str) -> String {
     let value = e.instance();
     match e.kind() {
         ValidationErrorKind::Required { property } => {
-            format!("{property} is required here by ODCS {version}: add it")
+            format!("{property} is required here by {version}: add it")
         }
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => format!(
-            "{} not a field ODCS {version} defines here: correct the spelling, or keep your \
+            "{} not a field {version} defines here: correct the spelling, or keep your \
              own fields under customProperties",
             match unexpected.as_slice() {
                 [one] => format!("'{one}' is"),
@@ -238,7 +313,7 @@ fn fix(e: &jsonschema::ValidationError<'_>, version: &str) -> String {
             format!("{value} is not of type {wanted}: write a {wanted} here")
         }
         ValidationErrorKind::Pattern { pattern } => {
-            format!("{value} does not have the form ODCS {version} gives this field: {pattern}")
+            format!("{value} does not have the form {version} gives this field: {pattern}")
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             // the form the value comes nearest to: fewest errors, a value of the right kind
@@ -252,13 +327,13 @@ fn fix(e: &jsonschema::ValidationError<'_>, version: &str) -> String {
             });
             match nearest.and_then(|b| b.first()) {
                 Some(first) => format!(
-                    "none of the forms ODCS {version} allows here fits; nearest: {}",
+                    "none of the forms {version} allows here fits; nearest: {}",
                     fix(first, version)
                 ),
-                None => format!("{value} is none of the forms ODCS {version} allows here"),
+                None => format!("{value} is none of the forms {version} allows here"),
             }
         }
-        _ => format!("{e} (ODCS {version})"),
+        _ => format!("{e} ({version})"),
     }
 }
 
@@ -278,8 +353,10 @@ mod tests {
 
     #[test]
     fn every_schema_compiles() {
-        for i in 0..SCHEMAS.len() {
-            validator(i).unwrap();
+        for standard in [&ODCS, &ODPS] {
+            for i in 0..standard.schemas.len() {
+                standard.validator(i).unwrap();
+            }
         }
     }
 

@@ -196,6 +196,19 @@ pub struct DataProduct {
     pub updated_at: i64,
     /// The principal that made the last change.
     pub updated_by: String,
+    /// The Open Data Product Standard product whose output port this table is (its `id`), when
+    /// an ODPS file says so.
+    #[serde(default)]
+    pub data_product: Option<String>,
+    /// That output port: `name (version)`.
+    #[serde(default)]
+    pub output_port: Option<String>,
+    /// The contracts that product reads: its input ports' contract ids.
+    #[serde(default)]
+    pub input_ports: Option<Vec<String>>,
+    /// The ODPS file as applied.
+    #[serde(default)]
+    pub odps_spec: Option<String>,
 }
 
 impl DataProduct {

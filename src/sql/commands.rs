@@ -320,6 +320,12 @@ impl Session {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
+            ("data_product".into(), opt(p.data_product.clone())),
+            ("output_port".into(), opt(p.output_port.clone())),
+            (
+                "input_ports".into(),
+                opt(p.input_ports.as_ref().map(|i| i.join(", "))),
+            ),
         ];
         for c in &p.columns {
             let mut attrs = vec![c.data_type.clone()];

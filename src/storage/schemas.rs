@@ -137,6 +137,15 @@ impl SystemTableKind {
                 ts("created_at"),
                 ts("updated_at"),
                 utf8("updated_by", false),
+                // added with ODPS support: nullable, so tables of earlier layouts gain them
+                utf8("data_product", true),
+                utf8("output_port", true),
+                Field::new(
+                    "input_ports",
+                    DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+                    true,
+                ),
+                utf8("odps_spec", true),
             ],
             SystemTableKind::Contracts => vec![
                 utf8("product", false),

@@ -662,8 +662,10 @@ fn every_construct_applies_runs_and_round_trips() {
         "{out}"
     );
     assert_eq!(
-        csv("SELECT name, data_type FROM meta.columns WHERE product = 'shop.orders' \
-             ORDER BY ordinal"),
+        csv(
+            "SELECT name, data_type FROM meta.columns WHERE product = 'shop.orders' \
+             ORDER BY ordinal"
+        ),
         // Postgres, Snowflake/Oracle, SQL Server, MySQL, BigQuery, Spark, Trino types; nested
         // properties and items; VARIANT read as text
         "name,data_type\norder_id,string\ncustomer_id,\"decimal(38,0)\"\namount,\"decimal(10,2)\"\n\
@@ -726,17 +728,21 @@ fn every_construct_applies_runs_and_round_trips() {
          unique(order_id),unique,pass\n"
     );
     assert_eq!(
-        csv("SELECT check_name, observed, message FROM run_checks('shop.orders') WHERE check_name \
+        csv(
+            "SELECT check_name, observed, message FROM run_checks('shop.orders') WHERE check_name \
              IN ('no_negative_amounts', 'not_null(amount)', 'accepted_values(status)', \
-             'completeness(amount)', 'custom') ORDER BY check_name"),
+             'completeness(amount)', 'custom') ORDER BY check_name"
+        ),
         "check_name,observed,message\naccepted_values(status),1,\ncompleteness(amount),1,\n\
          custom,,a check for greatExpectations: not run by lakemeta (run it with \
          greatExpectations); write it as 'type: sql' for lakemeta to run\n\
          no_negative_amounts,1,\"observed 1, expected = 0\"\nnot_null(amount),33.3333%,\n"
     );
     assert_eq!(
-        csv("SELECT check_name, kind, status, observed FROM run_checks('shop.order_lines') \
-             WHERE kind <> 'freshness' AND kind <> 'commit_freshness' ORDER BY check_name"),
+        csv(
+            "SELECT check_name, kind, status, observed FROM run_checks('shop.order_lines') \
+             WHERE kind <> 'freshness' AND kind <> 'commit_freshness' ORDER BY check_name"
+        ),
         // the table-level duplicateValues of (order_id, line_no) runs as a composite key
         "check_name,kind,status,observed\naccepted_values(quantity),accepted_values,pass,1\n\
          completeness(quantity),completeness,pass,0%\nnot_null(line_no),not_null,pass,0\n\
@@ -748,7 +754,11 @@ fn every_construct_applies_runs_and_round_trips() {
     for target in ["shop.orders", "shop.order_lines", "every-construct"] {
         let (code, exported, err) = run(wh, &["contract", "export", target]);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(exported, std::fs::read_to_string(&file).unwrap(), "{target}");
+        assert_eq!(
+            exported,
+            std::fs::read_to_string(&file).unwrap(),
+            "{target}"
+        );
     }
     let (code, stdout, stderr) = run(wh, &["contract", "diff", path, "--format", "csv"]);
     assert_eq!(code, 0, "{stderr}");
@@ -756,5 +766,132 @@ fn every_construct_applies_runs_and_round_trips() {
     assert!(
         stderr.contains("contract every-construct 1.0.0 -> 1.0.0: 0 breaking, 0 non-breaking"),
         "{stderr}"
+    );
+}
+
+/// An ODPS data product over the example mesh (tests/fixtures/odps/checkout.odps.yaml): its
+/// output ports' contracts name the tables that are its ports, its input ports become declared
+/// lineage, `meta.products` and `DESCRIBE PRODUCT` show the ports, and `product export --format
+/// odps` gives the file back (or writes one dataproduct-cli's lint accepts).
+#[test]
+fn odps_data_products_apply_show_their_ports_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let wh = wh.to_str().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odps/checkout.odps.yaml");
+    let path = file.to_str().unwrap();
+    let csv = |sql: &str| {
+        let (code, out, err) = run(wh, &["sql", "--format", "csv", "-c", sql]);
+        assert_eq!(code, 0, "{sql}: {err}");
+        out
+    };
+    let lint = super::support::python_tools().join("dataproduct");
+    let dataproduct_lint = |f: &str| {
+        let out = std::process::Command::new(&lint)
+            .args(["lint", "--no-resolve-references", f])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dataproduct lint refuses {f}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    dataproduct_lint(path);
+    let out = super::bin()
+        .args(["contract", "lint", path])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    assert_eq!(run(wh, &["apply", MESH]).0, 0);
+    let (code, out, err) = run(wh, &["apply", path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("~ product orders.orders_fact")
+            && out.contains("~ product orders.payments_fact")
+            && out.contains("+ lineage users.user_profiles -> orders.orders_fact")
+            && out.contains("+ lineage users.user_profiles -> orders.payments_fact")
+            && out.contains(
+                "inputPorts[1]: input port crm_accounts (2.0.0) names contract 'crm-accounts', \
+                 which no product here has: kept, no lineage recorded"
+            ),
+        "{out}"
+    );
+    let ports = || {
+        csv("SELECT domain, name, data_product, output_port, \
+             array_to_string(input_ports, ' ') AS input_ports FROM meta.products \
+             WHERE data_product IS NOT NULL ORDER BY name")
+    };
+    assert_eq!(
+        ports(),
+        "domain,name,data_product,output_port,input_ports\n\
+         orders,orders_fact,checkout,orders (1.0.0),users-user_profiles crm-accounts\n\
+         orders,payments_fact,checkout,payments (1.0.0),users-user_profiles crm-accounts\n"
+    );
+    let describe = csv("DESCRIBE PRODUCT orders.orders_fact");
+    assert!(
+        describe.contains("data_product,checkout\n")
+            && describe.contains("output_port,orders (1.0.0)\n"),
+        "{describe}"
+    );
+    // again: nothing to do; the contract applied again keeps its port
+    let again = run(wh, &["apply", path]).1;
+    assert!(again.starts_with("no changes\nnote: "), "{again}");
+    let (code, out, err) = run(
+        wh,
+        &["apply", &format!("{MESH}/contracts/orders_fact.yaml")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("no changes"), "{out}");
+
+    // the file comes back as written; a product of no ODPS file is written as one
+    let (code, exported, err) = run(
+        wh,
+        &[
+            "product",
+            "export",
+            "orders.orders_fact",
+            "--format",
+            "odps",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(exported, std::fs::read_to_string(&file).unwrap());
+    let written = dir.path().join("user_segments.odps.yaml");
+    let (code, _, err) = run(
+        wh,
+        &[
+            "product",
+            "export",
+            "users.user_segments",
+            "-o",
+            written.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        text.contains("contractId: users-user_segments") && text.contains("inputPorts:"),
+        "{text}"
+    );
+    dataproduct_lint(written.to_str().unwrap());
+
+    // a port left out: its table is no longer the data product's
+    let edited = dir.path().join("checkout.odps.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text.find("  - name: payments\n").unwrap();
+    let end = text.find("customProperties:").unwrap();
+    std::fs::write(&edited, format!("{}{}", &text[..cut], &text[end..])).unwrap();
+    let (code, out, err) = run(wh, &["apply", edited.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("- lineage users.user_profiles -> orders.payments_fact"),
+        "{out}"
+    );
+    assert_eq!(
+        ports(),
+        "domain,name,data_product,output_port,input_ports\n\
+         orders,orders_fact,checkout,orders (1.0.0),users-user_profiles crm-accounts\n"
     );
 }
