@@ -185,6 +185,7 @@ impl ProductSpec {
             let name = sql_name("data product", &written, &mut notes)
                 .map_err(|m| source.error(&field, m))?;
             let mut spec = Self::table(&c, source, None, domain, name)?;
+            spec.product.display_name = display_name(&written, &spec.product.name);
             notes.append(&mut spec.notes);
             spec.notes = notes;
             spec.metadata_only = true;
@@ -248,6 +249,7 @@ impl ProductSpec {
             } else {
                 Self::table(&c, source, Some((k, object)), domain.clone(), name)?
             };
+            spec.product.display_name = display_name(&written, &spec.product.name);
             if k == 0 {
                 // the contract's own notes go with its first table
                 let mut all = std::mem::take(&mut notes);
@@ -535,11 +537,19 @@ impl ProductSpec {
         if !c.access_patterns.is_empty() {
             p.access_patterns = c.access_patterns.clone();
         }
+        if c.display_name.is_some() {
+            p.display_name = c.display_name.clone();
+        }
         p.sla_freshness_minutes = c.sla_freshness_minutes.or(p.sla_freshness_minutes);
         p.sla_availability_percent = c.sla_availability_percent.or(p.sla_availability_percent);
         p.sla_completeness_percent = c.sla_completeness_percent.or(p.sla_completeness_percent);
         p
     }
+}
+
+/// The name as the contract writes it, when the product's SQL name differs from it.
+fn display_name(written: &str, name: &str) -> Option<String> {
+    (written != name).then(|| written.to_string())
 }
 
 /// The column a freshness SLA's `element` names (`table.column` or `column`), checked against

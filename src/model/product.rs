@@ -209,6 +209,10 @@ pub struct DataProduct {
     /// The ODPS file as applied.
     #[serde(default)]
     pub odps_spec: Option<String>,
+    /// The product's name as its contract writes it (`Orders Event Stream`), when that is not
+    /// a SQL name and `name` is the SQL name made of it.
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 impl DataProduct {

@@ -284,6 +284,7 @@ impl Session {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         let mut rows = vec![
             ("product".into(), name.to_string()),
+            ("display_name".into(), opt(p.display_name.clone())),
             ("kind".into(), p.kind.clone()),
             ("location".into(), p.location.clone()),
             ("format".into(), p.format.clone()),

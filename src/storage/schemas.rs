@@ -146,6 +146,7 @@ impl SystemTableKind {
                     true,
                 ),
                 utf8("odps_spec", true),
+                utf8("display_name", true),
             ],
             SystemTableKind::Contracts => vec![
                 utf8("product", false),

@@ -462,6 +462,11 @@ fn contracts_of_several_tables_and_of_none() {
          anotherobject,53581432-6c55-4ba2-a65f-72344a91553a,1.0.0\n\
          tbl,53581432-6c55-4ba2-a65f-72344a91553a,1.0.0\n"
     );
+    // the name as written is kept for display
+    assert_eq!(
+        csv("SELECT name, display_name FROM meta.products WHERE domain = 'shapes' ORDER BY name"),
+        "name,display_name\nanobject,AnObject\nanotherobject,AnotherObject\ntbl,\n"
+    );
     // each table is queryable and checked
     assert_eq!(csv("SELECT count(*) AS n FROM shapes.anobject"), "n\n0\n");
     for t in ["shapes.tbl", "shapes.anobject", "shapes.anotherobject"] {
