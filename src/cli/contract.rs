@@ -66,10 +66,32 @@ pub(super) fn lint(paths: &[PathBuf]) -> Result<super::Exit> {
     let mut invalid = 0usize;
     let mut problems = 0usize;
     let mut out = String::new();
+    let mut sources = Vec::new();
     for path in paths {
-        for source in read_sources(path)? {
+        sources.extend(read_sources(path)?);
+    }
+    // files are judged apart, on every core; reported in name order
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = sources.len().div_ceil(threads).max(1);
+    let reports: Vec<crate::contracts::LintReport> = std::thread::scope(|scope| {
+        let workers: Vec<_> = sources
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(crate::contracts::lint)
+                        .collect::<Vec<crate::contracts::LintReport>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Vec<_>>()
+    });
+    {
+        for (source, report) in sources.iter().zip(reports) {
             files += 1;
-            let report = crate::contracts::lint(&source);
             for n in &report.notes {
                 eprintln!("note: {}: {n}", source.file);
             }

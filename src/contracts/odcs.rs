@@ -387,7 +387,7 @@ impl ProductSpec {
             kind: "managed".into(),
             location: String::new(),
             format: "delta".into(),
-            owner: owner(c),
+            owner: team_name(c.team.as_ref()),
             description: description(c, object.map(|(_, o)| o)),
             tags: c.tags.clone(),
             access_patterns: Vec::new(),
@@ -784,23 +784,21 @@ fn check_name(entry: &Value, kind: &str, column: &str) -> String {
         })
 }
 
-fn owner(c: &Odcs) -> String {
-    match &c.team {
-        Some(Value::Mapping(m)) => m
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+/// The owner team a standard's `team` names: its `name` (an object, ODCS v3.1 / ODPS v1.0), or
+/// the member with role `owner` (a list of members, the earlier versions).
+pub(crate) fn team_name(team: Option<&Value>) -> String {
+    match team {
+        Some(Value::Mapping(m)) => m.get("name").and_then(Value::as_str),
         Some(Value::Sequence(members)) => members
             .iter()
             .find(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
             .and_then(|m| m.get("username").or_else(|| m.get("name")))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
+            .and_then(Value::as_str),
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => None,
     }
+    .unwrap_or_default()
+    .to_string()
 }
 
 fn description(c: &Odcs, object: Option<&SchemaObject>) -> String {

@@ -105,17 +105,7 @@ impl OdpsSpec {
                 })
                 .collect()
         };
-        let team = match &p.team {
-            Some(Value::Mapping(m)) => m.get("name").and_then(Value::as_str),
-            Some(Value::Sequence(members)) => members
-                .iter()
-                .find(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
-                .and_then(|m| m.get("username").or_else(|| m.get("name")))
-                .and_then(Value::as_str),
-            _ => None,
-        }
-        .unwrap_or_default()
-        .to_string();
+        let team = super::odcs::team_name(p.team.as_ref());
         let mut notes: Vec<String> = read_as.into_iter().collect();
         let output_ports = ports(p.output_ports, "outputPorts");
         for port in output_ports.iter().filter(|o| o.contract_id.is_none()) {

@@ -18,11 +18,7 @@ const STATEMENT_PREFIX: &str = "data product ";
 
 /// True when `edge` was declared by an ODPS data product's input ports.
 pub(crate) fn is_from_data_product(edge: &LineageEdge) -> bool {
-    edge.kind == edge_kind::DECLARED
-        && edge
-            .statement
-            .as_deref()
-            .is_some_and(|s| s.starts_with(STATEMENT_PREFIX))
+    super::sources::declared_by(edge, STATEMENT_PREFIX)
 }
 
 /// The products planned by the apply's contracts, by name.

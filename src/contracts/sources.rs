@@ -16,11 +16,17 @@ const STATEMENT_PREFIX: &str = "contract ";
 
 /// True when `edge` was declared by a contract (not by `CREATE LINEAGE`).
 pub(crate) fn is_from_contract(edge: &LineageEdge) -> bool {
+    declared_by(edge, STATEMENT_PREFIX)
+}
+
+/// True when `edge` is a declared edge whose statement starts with `prefix` (the spec that owns
+/// it).
+pub(crate) fn declared_by(edge: &LineageEdge, prefix: &str) -> bool {
     edge.kind == edge_kind::DECLARED
         && edge
             .statement
             .as_deref()
-            .is_some_and(|s| s.starts_with(STATEMENT_PREFIX))
+            .is_some_and(|s| s.starts_with(prefix))
 }
 
 /// The edges `spec` declares into `product` (as it will be after the apply), each source

@@ -186,9 +186,12 @@ impl Standard {
     /// The document `doc` (its text in `source`) against the standard's schema for its
     /// `apiVersion`: every violation, in document order.
     pub(crate) fn violations(&self, source: &SpecSource, doc: &Value) -> Result<Vec<SpecProblem>> {
-        let positions = Positions::of(&source.text);
+        // where values are written is read only when there is a problem to place
+        let positions = std::cell::OnceCell::new();
         let problem = |pointer: &str, rule: &str, message: String| {
-            let at = positions.at(pointer);
+            let at = positions
+                .get_or_init(|| Positions::of(&source.text))
+                .at(pointer);
             SpecProblem {
                 line: at.line,
                 column: at.column,
@@ -220,6 +223,10 @@ impl Standard {
             return Ok(vec![problem("/apiVersion", "apiVersion", message)]);
         };
         let validator = self.validator(index)?;
+        // the common case, a valid document, without collecting errors
+        if validator.is_valid(doc) {
+            return Ok(Vec::new());
+        }
         let errors: Vec<jsonschema::ValidationError<'_>> = validator.iter_errors(doc).collect();
         // a field the schema could not judge because a value inside its object failed (a `oneOf`
         // none of whose forms fit) is not reported again as an unknown field

@@ -284,7 +284,6 @@ impl Session {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         let mut rows = vec![
             ("product".into(), name.to_string()),
-            ("display_name".into(), opt(p.display_name.clone())),
             ("kind".into(), p.kind.clone()),
             ("location".into(), p.location.clone()),
             ("format".into(), p.format.clone()),
@@ -321,13 +320,19 @@ impl Session {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            ("data_product".into(), opt(p.data_product.clone())),
-            ("output_port".into(), opt(p.output_port.clone())),
-            (
+        ];
+        // what only some products have: the name as written, the ODPS data product's port
+        if let Some(d) = &p.display_name {
+            rows.push(("display_name".into(), d.clone()));
+        }
+        if let Some(d) = &p.data_product {
+            rows.push(("data_product".into(), d.clone()));
+            rows.push(("output_port".into(), opt(p.output_port.clone())));
+            rows.push((
                 "input_ports".into(),
                 opt(p.input_ports.as_ref().map(|i| i.join(", "))),
-            ),
-        ];
+            ));
+        }
         for c in &p.columns {
             let mut attrs = vec![c.data_type.clone()];
             if !c.nullable {
