@@ -52,23 +52,30 @@ fn applied_contract(p: &DataProduct) -> Result<String> {
     })
 }
 
-/// The contract lakemeta writes for a product registered without one.
-fn generated_contract(p: &DataProduct) -> Result<String> {
-    let mut root = Map::new();
-    root.insert("apiVersion".into(), json!(EXPORT_API_VERSION));
-    root.insert("kind".into(), json!("DataContract"));
+/// The id and version of a product's contract, or of the one `export` writes for a product
+/// registered without one (`domain-product`, 0.1.0).
+pub(crate) fn contract_of(p: &DataProduct) -> (String, String) {
     let id = if p.contract_id.is_empty() {
         format!("{}-{}", p.domain, p.name)
     } else {
         p.contract_id.clone()
     };
-    root.insert("id".into(), json!(id));
-    root.insert("name".into(), json!(p.name));
     let version = if p.contract_version.is_empty() {
         "0.1.0".to_string()
     } else {
         p.contract_version.clone()
     };
+    (id, version)
+}
+
+/// The contract lakemeta writes for a product registered without one.
+fn generated_contract(p: &DataProduct) -> Result<String> {
+    let mut root = Map::new();
+    root.insert("apiVersion".into(), json!(EXPORT_API_VERSION));
+    root.insert("kind".into(), json!("DataContract"));
+    let (id, version) = contract_of(p);
+    root.insert("id".into(), json!(id));
+    root.insert("name".into(), json!(p.name));
     root.insert("version".into(), json!(version));
     root.insert("status".into(), json!("active"));
     root.insert("domain".into(), json!(p.domain));

@@ -4,26 +4,12 @@
 
 use serde_json::{Map, Value, json};
 
+use super::export::contract_of;
 use crate::error::{Error, Result};
 use crate::model::DataProduct;
 
 /// The ODPS version `product export --format odps` writes.
 pub const ODPS_EXPORT_API_VERSION: &str = "v1.0.0";
-
-/// The contract id and version a product's contract has, or would have when exported.
-fn contract_of(p: &DataProduct) -> (String, String) {
-    let id = if p.contract_id.is_empty() {
-        format!("{}-{}", p.domain, p.name)
-    } else {
-        p.contract_id.clone()
-    };
-    let version = if p.contract_version.is_empty() {
-        "0.1.0".to_string()
-    } else {
-        p.contract_version.clone()
-    };
-    (id, version)
-}
 
 /// `p` as an ODPS document: the applied ODPS file whose output port it is, else one written
 /// from the product; `upstream` are the products it is made from (its lineage sources).
