@@ -39,8 +39,8 @@ pub enum ContractCommand {
         #[arg(long, value_enum, default_value_t = PrintFormat::Table)]
         format: PrintFormat,
     },
-    /// Check contract and spec files without a warehouse: the Open Data Contract Standard's
-    /// schema for each contract's apiVersion, then lakemeta's own rules. Every problem is
+    /// Check contracts, ODPS data products and specs without a warehouse: the standard's schema
+    /// for each file's apiVersion (ODCS or ODPS), then lakemeta's own rules. Every problem is
     /// printed as file:line:column; exit 1 when any file has one.
     Lint {
         /// Spec files, or directories of `.yaml`/`.yml` files.
@@ -89,20 +89,18 @@ pub(super) fn lint(paths: &[PathBuf]) -> Result<super::Exit> {
             .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect::<Vec<_>>()
     });
-    {
-        for (source, report) in sources.iter().zip(reports) {
-            files += 1;
-            for n in &report.notes {
-                eprintln!("note: {}: {n}", source.file);
-            }
-            if !report.problems.is_empty() {
-                invalid += 1;
-                problems += report.problems.len();
-            }
-            for p in &report.problems {
-                out.push_str(&p.display(&source.file));
-                out.push('\n');
-            }
+    for (source, report) in sources.iter().zip(reports) {
+        files += 1;
+        for n in &report.notes {
+            eprintln!("note: {}: {n}", source.file);
+        }
+        if !report.problems.is_empty() {
+            invalid += 1;
+            problems += report.problems.len();
+        }
+        for p in &report.problems {
+            out.push_str(&p.display(&source.file));
+            out.push('\n');
         }
     }
     super::write_text(None, &out)?;

@@ -69,7 +69,7 @@ pub enum Command {
     Run(jobs::RunArgs),
     /// Run the jobs of a directory on their schedules until SIGTERM or Ctrl-C.
     Schedule(jobs::ScheduleArgs),
-    /// Compare contract versions, or export a product's contract as ODCS YAML.
+    /// Lint contracts and specs, compare contract versions, or export a contract as ODCS YAML.
     Contract(contract::ContractArgs),
     /// Export a data product as an Open Data Product Standard (ODPS) file.
     Product(product::ProductArgs),

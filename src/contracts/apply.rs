@@ -375,12 +375,10 @@ async fn plan(
         committed: false,
         notes: specs
             .iter()
-            .filter_map(|s| match s {
-                Spec::Product(p, src) => Some((&p.notes, src)),
-                Spec::DataProduct(p, src) => Some((&p.notes, src)),
-                _ => None,
+            .flat_map(|s| {
+                let file = &s.source().file;
+                s.notes().iter().map(move |n| format!("{file}: {n}"))
             })
-            .flat_map(|(notes, src)| notes.iter().map(move |n| format!("{}: {n}", src.file)))
             .chain(plan_notes)
             .collect(),
     };

@@ -50,10 +50,8 @@ pub fn lint(source: &SpecSource) -> LintReport {
     }
     match parse_spec(source.clone()) {
         Ok(specs) => {
-            for spec in specs {
-                if let super::Spec::Product(spec, _) = spec {
-                    report.notes.extend(spec.notes);
-                }
+            for spec in &specs {
+                report.notes.extend_from_slice(spec.notes());
             }
         }
         Err(e) => report.problems = problems_of(source, e),

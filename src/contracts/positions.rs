@@ -169,7 +169,8 @@ pub fn pointer_of(field: &str) -> String {
         rest = &rest[key_end..];
         while let Some(close) = rest.find(']') {
             out.push('/');
-            out.push_str(rest[1..close].trim());
+            // a key of the user's own may hold brackets: never slice past them
+            out.push_str(rest.get(1..close).unwrap_or_default().trim());
             rest = &rest[close + 1..];
         }
     }
@@ -206,5 +207,7 @@ mod tests {
             "/schema/0/properties/2/name"
         );
         assert_eq!(pointer_of("(document)"), "");
+        // a user's key with brackets does not break it
+        assert_eq!(pointer_of("a[0]]"), "/a/0/");
     }
 }

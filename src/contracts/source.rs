@@ -96,6 +96,29 @@ pub enum Spec {
     DataProduct(Box<OdpsSpec>, SpecSource),
 }
 
+impl Spec {
+    /// What lakemeta read differently from how the spec says it (contracts and ODPS data
+    /// products have notes; the other specs none).
+    pub fn notes(&self) -> &[String] {
+        match self {
+            Spec::Product(p, _) => &p.notes,
+            Spec::DataProduct(p, _) => &p.notes,
+            Spec::Domain(..) | Spec::Teams(..) | Spec::Policy(..) => &[],
+        }
+    }
+
+    /// The file it came from.
+    pub fn source(&self) -> &SpecSource {
+        match self {
+            Spec::Domain(_, s)
+            | Spec::Product(_, s)
+            | Spec::Teams(_, s)
+            | Spec::Policy(_, s)
+            | Spec::DataProduct(_, s) => s,
+        }
+    }
+}
+
 /// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, an ODPS
 /// `kind: DataProduct`, or an ODCS `kind: DataContract` — one spec per table it describes.
 pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
