@@ -31,13 +31,13 @@ use arrow::array::{Array, Int64Array, StringArray};
 use lakemeta::catalog::{
     Catalog, CatalogState, ChangeSummary, DomainChange, ProductChange, TeamChange,
 };
-use lakemeta::governance::ReadAccess;
+use lakemeta::governance::{BATCH_WINDOW, ReadAccess};
 use lakemeta::model::{
-    Column, DataProduct, Domain, Grant, GranteeKind, Member, Principal, ProductName, Team,
-    now_micros,
+    AuditEvent, Column, DataProduct, Domain, Grant, GranteeKind, Member, Principal, ProductName,
+    Team, now_micros,
 };
 use lakemeta::sql::{Output, Session, SessionOptions};
-use lakemeta::storage::{RowChange, Warehouse, WarehouseLocation};
+use lakemeta::storage::{RowChange, SystemTableKind, Warehouse, WarehouseLocation};
 
 const TEAMS: usize = 1_000;
 const MEMBERS: usize = 5;
@@ -676,4 +676,115 @@ fn main() {
         on.audit().flush().await.unwrap();
         off.audit().flush().await.unwrap();
     });
+
+    rt.block_on(audit_commits(&tmp.path().join("audit-blind"), runs, true));
+    rt.block_on(audit_commits(
+        &tmp.path().join("audit-ordinary"),
+        runs,
+        false,
+    ));
+}
+
+/// Events per audit commit in [`audit_commits`]: the 16-client Flight load of the README runs
+/// about 35 calls a second, so a commit every [`BATCH_WINDOW`] carries this many.
+const EVENTS_PER_COMMIT: usize = 7;
+
+/// What one commit of the audit writer costs, and whether that grows with the log: `2 × runs`
+/// batches of [`EVENTS_PER_COMMIT`] events appended one by one to a fresh warehouse's
+/// `meta.audit_log` — `blind` as the audit writer appends them, otherwise as an ordinary Delta
+/// append that brings the table's snapshot up to date — timed per commit (wall) and per
+/// quarter (the process's CPU time, which also counts the threads a commit hands work to).
+async fn audit_commits(root: &Path, runs: usize, blind: bool) {
+    std::fs::create_dir_all(root).unwrap();
+    let wh = Warehouse::open(WarehouseLocation::parse(root.to_str().unwrap()).unwrap())
+        .await
+        .unwrap();
+    let table = wh.table(SystemTableKind::AuditLog);
+    let per_quarter = (runs / 2).max(5);
+    println!(
+        "\n{}: {} commits of {EVENTS_PER_COMMIT} events into a fresh meta.audit_log (the \
+         audit writer commits once per {} ms under load), per quarter of the commits:",
+        if blind {
+            "the audit writer's blind appends"
+        } else {
+            "for comparison, ordinary Delta appends (the snapshot kept up to date)"
+        },
+        4 * per_quarter,
+        BATCH_WINDOW.as_millis()
+    );
+    println!("| commits | wall: median ms | wall: p95 ms | CPU ms per commit |");
+    println!("|---|---:|---:|---:|");
+    let mut done = 0;
+    for _ in 0..4 {
+        let cpu = cpu_time();
+        let mut walls = Vec::new();
+        for _ in 0..per_quarter {
+            let events: Vec<AuditEvent> = (0..EVENTS_PER_COMMIT).map(audit_event).collect();
+            let t = Instant::now();
+            let version = if blind {
+                table.append_blind(&events).await.unwrap()
+            } else {
+                table.append(&events).await.unwrap()
+            };
+            walls.push(t.elapsed());
+            done += 1;
+            assert_eq!(version, Some(done as u64), "one commit per append");
+        }
+        let cpu = (cpu_time() - cpu).as_secs_f64() * 1000.0 / per_quarter as f64;
+        let (median, p95) = summary(walls);
+        println!(
+            "| {}–{done} | {} | {} | {cpu:.1} |",
+            done - per_quarter + 1,
+            ms(median),
+            ms(p95)
+        );
+    }
+    table.refresh().await.unwrap();
+    let rows = table.read_batches().await.unwrap();
+    let rows: usize = rows.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(
+        rows,
+        done * EVENTS_PER_COMMIT,
+        "every event appended is read back"
+    );
+}
+
+/// An audit event as a Flight query of the load leaves it.
+fn audit_event(i: usize) -> AuditEvent {
+    AuditEvent {
+        at: now_micros(),
+        statement_id: format!("bench-{}-{i}", now_micros()),
+        principal: "bench".into(),
+        client_address: Some("127.0.0.1:50000".into()),
+        channel: "flight".into(),
+        kind: "query".into(),
+        statement: Some(format!(
+            "SELECT country, count(*) AS n FROM bench.events WHERE id BETWEEN {i} AND {} \
+             GROUP BY country",
+            i + 100_000
+        )),
+        products_read: vec!["bench.events".into()],
+        columns_read: vec!["bench.events.country".into(), "bench.events.id".into()],
+        products_written: Vec::new(),
+        decision: "allowed".into(),
+        reason: Some("open".into()),
+        grant_ids: Vec::new(),
+        policy_version: 1,
+        rows: Some(12),
+        bytes: Some(640),
+        duration_ms: 40,
+        error: None,
+    }
+}
+
+/// The CPU time this process has used (user and system), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // clock ticks are 1/100 s on Linux
+    Duration::from_millis(ticks * 10)
 }

@@ -204,13 +204,13 @@ async fn append(warehouse: &Warehouse, events: &[AuditEvent]) -> Result<()> {
         return Ok(());
     }
     let table = warehouse.table(SystemTableKind::AuditLog);
-    let mut result = table.append(events).await.map(|_| ());
+    let mut result = table.append_blind(events).await.map(|_| ());
     for pause in QUICK_RETRIES {
         if result.is_ok() {
             break;
         }
         tokio::time::sleep(pause).await;
-        result = table.append(events).await.map(|_| ());
+        result = table.append_blind(events).await.map(|_| ());
     }
     result
 }

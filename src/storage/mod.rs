@@ -3,6 +3,7 @@
 //! A warehouse is a root URL. Its metadata lives in Delta tables under `<root>/_meta/`, its
 //! managed data products under `<root>/<domain>/<product>/`.
 
+mod blind_append;
 mod by_key;
 mod data;
 mod delta_types;

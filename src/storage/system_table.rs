@@ -1,11 +1,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
 use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitProperties, TransactionError};
 use deltalake::protocol::SaveMode;
+use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -14,6 +16,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use url::Url;
 
+use super::blind_append;
 use super::retry::RetryPolicy;
 use super::schemas::SystemTableKind;
 use crate::error::{Error, Result};
@@ -79,6 +82,8 @@ pub struct SystemTable {
     /// The last loaded snapshot, published after every commit and refresh: readers take it
     /// without waiting for a commit in progress.
     loaded: std::sync::RwLock<DeltaTable>,
+    /// The newest version this process committed blind (the loaded snapshot may be older).
+    blind_version: AtomicU64,
     policy: RetryPolicy,
 }
 
@@ -215,6 +220,7 @@ impl SystemTable {
             url,
             loaded: std::sync::RwLock::new(table.clone()),
             table: Mutex::new(table),
+            blind_version: AtomicU64::new(0),
             policy: RetryPolicy::default(),
         })
     }
@@ -367,6 +373,49 @@ impl SystemTable {
         .await
     }
 
+    /// Appends rows in one commit without bringing the loaded snapshot up to date, so that the
+    /// commit costs the same however many files the table has (see [`super::blind_append`]):
+    /// for a table appended to all the time and read seldom, the audit log. The rows are read
+    /// after a [`Self::refresh`]. Returns the new version.
+    pub async fn append_blind<T: Serialize>(&self, rows: &[T]) -> Result<Option<u64>> {
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let batch = encode(self.kind, rows)?;
+        let mut guard = self.table.lock().await;
+        if !blind_append::supported(&guard) {
+            drop(guard);
+            return self.append(rows).await;
+        }
+        let after = guard
+            .version()
+            .unwrap_or(0)
+            .max(self.blind_version.load(Ordering::SeqCst));
+        let version = blind_append::commit(
+            &guard,
+            after,
+            batch,
+            &self.url,
+            &self.policy,
+            self.kind.name(),
+        )
+        .await?;
+        self.blind_version.fetch_max(version, Ordering::SeqCst);
+        if (version + 1).is_multiple_of(blind_append::CHECKPOINT_EVERY) {
+            // catch up once in a while, and leave readers a checkpoint to start from
+            match guard.update_incremental(Some(version)).await {
+                Ok(()) => {
+                    self.publish(&guard);
+                    blind_append::checkpoint(&guard, &self.url).await;
+                }
+                Err(e) => {
+                    tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
+                }
+            }
+        }
+        Ok(Some(version))
+    }
+
     /// One commit, made with delta-rs's own retries off: `build` computes what to write from the
     /// table as it is now (`None`: nothing, and no commit is made); when another writer committed first, the snapshot catches up, `build`
     /// runs again, and the commit is retried after a backoff with jitter.
@@ -389,7 +438,13 @@ impl SystemTable {
             let Some(commit) = build(guard.clone()).await? else {
                 return Ok(None);
             };
-            let once = || CommitProperties::default().with_max_retries(0);
+            // expired commit files are cleaned up after a checkpoint only (below): delta-rs
+            // would list the whole log directory on every commit to look for them
+            let once = || {
+                CommitProperties::default()
+                    .with_max_retries(0)
+                    .with_cleanup_expired_logs(Some(false))
+            };
             let table = guard.clone();
             let result = match commit {
                 Commit::Write(batch, mode) => {
@@ -418,6 +473,7 @@ impl SystemTable {
                 Ok(t) => {
                     *guard = t;
                     self.publish(&guard);
+                    cleanup_after_checkpoint(&self.url, &guard).await;
                     return Ok(guard.version());
                 }
                 Err(e)
@@ -438,6 +494,34 @@ impl SystemTable {
                 Err(e) => return Err(delta_err(&self.url, e)),
             }
         }
+    }
+}
+
+/// After the ordinary commit that `table` holds: when a checkpoint followed it (delta-rs writes
+/// one every checkpoint interval), removes the commit files the log retention lets go.
+async fn cleanup_after_checkpoint(url: &Url, table: &DeltaTable) {
+    let Ok(snapshot) = table.snapshot() else {
+        return;
+    };
+    let version = snapshot.version();
+    let interval = snapshot.table_config().checkpoint_interval().get();
+    if version > 0 && (version + 1).is_multiple_of(interval) {
+        cleanup_expired_logs(url, table).await;
+    }
+}
+
+/// Removes the commit files older than the table's log retention that a checkpoint has made
+/// unnecessary (unless the table turns that off). A failure is logged and left for the next
+/// checkpoint: the commits stand either way.
+pub(super) async fn cleanup_expired_logs(url: &Url, table: &DeltaTable) {
+    let Ok(snapshot) = table.snapshot() else {
+        return;
+    };
+    if !snapshot.table_config().enable_expired_log_cleanup() {
+        return;
+    }
+    if let Err(e) = deltalake::checkpoints::cleanup_metadata(table, None).await {
+        tracing::warn!(table = %url, error = %e, "expired Delta log files were not cleaned up");
     }
 }
 

@@ -175,3 +175,12 @@ fn a_domain_storage_policy_names_its_prefix_only() {
             .contains("unknown domain 'nope'; known domains: orders")
     );
 }
+
+/// Blind appends to the audit log from two writers at once on S3 (conditional PUTs).
+#[tokio::test(flavor = "multi_thread")]
+async fn blind_audit_appends_from_two_writers_on_s3() {
+    let location = WarehouseLocation::parse(&s3_warehouse("blind"))
+        .unwrap()
+        .with_options(s3().env());
+    super::warehouse::blind_appends_from_two_writers(location).await;
+}

@@ -1,4 +1,6 @@
-use lakemeta::storage::{LAYOUT_VERSION, SystemTableKind, Warehouse, WarehouseLocation};
+use lakemeta::storage::{
+    LAYOUT_VERSION, SystemTable, SystemTableKind, Warehouse, WarehouseLocation,
+};
 
 #[tokio::test]
 async fn empty_location_is_initialised_and_reopened() {
@@ -206,5 +208,105 @@ write_deltalake("{}", pa.Table.from_pylist([row], schema=schema), name="quality_
     assert!(
         upgraded.contains(&format!("\"layout_version\": {LAYOUT_VERSION}")),
         "{upgraded}"
+    );
+}
+
+const BLIND_BATCHES: usize = 55;
+const BLIND_EVENTS: usize = 3;
+
+/// An audit event of writer `writer`, batch `batch`, its `i`th.
+fn blind_event(writer: usize, batch: usize, i: usize) -> lakemeta::model::AuditEvent {
+    lakemeta::model::AuditEvent {
+        at: lakemeta::model::now_micros(),
+        statement_id: format!("w{writer}-b{batch}-e{i}"),
+        principal: format!("writer-{writer}"),
+        client_address: None,
+        channel: "local".into(),
+        kind: "query".into(),
+        statement: Some("SELECT 1".into()),
+        products_read: Vec::new(),
+        columns_read: Vec::new(),
+        products_written: Vec::new(),
+        decision: "allowed".into(),
+        reason: None,
+        grant_ids: Vec::new(),
+        policy_version: 0,
+        rows: Some(1),
+        bytes: None,
+        duration_ms: 0,
+        error: None,
+    }
+}
+
+/// Writer `writer`'s batches, appended blind one after the other: the versions they got.
+async fn append_blind_batches(table: &SystemTable, writer: usize) -> Vec<u64> {
+    let mut versions = Vec::new();
+    for batch in 0..BLIND_BATCHES {
+        let events: Vec<_> = (0..BLIND_EVENTS)
+            .map(|i| blind_event(writer, batch, i))
+            .collect();
+        versions.push(table.append_blind(&events).await.unwrap().unwrap());
+    }
+    versions
+}
+
+/// Two writers append to the audit log blind (without reading the table between commits) at
+/// once, as two processes do: every batch lands once, each writer goes past the versions the
+/// other took, and a reader that opens the warehouse afterwards reads every row. Returns the
+/// highest version committed.
+pub(super) async fn blind_appends_from_two_writers(location: WarehouseLocation) -> u64 {
+    let open = || async {
+        Warehouse::open(location.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (open().await, open().await);
+    let (va, vb) = futures::join!(
+        append_blind_batches(a.table(SystemTableKind::AuditLog), 0),
+        append_blind_batches(b.table(SystemTableKind::AuditLog), 1)
+    );
+    let mut all: Vec<u64> = va.iter().chain(&vb).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        2 * BLIND_BATCHES,
+        "every commit has its own version"
+    );
+    assert!(va.windows(2).all(|w| w[0] < w[1]) && vb.windows(2).all(|w| w[0] < w[1]));
+
+    let reader = open().await;
+    let rows: Vec<lakemeta::model::AuditEvent> = reader
+        .table(SystemTableKind::AuditLog)
+        .read_rows()
+        .await
+        .unwrap();
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.statement_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        rows.len(),
+        2 * BLIND_BATCHES * BLIND_EVENTS,
+        "no row lost or doubled"
+    );
+    assert_eq!(ids.len(), rows.len());
+    // a writer that appended blind reads its own rows after a refresh
+    let table = a.table(SystemTableKind::AuditLog);
+    table.refresh().await.unwrap();
+    assert_eq!(table.version().await, *all.last().unwrap());
+    *all.last().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blind_audit_appends_from_two_writers_land_once_and_leave_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = WarehouseLocation::parse(dir.path().to_str().unwrap()).unwrap();
+    let last = blind_appends_from_two_writers(location).await;
+    assert!(last >= 99, "{last} commits");
+    // every hundredth commit the writer that made it leaves a checkpoint
+    assert!(
+        dir.path()
+            .join("_meta/audit_log/_delta_log/00000000000000000099.checkpoint.parquet")
+            .is_file()
     );
 }
