@@ -8,8 +8,9 @@
 //! 3. 16 ADBC clients (processes) for 60 s running a mix of metadata calls and queries: calls,
 //!    errors, p50/p99 latency per kind (and each kind's latency with one client alone, first),
 //!    and the server's peak memory (VmHWM), from a fresh server.
-//! 4. What the audit log costs: the same load alternately with auditing and without
-//!    (`--unaudited-benchmark`, a hidden flag), calls per second of each run.
+//! 4. What the audit log costs: the same load with auditing and without (`--unaudited-benchmark`,
+//!    a hidden flag), four runs of each in the order A U U A A U U A: calls per second of each
+//!    run and the server's CPU time per call.
 //!
 //! Run: `cargo bench --bench flight_sql` (the warehouse is generated once under
 //! target/bench-data/flight); `-- --audit-only` runs part 4 alone.
@@ -48,7 +49,7 @@ fn main() {
         .unwrap_or(1);
     println!("flight_sql: {cores} cores; lakemeta serve and the clients on one machine, loopback");
     if args.iter().any(|a| a == "--audit-only") {
-        audit_cost(&tools, &wh, &users, Vec::new());
+        audit_cost(&tools, &wh, &users, None);
         return;
     }
 
@@ -151,7 +152,12 @@ fn main() {
     stop(&mut server);
 
     // 3: a fresh server, so its peak memory is the load's
-    let (out, peak, elapsed) = load(&tools, &wh, &users, &[]);
+    let Load {
+        out,
+        peak,
+        elapsed,
+        run,
+    } = load(&tools, &wh, &users, &[]);
     let errors = out["errors"].as_array().unwrap();
     let latencies = out["latencies"].as_object().unwrap();
     let mut all: Vec<f64> = Vec::new();
@@ -192,55 +198,89 @@ fn main() {
     assert!(errors.is_empty(), "{} calls failed", errors.len());
 
     // 4: what the audit log costs
-    audit_cost(&tools, &wh, &users, vec![all.len() as f64 / SECONDS as f64]);
+    audit_cost(&tools, &wh, &users, Some(run));
 }
 
-/// Part 4, what the audit log costs: the load of part 3 run alternately without the audit log
-/// and with it, three runs of each (`audited` holds the audited runs made already).
-fn audit_cost(tools: &Path, wh: &Path, users: &Path, mut audited: Vec<f64>) {
-    let mut unaudited = Vec::new();
-    while unaudited.len() < 3 || audited.len() < 3 {
-        if audited.len() <= unaudited.len() {
-            let (out, _, _) = load(tools, wh, users, &[]);
-            audited.push(calls_per_second(&out));
+/// One run of the load for part 4: calls per second, and the server's CPU time per call.
+struct Run {
+    calls_per_second: f64,
+    cpu_ms_per_call: f64,
+}
+
+/// The order of part 4's runs, audited (`true`) or not: A U U A, twice, so that a drift of the
+/// machine over the minutes of the runs weighs on both sides alike.
+const AUDIT_ORDER: [bool; 8] = [true, false, false, true, true, false, false, true];
+
+/// Part 4, what the audit log costs: the load of part 3 run without the audit log and with it,
+/// four runs of each in the order [`AUDIT_ORDER`] (`first`: the audited run of part 3, which
+/// then counts as the first of the order).
+fn audit_cost(tools: &Path, wh: &Path, users: &Path, first: Option<Run>) {
+    let mut audited: Vec<Run> = Vec::new();
+    let mut unaudited: Vec<Run> = Vec::new();
+    let skip = usize::from(first.is_some());
+    audited.extend(first);
+    for &with_audit in &AUDIT_ORDER[skip..] {
+        let extra: &[&str] = if with_audit {
+            &[]
         } else {
-            let (out, _, _) = load(tools, wh, users, &["--unaudited-benchmark"]);
-            unaudited.push(calls_per_second(&out));
+            &["--unaudited-benchmark"]
+        };
+        let run = load(tools, wh, users, extra).run;
+        if with_audit {
+            audited.push(run);
+        } else {
+            unaudited.push(run);
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
+    let median = |runs: &[Run], f: fn(&Run) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        (v[(v.len() - 1) / 2] + v[v.len() / 2]) / 2.0
     };
-    let runs = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.1}"))
+    let list = |runs: &[Run], f: fn(&Run) -> f64| {
+        runs.iter()
+            .map(|r| format!("{:.1}", f(r)))
             .collect::<Vec<_>>()
             .join(" / ")
     };
+    let rate = |r: &Run| r.calls_per_second;
+    let cpu = |r: &Run| r.cpu_ms_per_call;
     println!(
-        "\naudit cost, the load above run alternately audited and unaudited (--unaudited-benchmark):"
+        "\naudit cost, the load above run audited (A) and unaudited (U, --unaudited-benchmark) \
+         in the order A U U A A U U A:"
     );
+    for (name, runs) in [("audited  ", &audited), ("unaudited", &unaudited)] {
+        println!(
+            "  {name} {} calls/s (median {:.1}); server CPU {} ms per call (median {:.1})",
+            list(runs, rate),
+            median(runs, rate),
+            list(runs, cpu),
+            median(runs, cpu)
+        );
+    }
     println!(
-        "  audited   {} calls/s (median {:.1})",
-        runs(&audited),
-        median(&audited)
+        "  throughput with the audit log: {:.1} % of without (goal: at least 95 %); the server's \
+         CPU per call: {:+.1} %",
+        100.0 * median(&audited, rate) / median(&unaudited, rate),
+        100.0 * (median(&audited, cpu) / median(&unaudited, cpu) - 1.0)
     );
-    println!(
-        "  unaudited {} calls/s (median {:.1})",
-        runs(&unaudited),
-        median(&unaudited)
-    );
-    println!(
-        "  throughput with the audit log: {:.1} % of without (goal: at least 95 %)",
-        100.0 * median(&audited) / median(&unaudited)
-    );
+}
+
+/// What one run of the 16-client load gave.
+struct Load {
+    /// The clients' report.
+    out: serde_json::Value,
+    /// The server's peak memory, MiB.
+    peak: u64,
+    /// Wall time with connecting, seconds.
+    elapsed: f64,
+    /// Throughput and the server's CPU per call.
+    run: Run,
 }
 
 /// One run of the 16-client load against a fresh server started with `extra` flags: the
 /// clients' report, the server's peak memory (MiB) and the wall time with connecting.
-fn load(tools: &Path, wh: &Path, users: &Path, extra: &[&str]) -> (serde_json::Value, u64, f64) {
+fn load(tools: &Path, wh: &Path, users: &Path, extra: &[&str]) -> Load {
     let (mut server, uri) = serve(wh, users, extra);
     let t = Instant::now();
     let out = python_json(
@@ -257,8 +297,18 @@ fn load(tools: &Path, wh: &Path, users: &Path, extra: &[&str]) -> (serde_json::V
     );
     let elapsed = t.elapsed().as_secs_f64();
     let peak = peak_mib(&server);
+    let cpu = cpu_seconds(&server);
     stop(&mut server);
-    (out, peak, elapsed)
+    let calls = calls(&out);
+    Load {
+        run: Run {
+            calls_per_second: calls as f64 / SECONDS as f64,
+            cpu_ms_per_call: 1000.0 * cpu / calls.max(1) as f64,
+        },
+        out,
+        peak,
+        elapsed,
+    }
 }
 
 /// Latencies in milliseconds, sorted.
@@ -273,15 +323,14 @@ fn ms(v: &serde_json::Value) -> Vec<f64> {
     ms
 }
 
-/// Calls per second of a load run (every call of every kind).
-fn calls_per_second(out: &serde_json::Value) -> f64 {
-    let calls: usize = out["latencies"]
+/// The calls of a load run (every call of every kind).
+fn calls(out: &serde_json::Value) -> usize {
+    out["latencies"]
         .as_object()
         .unwrap()
         .values()
         .map(|v| v.as_array().unwrap().len())
-        .sum();
-    calls as f64 / SECONDS as f64
+        .sum()
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -392,6 +441,17 @@ fn stop(server: &mut Child) {
         .args(["-TERM", &server.id().to_string()])
         .status();
     let _ = server.wait();
+}
+
+/// The CPU time the process has used (user and system), seconds: fields 14 and 15 of
+/// `/proc/PID/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ`).
+fn cpu_seconds(server: &Child) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.id())).unwrap();
+    // the fields after the command name, which is in parentheses and may hold spaces
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
 }
 
 /// The process's peak resident memory, MiB.

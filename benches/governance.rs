@@ -10,8 +10,10 @@
 //! grant and by one with a user grant, a join of the two products, and `search_catalog`, which
 //! labels every hit with the principal's access. The median and p95 of each are printed for
 //! governance on and off, with the difference of the medians. Then one read decision alone
-//! (`Governance::read_access`) for each way a decision ends, in nanoseconds per call. Only
-//! figures are printed; the results (row counts, decisions) are checked, the timings never.
+//! (`Governance::read_access`) for each way a decision ends, in nanoseconds per call. Last, what
+//! one commit of the audit writer costs as the log grows — its blind appends, and ordinary Delta
+//! appends for comparison — in a throwaway warehouse. Only figures are printed; the results (row
+//! counts, decisions, rows read back) are checked, the timings never.
 //!
 //! Run: `cargo bench --bench governance` (the warehouses are generated once under
 //! target/bench-data/governance; `-- --keep DIR` keeps them in DIR instead, `-- --temp` builds
