@@ -9,6 +9,7 @@ mod jobs;
 mod lineage;
 mod product;
 mod serve;
+mod shell;
 mod sql;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::storage::{Warehouse, WarehouseLocation};
 /// lakemeta: a data-mesh catalog — domains, data products, contracts — kept as Delta tables on
 /// object storage and queried with SQL.
 #[derive(Debug, Parser)]
-#[command(name = "lakemeta", version, about)]
+#[command(name = "lakemeta", version = VERSION, about)]
 pub struct Cli {
     /// The warehouse: a directory, file://…, memory:// or s3://bucket/prefix.
     #[arg(
@@ -42,6 +43,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// What `lakemeta --version` prints: the version, and the commit it was built from when the
+/// build knew it (a build from a git checkout).
+pub const VERSION: &str = env!("LAKEMETA_VERSION");
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -91,6 +96,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PrintFormat::Table)]
         format: PrintFormat,
     },
+    /// Print a completion script for a shell, generated from these very flags: e.g.
+    /// `lakemeta completions bash > ~/.local/share/bash-completion/completions/lakemeta`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print lakemeta's man page (roff; `lakemeta man | man -l -`), a subcommand's, or write
+    /// them all into a directory.
+    Man(shell::ManArgs),
 }
 
 /// How a command ended, as the process exit code says it: 0 success, 1 a check failed (or
@@ -145,6 +159,8 @@ impl Cli {
                 serve::serve(wh, args).await
             }
             Command::HashPassword => serve::hash(),
+            Command::Completions { shell } => shell::completions(shell),
+            Command::Man(args) => shell::man(args),
             // linting needs no warehouse
             Command::Contract(contract::ContractArgs {
                 command: contract::ContractCommand::Lint { paths },
@@ -191,9 +207,14 @@ async fn run_in(session: &Session, command: Command) -> Result<Exit> {
         Command::Lineage(args) => lineage::run(session, args).await,
         Command::Domain(args) => domain::run(session, args),
         Command::Sql(args) => sql::run(session, args).await,
-        Command::Init | Command::Serve(_) | Command::HashPassword | Command::Demo { .. } => Err(
-            crate::error::Error::invalid("this command runs without a session"),
-        ),
+        Command::Init
+        | Command::Serve(_)
+        | Command::HashPassword
+        | Command::Demo { .. }
+        | Command::Completions { .. }
+        | Command::Man(_) => Err(crate::error::Error::invalid(
+            "this command runs without a session",
+        )),
     }
 }
 
