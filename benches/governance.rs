@@ -776,6 +776,7 @@ fn audit_event(i: usize) -> AuditEvent {
         bytes: Some(640),
         duration_ms: 40,
         error: None,
+        protections: Vec::new(),
     }
 }
 

@@ -103,6 +103,20 @@ pub enum Error {
         /// Who may make the change, and how to ask.
         reason: String,
     },
+    /// The access policy of a table cannot be applied (a mask or row filter that does not
+    /// plan): the read fails closed rather than show raw values or hidden rows.
+    #[error(
+        "{table} cannot be read: its access policy (version {version}) cannot be applied: \
+         {reason}; nothing was read — a platform admin fixes the Policy spec (lakemeta apply)"
+    )]
+    PolicyFailed {
+        /// The table.
+        table: String,
+        /// The policy version.
+        version: i64,
+        /// What failed.
+        reason: String,
+    },
     /// The audit log cannot be written, so no statement runs (none runs unaudited).
     #[error(
         "the audit log cannot be written ({source}); lakemeta refuses statements rather than \

@@ -54,6 +54,30 @@ impl CatalogState {
             .read_access(who, product, domain, now_micros())
     }
 
+    /// Whether `who` may read every row and raw value of the product `name`, as a quality
+    /// check (which sees the whole table, and records what it saw) must: the access, or a
+    /// refusal when `who` reads the product through masks or a row filter.
+    pub fn read_whole(&self, who: &str, name: &ProductName, what: &str) -> Result<ReadAccess> {
+        let access = self.read_access(who, name)?;
+        let product = self.product(name)?;
+        let protection = self
+            .governance
+            .protection(who, product, &access, now_micros());
+        if protection.is_none() {
+            return Ok(access);
+        }
+        Err(Error::PermissionDenied(format!(
+            "{what} reads all of {name} and its raw values, and {who} reads it {}; the product's \
+             owner team runs its checks (RUN CHECKS), and their results are in \
+             meta.quality_results",
+            match (protection.masks.is_empty(), protection.row_filter.is_some()) {
+                (false, true) => "masked and row-filtered",
+                (false, false) => "masked",
+                _ => "row-filtered",
+            }
+        )))
+    }
+
     /// Fails unless `who` may write the data of the existing product `name` (or change it).
     pub fn check_write_product(&self, who: &str, name: &ProductName) -> Result<()> {
         let product = self.product(name)?;

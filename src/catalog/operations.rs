@@ -172,14 +172,37 @@ impl ChangeSummary {
             });
         }
         if let Some(p) = &self.policy {
+            let masks: Vec<String> = p
+                .after
+                .pii_types
+                .iter()
+                .filter_map(|t| {
+                    p.after
+                        .mask_for(t)
+                        .map(|m| format!("{t}: {}", m.kind_name()))
+                })
+                .collect();
+            let filters: Vec<&str> = p
+                .after
+                .row_filters
+                .iter()
+                .map(|f| f.product.as_str())
+                .collect();
             out.push(format!(
                 "~ policy: sensitive tags [{}], pii types [{}], grants up to {} days, requests \
-                 lapse after {} days, other products {}",
+                 lapse after {} days, other products {}, masks [{}]{}, row filters on [{}]",
                 p.after.sensitive_tags.join(", "),
                 p.after.pii_types.join(", "),
                 p.after.max_grant_days,
                 p.after.request_ttl_days,
-                p.after.default_access.as_str()
+                p.after.default_access.as_str(),
+                masks.join(", "),
+                if p.after.masked_read_without_grant {
+                    " (PII-only products readable masked without a grant)"
+                } else {
+                    ""
+                },
+                filters.join(", ")
             ));
         }
         for c in &self.domains {

@@ -8,6 +8,7 @@ use datafusion::error::{DataFusionError, Result};
 use super::snapshot::CatalogState;
 use crate::governance::{Caller, GovernedTable};
 use crate::model::{ProductName, now_micros};
+use crate::storage::MaskKey;
 
 /// The schema that holds the system tables.
 pub const META_SCHEMA: &str = "meta";
@@ -23,12 +24,14 @@ pub struct LakeCatalog {
 }
 
 impl LakeCatalog {
-    /// Builds the catalog from a state and the providers opened for it, for `caller`.
+    /// Builds the catalog from a state and the providers opened for it, for `caller`; masks
+    /// that hash use `mask_key`.
     pub fn new(
         state: &Arc<CatalogState>,
         meta: BTreeMap<String, Arc<dyn TableProvider>>,
         products: &HashMap<ProductName, Arc<dyn TableProvider>>,
         caller: &Arc<Caller>,
+        mask_key: &Arc<MaskKey>,
     ) -> Self {
         let mut schemas: BTreeMap<String, Arc<dyn SchemaProvider>> = BTreeMap::new();
         schemas.insert(
@@ -45,10 +48,16 @@ impl LakeCatalog {
                 continue;
             };
             let access = state.governance.read_access(who, product, domain, now);
+            let protection = match &access {
+                Ok(a) => state.governance.protection(who, product, a, now),
+                Err(_) => Default::default(),
+            };
             let gated: Arc<dyn TableProvider> = Arc::new(GovernedTable::product(
                 Arc::clone(provider),
                 name.to_string(),
                 access,
+                protection,
+                Arc::clone(mask_key),
                 Arc::clone(caller),
             ));
             opened

@@ -74,6 +74,8 @@ struct NewTable {
     product: ProductName,
     url: Url,
     schema: SchemaRef,
+    /// Columns classified as a PII type: the table keeps no statistics of them.
+    private: Vec<String>,
 }
 
 /// Works out what applying `specs` as `principal` would change, checking every contract against
@@ -286,6 +288,18 @@ async fn plan(
                     product: name.clone(),
                     url: url.clone(),
                     schema: contract_schema(&desired)?,
+                    private: desired
+                        .columns
+                        .iter()
+                        .filter(|c| {
+                            let policy = changes
+                                .policy
+                                .as_ref()
+                                .map_or(current.governance.policy(), |p| &p.after);
+                            policy.mask_for(&c.classification).is_some()
+                        })
+                        .map(|c| c.name.clone())
+                        .collect(),
                 }),
             }
         }
@@ -322,6 +336,7 @@ async fn plan(
     )?;
     check_tables_kept(&current, &planned)?;
     check_owners(&current, specs, &changes, teams_src)?;
+    check_policy(&current, specs, &planned, state)?;
     let (mut lineage_added, mut lineage_removed) = (Vec::new(), Vec::new());
     for (name, (product, spec, src)) in &planned {
         let lookup = |n: &ProductName| {
@@ -399,7 +414,10 @@ pub async fn apply_specs(
     let data = catalog.warehouse().data();
     let mut created = Vec::new();
     for t in &new_tables {
-        match data.create_delta(&t.url, &t.schema, &t.product.name).await {
+        match data
+            .create_delta(&t.url, &t.schema, &t.product.name, &t.private)
+            .await
+        {
             Ok(()) => created.push(t.url.clone()),
             // another apply created it since this one planned: not ours to remove on failure
             Err(Error::AlreadyExists { .. }) => {}
@@ -572,6 +590,87 @@ fn plan_policy(
     }
     Ok(())
 }
+
+/// What of the apply's Policy spec needs the catalog and the SQL engine: a SQL mask must plan
+/// and return text (the PII types are text); a row filter must name a product that exists (or
+/// that this apply creates) and only its columns.
+fn check_policy(
+    current: &CatalogState,
+    specs: &[Spec],
+    planned: &BTreeMap<ProductName, (DataProduct, &ProductSpec, &SpecSource)>,
+    state: &SessionState,
+) -> Result<()> {
+    use arrow::datatypes::DataType;
+    use datafusion::common::DFSchema;
+    use datafusion::logical_expr::ExprSchemable;
+    for spec in specs {
+        let Spec::Policy(p, src) = spec else { continue };
+        let value =
+            DFSchema::try_from(Schema::new(vec![Field::new("value", DataType::Utf8, true)]))?;
+        for m in &p.policy.masks {
+            let Some(sql) = &m.expression else { continue };
+            let field = format!("masks.{}", m.classification);
+            let expr = state
+                .create_logical_expr(sql, &value)
+                .map_err(|e| src.error(&field, format!("the mask `{sql}` does not plan: {e}")))?;
+            let returns = expr
+                .get_type(&value)
+                .map_err(|e| src.error(&field, format!("the mask `{sql}` does not plan: {e}")))?;
+            if returns != DataType::Utf8 {
+                return Err(src.error(
+                    &field,
+                    format!(
+                        "the mask `{sql}` returns {returns}, not text: a mask returns the type \
+                         of the column it masks (cast it, e.g. CAST(… AS VARCHAR))"
+                    ),
+                ));
+            }
+        }
+        for (i, f) in p.policy.row_filters.iter().enumerate() {
+            let name: ProductName = f.product.parse().map_err(Error::Invalid)?;
+            let product = planned
+                .get(&name)
+                .map(|(p, _, _)| p)
+                .or_else(|| current.products.get(&name));
+            let Some(product) = product else {
+                return Err(src.error(
+                    &format!("rowFilters[{i}].product"),
+                    format!(
+                        "unknown data product {name}: a row filter names a product that exists \
+                         or that this apply creates"
+                    ),
+                ));
+            };
+            let columns: Vec<String> = product
+                .columns
+                .iter()
+                .map(|c| c.name.to_lowercase())
+                .collect();
+            if let Some(missing) = super::policy_spec::predicate_columns(&f.predicate)
+                .into_iter()
+                .find(|c| !columns.contains(c) && !PREDICATE_WORDS.contains(&c.as_str()))
+            {
+                return Err(src.error(
+                    &format!("rowFilters[{i}].predicate"),
+                    format!(
+                        "the predicate names column '{missing}', which {name} does not have (it \
+                         has {})",
+                        columns.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Words a predicate may use that parse as names but are not columns.
+const PREDICATE_WORDS: [&str; 4] = [
+    "current_user",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+];
 
 /// Once teams exist, every domain and every product the apply writes is owned by a team of the
 /// Teams spec; refusals point at the spec that names the owner (or at the Teams spec when it

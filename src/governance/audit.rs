@@ -259,6 +259,7 @@ impl AuditSpan {
             bytes: None,
             duration_ms: 0,
             error: None,
+            protections: Vec::new(),
         };
         Self {
             log,
@@ -297,6 +298,7 @@ impl AuditSpan {
         event.columns_read = ledger.columns_read.into_iter().collect();
         event.products_written = ledger.products_written.into_iter().collect();
         event.grant_ids = ledger.grant_ids.into_iter().collect();
+        event.protections = ledger.protections.into_iter().collect();
         event.policy_version = self.caller.governance().policy().version;
         event.rows = rows.map(|r| r as i64);
         event.bytes = bytes.map(|b| b as i64);

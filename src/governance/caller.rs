@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use url::Url;
 
-use super::state::{Governance, ReadAccess};
+use super::state::{Governance, Protection, ReadAccess};
 use crate::error::{Error, Result};
 use crate::model::Principal;
 use crate::storage::url_within as within;
@@ -54,8 +54,11 @@ pub struct Ledger {
     pub products_written: BTreeSet<String>,
     /// Grants that allowed a read.
     pub grant_ids: BTreeSet<String>,
-    /// Why reads were allowed (`owner`, `admin`, `grant`, `open`).
+    /// Why reads were allowed (`owner`, `admin`, `grant`, `open`, `masked`).
     pub reasons: BTreeSet<&'static str>,
+    /// The masks and row filters applied, and the policy version they came from
+    /// (`crm.customers.email: mask email`, `crm.customers: row filter`, `policy v3`).
+    pub protections: BTreeSet<String>,
 }
 
 /// The principal of a session and the record of its current statement.
@@ -111,9 +114,39 @@ impl Caller {
         self.governance().is_member(&self.principal.name, team)
     }
 
-    /// Records that the statement read `columns` of `product`, allowed by `access`.
-    pub fn record_read(&self, product: &str, columns: &[String], access: &ReadAccess) {
+    /// The principal's attribute `key` in the Teams spec (`region`), if set.
+    pub fn attribute(&self, key: &str) -> Option<String> {
+        self.governance()
+            .attribute(&self.principal.name, key)
+            .map(String::from)
+    }
+
+    /// Records that the statement read `columns` of `product`, allowed by `access`, through
+    /// `protection`.
+    pub fn record_read(
+        &self,
+        product: &str,
+        columns: &[String],
+        access: &ReadAccess,
+        protection: &Protection,
+    ) {
         let mut l = self.ledger();
+        if !protection.is_none() {
+            for m in &protection.masks {
+                if columns.contains(&m.column) {
+                    l.protections.insert(format!(
+                        "{product}.{}: mask {}",
+                        m.column,
+                        m.rule.kind_name()
+                    ));
+                }
+            }
+            if protection.row_filter.is_some() {
+                l.protections.insert(format!("{product}: row filter"));
+            }
+            l.protections
+                .insert(format!("policy v{}", protection.policy_version));
+        }
         l.products_read.insert(product.to_string());
         l.columns_read
             .extend(columns.iter().map(|c| format!("{product}.{c}")));

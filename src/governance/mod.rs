@@ -8,12 +8,14 @@
 
 mod audit;
 mod caller;
+mod masks;
 mod secure_scan;
 mod state;
 mod verify;
 
 pub use audit::{AuditLog, AuditSpan, BATCH_WINDOW};
 pub use caller::{Caller, Channel, Ledger};
+pub use masks::{REDACTED, mask_array, mask_email, mask_last4};
 pub use secure_scan::{GovernedScanExec, GovernedTable};
-pub use state::{Governance, ReadAccess};
+pub use state::{ColumnMask, Governance, Protection, ReadAccess};
 pub use verify::verify_plan;

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AccessRequest, DataProduct, Domain, Grant, GranteeKind, Policy, RequestStatus, Team,
-    format_timestamp,
+    AccessRequest, DataProduct, Domain, Grant, GranteeKind, MaskRule, Policy, RequestStatus,
+    RowFilterRule, Team, format_timestamp,
 };
 
 /// Why a principal may read a product's rows.
@@ -28,6 +28,9 @@ pub enum ReadAccess {
     },
     /// The product carries no sensitive tag and the policy opens such products to everyone.
     Open,
+    /// The product is sensitive only through its PII columns and the policy lets everyone
+    /// read such products with the PII masked.
+    Masked,
 }
 
 impl ReadAccess {
@@ -39,7 +42,51 @@ impl ReadAccess {
             ReadAccess::Owner => "owner",
             ReadAccess::Granted { .. } => "grant",
             ReadAccess::Open => "open",
+            ReadAccess::Masked => "masked",
         }
+    }
+}
+
+/// A column a principal reads through a mask.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnMask {
+    /// The column.
+    pub column: String,
+    /// Its classification (a PII type of the policy).
+    pub classification: String,
+    /// The mask.
+    pub rule: MaskRule,
+}
+
+/// What of a product a principal reads beyond whether it may: the columns it reads masked and
+/// the rows it sees, decided from one version of the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Protection {
+    /// The masked columns, in the product's column order.
+    pub masks: Vec<ColumnMask>,
+    /// The row filter, if one applies to the principal.
+    pub row_filter: Option<RowFilterRule>,
+    /// The version of the policy the decision was made from.
+    pub policy_version: i64,
+}
+
+impl Protection {
+    /// True when the principal reads every row and every raw value.
+    pub fn is_none(&self) -> bool {
+        self.masks.is_empty() && self.row_filter.is_none()
+    }
+
+    /// How the audit log and `EXPLAIN` name it: `email: mask email`, `row filter` (no literals).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .masks
+            .iter()
+            .map(|m| format!("{}: mask {}", m.column, m.rule.kind_name()))
+            .collect();
+        if self.row_filter.is_some() {
+            out.push("row filter".into());
+        }
+        out
     }
 }
 
@@ -234,6 +281,96 @@ impl Governance {
         tags
     }
 
+    /// True when every sensitive tag of `product` comes from its PII-classified columns (which
+    /// masks cover), none from a tag.
+    fn sensitive_only_by_pii(&self, product: &DataProduct) -> bool {
+        let sensitive = |t: &String| self.policy.sensitive_tags.contains(&t.to_lowercase());
+        !product.tags.iter().any(sensitive)
+            && !product.columns.iter().any(|c| c.tags.iter().any(sensitive))
+            && product
+                .columns
+                .iter()
+                .any(|c| self.policy.mask_for(&c.classification).is_some())
+    }
+
+    /// The masks and the row filter `who` reads `product` through, given the access it was
+    /// allowed: none while governance is off; no masks for admins, the owner team and holders
+    /// of a live `SELECT UNMASKED` grant; the policy's row filter for everyone but admins and
+    /// the owner team, unless the filter applies to them too.
+    pub fn protection(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        access: &ReadAccess,
+        now: i64,
+    ) -> Protection {
+        let version = self.policy.version;
+        let privileged = match access {
+            ReadAccess::Ungoverned => {
+                return Protection {
+                    policy_version: version,
+                    ..Protection::default()
+                };
+            }
+            ReadAccess::Admin | ReadAccess::Owner => true,
+            _ => false,
+        };
+        let name = product.qualified_name().to_string();
+        let unmasked = privileged || self.live_unmasked_grant(who, &name, now).is_some();
+        let masks = if unmasked {
+            Vec::new()
+        } else {
+            product
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    self.policy
+                        .mask_for(&c.classification)
+                        .map(|rule| ColumnMask {
+                            column: c.name.clone(),
+                            classification: c.classification.to_lowercase(),
+                            rule,
+                        })
+                })
+                .collect()
+        };
+        let row_filter = self
+            .policy
+            .row_filter_for(&name)
+            .filter(|f| f.applies_to_owners || !privileged)
+            .cloned();
+        Protection {
+            masks,
+            row_filter,
+            policy_version: version,
+        }
+    }
+
+    /// The live `SELECT UNMASKED` grant of `who` (or one of its teams) on `product` at `now`.
+    pub fn live_unmasked_grant(&self, who: &str, product: &str, now: i64) -> Option<&Grant> {
+        self.live_grants(who, product, now)
+            .into_iter()
+            .filter(|g| g.unmasked())
+            .max_by_key(|g| g.expires_at)
+    }
+
+    /// The value of attribute `key` of `who` in the Teams spec: from the first of its teams
+    /// (by name) that sets it.
+    pub fn attribute(&self, who: &str, key: &str) -> Option<&str> {
+        let mut teams: Vec<&String> = self.teams_of(who).iter().collect();
+        teams.sort();
+        teams.into_iter().find_map(|t| {
+            self.teams
+                .get(t)?
+                .members
+                .iter()
+                .find(|m| m.name == who)?
+                .attributes
+                .get(key)
+                .map(String::as_str)
+        })
+    }
+
     /// True when `who` belongs to the team that owns the domain or the product.
     pub fn owns(&self, who: &str, product: &DataProduct, domain: &Domain) -> bool {
         self.is_member(who, &domain.owner_team) || self.is_member(who, &product.owner)
@@ -242,6 +379,13 @@ impl Governance {
     /// The live grant that lets `who` (or one of its teams) read `product` at `now`, the one
     /// that lasts longest. A lookup per team of `who`, however many grants there are.
     pub fn live_grant(&self, who: &str, product: &str, now: i64) -> Option<&Grant> {
+        self.live_grants(who, product, now)
+            .into_iter()
+            .max_by_key(|g| g.expires_at)
+    }
+
+    /// The live grants of `who` and its teams on `product` at `now`.
+    fn live_grants<'a>(&'a self, who: &str, product: &str, now: i64) -> Vec<&'a Grant> {
         let key = |kind, name: &str| (product.to_string(), kind, name.to_string());
         std::iter::once(key(GranteeKind::User, who))
             .chain(self.teams_of(who).iter().map(|t| key(GranteeKind::Team, t)))
@@ -249,7 +393,7 @@ impl Governance {
             .flatten()
             .filter_map(|id| self.grants.get(id))
             .filter(|g| g.is_live(now))
-            .max_by_key(|g| g.expires_at)
+            .collect()
     }
 
     /// Whether `who` may read the rows of `product` (of `domain`) at `now`, and why; the
@@ -274,6 +418,9 @@ impl Governance {
         let open = self.policy.default_access == crate::model::DefaultAccess::Open;
         if tags.is_empty() && open {
             return Ok(ReadAccess::Open);
+        }
+        if open && self.policy.masked_read_without_grant && self.sensitive_only_by_pii(product) {
+            return Ok(ReadAccess::Masked);
         }
         let name = product.qualified_name().to_string();
         if let Some(g) = self.live_grant(who, &name, now) {
@@ -312,6 +459,7 @@ impl Governance {
                 format!("granted until {}", format_timestamp(until))
             }
             Ok(ReadAccess::Open | ReadAccess::Ungoverned) => "open".into(),
+            Ok(ReadAccess::Masked) => "masked".into(),
             Err(_) => {
                 let name = product.qualified_name().to_string();
                 match self.pending_request(who, &name, now) {

@@ -80,6 +80,17 @@ pub struct Policy {
     pub request_ttl_days: i64,
     /// Whether products without a sensitive tag are open (`open`) or need a grant (`closed`).
     pub default_access: DefaultAccess,
+    /// The mask each PII type is read through by those who may not see raw values; a PII type
+    /// without an entry takes its [`default_mask`].
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub masks: Vec<ColumnMaskRule>,
+    /// Row filters: which rows of a product a principal sees.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub row_filters: Vec<RowFilterRule>,
+    /// When true, a product that is sensitive only through its PII columns is readable without
+    /// a grant, its PII masked; when false (the default) reading it needs a grant.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub masked_read_without_grant: bool,
     /// The spec as applied (YAML), empty for the default.
     pub spec: String,
     /// When it was applied (microseconds, UTC); 0 for the default.
@@ -101,6 +112,9 @@ impl Default for Policy {
             max_grant_days: 90,
             request_ttl_days: 7,
             default_access: DefaultAccess::Open,
+            masks: Vec::new(),
+            row_filters: Vec::new(),
+            masked_read_without_grant: false,
             spec: String::new(),
             updated_at: 0,
             updated_by: String::new(),
@@ -116,7 +130,166 @@ impl Policy {
             && self.max_grant_days == other.max_grant_days
             && self.request_ttl_days == other.request_ttl_days
             && self.default_access == other.default_access
+            && self.masks == other.masks
+            && self.row_filters == other.row_filters
+            && self.masked_read_without_grant == other.masked_read_without_grant
     }
+
+    /// The mask that applies to a column classified `classification`, `None` when the
+    /// classification is not a PII type of the policy.
+    pub fn mask_for(&self, classification: &str) -> Option<MaskRule> {
+        if classification.is_empty()
+            || !self
+                .pii_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(classification))
+        {
+            return None;
+        }
+        let declared = self
+            .masks
+            .iter()
+            .find(|m| m.classification.eq_ignore_ascii_case(classification));
+        Some(match declared {
+            Some(m) => m.rule(),
+            None => MaskRule::Builtin(default_mask(classification)),
+        })
+    }
+
+    /// The row filter of `product` (`domain.name`), if the policy sets one.
+    pub fn row_filter_for(&self, product: &str) -> Option<&RowFilterRule> {
+        self.row_filters.iter().find(|f| f.product == product)
+    }
+}
+
+/// Reads a NULL (a column added by a later layout, absent from older rows) as the default.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A built-in mask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MaskKind {
+    /// The first character and the domain of an e-mail address: `j***@example.com`.
+    Email,
+    /// The last four characters: `***6789`.
+    Last4,
+    /// NULL.
+    Null,
+    /// The year of a date or timestamp (January 1st of it).
+    Year,
+    /// `[redacted]` for text, NULL for other types.
+    Redact,
+    /// A keyed hash (HMAC-SHA-256 with the warehouse's mask key): the same value always gives
+    /// the same hash in one warehouse, so masked columns still join and count distinct.
+    Hash,
+}
+
+impl MaskKind {
+    /// Every built-in mask.
+    pub const ALL: [MaskKind; 6] = [
+        MaskKind::Email,
+        MaskKind::Last4,
+        MaskKind::Null,
+        MaskKind::Year,
+        MaskKind::Redact,
+        MaskKind::Hash,
+    ];
+
+    /// The name a Policy spec writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaskKind::Email => "email",
+            MaskKind::Last4 => "last4",
+            MaskKind::Null => "null",
+            MaskKind::Year => "year",
+            MaskKind::Redact => "redact",
+            MaskKind::Hash => "hash",
+        }
+    }
+
+    /// The built-in mask named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// How a classified column is masked: a built-in, or a SQL expression over `value` (the
+/// column's raw value) that returns the column's type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MaskRule {
+    /// A built-in mask.
+    Builtin(MaskKind),
+    /// A SQL expression over `value`.
+    Sql(String),
+}
+
+impl MaskRule {
+    /// The built-in's name, or `sql` (without the expression, which may hold literals).
+    pub fn kind_name(&self) -> &str {
+        match self {
+            MaskRule::Builtin(k) => k.as_str(),
+            MaskRule::Sql(_) => "sql",
+        }
+    }
+
+    /// How it is shown: the built-in's name, or `sql: <expression>`.
+    pub fn describe(&self) -> String {
+        match self {
+            MaskRule::Builtin(k) => k.as_str().to_string(),
+            MaskRule::Sql(e) => format!("sql: {e}"),
+        }
+    }
+}
+
+/// The mask a PII type gets when the policy declares none: `email` for e-mail addresses,
+/// `last4` for phone, social security and card numbers, `redact` for every other type.
+pub fn default_mask(classification: &str) -> MaskKind {
+    match classification.to_lowercase().as_str() {
+        "email" => MaskKind::Email,
+        "phone" | "ssn" | "credit_card" => MaskKind::Last4,
+        _ => MaskKind::Redact,
+    }
+}
+
+/// One entry of the policy's `masks`, as stored in `meta.policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMaskRule {
+    /// The PII type (a column classification).
+    pub classification: String,
+    /// A built-in mask's name, or `sql`.
+    pub mask: String,
+    /// The SQL expression over `value`, for `sql`.
+    pub expression: Option<String>,
+}
+
+impl ColumnMaskRule {
+    /// The rule as the read path applies it (an unknown stored name masks to NULL: a newer
+    /// lakemeta's mask read by an older one fails closed).
+    pub fn rule(&self) -> MaskRule {
+        match (&self.expression, MaskKind::parse(&self.mask)) {
+            (Some(e), _) if self.mask == "sql" => MaskRule::Sql(e.clone()),
+            (_, Some(k)) => MaskRule::Builtin(k),
+            _ => MaskRule::Builtin(MaskKind::Null),
+        }
+    }
+}
+
+/// A row filter of the policy: the rows of `product` a principal sees are those for which
+/// `predicate` (SQL over the product's columns, `current_user()`, `is_member('team')` and
+/// `principal_attribute('key')`) is true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowFilterRule {
+    /// The product, `domain.name`.
+    pub product: String,
+    /// The predicate.
+    pub predicate: String,
+    /// Whether the owner team and admins are filtered too (by default they see every row).
+    pub applies_to_owners: bool,
 }
 
 /// Who a grant is for.
@@ -150,7 +323,7 @@ pub struct Grant {
     pub grantee: String,
     /// Whether `grantee` is a user or a team.
     pub grantee_kind: GranteeKind,
-    /// What it allows: `select`.
+    /// What it allows: `select` (masked PII) or `select unmasked` (raw values).
     pub privilege: String,
     /// Who granted it.
     pub granted_by: String,
@@ -166,7 +339,18 @@ pub struct Grant {
     pub revoked_by: Option<String>,
 }
 
+/// The privilege of a grant to read a product with its PII masked.
+pub const SELECT: &str = "select";
+
+/// The privilege of a grant to read a product's raw PII values.
+pub const SELECT_UNMASKED: &str = "select unmasked";
+
 impl Grant {
+    /// True when it lets the grantee read raw PII values.
+    pub fn unmasked(&self) -> bool {
+        self.privilege == SELECT_UNMASKED
+    }
+
     /// True while it allows reading: not revoked and not expired at `now`.
     pub fn is_live(&self, now: i64) -> bool {
         self.revoked_at.is_none() && self.expires_at > now
@@ -221,6 +405,10 @@ pub struct AccessRequest {
     pub requester: String,
     /// Why (required).
     pub reason: String,
+    /// What is asked: `select`, or `select unmasked` for raw PII values (NULL in rows written
+    /// before layout 4: `select`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub privilege: String,
     /// For how many days access is asked (`None`: as long as the approver or policy allows).
     pub days: Option<i64>,
     /// `pending`, `approved`, `denied` or `expired`.
@@ -240,6 +428,15 @@ pub struct AccessRequest {
 }
 
 impl AccessRequest {
+    /// The privilege asked for (`select` for rows written before layout 4).
+    pub fn privilege(&self) -> &str {
+        if self.privilege.is_empty() {
+            SELECT
+        } else {
+            &self.privilege
+        }
+    }
+
     /// The status at `now`: a pending request past its time is `expired`.
     pub fn status_at(&self, now: i64) -> RequestStatus {
         match self.status {
@@ -288,4 +485,8 @@ pub struct AuditEvent {
     pub duration_ms: i64,
     /// Its error, if it failed.
     pub error: Option<String>,
+    /// The masks and row filters its reads went through, and the policy version they came
+    /// from (`crm.customers.email: mask email`, `crm.customers: row filter`, `policy v3`).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub protections: Vec<String>,
 }

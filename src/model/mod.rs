@@ -12,8 +12,9 @@ pub use bound::{Bound, bound, number};
 pub use check_kind::{is_column_metric, metric_kind};
 pub use domain::Domain;
 pub use governance::{
-    AccessRequest, AuditEvent, DefaultAccess, Grant, GranteeKind, Member, Policy, RequestStatus,
-    Team,
+    AccessRequest, AuditEvent, ColumnMaskRule, DefaultAccess, Grant, GranteeKind, MaskKind,
+    MaskRule, Member, Policy, RequestStatus, RowFilterRule, SELECT, SELECT_UNMASKED, Team,
+    default_mask,
 };
 pub use lineage::{LineageEdge, edge_kind};
 pub use principal::Principal;

@@ -22,6 +22,7 @@ pub fn status_of(error: Error) -> Status {
         Error::Cancelled(_) => Status::cancelled(message),
         Error::PermissionDenied(_) | Error::SpecDenied { .. } => Status::permission_denied(message),
         Error::AuditUnavailable { .. } => Status::unavailable(message),
+        Error::PolicyFailed { .. } => Status::failed_precondition(message),
         Error::DataFusion(e) => datafusion_status(e, message),
         Error::Warehouse { .. }
         | Error::Delta { .. }

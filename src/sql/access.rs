@@ -15,8 +15,8 @@ use crate::contracts::approvers;
 use crate::error::{Error, Result};
 use crate::governance::{Governance, ReadAccess};
 use crate::model::{
-    AccessRequest, DataProduct, Domain, Grant, GranteeKind, ProductName, RequestStatus,
-    format_timestamp, now_micros,
+    AccessRequest, DataProduct, Domain, Grant, GranteeKind, ProductName, RequestStatus, SELECT,
+    SELECT_UNMASKED, format_timestamp, now_micros,
 };
 use crate::storage::{RowChange, SystemTableKind};
 
@@ -24,10 +24,11 @@ use crate::storage::{RowChange, SystemTableKind};
 const DAY: i64 = 86_400_000_000;
 
 impl Session {
-    /// `GRANT SELECT ON product TO USER u | TEAM t [UNTIL ts]`.
+    /// `GRANT SELECT [UNMASKED] ON product TO USER u | TEAM t [UNTIL ts]`.
     pub(crate) async fn grant(
         &self,
         name: &ProductName,
+        unmasked: bool,
         grantee: &Grantee,
         until: Option<i64>,
     ) -> Result<Output> {
@@ -55,7 +56,7 @@ impl Session {
             product: name.to_string(),
             grantee: grantee.name.clone(),
             grantee_kind: grantee.kind,
-            privilege: "select".into(),
+            privilege: if unmasked { SELECT_UNMASKED } else { SELECT }.into(),
             granted_by: who.clone(),
             granted_at: now,
             expires_at,
@@ -73,14 +74,22 @@ impl Session {
             )
             .await?;
         Ok(Output::message(format!(
-            "GRANT {}: {grantee} may read {name} until {}",
+            "GRANT {}: {grantee} may read {name}{} until {}",
             grant.grant_id,
+            pii_words(unmasked),
             format_timestamp(expires_at)
         )))
     }
 
-    /// `REVOKE SELECT ON product FROM USER u | TEAM t`: ends every live grant of the grantee.
-    pub(crate) async fn revoke(&self, name: &ProductName, grantee: &Grantee) -> Result<Output> {
+    /// `REVOKE SELECT ON product FROM USER u | TEAM t`: ends every live grant of the grantee;
+    /// `REVOKE SELECT UNMASKED …` only those of raw values (the grantee keeps reading masked
+    /// values if it holds a plain grant).
+    pub(crate) async fn revoke(
+        &self,
+        name: &ProductName,
+        unmasked: bool,
+        grantee: &Grantee,
+    ) -> Result<Output> {
         let state = self.catalog().state();
         let g = governed(&state)?;
         let who = &self.principal().name;
@@ -94,12 +103,14 @@ impl Session {
                     && r.grantee == grantee.name
                     && r.grantee_kind == grantee.kind
                     && r.is_live(now)
+                    && (!unmasked || r.unmasked())
             })
             .collect();
         if live.is_empty() {
             return Err(Error::invalid(format!(
-                "{grantee} holds no live grant on {name}, so there is nothing to revoke; SHOW \
-                 GRANTS ON {name} lists the grants in force"
+                "{grantee} holds no live {}grant on {name}, so there is nothing to revoke; SHOW \
+                 GRANTS ON {name} lists the grants in force",
+                if unmasked { "SELECT UNMASKED " } else { "" }
             )));
         }
         let changes: Vec<RowChange<Grant>> = live
@@ -131,10 +142,12 @@ impl Session {
         Ok(Output::message(message))
     }
 
-    /// `REQUEST ACCESS TO product BECAUSE 'reason' [FOR n DAYS]`: answers with the request id.
+    /// `REQUEST [UNMASKED] ACCESS TO product BECAUSE 'reason' [FOR n DAYS]`: answers with the
+    /// request id.
     pub(crate) async fn request_access(
         &self,
         name: &ProductName,
+        unmasked: bool,
         reason: &str,
         days: Option<i64>,
     ) -> Result<Output> {
@@ -158,10 +171,18 @@ impl Session {
         }
         let now = now_micros();
         if let Ok(access) = g.read_access(who, product, domain, now) {
-            return Err(Error::invalid(format!(
-                "{who} can already read {name} ({}); no request is needed",
-                already(&access)
-            )));
+            let masked = !g.protection(who, product, &access, now).masks.is_empty();
+            if !unmasked || !masked {
+                let hint = if masked {
+                    format!("; for raw PII values ask with REQUEST UNMASKED ACCESS TO {name}")
+                } else {
+                    String::new()
+                };
+                return Err(Error::invalid(format!(
+                    "{who} can already read {name} ({}){hint}; no request is needed",
+                    already(&access)
+                )));
+            }
         }
         if let Some(r) = g.pending_request(who, &name.to_string(), now) {
             return Err(Error::invalid(format!(
@@ -177,6 +198,7 @@ impl Session {
             product: name.to_string(),
             requester: who.clone(),
             reason: reason.trim().to_string(),
+            privilege: if unmasked { SELECT_UNMASKED } else { SELECT }.into(),
             days,
             status: RequestStatus::Pending,
             requested_at: now,
@@ -277,7 +299,7 @@ impl Session {
             product: request.product.clone(),
             grantee: request.requester.clone(),
             grantee_kind: GranteeKind::User,
-            privilege: "select".into(),
+            privilege: request.privilege().to_string(),
             granted_by: who.clone(),
             granted_at: now,
             expires_at,
@@ -295,9 +317,10 @@ impl Session {
             )
             .await?;
         Ok(Output::message(format!(
-            "APPROVE {id}: {} may read {} until {} (grant {grant_id})",
+            "APPROVE {id}: {} may read {}{} until {} (grant {grant_id})",
             request.requester,
             request.product,
+            pii_words(request.privilege() == SELECT_UNMASKED),
             format_timestamp(expires_at)
         )))
     }
@@ -351,8 +374,8 @@ impl Session {
             None => String::new(),
         };
         self.query(&format!(
-            "SELECT grant_id, product, grantee, grantee_kind, granted_by, granted_at, expires_at, \
-             request_id FROM meta.grants WHERE status = 'active'{filter} ORDER BY product, \
+            "SELECT grant_id, product, grantee, grantee_kind, privilege, granted_by, granted_at, \
+             expires_at, request_id FROM meta.grants WHERE status = 'active'{filter} ORDER BY product, \
              grantee, grant_id"
         ))
         .await
@@ -561,7 +584,15 @@ fn already(access: &ReadAccess) -> String {
         ReadAccess::Open | ReadAccess::Ungoverned => {
             "it is open to every authenticated principal".into()
         }
+        ReadAccess::Masked => {
+            "the policy opens it to every authenticated principal with its PII masked".into()
+        }
     }
+}
+
+/// What a grant's privilege adds to "may read …".
+fn pii_words(unmasked: bool) -> &'static str {
+    if unmasked { " with raw PII values" } else { "" }
 }
 
 /// A new id: `prefix_` and eight hex digits.

@@ -122,15 +122,21 @@ impl Session {
             } => self.drop_lineage(source, target, if_exists).await,
             LakeStatement::Grant {
                 product,
+                unmasked,
                 grantee,
                 until,
-            } => self.grant(&product, &grantee, until).await,
-            LakeStatement::Revoke { product, grantee } => self.revoke(&product, &grantee).await,
+            } => self.grant(&product, unmasked, &grantee, until).await,
+            LakeStatement::Revoke {
+                product,
+                unmasked,
+                grantee,
+            } => self.revoke(&product, unmasked, &grantee).await,
             LakeStatement::RequestAccess {
                 product,
+                unmasked,
                 reason,
                 days,
-            } => self.request_access(&product, &reason, days).await,
+            } => self.request_access(&product, unmasked, &reason, days).await,
             LakeStatement::ApproveRequest { id, until } => self.approve_request(&id, until).await,
             LakeStatement::DenyRequest { id, reason } => self.deny_request(&id, &reason).await,
             LakeStatement::ShowGrants { product } => self.show_grants(product.as_ref()).await,
@@ -333,6 +339,35 @@ impl Session {
                 opt(p.input_ports.as_ref().map(|i| i.join(", "))),
             ));
         }
+        // what the caller reads of it: the access, the masks, the row filter
+        let g = &state.governance;
+        let who = &self.principal().name;
+        let now = crate::model::now_micros();
+        let mut protection = crate::governance::Protection::default();
+        if let Some(domain) = state.domains.get(&p.domain) {
+            let access = match g.read_access(who, &p, domain, now) {
+                Ok(a) => {
+                    protection = g.protection(who, &p, &a, now);
+                    let mut what = vec![a.reason().to_string()];
+                    if !protection.masks.is_empty() {
+                        what.push(format!(
+                            "{} column{} masked",
+                            protection.masks.len(),
+                            if protection.masks.len() == 1 { "" } else { "s" }
+                        ));
+                    }
+                    if protection.row_filter.is_some() {
+                        what.push("rows filtered by the policy".into());
+                    }
+                    if !protection.is_none() {
+                        what.push(format!("policy v{}", protection.policy_version));
+                    }
+                    what.join(", ")
+                }
+                Err(e) => format!("none ({e})"),
+            };
+            rows.push(("your_access".into(), access));
+        }
         for c in &p.columns {
             let mut attrs = vec![c.data_type.clone()];
             if !c.nullable {
@@ -348,6 +383,12 @@ impl Session {
             }
             if !c.tags.is_empty() {
                 attrs.push(format!("tags {}", c.tags.join("/")));
+            }
+            if !c.classification.is_empty() {
+                attrs.push(format!("classified {}", c.classification));
+            }
+            if let Some(m) = protection.masks.iter().find(|m| m.column == c.name) {
+                attrs.push(format!("masked for you ({})", m.rule.kind_name()));
             }
             if !c.description.is_empty() {
                 attrs.push(c.description.clone());

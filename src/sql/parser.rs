@@ -376,27 +376,42 @@ fn lineage_end(p: &mut DFParser) -> Result<LineageEnd, ParserError> {
 
 /// GRANT, REVOKE, REQUEST ACCESS, APPROVE / DENY REQUEST, SHOW GRANTS / REQUESTS.
 fn parse_access(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
-    if words(p, &["GRANT", "SELECT", "ON"]) {
-        skip(p, 3);
+    let unmasked = |p: &DFParser, at: usize| peek_word(p, at).as_deref() == Some("UNMASKED");
+    if words(p, &["GRANT", "SELECT"])
+        && (peek_word(p, 2).as_deref() == Some("ON") || unmasked(p, 2))
+    {
+        let unmasked = unmasked(p, 2);
+        skip(p, if unmasked { 3 } else { 2 });
+        expect_word(p, "ON")?;
         let product = product_name(p)?;
         expect_word(p, "TO")?;
         let grantee = grantee(p)?;
         let until = until(p)?;
         return Ok(Some(LakeStatement::Grant {
             product,
+            unmasked,
             grantee,
             until,
         }));
     }
-    if words(p, &["REVOKE", "SELECT", "ON"]) {
-        skip(p, 3);
+    if words(p, &["REVOKE", "SELECT"])
+        && (peek_word(p, 2).as_deref() == Some("ON") || unmasked(p, 2))
+    {
+        let unmasked = unmasked(p, 2);
+        skip(p, if unmasked { 3 } else { 2 });
+        expect_word(p, "ON")?;
         let product = product_name(p)?;
         expect_word(p, "FROM")?;
         let grantee = grantee(p)?;
-        return Ok(Some(LakeStatement::Revoke { product, grantee }));
+        return Ok(Some(LakeStatement::Revoke {
+            product,
+            unmasked,
+            grantee,
+        }));
     }
-    if words(p, &["REQUEST", "ACCESS", "TO"]) {
-        skip(p, 3);
+    let request_unmasked = words(p, &["REQUEST", "UNMASKED", "ACCESS", "TO"]);
+    if words(p, &["REQUEST", "ACCESS", "TO"]) || request_unmasked {
+        skip(p, if request_unmasked { 4 } else { 3 });
         let product = product_name(p)?;
         if peek_word(p, 0).as_deref() != Some("BECAUSE") {
             let t = p.parser.peek_token();
@@ -416,6 +431,7 @@ fn parse_access(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> 
         };
         return Ok(Some(LakeStatement::RequestAccess {
             product,
+            unmasked: request_unmasked,
             reason,
             days,
         }));

@@ -467,6 +467,7 @@ impl Session {
                     meta.clone(),
                     &products,
                     &self.caller,
+                    wh.mask_key(),
                 )),
             );
             meta.extend(self.views.plan(&self.ctx, &state, audit_version).await?);
@@ -475,7 +476,13 @@ impl Session {
         }
         self.ctx.register_catalog(
             CATALOG_NAME,
-            Arc::new(LakeCatalog::new(&state, meta, &products, &self.caller)),
+            Arc::new(LakeCatalog::new(
+                &state,
+                meta,
+                &products,
+                &self.caller,
+                wh.mask_key(),
+            )),
         );
         Ok(())
     }

@@ -89,26 +89,32 @@ pub enum LakeStatement {
         /// Succeed silently when there is no such edge.
         if_exists: bool,
     },
-    /// `GRANT SELECT ON domain.product TO USER u | TEAM t [UNTIL 'timestamp']`
+    /// `GRANT SELECT [UNMASKED] ON domain.product TO USER u | TEAM t [UNTIL 'timestamp']`
     Grant {
         /// The product.
         product: ProductName,
+        /// `SELECT UNMASKED`: raw PII values, not masked ones.
+        unmasked: bool,
         /// Who may read it.
         grantee: Grantee,
         /// When the grant ends (microseconds, UTC); the policy's longest grant when omitted.
         until: Option<i64>,
     },
-    /// `REVOKE SELECT ON domain.product FROM USER u | TEAM t`
+    /// `REVOKE SELECT [UNMASKED] ON domain.product FROM USER u | TEAM t`
     Revoke {
         /// The product.
         product: ProductName,
+        /// `SELECT UNMASKED`: only the grants of raw values end.
+        unmasked: bool,
         /// Whose grants end.
         grantee: Grantee,
     },
-    /// `REQUEST ACCESS TO domain.product BECAUSE 'reason' [FOR n DAYS]`
+    /// `REQUEST [UNMASKED] ACCESS TO domain.product BECAUSE 'reason' [FOR n DAYS]`
     RequestAccess {
         /// The product.
         product: ProductName,
+        /// Asks for raw PII values.
+        unmasked: bool,
         /// Why (required).
         reason: String,
         /// For how many days.
@@ -322,24 +328,41 @@ impl std::fmt::Display for LakeStatement {
             ),
             LakeStatement::Grant {
                 product,
+                unmasked,
                 grantee,
                 until,
             } => {
-                write!(f, "GRANT SELECT ON {product} TO {grantee}")?;
+                write!(
+                    f,
+                    "GRANT SELECT {}ON {product} TO {grantee}",
+                    maybe(*unmasked, "UNMASKED ")
+                )?;
                 if let Some(u) = until {
                     write!(f, " UNTIL {}", at(*u))?;
                 }
                 Ok(())
             }
-            LakeStatement::Revoke { product, grantee } => {
-                write!(f, "REVOKE SELECT ON {product} FROM {grantee}")
-            }
+            LakeStatement::Revoke {
+                product,
+                unmasked,
+                grantee,
+            } => write!(
+                f,
+                "REVOKE SELECT {}ON {product} FROM {grantee}",
+                maybe(*unmasked, "UNMASKED ")
+            ),
             LakeStatement::RequestAccess {
                 product,
+                unmasked,
                 reason,
                 days,
             } => {
-                write!(f, "REQUEST ACCESS TO {product} BECAUSE {}", quoted(reason))?;
+                write!(
+                    f,
+                    "REQUEST {}ACCESS TO {product} BECAUSE {}",
+                    maybe(*unmasked, "UNMASKED "),
+                    quoted(reason)
+                )?;
                 if let Some(d) = days {
                     write!(f, " FOR {d} DAYS")?;
                 }

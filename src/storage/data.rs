@@ -15,7 +15,7 @@ use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 use object_store::ObjectStore;
 use url::Url;
 
@@ -248,29 +248,55 @@ impl DataStore {
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
-    /// Creates an empty managed Delta table at `url` with `schema`. Fails when one exists.
-    pub async fn create_delta(&self, url: &Url, schema: &SchemaRef, name: &str) -> Result<()> {
+    /// Creates an empty managed Delta table at `url` with `schema`. Fails when one exists. The
+    /// `private` columns (classified as PII) get no min/max statistics in the Delta log
+    /// (`delta.dataSkippingStatsColumns` lists the others), so the log holds no PII value.
+    pub async fn create_delta(
+        &self,
+        url: &Url,
+        schema: &SchemaRef,
+        name: &str,
+        private: &[String],
+    ) -> Result<()> {
         let (_, store) = self.store_for(url)?;
         let table = table_handle(&store, url, &self.location.options)?;
         let kernel: StructType = schema.as_ref().try_into_kernel().map_err(|e| {
             Error::invalid(format!("schema of {name} cannot be stored in Delta: {e}"))
         })?;
-        table
+        let mut create = table
             .create()
             .with_table_name(name)
             .with_columns(kernel.fields().cloned())
-            .with_save_mode(SaveMode::ErrorIfExists)
-            .await
-            .map_err(|e| {
-                if is_commit_race(&e) || e.to_string().contains("table already exists") {
-                    Error::AlreadyExists {
-                        what: format!("a Delta table at {url}"),
-                        hint: "drop the product or choose another name".into(),
-                    }
-                } else {
-                    delta_err(url, e)
+            .with_save_mode(SaveMode::ErrorIfExists);
+        if !private.is_empty() {
+            let public: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| !private.contains(n))
+                .collect();
+            create = if public.is_empty() {
+                create.with_configuration_property(
+                    TableProperty::DataSkippingNumIndexedCols,
+                    Some("0"),
+                )
+            } else {
+                create.with_configuration_property(
+                    TableProperty::DataSkippingStatsColumns,
+                    Some(public.join(",")),
+                )
+            };
+        }
+        create.await.map_err(|e| {
+            if is_commit_race(&e) || e.to_string().contains("table already exists") {
+                Error::AlreadyExists {
+                    what: format!("a Delta table at {url}"),
+                    hint: "drop the product or choose another name".into(),
                 }
-            })?;
+            } else {
+                delta_err(url, e)
+            }
+        })?;
         Ok(())
     }
 

@@ -218,6 +218,24 @@ impl SystemTableKind {
                 utf8("spec", false),
                 ts("updated_at"),
                 utf8("updated_by", false),
+                // layout 4
+                nullable_list_of(
+                    "masks",
+                    DataType::Struct(Fields::from(vec![
+                        utf8("classification", false),
+                        utf8("mask", false),
+                        utf8("expression", true),
+                    ])),
+                ),
+                nullable_list_of(
+                    "row_filters",
+                    DataType::Struct(Fields::from(vec![
+                        utf8("product", false),
+                        utf8("predicate", false),
+                        Field::new("applies_to_owners", DataType::Boolean, false),
+                    ])),
+                ),
+                Field::new("masked_read_without_grant", DataType::Boolean, true),
             ],
             SystemTableKind::Grants => vec![
                 utf8("grant_id", false),
@@ -245,6 +263,8 @@ impl SystemTableKind {
                 ts_null("decided_at"),
                 utf8("decision_reason", true),
                 utf8("grant_id", true),
+                // layout 4
+                utf8("privilege", true),
             ],
             SystemTableKind::AuditLog => vec![
                 ts("at"),
@@ -265,6 +285,8 @@ impl SystemTableKind {
                 Field::new("bytes", DataType::Int64, true),
                 Field::new("duration_ms", DataType::Int64, false),
                 utf8("error", true),
+                // layout 4
+                nullable_list_of("protections", DataType::Utf8),
             ],
         };
         Arc::new(Schema::new(fields))
@@ -337,6 +359,15 @@ fn ts_null(name: &str) -> Field {
 
 fn list_utf8(name: &str) -> Field {
     list_of(name, DataType::Utf8)
+}
+
+/// A list column added by a later layout: NULL in the rows written before it.
+fn nullable_list_of(name: &str, item: DataType) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("element", item, true))),
+        true,
+    )
 }
 
 fn list_of(name: &str, item: DataType) -> Field {

@@ -10,12 +10,13 @@ use url::Url;
 
 use super::data::DataStore;
 use super::location::WarehouseLocation;
+use super::mask_key::MaskKey;
 use super::schemas::SystemTableKind;
 use super::system_table::SystemTable;
 use crate::error::{Error, Result};
 
 /// The warehouse layout this build writes and reads. A warehouse with a newer layout is refused.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 const MARKER: &str = "_meta/lakemeta.json";
 
@@ -34,6 +35,7 @@ pub struct Warehouse {
     prefix: Path,
     tables: BTreeMap<SystemTableKind, SystemTable>,
     data: DataStore,
+    mask_key: Arc<MaskKey>,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -78,6 +80,8 @@ impl Warehouse {
         if create || layout < LAYOUT_VERSION {
             write_marker(&location, &store, &marker_path, !create).await?;
         }
+        let key_path = prefix.clone().join("_meta").join("mask.key");
+        let mask_key = Arc::new(MaskKey::load_or_create(&location, &store, &key_path).await?);
         let data = DataStore::new(location.clone(), Arc::clone(&store));
         Ok(Self {
             location,
@@ -85,6 +89,7 @@ impl Warehouse {
             prefix,
             tables,
             data,
+            mask_key,
         })
     }
 
@@ -122,6 +127,11 @@ impl Warehouse {
     /// Reads and writes the data of data products.
     pub fn data(&self) -> &DataStore {
         &self.data
+    }
+
+    /// The key of the `hash` mask.
+    pub fn mask_key(&self) -> &Arc<MaskKey> {
+        &self.mask_key
     }
 
     /// The location of a managed product's Delta table, `<root>/<domain>/<name>/`.

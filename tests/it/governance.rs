@@ -788,6 +788,7 @@ async fn an_expired_request_cannot_be_decided() {
         product: "users.user_profiles".into(),
         requester: "bob".into(),
         reason: "a report".into(),
+        privilege: "select".into(),
         days: None,
         status: RequestStatus::Pending,
         requested_at: now - 10 * day,

@@ -8,6 +8,7 @@ mod flight;
 mod governance;
 mod interrupt;
 mod jobs;
+mod masks;
 mod openlineage;
 mod peers;
 mod quality;

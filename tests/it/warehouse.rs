@@ -235,6 +235,7 @@ fn blind_event(writer: usize, batch: usize, i: usize) -> lakemeta::model::AuditE
         bytes: None,
         duration_ms: 0,
         error: None,
+        protections: Vec::new(),
     }
 }
 

@@ -1,8 +1,10 @@
-//! lakemeta's SQL functions: quality aggregates, the quality score, and the `run_checks`,
-//! `lineage`, `impact_analysis` and `search_catalog` table functions.
+//! lakemeta's SQL functions: quality aggregates, the quality score, the principal's functions,
+//! and the `run_checks`, `lineage`, `impact_analysis`, `search_catalog` and `explain_access`
+//! table functions.
 
 mod aggregates;
 mod computed;
+mod explain_access;
 mod health;
 mod lineage;
 mod principal;
@@ -15,9 +17,10 @@ use std::sync::Arc;
 use datafusion::execution::context::SessionContext;
 
 pub use aggregates::{duplicate_count, freshness_minutes, null_ratio};
+pub use explain_access::ExplainAccessFunction;
 pub(crate) use health::latest_health;
 pub use lineage::{ImpactAnalysisFunction, LineageFunction};
-pub use principal::{current_user_udf, is_member_udf};
+pub use principal::{current_user_udf, is_member_udf, principal_attribute_udf};
 pub use run_checks::{RunChecksFunction, new_run_id};
 pub use score::quality_score_udf;
 pub use search::SearchCatalogFunction;
@@ -29,6 +32,7 @@ use crate::governance::Caller;
 pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, caller: &Arc<Caller>) {
     ctx.register_udf(current_user_udf(caller));
     ctx.register_udf(is_member_udf(caller));
+    ctx.register_udf(principal_attribute_udf(caller));
     ctx.register_udaf(null_ratio());
     ctx.register_udaf(duplicate_count());
     ctx.register_udaf(freshness_minutes());
@@ -54,5 +58,12 @@ pub fn register(ctx: &SessionContext, catalog: &Arc<Catalog>, caller: &Arc<Calle
     ctx.register_udtf(
         "impact_analysis",
         Arc::new(ImpactAnalysisFunction::new(Arc::clone(catalog))),
+    );
+    ctx.register_udtf(
+        "explain_access",
+        Arc::new(ExplainAccessFunction::new(
+            Arc::clone(catalog),
+            Arc::clone(caller),
+        )),
     );
 }

@@ -89,11 +89,11 @@ impl TableFunctionImpl for RunChecksFunction {
             .product(&name)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let access = state
-            .read_access(&self.caller.principal().name, &name)
+            .read_whole(&self.caller.principal().name, &name, "run_checks")
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let columns: Vec<String> = p.columns.iter().map(|c| c.name.clone()).collect();
         self.caller
-            .record_read(&name.to_string(), &columns, &access);
+            .record_read(&name.to_string(), &columns, &access, &Default::default());
         if p.checks.is_empty() {
             return Err(DataFusionError::External(Box::new(Error::invalid(
                 format!(
