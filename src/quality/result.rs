@@ -90,7 +90,38 @@ pub struct CheckRun {
     pub results: Vec<CheckResult>,
 }
 
+/// What a recorded result shows in place of a value of a PII column.
+pub const WITHHELD: &str = "[withheld: PII]";
+
 impl CheckRun {
+    /// Removes the values of `private` columns (classified PII) from the results before they
+    /// are recorded where every principal reads them: the observed value of a check that
+    /// measures a value of such a column (`min`, `max`), and of any `sql` check of a product
+    /// that has one (its query may select anything). Counts, ratios and minutes stay.
+    pub fn withhold_values(&mut self, private: &[String]) {
+        if private.is_empty() {
+            return;
+        }
+        for r in &mut self.results {
+            let value_of_private = matches!(r.kind.as_str(), "min" | "max")
+                && r.column_name.as_ref().is_some_and(|c| private.contains(c));
+            if value_of_private || r.kind == "sql" {
+                if r.observed.is_some() {
+                    r.observed = Some(WITHHELD.into());
+                }
+                r.observed_value = None;
+                if let Some(m) = &mut r.message
+                    && m.starts_with("observed ")
+                {
+                    *m = format!(
+                        "observed {WITHHELD}, expected {}",
+                        r.expected.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+    }
+
     /// Checks that failed or errored (a skipped check is neither).
     pub fn not_passed(&self) -> usize {
         self.results

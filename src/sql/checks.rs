@@ -109,7 +109,17 @@ impl Session {
             if progress {
                 eprint!("\r\x1b[2K");
             }
-            results.extend(run?.results);
+            // every principal reads the recorded results: no PII value goes into them
+            let mut run = run?;
+            let policy = self.catalog().state().governance.policy().clone();
+            let private: Vec<String> = p
+                .columns
+                .iter()
+                .filter(|c| policy.mask_for(&c.classification).is_some())
+                .map(|c| c.name.clone())
+                .collect();
+            run.withhold_values(&private);
+            results.extend(run.results);
         }
         let table = self.warehouse().table(SystemTableKind::QualityResults);
         {
