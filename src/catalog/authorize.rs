@@ -67,9 +67,9 @@ impl CatalogState {
             return Ok(access);
         }
         Err(Error::PermissionDenied(format!(
-            "{what} reads all of {name} and its raw values, and {who} reads it {}; the product's \
-             owner team runs its checks (RUN CHECKS), and their results are in \
-             meta.quality_results",
+            "{what} reads all of {name} and its raw values, and {who} reads it {}: ask a member \
+             of its owner team or a platform admin to run it (the results of the owners' RUN \
+             CHECKS are in meta.quality_results)",
             match (protection.masks.is_empty(), protection.row_filter.is_some()) {
                 (false, true) => "masked and row-filtered",
                 (false, false) => "masked",

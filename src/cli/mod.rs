@@ -2,6 +2,7 @@
 
 mod apply;
 mod check;
+mod classify;
 mod contract;
 pub mod demo;
 mod domain;
@@ -83,6 +84,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Draw a product's lineage, or load OpenLineage events.
     Lineage(lineage::LineageArgs),
+    /// Propose PII classifications for a product's columns from their names and a sample of
+    /// their values, as ODCS YAML to paste into its contract.
+    Classify(classify::ClassifyArgs),
     /// Storage policies for a domain: what its owner team's storage role may touch.
     Domain(domain::DomainArgs),
     /// Serve the warehouse over Arrow Flight SQL until SIGTERM or Ctrl-C.
@@ -203,6 +207,7 @@ async fn run_in(session: &Session, command: Command) -> Result<Exit> {
         Command::Schedule(args) => jobs::schedule(session, args).await,
         Command::Contract(args) => contract::run(session, args).await,
         Command::Product(args) => product::run(session, args).await,
+        Command::Classify(args) => classify::run(session, args).await,
         Command::Check(args) => check::run(session, args).await,
         Command::Lineage(args) => lineage::run(session, args).await,
         Command::Domain(args) => domain::run(session, args),

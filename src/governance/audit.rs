@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::caller::Caller;
+use super::redact::redact_pii_literals;
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, now_micros};
 use crate::storage::{SystemTableKind, Warehouse};
@@ -299,6 +300,11 @@ impl AuditSpan {
         event.products_written = ledger.products_written.into_iter().collect();
         event.grant_ids = ledger.grant_ids.into_iter().collect();
         event.protections = ledger.protections.into_iter().collect();
+        if !ledger.classified.is_empty() {
+            event.statement = event
+                .statement
+                .map(|s| redact_pii_literals(&s, &ledger.classified));
+        }
         event.policy_version = self.caller.governance().policy().version;
         event.rows = rows.map(|r| r as i64);
         event.bytes = bytes.map(|b| b as i64);

@@ -59,6 +59,9 @@ pub struct Ledger {
     /// The masks and row filters applied, and the policy version they came from
     /// (`crm.customers.email: mask email`, `crm.customers: row filter`, `policy v3`).
     pub protections: BTreeSet<String>,
+    /// The PII-classified columns of the products read (lowercase names): literals compared
+    /// with them are redacted from the statement text the audit log keeps.
+    pub classified: BTreeSet<String>,
 }
 
 /// The principal of a session and the record of its current statement.
@@ -131,6 +134,7 @@ impl Caller {
         protection: &Protection,
     ) {
         let mut l = self.ledger();
+        l.classified.extend(protection.classified.iter().cloned());
         if !protection.is_none() {
             for m in &protection.masks {
                 if columns.contains(&m.column) {

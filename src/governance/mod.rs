@@ -9,6 +9,7 @@
 mod audit;
 mod caller;
 mod masks;
+mod redact;
 mod secure_scan;
 mod state;
 mod verify;
@@ -16,6 +17,7 @@ mod verify;
 pub use audit::{AuditLog, AuditSpan, BATCH_WINDOW};
 pub use caller::{Caller, Channel, Ledger};
 pub use masks::{REDACTED, mask_array, mask_email, mask_last4};
+pub use redact::redact_pii_literals;
 pub use secure_scan::{GovernedScanExec, GovernedTable};
 pub use state::{ColumnMask, Governance, Protection, ReadAccess};
 pub use verify::verify_plan;

@@ -1,9 +1,10 @@
 //! The access gate below the planner: every table a statement can name is a [`GovernedTable`]
 //! whose scan decides first — the principal may read the rows or the scan fails — and then
 //! reads through a [`GovernedScanExec`], the marker [`verify_plan`](super::verify_plan) looks
-//! for. A table with a row filter (the audit log for a non-admin) filters the raw rows inside
-//! the scan, before any predicate, limit or projection of the user's query sees them: it takes
-//! no pushed-down filter or limit and reports no statistics.
+//! for. A protected read — a row filter (the policy's, or the audit log's for a non-admin) or
+//! masks — filters the raw rows inside the scan and then masks them, before any predicate,
+//! limit or projection of the user's query sees them: it takes no pushed-down filter or limit
+//! of the query and reports no statistics.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -148,7 +149,13 @@ impl GovernedTable {
         }
         needed.sort_unstable();
         needed.dedup();
-        let raw = self.inner.scan(state, Some(&needed), &[], None).await?;
+        // the row filters — the policy's own predicates on raw values, never the query's — may
+        // prune files and row groups: what they skip the principal may not see anyway. They
+        // are applied again above the scan whatever the provider does with them.
+        let raw = self
+            .inner
+            .scan(state, Some(&needed), &predicates, None)
+            .await?;
         let raw_schema = DFSchema::try_from(raw.schema())?;
         let mut input = raw;
         for p in predicates {

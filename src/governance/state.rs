@@ -68,6 +68,9 @@ pub struct Protection {
     pub row_filter: Option<RowFilterRule>,
     /// The version of the policy the decision was made from.
     pub policy_version: i64,
+    /// Every column classified as a PII type (masked for this principal or not), lowercase:
+    /// literals compared with them are redacted from kept statement text.
+    pub classified: Vec<String>,
 }
 
 impl Protection {
@@ -317,6 +320,12 @@ impl Governance {
         };
         let name = product.qualified_name().to_string();
         let unmasked = privileged || self.live_unmasked_grant(who, &name, now).is_some();
+        let classified = product
+            .columns
+            .iter()
+            .filter(|c| self.policy.mask_for(&c.classification).is_some())
+            .map(|c| c.name.to_lowercase())
+            .collect();
         let masks = if unmasked {
             Vec::new()
         } else {
@@ -343,6 +352,7 @@ impl Governance {
             masks,
             row_filter,
             policy_version: version,
+            classified,
         }
     }
 

@@ -4,12 +4,14 @@
 mod custom;
 mod distinct;
 mod fused;
+mod pii_detect;
 mod result;
 mod rules;
 mod runner;
 mod score;
 
-pub use result::{CheckResult, CheckRun, Status};
+pub use pii_detect::{DETECTED_TYPES, Finding, MIN_SHARE, detect, find, luhn, suggested_by_name};
+pub use result::{CheckResult, CheckRun, Status, WITHHELD};
 pub use rules::{Dimension, Metric, Rule, RuleError, rules_of};
 pub use runner::{RunOptions, check_product};
 pub use score::{ScoreInputs, quality_score};

@@ -126,7 +126,8 @@ impl Session {
         let domain = state.domain(&name.domain)?;
         // a replaced product keeps what its columns were said to be; a copy keeps the
         // sensitivity of what it was made from
-        let columns = kept_column_metadata(columns_of(&schema), existing.as_ref());
+        let mut columns = kept_column_metadata(columns_of(&schema), existing.as_ref());
+        inherit_classification(&mut columns, &captured, &state);
         let mut tags: Vec<String> = existing
             .as_ref()
             .map(|p| p.tags.clone())
@@ -311,7 +312,19 @@ impl Session {
         statement: &str,
         replace: bool,
     ) -> String {
-        let edges = captured.edges(target, columns, statement, &self.principal().name);
+        // everyone reads lineage: no literal compared with a PII column goes into it
+        let state = self.catalog().state();
+        let policy = state.governance.policy();
+        let classified: std::collections::BTreeSet<String> = captured
+            .products
+            .iter()
+            .filter_map(|n| state.products.get(n))
+            .flat_map(|p| &p.columns)
+            .filter(|c| policy.mask_for(&c.classification).is_some())
+            .map(|c| c.name.to_lowercase())
+            .collect();
+        let statement = crate::governance::redact_pii_literals(statement, &classified);
+        let edges = captured.edges(target, columns, &statement, &self.principal().name);
         match self
             .catalog()
             .record_captured(&target.to_string(), &edges, replace)
@@ -350,6 +363,35 @@ fn kept_column_metadata(
         }
     }
     columns
+}
+
+/// A column made from a PII-classified column (a copy of `email`, `upper(email)`) is classified
+/// as its source (the first, by name, when several are), so the copy is masked for its readers
+/// as the source is; a column classified already keeps its classification.
+fn inherit_classification(
+    columns: &mut [crate::model::Column],
+    captured: &Captured,
+    state: &crate::catalog::CatalogState,
+) {
+    let policy = state.governance.policy();
+    for (c, sources) in columns.iter_mut().zip(&captured.outputs) {
+        if !c.classification.is_empty() {
+            continue;
+        }
+        let inherited = sources.iter().find_map(|s| {
+            state
+                .products
+                .get(&s.product)?
+                .columns
+                .iter()
+                .find(|sc| sc.name == s.column)
+                .filter(|sc| policy.mask_for(&sc.classification).is_some())
+                .map(|sc| sc.classification.clone())
+        });
+        if let Some(k) = inherited {
+            c.classification = k;
+        }
+    }
 }
 
 /// `schema` with every column nullable.

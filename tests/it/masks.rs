@@ -307,3 +307,66 @@ async fn the_delta_log_of_a_managed_product_holds_no_pii() {
         assert!(!text.contains(value), "the log holds {value}:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn classify_proposes_classifications_from_names_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh");
+    let admin = customers(&root).await;
+    admin
+        .sql(
+            "CREATE TABLE analytics.leads AS SELECT * FROM (VALUES \
+             ('l1', 'kim@example.net', '4111 1111 1111 1111', 'DE'), \
+             ('l2', 'lee@example.net', '5500 0000 0000 0004', 'FR')) AS t(lead_id, contact, card, country)",
+        )
+        .await
+        .unwrap();
+    drop(admin);
+    let classify = |who: &str, product: &str| {
+        super::bin()
+            .args([
+                "-w",
+                root.to_str().unwrap(),
+                "--user",
+                who,
+                "classify",
+                product,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = classify("admin", "analytics.leads");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("# analytics.leads: 2 rows sampled")
+            && text.contains(
+                "- name: contact\n  classification: email  # 2 of 2 sampled values look like email\n"
+            )
+            && text.contains(
+                "- name: card\n  classification: credit_card  # 2 of 2 sampled values look like \
+                 credit_card\n"
+            )
+            && !text.contains("lead_id")
+            && !text.contains("country"),
+        "{text}"
+    );
+    let out = classify("alice", "crm.customers");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "classification: email  # 3 of 3 sampled values look like email; classified so already"
+        ),
+        "{text}"
+    );
+    // an analyst reads the customers masked: classifying them would need the raw values
+    let out = classify("frank", "crm.customers");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "classify reads all of crm.customers and its raw values, and frank reads it masked"
+        ),
+        "{err}"
+    );
+}
