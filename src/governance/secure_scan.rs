@@ -183,7 +183,16 @@ impl GovernedTable {
             let physical = state.create_physical_expr(logical, &raw_schema)?;
             exprs.push(ProjectionExpr::new(physical, name));
         }
-        let projected: Arc<dyn ExecutionPlan> = Arc::new(ProjectionExec::try_new(exprs, input)?);
+        let mut projected: Arc<dyn ExecutionPlan> =
+            Arc::new(ProjectionExec::try_new(exprs, input)?);
+        // the read below the gate is the policy's alone (the raw scan, its filters, its masks):
+        // the session's physical optimizer may parallelize it and push the row filter into the
+        // scan, as it would a query's — the query itself stays above, where it cannot reach
+        if let Some(session) = session {
+            for rule in session.physical_optimizers() {
+                projected = rule.optimize(projected, session.config_options())?;
+            }
+        }
         Ok(Arc::new(GovernedScanExec::protected(
             projected,
             self.name.clone(),
