@@ -1,12 +1,19 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::catalog::TableProvider;
+use arrow::array::{Array, AsArray, RecordBatch, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
 use serde::Serialize;
 
 use super::snapshot::CatalogState;
 use crate::error::{Error, Result};
+use crate::governance::Caller;
+use crate::model::{ProductName, now_micros};
 
 #[derive(Serialize)]
 struct ColumnRow<'a> {
@@ -74,4 +81,114 @@ pub(crate) fn columns_table(state: &CatalogState) -> Result<Arc<dyn TableProvide
     let batch = serde_arrow::to_record_batch(schema.fields(), &rows)
         .map_err(|e| Error::invalid(format!("building meta.columns: {e}")))?;
     Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// `meta.columns` as one caller reads it: the snapshot's rows (shared by every caller) and a
+/// last column, `mask`, worked out when a statement scans it: the mask the caller reads the
+/// column through (`email`, `last4`, `hash`, `sql`, …), NULL where they read raw values or the
+/// column is not PII. For a product the caller may not read, the mask a grant would give them.
+#[derive(Debug)]
+pub(crate) struct CallerColumns {
+    base: Arc<dyn TableProvider>,
+    state: Arc<CatalogState>,
+    caller: Arc<Caller>,
+    schema: SchemaRef,
+}
+
+impl CallerColumns {
+    /// `meta.columns` over the shared rows `base`, for `caller`.
+    pub(crate) fn new(
+        base: Arc<dyn TableProvider>,
+        state: Arc<CatalogState>,
+        caller: Arc<Caller>,
+    ) -> Self {
+        let mut fields: Vec<Field> = base
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new("mask", DataType::Utf8, true));
+        Self {
+            base,
+            state,
+            caller,
+            schema: Arc::new(Schema::new(fields)),
+        }
+    }
+
+    /// The masks of `product`'s columns for the caller, by column name.
+    fn masks_of(&self, product: &str, now: i64) -> HashMap<String, String> {
+        let g = &self.state.governance;
+        let who = &self.caller.principal().name;
+        let Some(p) = product
+            .parse::<ProductName>()
+            .ok()
+            .and_then(|n| self.state.products.get(&n))
+        else {
+            return HashMap::new();
+        };
+        g.protection_of(who, p, self.state.domains.get(&p.domain), now)
+            .masks
+            .into_iter()
+            .map(|m| (m.column, m.rule.kind_name().to_string()))
+            .collect()
+    }
+
+    /// `batch` of the shared rows with the caller's `mask` column added.
+    fn with_masks(
+        &self,
+        batch: &RecordBatch,
+        cache: &mut HashMap<String, HashMap<String, String>>,
+        now: i64,
+    ) -> datafusion::common::Result<RecordBatch> {
+        let products = batch.column(0).as_string::<i32>();
+        let names = batch.column(3).as_string::<i32>();
+        let mut mask = StringBuilder::with_capacity(batch.num_rows(), 0);
+        for row in 0..batch.num_rows() {
+            if products.is_null(row) {
+                mask.append_null();
+                continue;
+            }
+            let product = products.value(row);
+            if !cache.contains_key(product) {
+                let masks = self.masks_of(product, now);
+                cache.insert(product.to_string(), masks);
+            }
+            mask.append_option(cache.get(product).and_then(|m| m.get(names.value(row))));
+        }
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(mask.finish()));
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
+    }
+}
+
+#[async_trait]
+impl TableProvider for CallerColumns {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let plan = self.base.scan(state, None, &[], None).await?;
+        let shared = datafusion::physical_plan::collect(plan, state.task_ctx()).await?;
+        let now = now_micros();
+        let mut cache = HashMap::new();
+        let batches = shared
+            .iter()
+            .map(|b| self.with_masks(b, &mut cache, now))
+            .collect::<datafusion::common::Result<Vec<_>>>()?;
+        let table = MemTable::try_new(Arc::clone(&self.schema), vec![batches])?;
+        table.scan(state, projection, filters, limit).await
+    }
 }

@@ -34,6 +34,12 @@ impl LakeCatalog {
         mask_key: &Arc<MaskKey>,
     ) -> Self {
         let mut schemas: BTreeMap<String, Arc<dyn SchemaProvider>> = BTreeMap::new();
+        let mut meta = meta;
+        if let Some(shared) = meta.remove("columns") {
+            let columns =
+                super::columns::CallerColumns::new(shared, Arc::clone(state), Arc::clone(caller));
+            meta.insert("columns".into(), Arc::new(columns));
+        }
         schemas.insert(
             META_SCHEMA.to_string(),
             Arc::new(MetaSchema { tables: meta }),

@@ -1,13 +1,11 @@
 //! `lakemeta classify [PRODUCT]`: proposes PII classifications for a product's columns from
 //! their names and a sample of their values, as ODCS YAML to paste into the contract.
 
-use arrow::array::AsArray;
-use arrow::datatypes::DataType;
 use clap::Args;
 
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, ProductName};
-use crate::quality::{find, suggested_by_name};
+use crate::quality::{find_in_batches, suggested_by_name};
 use crate::sql::Session;
 
 /// Arguments of `lakemeta classify`.
@@ -53,8 +51,9 @@ pub(super) async fn run(session: &Session, args: ClassifyArgs) -> Result<super::
     Ok(super::Exit::Success)
 }
 
-/// The proposals for one product, as commented ODCS YAML.
-async fn classify_product(session: &Session, p: &DataProduct, sample: usize) -> Result<String> {
+/// The proposals for one product from its first `sample` rows, as commented ODCS YAML (what
+/// `lakemeta classify` prints).
+pub async fn classify_product(session: &Session, p: &DataProduct, sample: usize) -> Result<String> {
     let name = p.qualified_name();
     let outputs = session
         .sql(&format!("SELECT * FROM {name} LIMIT {sample}"))
@@ -72,17 +71,7 @@ async fn classify_product(session: &Session, p: &DataProduct, sample: usize) -> 
     );
     let mut proposed = 0;
     for c in &p.columns {
-        let mut values: Vec<String> = Vec::new();
-        for b in &batches {
-            let Some(col) = b.column_by_name(&c.name) else {
-                continue;
-            };
-            let Ok(col) = arrow::compute::cast(col, &DataType::Utf8) else {
-                continue;
-            };
-            values.extend(col.as_string::<i32>().iter().flatten().map(str::to_string));
-        }
-        let finding = find(values.iter().map(String::as_str));
+        let (finding, sampled) = find_in_batches(&batches, &c.name);
         let (kind, why) = match (&finding, suggested_by_name(&c.name)) {
             (Some(f), _) => (
                 f.classification,
@@ -91,7 +80,7 @@ async fn classify_product(session: &Session, p: &DataProduct, sample: usize) -> 
                     f.matched, f.sampled, f.classification
                 ),
             ),
-            (None, Some(k)) if values.is_empty() => {
+            (None, Some(k)) if sampled == 0 => {
                 (k, format!("its name suggests {k}; no value was sampled"))
             }
             _ => continue,

@@ -2,7 +2,7 @@
 
 mod apply;
 mod check;
-mod classify;
+pub mod classify;
 mod contract;
 pub mod demo;
 mod domain;

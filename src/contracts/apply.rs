@@ -296,7 +296,7 @@ async fn plan(
                                 .policy
                                 .as_ref()
                                 .map_or(current.governance.policy(), |p| &p.after);
-                            policy.mask_for(&c.classification).is_some()
+                            policy.column_mask(c).is_some()
                         })
                         .map(|c| c.name.clone())
                         .collect(),
@@ -603,6 +603,22 @@ fn check_policy(
     use arrow::datatypes::DataType;
     use datafusion::common::DFSchema;
     use datafusion::logical_expr::ExprSchemable;
+    for (name, (product, _, src)) in planned {
+        let Some(predicate) = &product.row_filter else {
+            continue;
+        };
+        if let Some(missing) = unknown_predicate_column(product, predicate) {
+            return Err(src.error(
+                "customProperties",
+                format!(
+                    "the rowFilter names column '{missing}', which {name} does not have (it \
+                     has {}); name one of its columns, current_user(), is_member('team') or \
+                     principal_attribute('key')",
+                    column_list(product)
+                ),
+            ));
+        }
+    }
     for spec in specs {
         let Spec::Policy(p, src) = spec else { continue };
         let value =
@@ -641,27 +657,41 @@ fn check_policy(
                     ),
                 ));
             };
-            let columns: Vec<String> = product
-                .columns
-                .iter()
-                .map(|c| c.name.to_lowercase())
-                .collect();
-            if let Some(missing) = super::policy_spec::predicate_columns(&f.predicate)
-                .into_iter()
-                .find(|c| !columns.contains(c) && !PREDICATE_WORDS.contains(&c.as_str()))
-            {
+            if let Some(missing) = unknown_predicate_column(product, &f.predicate) {
                 return Err(src.error(
                     &format!("rowFilters[{i}].predicate"),
                     format!(
                         "the predicate names column '{missing}', which {name} does not have (it \
                          has {})",
-                        columns.join(", ")
+                        column_list(product)
                     ),
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// A name `predicate` uses that is not a column of `product` (nor a word like `current_user`).
+fn unknown_predicate_column(product: &DataProduct, predicate: &str) -> Option<String> {
+    let columns: Vec<String> = product
+        .columns
+        .iter()
+        .map(|c| c.name.to_lowercase())
+        .collect();
+    super::policy_spec::predicate_columns(predicate)
+        .into_iter()
+        .find(|c| !columns.contains(c) && !PREDICATE_WORDS.contains(&c.as_str()))
+}
+
+/// `product`'s column names, for messages.
+fn column_list(product: &DataProduct) -> String {
+    product
+        .columns
+        .iter()
+        .map(|c| c.name.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Words a predicate may use that parse as names but are not columns.

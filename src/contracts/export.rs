@@ -163,6 +163,12 @@ fn generated_contract(p: &DataProduct) -> Result<String> {
     if !p.access_patterns.is_empty() {
         custom.push(json!({"property": "accessPatterns", "value": p.access_patterns}));
     }
+    if let Some(f) = &p.row_filter {
+        custom.push(json!({"property": "rowFilter", "value": f}));
+        if let Some(owners) = p.row_filter_applies_to_owners {
+            custom.push(json!({"property": "rowFilterAppliesToOwners", "value": owners}));
+        }
+    }
     if !custom.is_empty() {
         root.insert("customProperties".into(), Value::Array(custom));
     }

@@ -461,6 +461,18 @@ impl ProductSpec {
                     product.format = f.as_str().into();
                 }
                 "owner" => product.owner = text()?,
+                "rowFilter" => {
+                    let predicate = text()?;
+                    super::policy_spec::check_expression(&predicate, &[], "")
+                        .map_err(|why| source.error(&at, format!("the row filter {why}")))?;
+                    product.row_filter = Some(predicate.trim().to_string());
+                }
+                "rowFilterAppliesToOwners" => {
+                    product.row_filter_applies_to_owners =
+                        Some(p.value.as_bool().ok_or_else(|| {
+                            source.error(&at, "rowFilterAppliesToOwners needs true or false")
+                        })?);
+                }
                 "accessPatterns" => {
                     product.access_patterns = serde_yaml::from_value(p.value.clone())
                         .map_err(|_| source.error(&at, "accessPatterns needs a list of names"))?;
@@ -726,6 +738,14 @@ fn quality_check(entry: &Value, column: &str) -> Result<Check, String> {
         .is_some_and(|p| !p.is_empty());
     let kind = match (declared_type, metric) {
         ("text", _) => "text".to_string(),
+        // lakemeta's own custom check: columns that look like PII and are not classified so
+        ("custom", _)
+            if text("engine").is_some_and(|e| e.eq_ignore_ascii_case("lakemeta"))
+                && text("implementation")
+                    .is_some_and(|i| i.trim().eq_ignore_ascii_case("unclassified_pii")) =>
+        {
+            "unclassified_pii".to_string()
+        }
         ("custom", _) => "custom".to_string(),
         ("sql", _) => {
             if text("query").is_none() {
@@ -1180,6 +1200,51 @@ schema:
                 .any(|n| n.contains("latest_txns") && n.contains("physicalType 'list'")),
             "{:?}",
             spec.notes
+        );
+    }
+
+    #[test]
+    fn lakemetas_custom_check_and_row_filter_are_read_from_the_contract() {
+        let leads = include_str!("../../tests/slt/masks/leads.yaml");
+        let spec = parse("leads.yaml", leads);
+        let p = &spec.product;
+        assert_eq!(
+            p.row_filter.as_deref(),
+            Some("region = principal_attribute('region')")
+        );
+        assert_eq!(p.row_filter_applies_to_owners, None);
+        let check = p
+            .checks
+            .iter()
+            .find(|c| c.name == "no_unclassified_pii")
+            .unwrap();
+        assert_eq!(
+            (check.kind.as_str(), check.column.as_str()),
+            ("unclassified_pii", "")
+        );
+        // another engine's custom check stays another engine's
+        let soda = leads.replace("engine: lakemeta", "engine: soda");
+        let spec = parse("leads.yaml", &soda);
+        let check = spec
+            .product
+            .checks
+            .iter()
+            .find(|c| c.name == "no_unclassified_pii")
+            .unwrap();
+        assert_eq!(check.kind, "custom");
+        let owners = leads.replace(
+            "customProperties:\n",
+            "customProperties:\n  - property: rowFilterAppliesToOwners\n    value: yes please\n",
+        );
+        let err = ProductSpec::parse(&SpecSource {
+            file: "leads.yaml".into(),
+            text: owners,
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("rowFilterAppliesToOwners needs true or false"),
+            "{err}"
         );
     }
 

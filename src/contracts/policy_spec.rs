@@ -251,7 +251,11 @@ fn row_filters(source: &SpecSource, raw: Vec<RawRowFilter>) -> Result<Vec<RowFil
 }
 
 /// Parses a SQL expression; with `allowed` non-empty, it may name no column but those.
-fn check_expression(sql: &str, allowed: &[&str], what: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_expression(
+    sql: &str,
+    allowed: &[&str],
+    what: &str,
+) -> std::result::Result<(), String> {
     if sql.trim().is_empty() {
         return Err("is empty: write a SQL expression".into());
     }

@@ -47,7 +47,7 @@ pub struct GovernedTable {
     access: std::result::Result<ReadAccess, String>,
     /// A predicate on raw rows that the principal sees only the rows of (a system table's).
     row_filter: Option<Expr>,
-    /// The masks and the policy's row filter the principal reads a product through.
+    /// The masks and the row filter the principal reads a product through.
     protection: Protection,
     /// The key of the `hash` mask.
     mask_key: Option<Arc<MaskKey>>,

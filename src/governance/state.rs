@@ -269,13 +269,7 @@ impl Governance {
         let mut tags: Vec<String> = product.tags.iter().filter_map(sensitive).collect();
         for c in &product.columns {
             tags.extend(c.tags.iter().filter_map(sensitive));
-            if !c.classification.is_empty()
-                && self
-                    .policy
-                    .pii_types
-                    .iter()
-                    .any(|p| p.eq_ignore_ascii_case(&c.classification))
-            {
+            if self.policy.pii_type_of(c).is_some() {
                 tags.push("pii".into());
             }
         }
@@ -293,13 +287,13 @@ impl Governance {
             && product
                 .columns
                 .iter()
-                .any(|c| self.policy.mask_for(&c.classification).is_some())
+                .any(|c| self.policy.column_mask(c).is_some())
     }
 
     /// The masks and the row filter `who` reads `product` through, given the access it was
     /// allowed: none while governance is off; no masks for admins, the owner team and holders
-    /// of a live `SELECT UNMASKED` grant; the policy's row filter for everyone but admins and
-    /// the owner team, unless the filter applies to them too.
+    /// of a live `SELECT UNMASKED` grant; the row filters (the policy's and the contract's) for
+    /// everyone but admins and the owner team, unless a filter applies to them too.
     pub fn protection(
         &self,
         who: &str,
@@ -323,7 +317,7 @@ impl Governance {
         let classified = product
             .columns
             .iter()
-            .filter(|c| self.policy.mask_for(&c.classification).is_some())
+            .filter(|c| self.policy.column_mask(c).is_some())
             .map(|c| c.name.to_lowercase())
             .collect();
         let masks = if unmasked {
@@ -334,26 +328,75 @@ impl Governance {
                 .iter()
                 .filter_map(|c| {
                     self.policy
-                        .mask_for(&c.classification)
-                        .map(|rule| ColumnMask {
+                        .column_mask(c)
+                        .map(|(classification, rule)| ColumnMask {
                             column: c.name.clone(),
-                            classification: c.classification.to_lowercase(),
+                            classification,
                             rule,
                         })
                 })
                 .collect()
         };
-        let row_filter = self
-            .policy
-            .row_filter_for(&name)
+        let applied: Vec<RowFilterRule> = self
+            .row_filters_of(product)
+            .into_iter()
             .filter(|f| f.applies_to_owners || !privileged)
-            .cloned();
+            .collect();
+        let row_filter = match applied.len() {
+            0 => None,
+            1 => applied.into_iter().next(),
+            _ => Some(RowFilterRule {
+                product: name.clone(),
+                predicate: applied
+                    .iter()
+                    .map(|f| format!("({})", f.predicate))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+                applies_to_owners: applied.iter().all(|f| f.applies_to_owners),
+            }),
+        };
         Protection {
             masks,
             row_filter,
             policy_version: version,
             classified,
         }
+    }
+
+    /// What `who` reads `product` through as things stand: the protection of the access they
+    /// have, or — when they may not read it (or its domain is unknown) — of a plain grant, which
+    /// is what asking would give them. For catalog listings, which describe every product.
+    pub fn protection_of(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        domain: Option<&Domain>,
+        now: i64,
+    ) -> Protection {
+        let access = domain
+            .and_then(|d| self.read_access(who, product, d, now).ok())
+            .unwrap_or(ReadAccess::Masked);
+        self.protection(who, product, &access, now)
+    }
+
+    /// The row filters set on `product`: the Policy spec's and its contract's (`rowFilter`), in
+    /// that order. A reader they apply to sees only the rows that pass all of them.
+    pub fn row_filters_of(&self, product: &DataProduct) -> Vec<RowFilterRule> {
+        let name = product.qualified_name().to_string();
+        let mut out: Vec<RowFilterRule> = self
+            .policy
+            .row_filter_for(&name)
+            .cloned()
+            .into_iter()
+            .collect();
+        if let Some(predicate) = product.row_filter.as_ref().filter(|p| !p.trim().is_empty()) {
+            out.push(RowFilterRule {
+                product: name,
+                predicate: predicate.clone(),
+                applies_to_owners: product.row_filter_applies_to_owners.unwrap_or(false),
+            });
+        }
+        out
     }
 
     /// The live `SELECT UNMASKED` grant of `who` (or one of its teams) on `product` at `now`.

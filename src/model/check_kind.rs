@@ -17,12 +17,13 @@ pub fn metric_kind(name: &str, has_pattern: bool) -> Option<&'static str> {
         "range" => "range",
         "pattern" => "pattern",
         "freshness" => "freshness",
+        "unclassifiedPii" | "unclassified_pii" => "unclassified_pii",
         _ => return None,
     })
 }
 
-/// True when the metric measures one column (everything but the row count and freshness of the
-/// whole table).
+/// True when the metric measures one column (everything but the row count and the check for
+/// unclassified PII, which may be a table's or a column's).
 pub fn is_column_metric(name: &str) -> bool {
-    metric_kind(name, false).is_some_and(|k| !matches!(k, "row_count"))
+    metric_kind(name, false).is_some_and(|k| !matches!(k, "row_count" | "unclassified_pii"))
 }

@@ -156,6 +156,26 @@ impl Policy {
         })
     }
 
+    /// The PII type of `column`: its classification when that is a PII type of the policy,
+    /// else the first of its tags that is one (a column tagged `email` is classified `email`).
+    /// Lowercase.
+    pub fn pii_type_of(&self, column: &crate::model::Column) -> Option<String> {
+        let is_pii =
+            |t: &String| !t.is_empty() && self.pii_types.iter().any(|p| p.eq_ignore_ascii_case(t));
+        std::iter::once(&column.classification)
+            .chain(&column.tags)
+            .find(|t| is_pii(t))
+            .map(|t| t.to_lowercase())
+    }
+
+    /// The PII type of `column` and the mask it is read through by those who may not see raw
+    /// values; `None` when the column is not PII.
+    pub fn column_mask(&self, column: &crate::model::Column) -> Option<(String, MaskRule)> {
+        let kind = self.pii_type_of(column)?;
+        let rule = self.mask_for(&kind)?;
+        Some((kind, rule))
+    }
+
     /// The row filter of `product` (`domain.name`), if the policy sets one.
     pub fn row_filter_for(&self, product: &str) -> Option<&RowFilterRule> {
         self.row_filters.iter().find(|f| f.product == product)
@@ -489,4 +509,40 @@ pub struct AuditEvent {
     /// from (`crm.customers.email: mask email`, `crm.customers: row filter`, `policy v3`).
     #[serde(default, deserialize_with = "null_as_default")]
     pub protections: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Column;
+
+    fn column(classification: &str, tags: &[&str]) -> Column {
+        Column {
+            name: "c".into(),
+            classification: classification.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            ..Column::default()
+        }
+    }
+
+    #[test]
+    fn a_column_is_pii_by_its_classification_or_a_tag_naming_a_pii_type() {
+        let p = Policy::default();
+        assert_eq!(p.pii_type_of(&column("email", &[])), Some("email".into()));
+        assert_eq!(
+            p.pii_type_of(&column("", &["team", "Phone"])),
+            Some("phone".into())
+        );
+        // a classification that is no PII type does not hide a tag that is one
+        assert_eq!(
+            p.pii_type_of(&column("internal", &["ssn"])),
+            Some("ssn".into())
+        );
+        assert_eq!(p.pii_type_of(&column("internal", &["pii"])), None);
+        assert_eq!(
+            p.column_mask(&column("", &["credit_card"])),
+            Some(("credit_card".into(), MaskRule::Builtin(MaskKind::Last4)))
+        );
+        assert_eq!(p.column_mask(&column("public", &[])), None);
+    }
 }

@@ -213,6 +213,14 @@ pub struct DataProduct {
     /// a SQL name and `name` is the SQL name made of it.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// The row filter its contract sets (`customProperties` `rowFilter`): a SQL predicate over
+    /// its columns and the principal. A row filter of the Policy spec applies as well.
+    #[serde(default)]
+    pub row_filter: Option<String>,
+    /// Whether that filter applies to the owner team and admins too (`rowFilterAppliesToOwners`;
+    /// by default they see every row).
+    #[serde(default)]
+    pub row_filter_applies_to_owners: Option<bool>,
 }
 
 impl DataProduct {

@@ -129,7 +129,10 @@ pub fn needs(rule: &Rule, known: &HashMap<Agg, ScalarValue>) -> Vec<Agg> {
         Metric::Min(c) => vec![Agg::Min(c.clone())],
         Metric::Max(c) | Metric::DataAgeMinutes(c) => vec![Agg::Max(c.clone())],
         Metric::DistinctCount(c) => vec![Agg::Distinct(vec![c.clone()])],
-        Metric::CommitAgeMinutes | Metric::SchemaDrift | Metric::Sql { .. } => Vec::new(),
+        Metric::CommitAgeMinutes
+        | Metric::SchemaDrift
+        | Metric::Sql { .. }
+        | Metric::UnclassifiedPii { .. } => Vec::new(),
     }
 }
 
@@ -149,6 +152,7 @@ pub fn columns(rule: &Rule) -> Vec<String> {
         | Metric::DistinctCount(column)
         | Metric::DataAgeMinutes(column) => vec![column.clone()],
         Metric::DuplicateValues { columns, .. } => columns.clone(),
+        Metric::UnclassifiedPii { column, .. } => column.iter().cloned().collect(),
     }
 }
 
@@ -420,9 +424,10 @@ pub fn measure(
                 }
             })
         }
-        Metric::CommitAgeMinutes | Metric::SchemaDrift | Metric::Sql { .. } => {
-            Err("measured elsewhere".into())
-        }
+        Metric::CommitAgeMinutes
+        | Metric::SchemaDrift
+        | Metric::Sql { .. }
+        | Metric::UnclassifiedPii { .. } => Err("measured elsewhere".into()),
     }
 }
 

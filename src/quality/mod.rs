@@ -10,7 +10,9 @@ mod rules;
 mod runner;
 mod score;
 
-pub use pii_detect::{DETECTED_TYPES, Finding, MIN_SHARE, detect, find, luhn, suggested_by_name};
+pub use pii_detect::{
+    DETECTED_TYPES, Finding, MIN_SHARE, detect, find, find_in_batches, luhn, suggested_by_name,
+};
 pub use result::{CheckResult, CheckRun, Status, WITHHELD};
 pub use rules::{Dimension, Metric, Rule, RuleError, rules_of};
 pub use runner::{RunOptions, check_product};

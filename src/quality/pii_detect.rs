@@ -147,6 +147,26 @@ pub fn find<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Finding> {
     })
 }
 
+/// The finding for column `column` of sampled rows `batches` (its values read as text; a column
+/// that is absent or cannot be read as text has none), and how many non-null values there were.
+pub fn find_in_batches(
+    batches: &[arrow::array::RecordBatch],
+    column: &str,
+) -> (Option<Finding>, usize) {
+    use arrow::array::AsArray;
+    let mut values: Vec<String> = Vec::new();
+    for b in batches {
+        let Some(col) = b.column_by_name(column) else {
+            continue;
+        };
+        let Ok(col) = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8) else {
+            continue;
+        };
+        values.extend(col.as_string::<i32>().iter().flatten().map(str::to_string));
+    }
+    (find(values.iter().map(String::as_str)), values.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,12 +97,23 @@ pub enum Metric {
     CommitAgeMinutes,
     /// Differences between the table's real schema and the contract.
     SchemaDrift,
+    /// Columns whose sampled values look like a PII type they are not classified (or tagged)
+    /// as: every column of the product, or one.
+    UnclassifiedPii {
+        /// The one column checked, `None` for all of them.
+        column: Option<String>,
+        /// How many rows are sampled.
+        sample: usize,
+    },
     /// A custom SQL query: failing rows, or one metric when the rule has a bound.
     Sql {
         /// The query, `{object}` / `${object}` standing for the product.
         query: String,
     },
 }
+
+/// Rows an `unclassified_pii` check samples unless its `arguments.sample` says otherwise.
+pub const DEFAULT_PII_SAMPLE: usize = 10_000;
 
 /// One evaluable check.
 #[derive(Debug, Clone, PartialEq)]
@@ -348,6 +359,29 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
             (Metric::CommitAgeMinutes, Some(b), Dimension::Freshness)
         }
         "schema" => (Metric::SchemaDrift, None, Dimension::Accuracy),
+        "unclassified_pii" => {
+            let sample = match def.get("arguments").and_then(|a| a.get("sample")) {
+                None => DEFAULT_PII_SAMPLE,
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .map(|n| n as usize)
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "arguments.sample is {v}: give a number of rows from 1 to \
+                             10000000 (default {DEFAULT_PII_SAMPLE})"
+                        ))
+                    })?,
+            };
+            (
+                Metric::UnclassifiedPii {
+                    column: (!col.is_empty()).then(|| col.clone()),
+                    sample,
+                },
+                zero,
+                Dimension::Accuracy,
+            )
+        }
         "sql" | "custom" => {
             let query = def
                 .get("query")
@@ -365,7 +399,7 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
             return Err(fail(format!(
                 "unknown check kind '{other}': use nullValues, missingValues, duplicateValues, \
                  invalidValues (validValues or pattern), rowCount, min, max, distinctCount, \
-                 or type: sql"
+                 unclassified_pii, or type: sql"
             )));
         }
     };

@@ -4,6 +4,7 @@
 //! the reason; the others still run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::common::ScalarValue;
@@ -11,6 +12,7 @@ use datafusion::execution::context::{SessionContext, SessionState};
 
 use super::custom::run_sql_check;
 use super::fused::{self, Agg, Measured};
+use super::pii_detect::find_in_batches;
 use super::result::{CheckResult, CheckRun, Status};
 use super::rules::{Metric, Rule, RuleError, rules_of};
 use crate::contracts::check_schema;
@@ -200,6 +202,16 @@ pub async fn check_product(
                 };
                 out.measured(i, rule, m, stats_ms, "log");
             }
+            Metric::UnclassifiedPii { column, sample } => {
+                let r =
+                    unclassified_pii(&ctx, data.provider(), product, column.as_deref(), *sample)
+                        .await;
+                let ms = rule_clock.elapsed().as_millis() as i64;
+                match r {
+                    Ok(m) => out.measured(i, rule, m, ms, "sample"),
+                    Err(e) => out.error(i, rule, &e.to_string(), ms),
+                }
+            }
             Metric::Sql { query } => {
                 let r = run_sql_check(
                     state,
@@ -242,6 +254,61 @@ pub async fn check_product(
         clock.elapsed().as_millis()
     );
     Ok(out.finish(name))
+}
+
+/// The `unclassified_pii` figure: the columns (all, or `column`) whose first `sample` rows'
+/// values mostly look like a PII type the column is not classified or tagged as. The text names
+/// each with the type and how many values matched — never a value.
+async fn unclassified_pii(
+    ctx: &SessionContext,
+    provider: Arc<dyn datafusion::catalog::TableProvider>,
+    product: &DataProduct,
+    column: Option<&str>,
+    sample: usize,
+) -> Result<Measured> {
+    let batches = ctx
+        .read_table(provider)?
+        .limit(0, Some(sample))?
+        .collect()
+        .await?;
+    let checked: Vec<&crate::model::Column> = product
+        .columns
+        .iter()
+        .filter(|c| column.is_none_or(|k| k.eq_ignore_ascii_case(&c.name)))
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    for c in checked {
+        let (Some(f), _) = find_in_batches(&batches, &c.name) else {
+            continue;
+        };
+        let declared = c.classification.eq_ignore_ascii_case(f.classification)
+            || c.tags
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(f.classification));
+        if !declared {
+            found.push(format!(
+                "{} looks like {} ({} of {} sampled values) and is not classified so",
+                c.name, f.classification, f.matched, f.sampled
+            ));
+        }
+    }
+    let text = if found.is_empty() {
+        "no unclassified PII".to_string()
+    } else {
+        format!(
+            "{} unclassified PII column{}: {}; add `classification: <type>` to the contract \
+             (lakemeta classify proposes them)",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" },
+            found.join("; ")
+        )
+    };
+    Ok(Measured {
+        value: Some(found.len() as f64),
+        text,
+        failing: None,
+        from_stats: false,
+    })
 }
 
 async fn open(

@@ -39,7 +39,8 @@ pub fn schemas(session: &Session) -> Vec<String> {
 }
 
 /// Every table: the system tables and views of `meta` (as the session has them), and the data
-/// products with the columns their catalog entries give (no product is opened).
+/// products with the columns their catalog entries give (no product is opened), as the caller
+/// reads them (a column masked for them is nullable).
 pub async fn tables(session: &Session) -> Result<Vec<Listed>> {
     let mut out = Vec::new();
     if let Some(meta) = session
@@ -63,7 +64,17 @@ pub async fn tables(session: &Session) -> Result<Vec<Listed>> {
         }
     }
     let state = session.catalog().state();
+    let who = &session.principal().name;
+    let now = crate::model::now_micros();
     for p in state.products.values() {
+        // as the caller reads it: a masked column may read NULL, as a query's schema says
+        let masked: Vec<String> = state
+            .governance
+            .protection_of(who, p, state.domains.get(&p.domain), now)
+            .masks
+            .into_iter()
+            .map(|m| m.column)
+            .collect();
         let fields: Vec<Field> = p
             .columns
             .iter()
@@ -71,7 +82,7 @@ pub async fn tables(session: &Session) -> Result<Vec<Listed>> {
                 Field::new(
                     &c.name,
                     arrow_type(&c.data_type).unwrap_or(arrow::datatypes::DataType::Utf8),
-                    c.nullable,
+                    c.nullable || masked.contains(&c.name),
                 )
             })
             .collect();

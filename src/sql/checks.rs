@@ -115,7 +115,7 @@ impl Session {
             let private: Vec<String> = p
                 .columns
                 .iter()
-                .filter(|c| policy.mask_for(&c.classification).is_some())
+                .filter(|c| policy.column_mask(c).is_some())
                 .map(|c| c.name.clone())
                 .collect();
             run.withhold_values(&private);

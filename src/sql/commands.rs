@@ -357,7 +357,7 @@ impl Session {
                         ));
                     }
                     if protection.row_filter.is_some() {
-                        what.push("rows filtered by the policy".into());
+                        what.push("rows filtered by a row filter".into());
                     }
                     if !protection.is_none() {
                         what.push(format!("policy v{}", protection.policy_version));

@@ -320,7 +320,7 @@ impl Session {
             .iter()
             .filter_map(|n| state.products.get(n))
             .flat_map(|p| &p.columns)
-            .filter(|c| policy.mask_for(&c.classification).is_some())
+            .filter(|c| policy.column_mask(c).is_some())
             .map(|c| c.name.to_lowercase())
             .collect();
         let statement = crate::governance::redact_pii_literals(statement, &classified);
@@ -367,7 +367,7 @@ fn kept_column_metadata(
 
 /// A column made from a PII-classified column (a copy of `email`, `upper(email)`) is classified
 /// as its source (the first, by name, when several are), so the copy is masked for its readers
-/// as the source is; a column classified already keeps its classification.
+/// as the source is; a column with a PII type already keeps it.
 fn inherit_classification(
     columns: &mut [crate::model::Column],
     captured: &Captured,
@@ -375,7 +375,8 @@ fn inherit_classification(
 ) {
     let policy = state.governance.policy();
     for (c, sources) in columns.iter_mut().zip(&captured.outputs) {
-        if !c.classification.is_empty() {
+        // a PII column keeps its type; a copy of one is PII whatever else it was classified
+        if policy.pii_type_of(c).is_some() {
             continue;
         }
         let inherited = sources.iter().find_map(|s| {
@@ -385,8 +386,7 @@ fn inherit_classification(
                 .columns
                 .iter()
                 .find(|sc| sc.name == s.column)
-                .filter(|sc| policy.mask_for(&sc.classification).is_some())
-                .map(|sc| sc.classification.clone())
+                .and_then(|sc| policy.pii_type_of(sc))
         });
         if let Some(k) = inherited {
             c.classification = k;

@@ -287,16 +287,18 @@ impl DataStore {
                 )
             };
         }
-        create.await.map_err(|e| {
-            if is_commit_race(&e) || e.to_string().contains("table already exists") {
+        if let Err(e) = create.await {
+            // a table there now (made before, or by a concurrent creation) is what failed it
+            let exists = is_commit_race(&e) || LogWatch::new(&store, url)?.exists().await?;
+            return Err(if exists {
                 Error::AlreadyExists {
                     what: format!("a Delta table at {url}"),
                     hint: "drop the product or choose another name".into(),
                 }
             } else {
                 delta_err(url, e)
-            }
-        })?;
+            });
+        }
         Ok(())
     }
 
@@ -317,7 +319,8 @@ impl DataStore {
         let mut table = table_handle(&store, url, &self.location.options)?;
         match table.load().await {
             Ok(()) | Err(DeltaTableError::NotATable(_)) => {}
-            Err(e) if e.to_string().contains("does not exist") => {}
+            // no log yet: the write creates the table
+            Err(_) if !LogWatch::new(&store, url)?.exists().await? => {}
             Err(e) => return Err(delta_err(url, e)),
         }
         let mut write = table.write(batches);

@@ -147,6 +147,9 @@ impl SystemTableKind {
                 ),
                 utf8("odps_spec", true),
                 utf8("display_name", true),
+                // added with contract row filters
+                utf8("row_filter", true),
+                Field::new("row_filter_applies_to_owners", DataType::Boolean, true),
             ],
             SystemTableKind::Contracts => vec![
                 utf8("product", false),

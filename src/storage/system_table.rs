@@ -153,6 +153,20 @@ impl LogWatch {
         }
     }
 
+    /// True when the table has a log: at least one file under `_delta_log/`.
+    pub(crate) async fn exists(&self) -> Result<bool> {
+        use futures::StreamExt;
+        let prefix = self.log.clone().join("");
+        match self.store.list(Some(&prefix)).next().await {
+            None | Some(Err(object_store::Error::NotFound { .. })) => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(Error::ObjectStore {
+                location: self.url.to_string(),
+                source: e,
+            }),
+        }
+    }
+
     /// True when a commit newer than `version` exists.
     pub(crate) async fn has_commit_after(&self, version: u64) -> Result<bool> {
         let next = self.log.clone().join(format!("{:020}.json", version + 1));
@@ -178,11 +192,39 @@ pub(crate) fn is_commit_race(e: &DeltaTableError) -> bool {
                 | TransactionError::CommitConflict(_)
         ),
         DeltaTableError::CommitValidation { .. } => false,
-        other => {
-            let msg = other.to_string();
-            msg.contains("already exists") && msg.contains("version")
-        }
+        DeltaTableError::ObjectStore {
+            source: object_store::Error::AlreadyExists { .. },
+        } => true,
+        other => chain_has_race(other),
     }
+}
+
+/// True when an error in `e`'s cause chain is a commit race: a commit version or a log file
+/// that another writer wrote first.
+fn chain_has_race(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = e.source();
+    while let Some(cause) = next {
+        if let Some(t) = cause.downcast_ref::<TransactionError>()
+            && matches!(
+                t,
+                TransactionError::VersionAlreadyExists(_)
+                    | TransactionError::MaxCommitAttempts(_)
+                    | TransactionError::CommitConflict(_)
+                    | TransactionError::ObjectStore {
+                        source: object_store::Error::AlreadyExists { .. }
+                    }
+            )
+        {
+            return true;
+        }
+        if let Some(object_store::Error::AlreadyExists { .. }) =
+            cause.downcast_ref::<object_store::Error>()
+        {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
 }
 
 impl SystemTable {
@@ -583,11 +625,19 @@ async fn add_missing_columns(
     let mut reload = table.clone();
     match table.add_columns().with_fields(missing).await {
         Ok(t) => Ok(t),
-        Err(e) if is_commit_race(&e) || e.to_string().contains("already") => {
+        Err(e) => {
+            // a concurrent upgrade may have added them first: fine if they are there now
             reload.load().await.map_err(|e| delta_err(url, e))?;
-            Ok(reload)
+            let now: Vec<String> = match reload.snapshot() {
+                Ok(s) => s.schema().fields().map(|f| f.name().to_string()).collect(),
+                Err(_) => Vec::new(),
+            };
+            if wanted.fields().all(|f| now.iter().any(|h| h == f.name())) {
+                Ok(reload)
+            } else {
+                Err(delta_err(url, e))
+            }
         }
-        Err(e) => Err(delta_err(url, e)),
     }
 }
 

@@ -93,7 +93,7 @@ async fn explain_names_the_masks_but_no_literal_key_or_hidden_count() {
     }
     let describe = lines(&frank, "DESCRIBE PRODUCT crm.customers").await;
     assert!(
-        describe.contains("masked, 5 columns masked, rows filtered by the policy, policy v1")
+        describe.contains("masked, 5 columns masked, rows filtered by a row filter, policy v1")
             && describe.contains("string, not null, classified email, masked for you (email)"),
         "{describe}"
     );
@@ -190,25 +190,58 @@ async fn apply_refuses_a_bad_policy_and_writes_nothing() {
         ),
     ];
     for (text, expected) in cases {
-        let policy = dir.path().join("policy.yaml");
-        std::fs::write(&policy, &text).unwrap();
-        let err = match lakemeta::contracts::load_path(&policy) {
-            Err(e) => e.to_string(),
-            Ok(specs) => lakemeta::contracts::apply_specs(
-                admin.catalog(),
-                &specs,
-                &admin.state(),
-                admin.principal(),
-            )
-            .await
-            .unwrap_err()
-            .to_string(),
-        };
+        let err = refused_apply(&admin, &dir.path().join("policy.yaml"), &text).await;
         assert!(err.contains(expected), "expected {expected}, got {err}");
         assert_eq!(
             super::scalar(&admin, "SELECT max(version) FROM meta.policy").await,
             "1"
         );
+    }
+
+    // a contract's own row filter is checked as the policy's: it parses and names its columns
+    let base = std::fs::read_to_string(format!("{FIXTURE}/leads.yaml")).unwrap();
+    let cases = [
+        (
+            base.replace("region = principal", "regionx = principal")
+                .replace("version: 1.0.0", "version: 1.1.0"),
+            "customProperties: the rowFilter names column 'regionx', which crm.leads does not \
+             have (it has lead_id, contact, callback, region)",
+        ),
+        (
+            base.replace("region = principal", "region = = principal")
+                .replace("version: 1.0.0", "version: 1.1.0"),
+            "customProperties[0].value: the row filter `region = = principal_attribute('region')` \
+             is not a SQL expression",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = refused_apply(&admin, &dir.path().join("leads.yaml"), &text).await;
+        assert!(err.contains(expected), "expected {expected}, got {err}");
+        assert_eq!(
+            super::scalar(
+                &admin,
+                "SELECT row_filter || ' / ' || contract_version FROM meta.products WHERE name = 'leads'"
+            )
+            .await,
+            "region = principal_attribute('region') / 1.0.0"
+        );
+    }
+}
+
+/// The error of applying `text`, written to `file`, as `admin` (loading or applying must fail).
+async fn refused_apply(admin: &Session, file: &std::path::Path, text: &str) -> String {
+    std::fs::write(file, text).unwrap();
+    match lakemeta::contracts::load_path(file) {
+        Err(e) => e.to_string(),
+        Ok(specs) => lakemeta::contracts::apply_specs(
+            admin.catalog(),
+            &specs,
+            &admin.state(),
+            admin.principal(),
+        )
+        .await
+        .unwrap_err()
+        .to_string(),
     }
 }
 
@@ -233,6 +266,21 @@ async fn flight_sql_reads_masked_and_a_prepared_statement_loses_raw_values_on_re
     frank.handshake("frank", "pw").await.unwrap();
     let mut alice = client(&url).await;
     alice.handshake("alice", "pw").await.unwrap();
+
+    // GetTables with schemas: each caller is told the schema they read — the masked columns
+    // nullable for frank (a mask may give NULL), as declared for alice of the owner team
+    let frank_schema = table_schema(&mut frank, "crm", "customers").await;
+    let alice_schema = table_schema(&mut alice, "crm", "customers").await;
+    assert!(frank_schema.field_with_name("email").unwrap().is_nullable());
+    assert!(!alice_schema.field_with_name("email").unwrap().is_nullable());
+    let read = query(&mut frank, "SELECT * FROM crm.customers")
+        .await
+        .unwrap();
+    assert_eq!(
+        read[0].schema().fields(),
+        frank_schema.fields(),
+        "GetTables and a query disagree on the schema frank reads"
+    );
 
     let sql = "SELECT email FROM crm.customers ORDER BY customer_id";
     let out = query(&mut frank, sql).await.unwrap();
@@ -260,6 +308,37 @@ async fn flight_sql_reads_masked_and_a_prepared_statement_loses_raw_values_on_re
         fetch(&mut frank, info).await,
         ["a***@example.com", "b***@example.com"]
     );
+}
+
+/// The schema GetTables (with schemas) gives a client for `schema.table`.
+async fn table_schema(
+    c: &mut arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel>,
+    schema: &str,
+    table: &str,
+) -> arrow::datatypes::Schema {
+    let info = c
+        .get_tables(arrow_flight::sql::CommandGetTables {
+            db_schema_filter_pattern: Some(schema.into()),
+            table_name_filter_pattern: Some(table.into()),
+            include_schema: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let rows: Vec<RecordBatch> = c
+        .do_get(info.endpoint[0].ticket.clone().unwrap())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let batch = arrow::compute::concat_batches(&rows[0].schema(), &rows).unwrap();
+    assert_eq!(batch.num_rows(), 1, "GetTables for {schema}.{table}");
+    let bytes =
+        arrow::array::AsArray::as_binary::<i32>(batch.column_by_name("table_schema").unwrap())
+            .value(0)
+            .to_vec();
+    arrow::ipc::convert::try_schema_from_ipc_buffer(&bytes).unwrap()
 }
 
 /// The first column of the rows of an executed statement, as text.

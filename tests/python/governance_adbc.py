@@ -1,6 +1,7 @@
 """Governance through a real Flight SQL client, as two people: ADBC (adbc-driver-flightsql) as
 bob, an analyst in no team, and as carol of growth-team, against `lakemeta serve` over the example
-mesh. bob is refused the pii product with PERMISSION_DENIED, asks, carol approves, bob reads;
+mesh. bob is refused the pii product with PERMISSION_DENIED, asks, carol approves, bob reads
+with the e-mail addresses masked;
 nobody may use the server's side doors (COPY … TO, SET, CREATE EXTERNAL TABLE, a LOCATION outside
 the warehouse) or write another team's product. Run by the Rust integration tests.
 
@@ -73,6 +74,27 @@ with connect("bob") as bob, connect("carol") as carol:
     assert b.fetchone()[0] == 500
     b.execute("SELECT access LIKE 'granted until %' FROM search_catalog('profiles')")
     assert b.fetchone()[0] is True
+
+    # a plain grant reads the PII masked (email is classified email): into pandas, through a
+    # prepared statement with a parameter, and in the schema ADBC lists; carol's team owns the
+    # product and reads raw values
+    b.execute("SELECT user_id, email FROM users.user_profiles")
+    emails = b.fetch_df()["email"]
+    assert len(emails) == 500 and emails.str.fullmatch(r"u\*\*\*@example\.com").all(), emails.head()
+    b.execute("SELECT count(*) FROM users.user_profiles WHERE email = ?", ("user1@example.com",))
+    assert b.fetchone()[0] == 0
+    b.execute("SELECT count(*) FROM users.user_profiles WHERE email LIKE ?", ("user1%",))
+    assert b.fetchone()[0] == 0
+    c.execute("SELECT count(*) FROM users.user_profiles WHERE email = ?", ("user1@example.com",))
+    assert c.fetchone()[0] == 1
+    b.execute("SELECT mask FROM meta.columns WHERE product = 'users.user_profiles' AND name = 'email'")
+    assert b.fetchall() == [("email",)]
+    c.execute("SELECT mask FROM meta.columns WHERE product = 'users.user_profiles' AND name = 'email'")
+    assert c.fetchall() == [(None,)]
+    masked = bob.adbc_get_table_schema("user_profiles", db_schema_filter="users")
+    assert masked.field("email").nullable, masked
+    objects = bob.adbc_get_objects(depth="columns", db_schema_filter="users", table_name_filter="user_profiles").read_all()
+    assert "user1@example.com" not in str(objects.to_pylist()), objects
 
     # writes are the owner team's: bob may not append to, ingest into, or drop orders
     refused(

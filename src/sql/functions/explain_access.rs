@@ -1,6 +1,7 @@
 //! `explain_access('domain.product')`: what the caller reads of a product and why — whether it
-//! may read the rows (and by which grant), which rows (the policy's row filter), and each column
-//! raw or through which mask — decided exactly as a query's read is, from one policy version.
+//! may read the rows (and by which grant), which rows (the row filters of the policy and of the
+//! contract), and each column raw or through which mask — decided exactly as a query's read is,
+//! from one policy version.
 
 use std::sync::Arc;
 
@@ -128,16 +129,18 @@ impl Rows for AccessRows {
         };
         let protection = g.protection(who, product, &access, now);
         let qualified = self.name.to_string();
-        let rows_why = match (
-            &protection.row_filter,
-            g.policy().row_filter_for(&qualified),
-        ) {
-            (Some(f), _) if g.is_admin(who) => {
-                format!("the policy's row filter: {}", f.predicate)
-            }
-            (Some(_), _) => "the policy's row filter on this product".into(),
-            (None, Some(_)) => "the row filter exempts the owner team and admins".into(),
-            (None, None) => "no row filter".into(),
+        let set = g.row_filters_of(product);
+        let from_policy = g.policy().row_filter_for(&qualified).is_some();
+        let whose = match (from_policy, set.len() > usize::from(from_policy)) {
+            (true, true) => "the policy's and its contract's row filters",
+            (true, false) => "the policy's row filter on this product",
+            _ => "its contract's row filter",
+        };
+        let rows_why = match (&protection.row_filter, set.is_empty()) {
+            (Some(f), _) if g.is_admin(who) => format!("{whose}: {}", f.predicate),
+            (Some(_), _) => whose.to_string(),
+            (None, false) => "the row filter exempts the owner team and admins".into(),
+            (None, true) => "no row filter".into(),
         };
         rows.push((
             "rows".into(),
@@ -160,19 +163,20 @@ impl Rows for AccessRows {
                         m.classification
                     ),
                 ),
-                None if g.policy().mask_for(&c.classification).is_some() => (
-                    "raw".into(),
-                    match unmasked {
-                        Some(grant) => format!(
-                            "classified {}; grant {} (SELECT UNMASKED) until {}",
-                            c.classification,
-                            grant.grant_id,
-                            format_timestamp(grant.expires_at)
-                        ),
-                        None => format!("classified {}; {why}", c.classification),
-                    },
-                ),
-                None => ("raw".into(), "not classified as a PII type".into()),
+                None => match g.policy().pii_type_of(c) {
+                    Some(kind) => (
+                        "raw".into(),
+                        match unmasked {
+                            Some(grant) => format!(
+                                "classified {kind}; grant {} (SELECT UNMASKED) until {}",
+                                grant.grant_id,
+                                format_timestamp(grant.expires_at)
+                            ),
+                            None => format!("classified {kind}; {why}"),
+                        },
+                    ),
+                    None => ("raw".into(), "not classified as a PII type".into()),
+                },
             };
             rows.push((format!("column {}", c.name), decision, reason));
         }
