@@ -128,6 +128,13 @@ impl CallerColumns {
         else {
             return HashMap::new();
         };
+        if !p
+            .columns
+            .iter()
+            .any(|c| g.policy().column_mask(c).is_some())
+        {
+            return HashMap::new();
+        }
         g.protection_of(who, p, self.state.domains.get(&p.domain), now)
             .masks
             .into_iter()

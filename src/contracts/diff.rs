@@ -384,6 +384,11 @@ fn looser_check(before: &Check, after: &Check) -> bool {
 
 /// True when `new` holds for a value `old` rejects.
 fn accepts_more(old: &Bound, new: &Bound) -> bool {
+    let text = |b: &Bound| matches!(b, Bound::IsText(_) | Bound::IsNotText(_));
+    if text(old) || text(new) {
+        // text bounds: any change may accept a value the old one rejected
+        return old != new;
+    }
     let ends = |b: &Bound| -> Vec<f64> {
         match *b {
             Bound::Eq(a)
@@ -395,6 +400,7 @@ fn accepts_more(old: &Bound, new: &Bound) -> bool {
                 vec![a]
             }
             Bound::Between(a, c) | Bound::NotBetween(a, c) => vec![a, c],
+            Bound::IsText(_) | Bound::IsNotText(_) => Vec::new(),
         }
     };
     let mut probes = vec![-1e300, 1e300];

@@ -329,7 +329,8 @@ impl ProductSpec {
                 }
                 if let Some(options) = &p.logical_type_options {
                     let at = at("logicalTypeOptions");
-                    if let Some(range) = range_of(options, &arrow, &p.name)
+                    let logical = p.logical_type.as_deref().map(str::trim);
+                    if let Some(range) = range_of(options, &arrow, logical, &p.name)
                         .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m))?
                     {
                         checks.push(derived("range", &p.name, range));
@@ -425,15 +426,17 @@ impl ProductSpec {
                 continue;
             };
             match s.property.as_str() {
-                "freshness" | "latency" => {
-                    let minutes = to_minutes(number, s.unit.as_deref()).ok_or_else(|| {
-                        source.error(
-                            &format!("slaProperties[{i}].unit"),
-                            "unknown unit: use s, m (min), h or d",
-                        )
-                    })?;
-                    product.sla_freshness_minutes = Some(minutes);
-                }
+                "freshness" | "latency" => match to_minutes(number, s.unit.as_deref()) {
+                    Some(minutes) => product.sla_freshness_minutes = Some(minutes),
+                    // the standard leaves the unit free: kept, and said
+                    None => notes.push(format!(
+                        "slaProperties[{i}].unit: the {} SLA's unit '{}' is not one lakemeta \
+                         reads (s, m, h, d, w, mo, y and their long forms): kept in the \
+                         contract, not checked",
+                        s.property,
+                        s.unit.as_deref().unwrap_or_default()
+                    )),
+                },
                 "availability" => product.sla_availability_percent = Some(number),
                 "completeness" => product.sla_completeness_percent = Some(number),
                 _ => {}
@@ -835,15 +838,21 @@ fn description(c: &Odcs, object: Option<&SchemaObject>) -> String {
     }
 }
 
+/// A duration in `unit` as whole minutes (rounded up); `None` for a unit lakemeta does not read.
 fn to_minutes(value: f64, unit: Option<&str>) -> Option<i64> {
-    let factor = match unit.unwrap_or("m") {
-        "s" | "sec" | "second" | "seconds" => 1.0 / 60.0,
-        "m" | "min" | "minute" | "minutes" => 1.0,
-        "h" | "hour" | "hours" => 60.0,
+    let unit = unit.unwrap_or("m").trim().to_ascii_lowercase();
+    let factor = match unit.as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1.0 / 60.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 1.0,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 60.0,
         "d" | "day" | "days" => 1440.0,
+        "w" | "wk" | "week" | "weeks" => 10_080.0,
+        "mo" | "month" | "months" => 43_830.0,
+        "y" | "yr" | "yrs" | "year" | "years" => 525_960.0,
         _ => return None,
     };
-    Some((value * factor).ceil() as i64)
+    let minutes = (value * factor).ceil();
+    (minutes.is_finite() && minutes >= 0.0 && minutes < i64::MAX as f64).then_some(minutes as i64)
 }
 
 /// The Arrow type of a property: its `physicalType` where that names a type of lakemeta or of a
@@ -970,13 +979,30 @@ fn property_type(
 /// The range check a property's `minimum`, `maximum`, `exclusiveMinimum` and `exclusiveMaximum`
 /// make, as a check definition (`min`, `max`, `minExclusive`, `maxExclusive`): numbers for a
 /// numeric column, dates, timestamps or times (as the contract writes them) for a column of
-/// that type. Where both an inclusive and an exclusive bound are given, the stricter holds.
+/// that type. Where both an inclusive and an exclusive bound are given, the stricter holds. A
+/// column held as text (`physicalType: varchar(10)`) whose `logicalType` is a date, timestamp,
+/// time or number takes bounds of that logical type, and its values are compared as such.
 fn range_of(
     options: &Value,
-    arrow: &DataType,
+    physical: &DataType,
+    logical: Option<&str>,
     column: &str,
 ) -> std::result::Result<Option<serde_json::Value>, (String, String)> {
     use datafusion::common::ScalarValue;
+    let text_column = matches!(
+        physical,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    );
+    let judged = match logical {
+        Some("date") if text_column => DataType::Date32,
+        Some("timestamp") if text_column => {
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        }
+        Some("time") if text_column => DataType::Time64(TimeUnit::Microsecond),
+        Some("number" | "integer") if text_column => DataType::Float64,
+        _ => physical.clone(),
+    };
+    let arrow = &judged;
     // a bound as a value of the column's type, for comparing two bounds
     let read = |key: &str| -> std::result::Result<
         Option<(serde_json::Value, ScalarValue)>,
@@ -1198,6 +1224,28 @@ schema:
             spec.notes
                 .iter()
                 .any(|n| n.contains("latest_txns") && n.contains("physicalType 'list'")),
+            "{:?}",
+            spec.notes
+        );
+    }
+
+    #[test]
+    fn sla_units_are_read_in_every_common_spelling_and_an_unknown_one_is_kept() {
+        assert_eq!(to_minutes(2.0, Some("hr")), Some(120));
+        assert_eq!(to_minutes(1.0, Some("W")), Some(10_080));
+        assert_eq!(to_minutes(1.0, Some("y")), Some(525_960));
+        assert_eq!(to_minutes(90.0, Some("seconds")), Some(2));
+        assert_eq!(to_minutes(5.0, None), Some(5));
+        assert_eq!(to_minutes(1.0, Some("fortnight")), None);
+        assert_eq!(to_minutes(1e300, Some("y")), None);
+        let contract = include_str!("../../tests/slt/masks/leads.yaml").replace(
+            "customProperties:",
+            "slaProperties:\n  - property: latency\n    value: 2\n    unit: fortnight\ncustomProperties:",
+        );
+        let spec = parse("leads.yaml", &contract);
+        assert_eq!(spec.product.sla_freshness_minutes, None);
+        assert!(
+            spec.notes.iter().any(|n| n.contains("unit 'fortnight'")),
             "{:?}",
             spec.notes
         );

@@ -23,12 +23,18 @@ pub enum Bound {
     Between(f64, f64),
     /// `not between a and b`
     NotBetween(f64, f64),
+    /// `= 'text'`: `mustBe` with a string or boolean (a SQL check returning text).
+    IsText(String),
+    /// `<> 'text'`: `mustNotBe` with a string or boolean.
+    IsNotText(String),
 }
 
 impl Bound {
-    /// True when `v` satisfies the bound.
+    /// True when `v` satisfies the bound (a text bound holds for a number it reads as).
     pub fn holds(&self, v: f64) -> bool {
         match *self {
+            Bound::IsText(ref t) => t.trim().parse::<f64>().is_ok_and(|a| a == v),
+            Bound::IsNotText(ref t) => !t.trim().parse::<f64>().is_ok_and(|a| a == v),
             Bound::Eq(a) => v == a,
             Bound::Ne(a) => v != a,
             Bound::Lt(a) => v < a,
@@ -39,11 +45,26 @@ impl Bound {
             Bound::NotBetween(a, b) => v < a || v > b,
         }
     }
+
+    /// For a text bound, whether the measured value, as text, satisfies it; `None` for a
+    /// numeric bound.
+    pub fn holds_text(&self, text: &str) -> Option<bool> {
+        match self {
+            Bound::IsText(t) => Some(text == t),
+            Bound::IsNotText(t) => Some(text != t),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Bound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = |v: f64| number(v);
+        match self {
+            Bound::IsText(t) => return write!(f, "= '{t}'"),
+            Bound::IsNotText(t) => return write!(f, "<> '{t}'"),
+            _ => {}
+        }
         match *self {
             Bound::Eq(a) => write!(f, "= {}", n(a)),
             Bound::Ne(a) => write!(f, "<> {}", n(a)),
@@ -53,6 +74,7 @@ impl fmt::Display for Bound {
             Bound::Ge(a) => write!(f, ">= {}", n(a)),
             Bound::Between(a, b) => write!(f, "between {} and {}", n(a), n(b)),
             Bound::NotBetween(a, b) => write!(f, "not between {} and {}", n(a), n(b)),
+            Bound::IsText(_) | Bound::IsNotText(_) => Ok(()),
         }
     }
 }
@@ -88,9 +110,27 @@ pub fn bound(def: &Value) -> Result<Option<Bound>, String> {
             Some(_) => Err(format!("'{key}' needs a list of two numbers: [low, high]")),
         }
     };
+    // mustBe and mustNotBe may compare text (the standard leaves their type open)
+    let exact = |key: &str| -> Result<Option<Result<f64, String>>, String> {
+        match def.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(Err(s.clone()))),
+            Some(Value::Bool(b)) => Ok(Some(Err(b.to_string()))),
+            Some(v) => v
+                .as_f64()
+                .map(|x| Some(Ok(x)))
+                .ok_or_else(|| format!("'{key}' needs a number, a string or true/false, not {v}")),
+        }
+    };
     let found = [
-        ("mustBe", num("mustBe")?.map(Bound::Eq)),
-        ("mustNotBe", num("mustNotBe")?.map(Bound::Ne)),
+        (
+            "mustBe",
+            exact("mustBe")?.map(|v| v.map_or_else(Bound::IsText, Bound::Eq)),
+        ),
+        (
+            "mustNotBe",
+            exact("mustNotBe")?.map(|v| v.map_or_else(Bound::IsNotText, Bound::Ne)),
+        ),
         (
             "mustBeGreaterThan",
             num("mustBeGreaterThan")?.map(Bound::Gt),

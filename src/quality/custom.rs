@@ -78,15 +78,26 @@ pub async fn run_sql_check(
         _ => ScalarValue::Null,
     };
     let v = as_f64(&value);
-    if first.is_some() && v.is_none() && !value.is_null() {
+    let text_bound = bound.is_some_and(|b| b.holds_text("").is_some());
+    if first.is_some() && v.is_none() && !value.is_null() && !text_bound {
         return Err(format!(
-            "the check's SQL returned {value}, not a number: a check with a bound needs a \
-             query whose first column is a number"
+            "the check's SQL returned {value}, not a number: a check with a numeric bound \
+             needs a query whose first column is a number (mustBe and mustNotBe also take text)"
         ));
     }
+    // text and booleans as themselves (a text bound compares them), numbers as a person
+    // writes them
+    let text = match (&value, v) {
+        (s, _) if s.is_null() => "NULL".into(),
+        (ScalarValue::Boolean(Some(b)), _) => b.to_string(),
+        (ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _)
+        | (ScalarValue::Utf8View(Some(s)), _) => s.clone(),
+        (_, Some(v)) => number(v),
+        (s, None) => s.to_string(),
+    };
     Ok(Measured {
         value: v,
-        text: v.map(number).unwrap_or_else(|| "NULL".into()),
+        text,
         failing: None,
         from_stats: false,
     })

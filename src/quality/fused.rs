@@ -97,12 +97,26 @@ pub fn needs(rule: &Rule, known: &HashMap<Agg, ScalarValue>) -> Vec<Agg> {
             Agg::Rows,
         ],
         Metric::InvalidValues { .. } => vec![key(), Agg::Rows],
-        Metric::PatternMismatch { .. } => vec![key()],
+        Metric::PatternMismatch { percent, .. } => {
+            if *percent {
+                vec![key(), Agg::Rows]
+            } else {
+                vec![key()]
+            }
+        }
         Metric::OutOfRange {
             column,
             min: lo,
             max: hi,
+            percent,
         } => {
+            let rows = || {
+                if *percent {
+                    vec![Agg::Rows]
+                } else {
+                    Vec::new()
+                }
+            };
             // the statistics' smallest and largest values answer it when both lie within
             let within = |agg: Agg, end: &RangeEnd, low: bool| {
                 known.get(&agg).is_some_and(|v| {
@@ -120,11 +134,13 @@ pub fn needs(rule: &Rule, known: &HashMap<Agg, ScalarValue>) -> Vec<Agg> {
             let high_ok = hi
                 .as_ref()
                 .is_none_or(|hi| within(Agg::Max(column.clone()), hi, false));
-            if low_ok && high_ok {
+            let mut wanted = if low_ok && high_ok {
                 vec![Agg::Min(column.clone()), Agg::Max(column.clone())]
             } else {
                 vec![key()]
-            }
+            };
+            wanted.extend(rows());
+            wanted
         }
         Metric::Min(c) => vec![Agg::Min(c.clone())],
         Metric::Max(c) | Metric::DataAgeMinutes(c) => vec![Agg::Max(c.clone())],
@@ -198,7 +214,9 @@ fn agg_expr(
                 } => ident(column).is_not_null().and(
                     text(column).in_list(accepted.iter().map(|v| lit(v.clone())).collect(), true),
                 ),
-                Metric::PatternMismatch { column, pattern } => {
+                Metric::PatternMismatch {
+                    column, pattern, ..
+                } => {
                     regex::Regex::new(pattern).map_err(|e| {
                         format!("the pattern '{pattern}' is not a valid regular expression: {e}")
                     })?;
@@ -212,6 +230,7 @@ fn agg_expr(
                     column,
                     min: lo,
                     max: hi,
+                    ..
                 } => {
                     let field = schema.field_with_name(column).map_err(|e| e.to_string())?;
                     let outside = |end: &RangeEnd, low: bool| -> Result<Expr, String> {
@@ -357,7 +376,7 @@ pub fn measure(
         Metric::MissingValues { percent, .. } | Metric::InvalidValues { percent, .. } => {
             counted(count(&key)?, *percent)
         }
-        Metric::PatternMismatch { .. } => counted(count(&key)?, false),
+        Metric::PatternMismatch { percent, .. } => counted(count(&key)?, *percent),
         Metric::DuplicateValues { columns, percent } => {
             let distinct = count(&Agg::Distinct(columns.clone()))?;
             let n = if columns.len() == 1 {
@@ -369,13 +388,13 @@ pub fn measure(
             };
             counted(n, *percent)
         }
-        Metric::OutOfRange { .. } => {
+        Metric::OutOfRange { percent, .. } => {
             let n = if values.contains_key(&key) {
                 count(&key)?
             } else {
                 0
             };
-            counted(n, false)
+            counted(n, *percent)
         }
         Metric::Min(c) | Metric::Max(c) => {
             let agg = if matches!(rule.metric, Metric::Min(_)) {
@@ -448,21 +467,35 @@ fn range_operands(
             })?;
             Ok((ident(column), lit(bound)))
         }
-        // a time of day that a Delta table holds as its text
+        // a number, date, timestamp or time held as text (a time of day in a Delta table, a
+        // contract's `physicalType: varchar` with a `logicalType: date`): its values read as
+        // the bound's type; a value that does not read so is not counted
+        RangeValue::Number(n)
+            if matches!(
+                data_type,
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            ) =>
+        {
+            Ok((try_cast(ident(column), DataType::Float64), lit(*n)))
+        }
         RangeValue::Text(t)
             if matches!(
                 data_type,
                 DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
             ) =>
         {
-            let time = DataType::Time64(TimeUnit::Microsecond);
-            let bound = ScalarValue::try_from_string(t.clone(), &time).map_err(|_| {
+            let as_type = match (t.contains(':'), t.contains('-')) {
+                (true, true) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                (true, false) => DataType::Time64(TimeUnit::Microsecond),
+                _ => DataType::Date32,
+            };
+            let bound = ScalarValue::try_from_string(t.clone(), &as_type).map_err(|_| {
                 format!(
                     "the range bound '{t}' needs a date, timestamp or time column; '{column}' \
                      is {data_type}"
                 )
             })?;
-            Ok((try_cast(ident(column), time), lit(bound)))
+            Ok((try_cast(ident(column), as_type), lit(bound)))
         }
         RangeValue::Number(_) => Err(format!(
             "a range of numbers needs a numeric column; '{column}' is {data_type}"
@@ -477,7 +510,9 @@ fn range_operands(
 /// How a known value compares with a range's end (`None`: not comparable).
 fn end_cmp(v: &ScalarValue, end: &RangeValue) -> Option<std::cmp::Ordering> {
     match end {
-        RangeValue::Number(n) => as_f64(v)?.partial_cmp(n),
+        // a number held as text has its smallest text, not its smallest number, in the log
+        RangeValue::Number(n) if v.data_type().is_numeric() => as_f64(v)?.partial_cmp(n),
+        RangeValue::Number(_) => None,
         // text (a time a Delta table holds as text) is compared by scanning, not by its order
         RangeValue::Text(t) if v.data_type().is_temporal() => {
             let bound = ScalarValue::try_from_string(t.clone(), &v.data_type()).ok()?;

@@ -75,6 +75,8 @@ pub enum Metric {
         /// The regular expression (must match somewhere in the value; anchor it for a full
         /// match).
         pattern: String,
+        /// Measure in percent of rows.
+        percent: bool,
     },
     /// Non-null values outside the range `min`..`max`.
     OutOfRange {
@@ -84,6 +86,8 @@ pub enum Metric {
         min: Option<RangeEnd>,
         /// Upper end.
         max: Option<RangeEnd>,
+        /// Measure in percent of rows.
+        percent: bool,
     },
     /// Smallest value.
     Min(String),
@@ -298,6 +302,7 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
                 Metric::PatternMismatch {
                     column: need_column()?,
                     pattern: pattern.to_string(),
+                    percent,
                 },
                 zero,
                 Dimension::Accuracy,
@@ -314,6 +319,7 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
                     column: need_column()?,
                     min,
                     max,
+                    percent,
                 },
                 zero,
                 Dimension::Accuracy,

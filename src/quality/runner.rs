@@ -386,14 +386,16 @@ impl Outcomes {
             .as_ref()
             .map(|b| b.to_string())
             .unwrap_or_else(|| "no failing rows".into());
-        let pass = match (&rule.bound, m.value) {
-            (Some(b), Some(v)) => b.holds(v),
-            (Some(_), None) => false,
-            (None, _) => m.failing.unwrap_or(0) == 0,
+        let by_text = rule.bound.as_ref().and_then(|b| b.holds_text(&m.text));
+        let pass = match (&rule.bound, m.value, by_text) {
+            (_, _, Some(holds)) => holds,
+            (Some(b), Some(v), None) => b.holds(v),
+            (Some(_), None, None) => false,
+            (None, _, _) => m.failing.unwrap_or(0) == 0,
         };
-        let message = (!pass).then(|| match m.value {
-            None => format!("{} has no value to compare (no non-null data)", rule.name),
-            Some(_) => format!("observed {}, expected {expected}", m.text),
+        let message = (!pass).then(|| match (m.value, by_text) {
+            (None, None) => format!("{} has no value to compare (no non-null data)", rule.name),
+            _ => format!("observed {}, expected {expected}", m.text),
         });
         let status = if pass { Status::Pass } else { Status::Fail };
         self.push(

@@ -68,13 +68,18 @@ pub async fn tables(session: &Session) -> Result<Vec<Listed>> {
     let now = crate::model::now_micros();
     for p in state.products.values() {
         // as the caller reads it: a masked column may read NULL, as a query's schema says
-        let masked: Vec<String> = state
-            .governance
-            .protection_of(who, p, state.domains.get(&p.domain), now)
-            .masks
-            .into_iter()
-            .map(|m| m.column)
-            .collect();
+        let policy = state.governance.policy();
+        let masked: Vec<String> = if p.columns.iter().any(|c| policy.column_mask(c).is_some()) {
+            state
+                .governance
+                .protection_of(who, p, state.domains.get(&p.domain), now)
+                .masks
+                .into_iter()
+                .map(|m| m.column)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let fields: Vec<Field> = p
             .columns
             .iter()
