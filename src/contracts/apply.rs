@@ -229,6 +229,54 @@ async fn plan(
             ));
             desired.owner = owner;
         }
+        // once teams exist, owners are teams: a contract naming another team (a department, a
+        // person of another tool) is owned by --owner, else the owner it had, else the domain's
+        let governed = current.governance.enabled()
+            || changes
+                .teams
+                .iter()
+                .any(|c| matches!(c, TeamChange::Create(_)));
+        if governed && !governed_owner(&current, &changes, &desired.owner) {
+            let domain_owner = || {
+                specs
+                    .iter()
+                    .find_map(|s| match s {
+                        Spec::Domain(d, _) if d.name == desired.domain => Some(d.owner.clone()),
+                        _ => None,
+                    })
+                    .or_else(|| {
+                        current
+                            .domains
+                            .get(&desired.domain)
+                            .map(|d| d.owner_team.clone())
+                    })
+            };
+            let fallback = [
+                (p.owner_flag.clone(), "named by --owner".to_string()),
+                (
+                    existing.map(|b| b.owner.clone()),
+                    format!("the owner {name} has"),
+                ),
+                (
+                    domain_owner(),
+                    format!("the owner of domain {}", desired.domain),
+                ),
+            ]
+            .into_iter()
+            .find_map(|(o, why)| {
+                o.filter(|o| governed_owner(&current, &changes, o))
+                    .map(|o| (o, why))
+            });
+            if let Some((owner, why)) = fallback {
+                plan_notes.push(format!(
+                    "{}: team '{}' is not a team of the Teams spec: {name} is owned by {owner}, \
+                     {why} (name a team of the Teams spec in the contract's team.name, or pass \
+                     --owner, to choose)",
+                    src.file, desired.owner
+                ));
+                desired.owner = owner;
+            }
+        }
         if let Some(before) = existing {
             // the data product whose port it is stays, whatever the contract says
             desired.data_product = before.data_product.clone();

@@ -126,6 +126,9 @@ pub struct ProductSpec {
     /// What lakemeta read differently from how the contract says it (a physical type it cannot
     /// map, an object without properties), for the plan.
     pub notes: Vec<String>,
+    /// The owner team `lakemeta apply --owner` names: the owner when the contract names none,
+    /// or names a team the warehouse's Teams spec does not have.
+    pub owner_flag: Option<String>,
 }
 
 /// A source a contract declares: data of `from` (`domain.product` or `domain.product.column`)
@@ -526,6 +529,7 @@ impl ProductSpec {
             sources,
             foreign_keys,
             notes,
+            owner_flag: None,
         })
     }
 }
@@ -808,15 +812,27 @@ fn check_name(entry: &Value, kind: &str, column: &str) -> String {
 }
 
 /// The owner team a standard's `team` names: its `name` (an object, ODCS v3.1 / ODPS v1.0), or
-/// the member with role `owner` (a list of members, the earlier versions).
+/// the member with role `owner` (a list of members, the earlier versions, or the object's
+/// `members` when it has no name).
 pub(crate) fn team_name(team: Option<&Value>) -> String {
-    match team {
-        Some(Value::Mapping(m)) => m.get("name").and_then(Value::as_str),
-        Some(Value::Sequence(members)) => members
+    fn owner_member(members: &[Value]) -> Option<&str> {
+        members
             .iter()
-            .find(|m| m.get("role").and_then(Value::as_str) == Some("owner"))
+            .find(|m| {
+                m.get("role")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r.trim().eq_ignore_ascii_case("owner"))
+            })
             .and_then(|m| m.get("username").or_else(|| m.get("name")))
-            .and_then(Value::as_str),
+            .and_then(Value::as_str)
+    }
+    match team {
+        Some(Value::Mapping(m)) => m.get("name").and_then(Value::as_str).or_else(|| {
+            m.get("members")
+                .and_then(Value::as_sequence)
+                .and_then(|m| owner_member(m))
+        }),
+        Some(Value::Sequence(members)) => owner_member(members),
         Some(Value::String(s)) => Some(s.as_str()),
         _ => None,
     }
@@ -1227,6 +1243,24 @@ schema:
             "{:?}",
             spec.notes
         );
+    }
+
+    #[test]
+    fn the_owner_team_is_the_teams_name_or_its_owner_member() {
+        let yaml = |t: &str| serde_yaml::from_str::<Value>(t).unwrap();
+        assert_eq!(team_name(Some(&yaml("name: sales-team"))), "sales-team");
+        assert_eq!(
+            team_name(Some(&yaml(
+                "members:\n  - username: ann\n    role: analyst\n  - username: sales-team\n    role: Owner\n"
+            ))),
+            "sales-team"
+        );
+        assert_eq!(
+            team_name(Some(&yaml("- username: bob\n  role: owner\n"))),
+            "bob"
+        );
+        assert_eq!(team_name(Some(&yaml("members: []"))), "");
+        assert_eq!(team_name(None), "");
     }
 
     #[test]

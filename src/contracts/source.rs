@@ -174,11 +174,18 @@ pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&st
             && p.product.domain.is_empty()
         {
             p.product.domain = d.to_string();
+            p.notes.push(format!(
+                "domain {d} from --domain (the contract names no domain)"
+            ));
         }
-        if let Some(o) = owner
-            && p.product.owner.is_empty()
-        {
-            p.product.owner = o.to_string();
+        if let Some(o) = owner {
+            p.owner_flag = Some(o.to_string());
+            if p.product.owner.is_empty() {
+                p.product.owner = o.to_string();
+                p.notes.push(format!(
+                    "owner team {o} from --owner (the contract names no team)"
+                ));
+            }
         }
     }
     Ok(())

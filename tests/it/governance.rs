@@ -854,3 +854,65 @@ async fn an_expired_request_cannot_be_decided() {
         "true"
     );
 }
+
+/// A contract written elsewhere names its team as its organisation does ("Data Protection
+/// Office"), not as a team of the warehouse's Teams spec: it is applied, owned by `--owner`
+/// when given, else by the owner of its domain, and the plan says which and why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contract_naming_a_team_the_teams_spec_lacks_gets_an_owner_and_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = example_mesh(dir.path()).await;
+    let admin = Session::with_catalog(
+        Arc::clone(&catalog),
+        SessionOptions::new(Principal::new("admin")),
+    )
+    .await
+    .unwrap();
+    let contract = "apiVersion: v3.1.0\nkind: DataContract\nid: refunds\nversion: 1.0.0\n\
+                    status: active\nname: refunds\nteam:\n  name: Data Protection Office\n\
+                    schema:\n  - name: refunds\n    properties:\n      - name: refund_id\n\
+                    \x20       logicalType: string\n";
+    let file = dir.path().join("refunds.odcs.yaml");
+    std::fs::write(&file, contract).unwrap();
+    for (owner, expected_owner, why) in [
+        (None, "orders-team", "the owner of domain orders"),
+        (Some("growth-team"), "growth-team", "named by --owner"),
+    ] {
+        let mut specs = lakemeta::contracts::load_path(&file).unwrap();
+        lakemeta::contracts::fill_defaults(&mut specs, Some("orders"), owner).unwrap();
+        let plan =
+            lakemeta::contracts::plan_specs(&catalog, &specs, &admin.state(), admin.principal())
+                .await
+                .unwrap()
+                .lines()
+                .join("\n");
+        assert!(
+            plan.contains(&format!(
+                "team 'Data Protection Office' is not a team of the Teams spec: orders.refunds is \
+                 owned by {expected_owner}, {why}"
+            )),
+            "{plan}"
+        );
+        assert!(plan.contains("domain orders from --domain"), "{plan}");
+    }
+    lakemeta::contracts::apply_specs(
+        &catalog,
+        &{
+            let mut specs = lakemeta::contracts::load_path(&file).unwrap();
+            lakemeta::contracts::fill_defaults(&mut specs, Some("orders"), None).unwrap();
+            specs
+        },
+        &admin.state(),
+        admin.principal(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        super::scalar(
+            &admin,
+            "SELECT owner FROM meta.products WHERE name = 'refunds'"
+        )
+        .await,
+        "orders-team"
+    );
+}
