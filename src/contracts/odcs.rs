@@ -354,6 +354,46 @@ impl ProductSpec {
                             serde_json::json!({"arguments": {"pattern": pattern}}),
                         ));
                     }
+                    let length = |k: &str| -> Result<Option<u64>> {
+                        match options.get(k) {
+                            None => Ok(None),
+                            Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+                                source.error(
+                                    &format!("{at}.{k}"),
+                                    format!("'{k}' needs a whole number of characters"),
+                                )
+                            }),
+                        }
+                    };
+                    let (min, max) = (length("minLength")?, length("maxLength")?);
+                    if min.is_some() || max.is_some() {
+                        checks.push(derived(
+                            "length",
+                            &p.name,
+                            serde_json::json!({"min": min, "max": max}),
+                        ));
+                    }
+                    // what the standard lets a contract say that lakemeta does not check
+                    let unchecked: Vec<&str> =
+                        ["format", "multipleOf", "timezone", "defaultTimezone"]
+                            .into_iter()
+                            .filter(|k| {
+                                options.get(*k).is_some()
+                                    && !(*k == "format"
+                                        && matches!(
+                                            p.logical_type.as_deref(),
+                                            Some("integer" | "number")
+                                        ))
+                            })
+                            .collect();
+                    if !unchecked.is_empty() {
+                        notes.push(format!(
+                            "column '{}': logicalTypeOptions {} kept in the contract, not checked \
+                             by lakemeta",
+                            p.name,
+                            unchecked.join(", ")
+                        ));
+                    }
                 }
                 columns.push(Column {
                     name: p.name.clone(),

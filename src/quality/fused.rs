@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionContext;
-use datafusion::functions::expr_fn::regexp_like;
+use datafusion::functions::expr_fn::{character_length, regexp_like};
 use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, ident, lit, try_cast};
 
@@ -97,6 +97,7 @@ pub fn needs(rule: &Rule, known: &HashMap<Agg, ScalarValue>) -> Vec<Agg> {
             Agg::Rows,
         ],
         Metric::InvalidValues { .. } => vec![key(), Agg::Rows],
+        Metric::LengthOutOfRange { .. } => vec![key()],
         Metric::PatternMismatch { percent, .. } => {
             if *percent {
                 vec![key(), Agg::Rows]
@@ -162,6 +163,7 @@ pub fn columns(rule: &Rule) -> Vec<String> {
         | Metric::MissingValues { column, .. }
         | Metric::InvalidValues { column, .. }
         | Metric::PatternMismatch { column, .. }
+        | Metric::LengthOutOfRange { column, .. }
         | Metric::OutOfRange { column, .. }
         | Metric::Min(column)
         | Metric::Max(column)
@@ -214,6 +216,17 @@ fn agg_expr(
                 } => ident(column).is_not_null().and(
                     text(column).in_list(accepted.iter().map(|v| lit(v.clone())).collect(), true),
                 ),
+                Metric::LengthOutOfRange { column, min, max } => {
+                    let len = || character_length(text(column));
+                    let short = min.map(|m| len().lt(lit(m as i64)));
+                    let long = max.map(|m| len().gt(lit(m as i64)));
+                    let outside = match (short, long) {
+                        (Some(a), Some(b)) => a.or(b),
+                        (Some(a), None) | (None, Some(a)) => a,
+                        (None, None) => lit(false),
+                    };
+                    ident(column).is_not_null().and(outside)
+                }
                 Metric::PatternMismatch {
                     column, pattern, ..
                 } => {
@@ -377,6 +390,7 @@ pub fn measure(
             counted(count(&key)?, *percent)
         }
         Metric::PatternMismatch { percent, .. } => counted(count(&key)?, *percent),
+        Metric::LengthOutOfRange { .. } => counted(count(&key)?, false),
         Metric::DuplicateValues { columns, percent } => {
             let distinct = count(&Agg::Distinct(columns.clone()))?;
             let n = if columns.len() == 1 {

@@ -89,6 +89,15 @@ pub enum Metric {
         /// Measure in percent of rows.
         percent: bool,
     },
+    /// Non-null values whose length in characters is outside `min`..`max`.
+    LengthOutOfRange {
+        /// Column.
+        column: String,
+        /// Fewest characters.
+        min: Option<u64>,
+        /// Most characters.
+        max: Option<u64>,
+    },
     /// Smallest value.
     Min(String),
     /// Largest value.
@@ -320,6 +329,22 @@ fn rule_of(product: &DataProduct, check: &Check) -> Result<Rule, RuleError> {
                     min,
                     max,
                     percent,
+                },
+                zero,
+                Dimension::Accuracy,
+            )
+        }
+        "length" => {
+            let end = |k: &str| def.get(k).and_then(Value::as_u64);
+            let (min, max) = (end("min"), end("max"));
+            if min.is_none() && max.is_none() {
+                return Err(fail("a length check needs min, max or both".into()));
+            }
+            (
+                Metric::LengthOutOfRange {
+                    column: need_column()?,
+                    min,
+                    max,
                 },
                 zero,
                 Dimension::Accuracy,

@@ -716,6 +716,7 @@ fn every_construct_applies_runs_and_round_trips() {
          completeness(status),completeness,pass\n\
          custom,custom,skipped\n\
          freshness(ordered_at),freshness,pass\n\
+         length(order_id),length,pass\n\
          no_negative_amounts,sql,fail\n\
          not_null(amount),not_null,pass\n\
          not_null(customer_id),not_null,pass\n\
