@@ -901,3 +901,40 @@ fn odps_data_products_apply_show_their_ports_and_export() {
          orders,orders_fact,checkout,orders (1.0.0),users-user_profiles crm-accounts\n"
     );
 }
+
+/// The standard's own ODPS examples (tests/fixtures/odps-standard/), as published: each is
+/// judged by the version it declares (v0.9.0), and the v1.0.0 customer example, which declares
+/// v0.9.0 but uses v1.0.0's `team` object, is told which version it follows — the one `apply`
+/// reads it as.
+#[test]
+fn the_standards_odps_examples_are_judged_by_the_version_they_follow() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odps-standard");
+    for (file, valid) in [
+        ("v0.9.0--examples--simple-data-product.odps.yaml", true),
+        ("v0.9.0--examples--customer-data-product.odps.yaml", true),
+        ("docs--examples--simple-data-product.odps.yaml", true),
+        ("docs--examples--customer-data-product.odps.yaml", false),
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let report = lakemeta::contracts::lint(&lakemeta::contracts::SpecSource {
+            file: file.into(),
+            text,
+        });
+        if valid {
+            assert!(report.problems.is_empty(), "{file}: {:?}", report.problems);
+        } else {
+            let first = &report.problems[0];
+            assert_eq!(
+                (first.line, first.field.as_str()),
+                (1, "apiVersion"),
+                "{file}"
+            );
+            assert!(
+                first.message.contains("is valid ODPS v1.0.0")
+                    && first.message.contains("lakemeta apply reads it as v1.0.0"),
+                "{file}: {}",
+                first.message
+            );
+        }
+    }
+}
