@@ -253,6 +253,26 @@ impl ProductSpec {
                 Self::table(&c, source, Some((k, object)), domain.clone(), name)?
             };
             spec.product.display_name = display_name(&written, &spec.product.name);
+            if !several && field != "dataProduct" {
+                // the contract names no dataProduct: say where the name came from
+                own_notes.push(format!(
+                    "data product {} is named by the contract's '{field}'",
+                    spec.product.name
+                ));
+            } else if several
+                && k == 0
+                && let Some(dp) = c.data_product.as_deref().filter(|d| !d.trim().is_empty())
+            {
+                own_notes.push(format!(
+                    "dataProduct '{dp}' names the contract's data product; with several schema \
+                     objects each object names its table ({})",
+                    c.schema
+                        .iter()
+                        .filter_map(|o| o.name.as_deref().or(o.physical_name.as_deref()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             if k == 0 {
                 // the contract's own notes go with its first table
                 let mut all = std::mem::take(&mut notes);
