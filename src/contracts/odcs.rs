@@ -31,6 +31,9 @@ struct Odcs {
     schema: Vec<SchemaObject>,
     #[serde(default)]
     sla_properties: Vec<SlaProperty>,
+    /// ODCS v3.0.x: the element (`table.column`) the SLA properties are about by default.
+    #[serde(default)]
+    sla_default_element: Option<String>,
     #[serde(default)]
     custom_properties: Vec<CustomProperty>,
 }
@@ -640,10 +643,23 @@ fn freshness_element(
 ) -> Result<Option<String>> {
     let mut found = None;
     for (i, s) in c.sla_properties.iter().enumerate() {
-        let Some(element) = &s.element else { continue };
         if s.property != "freshness" && s.property != "latency" {
             continue;
         }
+        let Some(element) = &s.element else {
+            // the contract's default element, where it names a column of this table
+            if let Some(default) = &c.sla_default_element {
+                let mut parts = default.rsplit('.');
+                let column = parts.next().unwrap_or(default);
+                let table_ok = parts
+                    .next()
+                    .is_none_or(|t| c.schema.len() <= 1 || t == product.name);
+                if table_ok && product.columns.iter().any(|k| k.name == column) {
+                    found = Some(column.to_string());
+                }
+            }
+            continue;
+        };
         let mut parts = element.rsplit('.');
         let column = parts.next().unwrap_or(element);
         // with several tables, an element names a column of the table it is about
@@ -1303,6 +1319,26 @@ schema:
             "{:?}",
             spec.notes
         );
+    }
+
+    #[test]
+    fn a_freshness_sla_without_element_is_about_the_default_element() {
+        let contract = "apiVersion: v3.0.2\nkind: DataContract\nid: t\nversion: 1.0.0\n\
+                        status: active\ndomain: sales\ndataProduct: orders\n\
+                        slaDefaultElement: orders.updated_at\nslaProperties:\n  - property: \
+                        latency\n    value: 4\n    unit: h\nschema:\n  - name: orders\n    \
+                        properties:\n      - name: created_at\n        logicalType: timestamp\n\
+                        \x20     - name: updated_at\n        logicalType: timestamp\n";
+        let spec = parse("t.yaml", contract);
+        let freshness: Vec<&str> = spec
+            .product
+            .checks
+            .iter()
+            .filter(|c| c.kind == "freshness")
+            .map(|c| c.column.as_str())
+            .collect();
+        assert_eq!(freshness, ["updated_at"]);
+        assert_eq!(spec.product.sla_freshness_minutes, Some(240));
     }
 
     #[test]
