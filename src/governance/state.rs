@@ -139,16 +139,20 @@ impl Governance {
                 .or_default()
                 .push(g.grant_id.clone());
         }
-        let pending = requests
+        // a requester may hold several requests stored as pending for one product (an older one
+        // lapsed by time, never decided): the one that lapses last is the live one
+        let mut pending: HashMap<(String, String), String> = HashMap::new();
+        let mut lapses: HashMap<(String, String), i64> = HashMap::new();
+        for r in requests
             .iter()
             .filter(|r| r.status == RequestStatus::Pending)
-            .map(|r| {
-                (
-                    (r.requester.clone(), r.product.clone()),
-                    r.request_id.clone(),
-                )
-            })
-            .collect();
+        {
+            let key = (r.requester.clone(), r.product.clone());
+            if lapses.get(&key).is_none_or(|&at| r.expires_at > at) {
+                lapses.insert(key.clone(), r.expires_at);
+                pending.insert(key, r.request_id.clone());
+            }
+        }
         Self {
             pending,
             teams: teams.into_iter().map(|t| (t.name.clone(), t)).collect(),

@@ -784,7 +784,7 @@ async fn an_expired_request_cannot_be_decided() {
     let day = 86_400_000_000i64;
     let now = now_micros();
     let old = AccessRequest {
-        request_id: "req_0ld".into(),
+        request_id: "req_zz0ld".into(),
         product: "users.user_profiles".into(),
         requester: "bob".into(),
         reason: "a report".into(),
@@ -816,18 +816,18 @@ async fn an_expired_request_cannot_be_decided() {
     .await
     .unwrap();
     let err = carol
-        .sql("APPROVE REQUEST req_0ld")
+        .sql("APPROVE REQUEST req_zz0ld")
         .await
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("request req_0ld expired on") && err.contains("bob may ask again"),
+        err.contains("request req_zz0ld expired on") && err.contains("bob may ask again"),
         "{err}"
     );
     assert_eq!(
         super::scalar(
             &carol,
-            "SELECT status FROM meta.access_requests WHERE request_id = 'req_0ld'"
+            "SELECT status FROM meta.access_requests WHERE request_id = 'req_zz0ld'"
         )
         .await,
         "expired"
