@@ -3,11 +3,13 @@
 //! SQL masks turned into expressions over the raw column. Every mask keeps the column's type;
 //! a built-in applied to a type it has no meaning for (`last4` of a number) gives NULL.
 
+use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, StringArray, new_null_array,
+    Array, ArrayRef, AsArray, Date32Array, GenericStringArray, GenericStringBuilder, Int32Array,
+    Int64Array, OffsetSizeTrait, StringViewBuilder, new_null_array,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Int64Type, Schema};
@@ -173,24 +175,42 @@ pub fn coerce(expr: Expr, schema: &DFSchema) -> DfResult<Expr> {
     ExprSimplifier::new(SimplifyContext::default()).coerce(expr, schema)
 }
 
+/// A row filter's predicate, coerced and with its constant parts evaluated once: the
+/// principal's functions (`current_user()`, `is_member('t')`, `principal_attribute('k')`) fold
+/// into literals, so the scan below can prune files and row groups with it as it would with a
+/// query's own `region = 'EU'`.
+pub fn fold(expr: Expr, schema: &DFSchema) -> DfResult<Expr> {
+    let expr = coerce(expr, schema)?;
+    let context = SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .build();
+    ExprSimplifier::new(context).simplify(expr)
+}
+
 /// Masks one array. The result has the input's type and length; NULL stays NULL.
 pub fn mask_array(kind: MaskKind, key: &MaskKey, array: &ArrayRef) -> DfResult<ArrayRef> {
     let t = array.data_type();
     let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
     match kind {
-        MaskKind::Email if text => map_text(array, mask_email),
-        MaskKind::Last4 if text => map_text(array, mask_last4),
-        MaskKind::Redact if text => map_text(array, |_| REDACTED.to_string()),
+        MaskKind::Email if text => map_text(array, write_email),
+        MaskKind::Last4 if text => map_text(array, write_last4),
+        MaskKind::Redact if text => map_text(array, |_, out| out.push_str(REDACTED)),
         MaskKind::Hash if text => {
             let mac = keyed(key);
-            map_text(array, |v| hex(&digest(&mac, v.as_bytes())[..16]))
+            map_text(array, |v, out| {
+                write_hex(&digest(&mac, v.as_bytes())[..16], out)
+            })
         }
         MaskKind::Hash if matches!(t, DataType::Int64 | DataType::Int32) => {
             let mac = keyed(key);
             let wide = cast(array, &DataType::Int64)?;
+            let mut digits = String::new();
             let hashed = wide.as_primitive::<Int64Type>().iter().map(|v| {
                 v.map(|n| {
-                    let d = digest(&mac, n.to_string().as_bytes());
+                    digits.clear();
+                    // writing to a String cannot fail
+                    let _ = write!(digits, "{n}");
+                    let d = digest(&mac, digits.as_bytes());
                     let mut first = [0u8; 8];
                     first.copy_from_slice(&d[..8]);
                     i64::from_le_bytes(first)
@@ -233,32 +253,93 @@ fn january_first(days: i32) -> Option<i32> {
     i32::try_from(first.signed_duration_since(epoch).num_days()).ok()
 }
 
-fn map_text(array: &ArrayRef, f: impl Fn(&str) -> String) -> DfResult<ArrayRef> {
-    let utf8 = cast(array, &DataType::Utf8)?;
-    let out: StringArray = utf8.as_string::<i32>().iter().map(|v| v.map(&f)).collect();
-    Ok(cast(&(Arc::new(out) as ArrayRef), array.data_type())?)
+/// A text array (of any of Arrow's three string layouts) with `f` applied to each value: `f`
+/// writes the masked value into a buffer reused from value to value, and the result is built
+/// in the input's own layout — no copy of the column into another layout and back, no string
+/// allocated per value.
+fn map_text(array: &ArrayRef, f: impl Fn(&str, &mut String)) -> DfResult<ArrayRef> {
+    let mut buf = String::new();
+    match array.data_type() {
+        DataType::Utf8View => {
+            let input = array.as_string_view();
+            let mut out = StringViewBuilder::with_capacity(input.len());
+            for v in input.iter() {
+                match v {
+                    Some(v) => {
+                        buf.clear();
+                        f(v, &mut buf);
+                        out.append_value(&buf);
+                    }
+                    None => out.append_null(),
+                }
+            }
+            Ok(Arc::new(out.finish()))
+        }
+        DataType::LargeUtf8 => Ok(Arc::new(map_offsets(array.as_string::<i64>(), f))),
+        DataType::Utf8 => Ok(Arc::new(map_offsets(array.as_string::<i32>(), f))),
+        other => exec_err!("a text mask applied to a {other} column"),
+    }
+}
+
+/// [`map_text`] for the offset layouts (`Utf8`, `LargeUtf8`).
+fn map_offsets<O: OffsetSizeTrait>(
+    input: &GenericStringArray<O>,
+    f: impl Fn(&str, &mut String),
+) -> GenericStringArray<O> {
+    let mut buf = String::new();
+    let mut out = GenericStringBuilder::<O>::with_capacity(input.len(), input.value_data().len());
+    for v in input.iter() {
+        match v {
+            Some(v) => {
+                buf.clear();
+                f(v, &mut buf);
+                out.append_value(&buf);
+            }
+            None => out.append_null(),
+        }
+    }
+    out.finish()
 }
 
 /// `jane.doe@example.com` → `j***@example.com`; a value without a local part and a domain →
 /// `***`.
 pub fn mask_email(v: &str) -> String {
+    let mut out = String::new();
+    write_email(v, &mut out);
+    out
+}
+
+/// [`mask_email`] written into `out`.
+fn write_email(v: &str, out: &mut String) {
     match v.rsplit_once('@') {
         Some((local, domain)) if !domain.is_empty() => match local.chars().next() {
-            Some(first) => format!("{first}***@{domain}"),
-            None => "***".into(),
+            Some(first) => {
+                out.push(first);
+                out.push_str("***@");
+                out.push_str(domain);
+            }
+            None => out.push_str("***"),
         },
-        _ => "***".into(),
+        _ => out.push_str("***"),
     }
 }
 
 /// `555-123-4567` → `***4567`; a value of four characters or fewer → `***`.
 pub fn mask_last4(v: &str) -> String {
-    let n = v.chars().count();
-    if n <= 4 {
-        return "***".into();
+    let mut out = String::new();
+    write_last4(v, &mut out);
+    out
+}
+
+/// [`mask_last4`] written into `out`.
+fn write_last4(v: &str, out: &mut String) {
+    out.push_str("***");
+    // the byte the last four characters start at, when there are more than four
+    if let Some((at, _)) = v.char_indices().rev().nth(3)
+        && at > 0
+    {
+        out.push_str(&v[at..]);
     }
-    let tail: String = v.chars().skip(n - 4).collect();
-    format!("***{tail}")
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -268,18 +349,25 @@ fn keyed(key: &MaskKey) -> HmacSha256 {
     HmacSha256::new_from_slice(key.bytes()).unwrap_or_else(|_| unreachable!())
 }
 
-fn digest(mac: &HmacSha256, value: &[u8]) -> Vec<u8> {
+fn digest(mac: &HmacSha256, value: &[u8]) -> [u8; 32] {
     let mut m = mac.clone();
     m.update(value);
-    m.finalize().into_bytes().to_vec()
+    m.finalize().into_bytes().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// `bytes` as lower-case hexadecimal, written into `out`.
+fn write_hex(bytes: &[u8], out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use arrow::array::{LargeStringArray, StringArray, StringViewArray};
+
     use super::*;
 
     fn text(values: &[Option<&str>]) -> ArrayRef {
@@ -315,6 +403,34 @@ mod tests {
             strings(&mask_array(MaskKind::Redact, &key, &phones).unwrap()),
             vec![Some(REDACTED.into()), Some(REDACTED.into())]
         );
+    }
+
+    #[test]
+    fn every_string_layout_keeps_its_layout() {
+        let key = MaskKey::random();
+        let values = vec![Some("jane.doe@example.com"), None, Some("ÿé@ü")];
+        let want = vec![Some("j***@example.com".into()), None, Some("ÿ***@ü".into())];
+        let view: ArrayRef = Arc::new(StringViewArray::from(values.clone()));
+        let masked = mask_array(MaskKind::Email, &key, &view).unwrap();
+        assert_eq!(masked.data_type(), &DataType::Utf8View);
+        let got: Vec<Option<String>> = masked
+            .as_string_view()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect();
+        assert_eq!(got, want);
+        let large: ArrayRef = Arc::new(LargeStringArray::from(values));
+        let masked = mask_array(MaskKind::Email, &key, &large).unwrap();
+        assert_eq!(masked.data_type(), &DataType::LargeUtf8);
+        let got: Vec<Option<String>> = masked
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect();
+        assert_eq!(got, want);
+        // the last four characters, not bytes
+        assert_eq!(mask_last4("ab€ü€ö"), "***€ü€ö");
+        assert_eq!(mask_last4("€ü€ö"), "***");
     }
 
     #[test]

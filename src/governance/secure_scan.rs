@@ -27,7 +27,7 @@ use datafusion::physical_plan::{
 };
 
 use super::caller::Caller;
-use super::masks::{coerce, mask_expr};
+use super::masks::{fold, mask_expr};
 use super::state::{Protection, ReadAccess};
 use crate::error::Error;
 use crate::storage::MaskKey;
@@ -134,7 +134,7 @@ impl GovernedTable {
             })?;
             let predicate = session
                 .create_logical_expr(&rule.predicate, &full)
-                .and_then(|e| coerce(e, &full))
+                .and_then(|e| fold(e, &full))
                 .map_err(|e| self.policy_failed(format!("its row filter does not plan: {e}")))?;
             predicates.push(predicate);
         }
