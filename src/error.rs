@@ -62,6 +62,12 @@ pub enum Error {
         /// Every problem found, in the order they are written.
         problems: Vec<SpecProblem>,
     },
+    /// Several spec files of one `apply` are invalid: each file's problems (nothing applied).
+    #[error("{} spec files have problems; nothing was applied, fix each and apply again:{}", .errors.len(), list_errors(.errors))]
+    SpecFiles {
+        /// Each invalid file's error, in file name order.
+        errors: Vec<Error>,
+    },
     /// Two writers changed the same row.
     #[error(
         "conflict: {what} was changed by another writer while this operation ran; \
@@ -190,6 +196,10 @@ impl SpecProblem {
             self.line, self.column, self.field, self.message, self.rule
         )
     }
+}
+
+fn list_errors(errors: &[Error]) -> String {
+    errors.iter().map(|e| format!("\n{e}")).collect()
 }
 
 fn list_problems(file: &str, problems: &[SpecProblem]) -> String {

@@ -3,10 +3,9 @@
 //! reading of it, a domain,
 //! teams or policy spec by lakemeta's — with every problem the judges find.
 
-use super::positions::{Positions, pointer_of};
-use super::source::{SpecSource, parse_spec};
+use super::source::{SpecSource, parse_spec, problems_of};
 use super::standard;
-use crate::error::{Error, SpecProblem};
+use crate::error::SpecProblem;
 
 /// What linting one file found: the problems that make it invalid, and the notes on what
 /// lakemeta reads differently from how it is written (valid all the same).
@@ -59,37 +58,6 @@ pub fn lint(source: &SpecSource) -> LintReport {
     report
 }
 
-/// A parse error as problems with their positions.
-fn problems_of(source: &SpecSource, e: Error) -> Vec<SpecProblem> {
-    match e {
-        Error::SpecProblems { problems, .. } => problems,
-        Error::Spec {
-            line,
-            field,
-            message,
-            ..
-        } => {
-            // the column of the field when it is written on the line the error names
-            let at = Positions::of(&source.text).at(&pointer_of(&field));
-            let column = if at.line == line { at.column } else { 1 };
-            vec![SpecProblem {
-                line,
-                column,
-                field,
-                rule: "lakemeta".into(),
-                message,
-            }]
-        }
-        other => vec![SpecProblem {
-            line: 1,
-            column: 1,
-            field: "(document)".into(),
-            rule: "lakemeta".into(),
-            message: other.to_string(),
-        }],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +91,31 @@ mod tests {
             "{:?}",
             r.problems
         );
+    }
+
+    #[test]
+    fn every_problem_of_lakemetas_own_rules_is_reported() {
+        // valid ODCS; four things lakemeta cannot read, in three properties and a custom one
+        let r = lint_text(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: c1\nversion: 1.0.0\nstatus: active\ndomain: sales\nschema:\n  - name: orders\n    properties:\n      - name: code\n        logicalType: string\n        logicalTypeOptions:\n          pattern: '[a-'\n      - name: code\n        logicalType: string\n      - name: shipped\n        logicalType: date\n        logicalTypeOptions:\n          maximum: soon\ncustomProperties:\n  - property: rowFilter\n    value: \"region = = 'EU'\"\n",
+        );
+        let at: Vec<(usize, &str)> = r
+            .problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                (13, "schema[0].properties[0].logicalTypeOptions.pattern"),
+                (14, "schema[0].properties[1].name"),
+                (19, "schema[0].properties[2].logicalTypeOptions.maximum"),
+                (22, "customProperties[0].value"),
+            ],
+            "{:?}",
+            r.problems
+        );
+        assert!(r.problems.iter().all(|p| p.rule == "lakemeta"));
     }
 
     #[test]

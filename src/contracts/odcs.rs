@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::relationships::{self, ForeignKeyDecl, RelationshipEntry};
-use super::source::{SpecSource, yaml_error};
+use super::source::{Problems, SpecSource, yaml_error};
 use super::types::{arrow_type, schema_hash};
 use crate::error::Result;
 use crate::model::{Check, Column, DataFormat, DataProduct, validate_name};
@@ -198,6 +198,8 @@ impl ProductSpec {
             return Ok(vec![spec]);
         }
         let several = c.schema.len() > 1;
+        // every object is read, so that the problems of all of them are reported at once
+        let mut found = Problems::new(source);
         let mut specs = Vec::with_capacity(c.schema.len());
         let mut taken: Vec<(String, usize)> = Vec::new();
         for (k, object) in c.schema.iter().enumerate() {
@@ -205,7 +207,7 @@ impl ProductSpec {
                 ("schema[].name", object.name.as_deref()),
                 ("schema[].physicalName", object.physical_name.as_deref()),
             ];
-            let found = if several {
+            let found_name = if several {
                 named(&object_names)
             } else {
                 named(&[
@@ -214,7 +216,7 @@ impl ProductSpec {
                 ])
                 .or_else(|| named(&object_names))
             };
-            let (field, written) = found.ok_or_else(|| {
+            let named_as = found_name.ok_or_else(|| {
                 if several {
                     source.error(
                         &format!("schema[{k}]"),
@@ -228,32 +230,44 @@ impl ProductSpec {
                          the schema object's 'name')",
                     )
                 }
-            })?;
+            });
+            let Some((field, written)) = found.keep(named_as) else {
+                continue;
+            };
             let field = field.replace("schema[]", &format!("schema[{k}]"));
             let mut own_notes = Vec::new();
-            let name = sql_name("data product", &written, &mut own_notes)
-                .map_err(|m| source.error(&field, m))?;
+            let Some(name) = found.keep(
+                sql_name("data product", &written, &mut own_notes)
+                    .map_err(|m| source.error(&field, m)),
+            ) else {
+                continue;
+            };
             if let Some((_, first)) = taken.iter().find(|(n, _)| *n == name) {
-                return Err(source.error(
+                found.push(source.error(
                     &field,
                     format!(
                         "schema objects {first} and {k} are both table '{name}': give each \
                          object its own name"
                     ),
                 ));
+                continue;
             }
             taken.push((name.clone(), k));
-            let mut spec = if object.properties.is_empty() {
+            let read = if object.properties.is_empty() {
                 // a schema kept elsewhere (a registry, say): the contract of a product that is
-                let mut spec = Self::table(&c, source, None, domain.clone(), name)?;
-                spec.metadata_only = true;
-                own_notes.push(format!(
-                    "schema[{k}] lists no properties: it is the contract of an existing \
-                     product, whose columns stay as they are"
-                ));
-                spec
+                Self::table(&c, source, None, domain.clone(), name).map(|mut spec| {
+                    spec.metadata_only = true;
+                    own_notes.push(format!(
+                        "schema[{k}] lists no properties: it is the contract of an existing \
+                         product, whose columns stay as they are"
+                    ));
+                    spec
+                })
             } else {
-                Self::table(&c, source, Some((k, object)), domain.clone(), name)?
+                Self::table(&c, source, Some((k, object)), domain.clone(), name)
+            };
+            let Some(mut spec) = found.keep(read) else {
+                continue;
             };
             spec.product.display_name = display_name(&written, &spec.product.name);
             if !several && field != "dataProduct" {
@@ -286,6 +300,7 @@ impl ProductSpec {
             spec.notes = own_notes;
             specs.push(spec);
         }
+        found.finish()?;
         Ok(specs)
     }
 
@@ -298,6 +313,7 @@ impl ProductSpec {
         domain: String,
         name: String,
     ) -> Result<Self> {
+        let mut found = Problems::new(source);
         let mut notes = Vec::new();
         let mut columns = Vec::new();
         let mut checks = Vec::new();
@@ -308,8 +324,12 @@ impl ProductSpec {
                 let base = format!("schema[{k}].properties[{i}]");
                 let at = |f: &str| format!("{base}.{f}");
                 foreign_keys.extend(
-                    relationships::of_property(&p.name, &p.relationships, &base)
-                        .map_err(|(at, m)| source.error(&at, m))?,
+                    found
+                        .keep(
+                            relationships::of_property(&p.name, &p.relationships, &base)
+                                .map_err(|(at, m)| source.error(&at, m)),
+                        )
+                        .unwrap_or_default(),
                 );
                 sources.extend(
                     p.transform_source_objects
@@ -323,21 +343,30 @@ impl ProductSpec {
                         }),
                 );
                 if p.name.trim().is_empty() {
-                    return Err(source.error(
+                    found.push(source.error(
                         &at("name"),
                         "a property needs a name: the column it describes",
                     ));
+                    continue;
                 }
                 if columns.iter().any(|c: &Column| c.name == p.name) {
-                    return Err(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
+                    found.push(source.error(&at("name"), format!("duplicate column '{}'", p.name)));
+                    continue;
                 }
-                let arrow =
-                    property_type(p, &base, &mut notes).map_err(|(at, m)| source.error(&at, m))?;
+                let Some(arrow) = found.keep(
+                    property_type(p, &base, &mut notes).map_err(|(at, m)| source.error(&at, m)),
+                ) else {
+                    continue;
+                };
                 let declared = super::types::type_name(&arrow);
                 let mut accepted = Vec::new();
                 for (q, entry) in p.quality.iter().enumerate() {
-                    let check = declared_check(&checks, entry, &p.name)
-                        .map_err(|m| source.error(&at(&format!("quality[{q}]")), m))?;
+                    let Some(check) = found.keep(
+                        declared_check(&checks, entry, &p.name)
+                            .map_err(|m| source.error(&at(&format!("quality[{q}]")), m)),
+                    ) else {
+                        continue;
+                    };
                     if check.kind == "accepted_values"
                         && let Some(values) = valid_values(entry)
                     {
@@ -356,26 +385,31 @@ impl ProductSpec {
                 if let Some(options) = &p.logical_type_options {
                     let at = at("logicalTypeOptions");
                     let logical = p.logical_type.as_deref().map(str::trim);
-                    if let Some(range) = range_of(options, &arrow, logical, &p.name)
-                        .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m))?
-                    {
+                    if let Some(Some(range)) = found.keep(
+                        range_of(options, &arrow, logical, &p.name)
+                            .map_err(|(k, m)| source.error(&format!("{at}.{k}"), m)),
+                    ) {
                         checks.push(derived("range", &p.name, range));
                     }
                     if let Some(pattern) = options.get("pattern") {
-                        let pattern = pattern.as_str().ok_or_else(|| {
-                            source.error(&format!("{at}.pattern"), "'pattern' needs a string")
-                        })?;
-                        regex::Regex::new(pattern).map_err(|e| {
-                            source.error(
-                                &format!("{at}.pattern"),
-                                format!("not a valid regular expression: {e}"),
-                            )
-                        })?;
-                        checks.push(derived(
-                            "pattern",
-                            &p.name,
-                            serde_json::json!({"arguments": {"pattern": pattern}}),
-                        ));
+                        let readable =
+                            match pattern.as_str() {
+                                None => Err(source
+                                    .error(&format!("{at}.pattern"), "'pattern' needs a string")),
+                                Some(text) => regex::Regex::new(text).map(|_| text).map_err(|e| {
+                                    source.error(
+                                        &format!("{at}.pattern"),
+                                        format!("not a valid regular expression: {e}"),
+                                    )
+                                }),
+                            };
+                        if let Some(pattern) = found.keep(readable) {
+                            checks.push(derived(
+                                "pattern",
+                                &p.name,
+                                serde_json::json!({"arguments": {"pattern": pattern}}),
+                            ));
+                        }
                     }
                     let length = |k: &str| -> Result<Option<u64>> {
                         match options.get(k) {
@@ -388,7 +422,8 @@ impl ProductSpec {
                             }),
                         }
                     };
-                    let (min, max) = (length("minLength")?, length("maxLength")?);
+                    let (min, max) = (length("minLength"), length("maxLength"));
+                    let (min, max) = (found.keep(min).flatten(), found.keep(max).flatten());
                     if min.is_some() || max.is_some() {
                         checks.push(derived(
                             "length",
@@ -433,18 +468,25 @@ impl ProductSpec {
             }
             let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
             foreign_keys.extend(
-                relationships::of_object(
-                    object.name.as_deref(),
-                    &name,
-                    &object.relationships,
-                    &names,
-                )
-                .map_err(|(at, m)| source.error(&at, m))?,
+                found
+                    .keep(
+                        relationships::of_object(
+                            object.name.as_deref(),
+                            &name,
+                            &object.relationships,
+                            &names,
+                        )
+                        .map_err(|(at, m)| source.error(&at, m)),
+                    )
+                    .unwrap_or_default(),
             );
             for (q, entry) in object.quality.iter().enumerate() {
-                let check = declared_check(&checks, entry, "")
-                    .map_err(|m| source.error(&format!("schema[{k}].quality[{q}]"), m))?;
-                checks.push(check);
+                if let Some(check) = found.keep(
+                    declared_check(&checks, entry, "")
+                        .map_err(|m| source.error(&format!("schema[{k}].quality[{q}]"), m)),
+                ) {
+                    checks.push(check);
+                }
             }
         }
 
@@ -508,7 +550,7 @@ impl ProductSpec {
                 _ => {}
             }
         }
-        let freshness_column = freshness_element(c, source, &product)?;
+        let freshness_column = found.keep(freshness_element(c, source, &product)).flatten();
         let mut external = false;
         for (i, p) in c.custom_properties.iter().enumerate() {
             let at = format!("customProperties[{i}].value");
@@ -518,67 +560,75 @@ impl ProductSpec {
                     .map(str::to_string)
                     .ok_or_else(|| source.error(&at, format!("'{}' needs a string", p.property)))
             };
-            match p.property.as_str() {
-                "location" => {
-                    product.location = text()?;
-                    product.kind = "external".into();
-                    external = true;
+            // each property read on its own: a bad one is kept as a problem, the next is read
+            let read: Result<()> = (|| {
+                match p.property.as_str() {
+                    "location" => {
+                        product.location = text()?;
+                        product.kind = "external".into();
+                        external = true;
+                    }
+                    "format" => {
+                        let f: DataFormat =
+                            text()?.parse().map_err(|m: String| source.error(&at, m))?;
+                        product.format = f.as_str().into();
+                    }
+                    "owner" => product.owner = text()?,
+                    "rowFilter" => {
+                        let predicate = text()?;
+                        super::policy_spec::check_expression(&predicate, &[], "")
+                            .map_err(|why| source.error(&at, format!("the row filter {why}")))?;
+                        product.row_filter = Some(predicate.trim().to_string());
+                    }
+                    "rowFilterAppliesToOwners" => {
+                        product.row_filter_applies_to_owners =
+                            Some(p.value.as_bool().ok_or_else(|| {
+                                source.error(&at, "rowFilterAppliesToOwners needs true or false")
+                            })?);
+                    }
+                    "accessPatterns" => {
+                        product.access_patterns =
+                            serde_yaml::from_value(p.value.clone()).map_err(|_| {
+                                source.error(&at, "accessPatterns needs a list of names")
+                            })?;
+                    }
+                    "sources" => {
+                        let list: Vec<String> =
+                            serde_yaml::from_value(p.value.clone()).map_err(|_| {
+                                source.error(
+                                    &at,
+                                    "sources needs a list of products ('domain.product') this \
+                                     product is made from",
+                                )
+                            })?;
+                        sources.extend(list.into_iter().enumerate().map(|(j, from)| SourceDecl {
+                            from,
+                            into: None,
+                            at: format!("{at}[{j}]"),
+                            strict: true,
+                        }));
+                    }
+                    _ => {}
                 }
-                "format" => {
-                    let f: DataFormat =
-                        text()?.parse().map_err(|m: String| source.error(&at, m))?;
-                    product.format = f.as_str().into();
-                }
-                "owner" => product.owner = text()?,
-                "rowFilter" => {
-                    let predicate = text()?;
-                    super::policy_spec::check_expression(&predicate, &[], "")
-                        .map_err(|why| source.error(&at, format!("the row filter {why}")))?;
-                    product.row_filter = Some(predicate.trim().to_string());
-                }
-                "rowFilterAppliesToOwners" => {
-                    product.row_filter_applies_to_owners =
-                        Some(p.value.as_bool().ok_or_else(|| {
-                            source.error(&at, "rowFilterAppliesToOwners needs true or false")
-                        })?);
-                }
-                "accessPatterns" => {
-                    product.access_patterns = serde_yaml::from_value(p.value.clone())
-                        .map_err(|_| source.error(&at, "accessPatterns needs a list of names"))?;
-                }
-                "sources" => {
-                    let list: Vec<String> =
-                        serde_yaml::from_value(p.value.clone()).map_err(|_| {
-                            source.error(
-                                &at,
-                                "sources needs a list of products ('domain.product') this \
-                                 product is made from",
-                            )
-                        })?;
-                    sources.extend(list.into_iter().enumerate().map(|(j, from)| SourceDecl {
-                        from,
-                        into: None,
-                        at: format!("{at}[{j}]"),
-                        strict: true,
-                    }));
-                }
-                _ => {}
-            }
+                Ok(())
+            })();
+            found.keep(read);
         }
         if !external && product.format != "delta" {
-            return Err(source.error(
+            found.push(source.error(
                 "customProperties",
                 "a managed product (no 'location') is stored as Delta; set a 'location' to \
                  register external files of another format",
             ));
         }
         if object.is_none() && external {
-            return Err(source.error(
+            found.push(source.error(
                 "customProperties",
                 "a contract without schema object is the contract of a product as it is and \
                  cannot give it a location: describe the table in 'schema' to register files",
             ));
         }
+        found.finish()?;
         if object.is_some() {
             // after the custom properties: which checks apply depends on the format
             derive_table_checks(&mut product, freshness_column, &mut checks);

@@ -6,8 +6,9 @@ use super::domain_spec::DomainSpec;
 use super::odcs::ProductSpec;
 use super::odps::OdpsSpec;
 use super::policy_spec::PolicySpec;
+use super::positions::{Positions, pointer_of};
 use super::teams_spec::TeamsSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SpecProblem};
 
 /// Where a spec came from: its file and text, for error messages with line numbers.
 #[derive(Debug, Clone)]
@@ -192,6 +193,90 @@ pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&st
 }
 
 /// A serde_yaml error as a spec error with the line it reports.
+/// A parse error as problems with their positions.
+pub(crate) fn problems_of(source: &SpecSource, e: Error) -> Vec<SpecProblem> {
+    match e {
+        Error::SpecProblems { problems, .. } => problems,
+        Error::Spec {
+            line,
+            field,
+            message,
+            ..
+        } => {
+            // the column of the field when it is written on the line the error names
+            let at = Positions::of(&source.text).at(&pointer_of(&field));
+            let column = if at.line == line { at.column } else { 1 };
+            vec![SpecProblem {
+                line,
+                column,
+                field,
+                rule: "lakemeta".into(),
+                message,
+            }]
+        }
+        other => vec![SpecProblem {
+            line: 1,
+            column: 1,
+            field: "(document)".into(),
+            rule: "lakemeta".into(),
+            message: other.to_string(),
+        }],
+    }
+}
+
+/// The problems a reader found in one spec, kept so that it reports every one and not only
+/// the first: each part it cannot read is kept here and skipped, and the reader goes on.
+pub(crate) struct Problems<'a> {
+    source: &'a SpecSource,
+    found: Vec<Error>,
+}
+
+impl<'a> Problems<'a> {
+    /// None found yet in `source`.
+    pub(crate) fn new(source: &'a SpecSource) -> Self {
+        Self {
+            source,
+            found: Vec::new(),
+        }
+    }
+
+    /// `result`'s value, or `None` with its error kept.
+    pub(crate) fn keep<T>(&mut self, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.found.push(e);
+                None
+            }
+        }
+    }
+
+    /// Keeps `error`.
+    pub(crate) fn push(&mut self, error: Error) {
+        self.found.push(error);
+    }
+
+    /// Ok when nothing was found; one problem as it was raised; several as one
+    /// [`Error::SpecProblems`], in the order they are written in the file.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.found.len() <= 1 {
+            return self.found.pop().map_or(Ok(()), Err);
+        }
+        let mut problems: Vec<SpecProblem> = self
+            .found
+            .into_iter()
+            .flat_map(|e| problems_of(self.source, e))
+            .collect();
+        problems.sort_by_key(|p| (p.line, p.column));
+        // a contract-wide problem is found once per table of a contract with several
+        problems.dedup_by(|a, b| (a.line, a.column, &a.message) == (b.line, b.column, &b.message));
+        Err(Error::SpecProblems {
+            file: self.source.file.clone(),
+            problems,
+        })
+    }
+}
+
 pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
     let line = e.location().map(|l| l.line()).unwrap_or(1);
     let msg = e.to_string();
@@ -212,13 +297,21 @@ pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
 }
 
 /// Reads the specs at `path`: one `.yaml`/`.yml` file, or every such file under a directory
-/// (recursively, in name order).
+/// (recursively, in name order). Every file is read: when several are invalid, the error names each one's problems.
 pub fn load_path(path: &Path) -> Result<Vec<Spec>> {
     let mut specs = Vec::new();
+    let mut errors = Vec::new();
     for source in read_sources(path)? {
-        specs.extend(parse_spec(source)?);
+        match parse_spec(source) {
+            Ok(found) => specs.extend(found),
+            Err(e) => errors.push(e),
+        }
     }
-    Ok(specs)
+    match errors.len() {
+        0 => Ok(specs),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::SpecFiles { errors }),
+    }
 }
 
 /// The texts of the spec files at `path`: the file itself (whatever its extension), or every

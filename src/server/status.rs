@@ -15,6 +15,7 @@ pub fn status_of(error: Error) -> Status {
         Error::AlreadyExists { .. } => Status::already_exists(message),
         Error::Spec { .. }
         | Error::SpecProblems { .. }
+        | Error::SpecFiles { .. }
         | Error::Sql(_)
         | Error::Invalid(_)
         | Error::Arrow(_) => Status::invalid_argument(message),

@@ -120,6 +120,37 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
         err.contains("b_contract.yaml:5: (document): did not find expected"),
         "{err}"
     );
+    // a second bad file: both are named, each with its problems, not only the first file's
+    let c = write(
+        &specs_dir,
+        "c_contract.yaml",
+        "apiVersion: v3.1.0\nkind: DataContract\nid: c\nversion: 1.0.0\nstatus: active\n\
+         domain: shop\nschema:\n  - name: carts\n    properties:\n      - name: id\n        \
+         logicalType: string\n        logicalTypeOptions:\n          pattern: '[a-'\n      - \
+         name: id\n        logicalType: string\n",
+    );
+    let err = load_path(&specs_dir).unwrap_err().to_string();
+    assert!(
+        err.starts_with("2 spec files have problems; nothing was applied"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b_contract.yaml:5: (document): did not find expected"),
+        "{err}"
+    );
+    let c = c.display();
+    assert!(
+        err.contains(&format!("{c}: 2 problems:"))
+            && err.contains(&format!(
+                "{c}:13:11: schema[0].properties[0].logicalTypeOptions.pattern: not a valid \
+                 regular expression"
+            ))
+            && err.contains(&format!(
+                "{c}:14:9: schema[0].properties[1].name: duplicate column 'id'"
+            )),
+        "{err}"
+    );
+    std::fs::remove_file(&c.to_string()).unwrap();
 
     // unknown domain: nothing of the apply is written, not even the valid domain spec
     let unknown =
