@@ -157,26 +157,75 @@ pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
     }
 }
 
-/// Gives the contracts that name no domain the domain `--domain` names, and those that name no
-/// owner team the team `--owner` names (without `--owner`, the plan takes the domain's owner).
+/// Gives the contracts that name no domain the domain of the ODPS data product (applied with
+/// them) whose output port they are, else the domain `--domain` names; and those that name no
+/// owner team the data product's team, else the team `--owner` names (without either, the plan
+/// takes the domain's owner). A contract that names another domain than its data product keeps
+/// its own, with a note.
 pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&str>) -> Result<()> {
     if let Some(d) = domain {
         crate::model::validate_name("domain", d)
             .map_err(|m| Error::invalid(format!("--domain: {m}")))?;
     }
+    // the data products' domains and teams, by the contract ids of their output ports
+    let mut ports: std::collections::BTreeMap<String, (String, String, String)> =
+        std::collections::BTreeMap::new();
     for spec in specs.iter_mut() {
-        if let (Spec::DataProduct(p, _), Some(d)) = (&mut *spec, domain)
-            && p.domain.is_empty()
-        {
+        let Spec::DataProduct(p, src) = spec else {
+            continue;
+        };
+        if !p.domain.is_empty() {
+            let mut notes = Vec::new();
+            p.domain = super::odcs::sql_name("domain", &p.domain, &mut notes)
+                .map_err(|m| src.error("domain", m))?;
+            p.notes.append(&mut notes);
+        } else if let Some(d) = domain {
             p.domain = d.to_string();
         }
+        for port in &p.output_ports {
+            if let Some(id) = &port.contract_id {
+                ports
+                    .entry(id.clone())
+                    .or_insert_with(|| (p.id.clone(), p.domain.clone(), p.team.clone()));
+            }
+        }
+    }
+    for spec in specs.iter_mut() {
         let Spec::Product(p, _) = spec else { continue };
+        let of = ports.get(&p.product.contract_id);
+        if let Some((id, d, _)) = of
+            && !d.is_empty()
+        {
+            if p.product.domain.is_empty() {
+                p.product.domain = d.clone();
+                p.notes.push(format!(
+                    "domain {d} from data product {id}, whose output port the contract is (the \
+                     contract names no domain)"
+                ));
+            } else if p.product.domain != *d {
+                p.notes.push(format!(
+                    "the contract names domain {}, its data product {id} domain {d}: the \
+                     contract's is used",
+                    p.product.domain
+                ));
+            }
+        }
         if let Some(d) = domain
             && p.product.domain.is_empty()
         {
             p.product.domain = d.to_string();
             p.notes.push(format!(
                 "domain {d} from --domain (the contract names no domain)"
+            ));
+        }
+        if let Some((id, _, team)) = of
+            && !team.is_empty()
+            && p.product.owner.is_empty()
+        {
+            p.product.owner = team.clone();
+            p.notes.push(format!(
+                "owner team {team} from data product {id}, whose output port the contract is \
+                 (the contract names no team)"
             ));
         }
         if let Some(o) = owner {
@@ -192,7 +241,6 @@ pub fn fill_defaults(specs: &mut [Spec], domain: Option<&str>, owner: Option<&st
     Ok(())
 }
 
-/// A serde_yaml error as a spec error with the line it reports.
 /// A parse error as problems with their positions.
 pub(crate) fn problems_of(source: &SpecSource, e: Error) -> Vec<SpecProblem> {
     match e {
@@ -277,6 +325,7 @@ impl<'a> Problems<'a> {
     }
 }
 
+/// A serde_yaml error as a spec error with the line it reports.
 pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
     let line = e.location().map(|l| l.line()).unwrap_or(1);
     let msg = e.to_string();

@@ -150,7 +150,7 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
             )),
         "{err}"
     );
-    std::fs::remove_file(&c.to_string()).unwrap();
+    std::fs::remove_file(c.to_string()).unwrap();
 
     // unknown domain: nothing of the apply is written, not even the valid domain spec
     let unknown =

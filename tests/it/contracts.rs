@@ -900,6 +900,44 @@ fn odps_data_products_apply_show_their_ports_and_export() {
         "domain,name,data_product,output_port,input_ports\n\
          orders,orders_fact,checkout,orders (1.0.0),users-user_profiles crm-accounts\n"
     );
+
+    // a contract that names no domain and no team, applied with the data product whose output
+    // port it is, takes the data product's (its domain as a SQL name)
+    let together = dir.path().join("shipping");
+    std::fs::create_dir(&together).unwrap();
+    std::fs::write(
+        together.join("shipping.odps.yaml"),
+        "apiVersion: v1.0.0\nkind: DataProduct\nid: shipping\nstatus: active\ndomain: Orders\n\
+         team:\n  name: growth-team\noutputPorts:\n  - name: shipments\n    version: 1.0.0\n\
+         \x20   contractId: shipments-contract\n",
+    )
+    .unwrap();
+    std::fs::write(
+        together.join("shipments.yaml"),
+        "apiVersion: v3.1.0\nkind: DataContract\nid: shipments-contract\nversion: 1.0.0\n\
+         status: active\nschema:\n  - name: shipments\n    properties:\n      - name: id\n\
+         \x20       logicalType: integer\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(wh, &["apply", together.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    for expected in [
+        "+ product orders.shipments",
+        "domain 'Orders' is named orders in SQL",
+        "domain orders from data product shipping, whose output port the contract is (the \
+         contract names no domain)",
+        "owner team growth-team from data product shipping, whose output port the contract \
+         is (the contract names no team)",
+    ] {
+        assert!(out.contains(expected), "{expected}\nin:\n{out}");
+    }
+    assert_eq!(
+        csv(
+            "SELECT owner, data_product, output_port FROM meta.products \
+             WHERE name = 'shipments'"
+        ),
+        "owner,data_product,output_port\ngrowth-team,shipping,shipments (1.0.0)\n"
+    );
 }
 
 /// The standard's own ODPS examples (tests/fixtures/odps-standard/), as published: each is
