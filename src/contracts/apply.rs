@@ -209,19 +209,7 @@ async fn plan(
         }
         if desired.owner.is_empty() {
             // a contract that names no team is owned by its domain's owner team
-            let owner = specs
-                .iter()
-                .find_map(|s| match s {
-                    Spec::Domain(d, _) if d.name == desired.domain => Some(d.owner.clone()),
-                    _ => None,
-                })
-                .or_else(|| {
-                    current
-                        .domains
-                        .get(&desired.domain)
-                        .map(|d| d.owner_team.clone())
-                })
-                .unwrap_or_default();
+            let owner = domain_owner(specs, &current, &desired.domain).unwrap_or_default();
             plan_notes.push(format!(
                 "{}: {name} is owned by {owner}, the owner of domain {} (the contract names no \
                  owner team)",
@@ -237,20 +225,6 @@ async fn plan(
                 .iter()
                 .any(|c| matches!(c, TeamChange::Create(_)));
         if governed && !governed_owner(&current, &changes, &desired.owner) {
-            let domain_owner = || {
-                specs
-                    .iter()
-                    .find_map(|s| match s {
-                        Spec::Domain(d, _) if d.name == desired.domain => Some(d.owner.clone()),
-                        _ => None,
-                    })
-                    .or_else(|| {
-                        current
-                            .domains
-                            .get(&desired.domain)
-                            .map(|d| d.owner_team.clone())
-                    })
-            };
             let fallback = [
                 (p.owner_flag.clone(), "named by --owner".to_string()),
                 (
@@ -258,7 +232,7 @@ async fn plan(
                     format!("the owner {name} has"),
                 ),
                 (
-                    domain_owner(),
+                    domain_owner(specs, &current, &desired.domain),
                     format!("the owner of domain {}", desired.domain),
                 ),
             ]
@@ -787,6 +761,18 @@ fn check_owners(
         Some(src) => at(src, "teams", e),
         None => e,
     })
+}
+
+/// The owner team of `domain` as the apply leaves it: its spec's in this apply, else the
+/// warehouse's.
+fn domain_owner(specs: &[Spec], current: &CatalogState, domain: &str) -> Option<String> {
+    specs
+        .iter()
+        .find_map(|s| match s {
+            Spec::Domain(d, _) if d.name == domain => Some(d.owner.clone()),
+            _ => None,
+        })
+        .or_else(|| current.domains.get(domain).map(|d| d.owner_team.clone()))
 }
 
 /// True when `owner` is a team once `changes` are made.
