@@ -13,8 +13,10 @@
 //! ```
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -57,6 +59,8 @@ pub struct Users {
     passwords: HashMap<String, String>,
     /// SHA-256 of a static token (hex) → its name.
     tokens: HashMap<String, String>,
+    /// Password hashes checked so far (known names and unknown ones alike).
+    checked: AtomicU64,
 }
 
 impl Users {
@@ -114,14 +118,19 @@ impl Users {
         Ok(users)
     }
 
-    /// The user, when the password is theirs. A wrong name and a wrong password look the same.
+    /// The user, when the password is theirs. A wrong name and a wrong password look the same
+    /// and cost the same: for a name that is no user's, the password is checked against a
+    /// user's hash all the same (and never accepted), so the time a refusal takes does not tell
+    /// which names exist.
     fn check_password(&self, name: &str, password: &str) -> Option<Principal> {
-        let hash = self.passwords.get(name)?;
+        let known = self.passwords.get(name);
+        let hash = known.or_else(|| self.passwords.values().next())?;
         let parsed = PasswordHash::new(hash).ok()?;
-        Argon2::default()
+        self.checked.fetch_add(1, Ordering::Relaxed);
+        let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
-            .ok()
-            .map(|_| Principal::new(name))
+            .is_ok();
+        (matches && known.is_some()).then(|| Principal::new(name))
     }
 
     /// The static token's principal.
@@ -161,6 +170,43 @@ pub enum Refusal {
     Wrong,
     /// A token that has expired.
     Expired,
+    /// Too many failed handshakes from the client's address in a short time.
+    Throttled,
+    /// Too many handshakes waiting for their password check.
+    Busy,
+}
+
+/// The bounds on handshakes: password checks (argon2, deliberately slow) run on blocking
+/// threads, at most one per core at once, with a bounded number waiting; a client address
+/// whose handshakes keep failing is refused for a while.
+#[derive(Debug, Clone, Copy)]
+pub struct HandshakeLimits {
+    /// Failed handshakes one address may make in `window` before it is refused.
+    pub max_failures: u32,
+    /// The window the failures are counted in; an address refused stays refused until its
+    /// window ends.
+    pub window: Duration,
+    /// Handshakes waiting for (or in) a password check at once; more are refused as busy.
+    pub max_waiting: usize,
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            window: Duration::from_secs(60),
+            max_waiting: 64,
+        }
+    }
+}
+
+/// Counts a handshake as waiting while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Authentication of the server's calls: the users, and the tokens handed out.
@@ -169,6 +215,13 @@ pub struct Authenticator {
     users: Option<Users>,
     ttl: Duration,
     issued: Mutex<HashMap<String, (Principal, Instant)>>,
+    limits: HandshakeLimits,
+    /// Failed handshakes by client address: how many, since when.
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Password checks running at once.
+    checking: Arc<tokio::sync::Semaphore>,
+    /// Handshakes waiting for or in a password check.
+    waiting: AtomicUsize,
 }
 
 /// Decodes base64 with or without padding (ADBC sends it unpadded).
@@ -180,11 +233,81 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 impl Authenticator {
     /// Checks calls against `users`; `None` lets everyone in as `anonymous`.
     pub fn new(users: Option<Users>, ttl: Duration) -> Self {
+        Self::with_limits(users, ttl, HandshakeLimits::default())
+    }
+
+    /// [`Authenticator::new`] with other bounds on handshakes.
+    pub fn with_limits(users: Option<Users>, ttl: Duration, limits: HandshakeLimits) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             users,
             ttl,
             issued: Mutex::new(HashMap::new()),
+            limits,
+            failures: Mutex::new(HashMap::new()),
+            checking: Arc::new(tokio::sync::Semaphore::new(cores)),
+            waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// The handshake as the server runs it for a client at `client`: refused at once while
+    /// the address is throttled or too many handshakes wait; else the password is checked on
+    /// a blocking thread (never on the async workers that serve queries), and a failure counts
+    /// against the address.
+    pub async fn handshake_from(
+        self: &Arc<Self>,
+        authorization: Option<String>,
+        client: Option<IpAddr>,
+    ) -> std::result::Result<(Principal, String), Refusal> {
+        if let Some(ip) = client
+            && self.throttled(ip)
+        {
+            return Err(Refusal::Throttled);
+        }
+        let before = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
+        if before >= self.limits.max_waiting {
+            return Err(Refusal::Busy);
+        }
+        let permit = Arc::clone(&self.checking)
+            .acquire_owned()
+            .await
+            .map_err(|_| Refusal::Busy)?;
+        let me = Arc::clone(self);
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            me.handshake(authorization.as_deref())
+        })
+        .await
+        .map_err(|_| Refusal::Busy)?;
+        if let (Some(ip), Err(Refusal::Wrong)) = (client, &result) {
+            self.failed(ip);
+        }
+        result
+    }
+
+    /// True while `ip` has made too many failed handshakes in its window.
+    fn throttled(&self, ip: IpAddr) -> bool {
+        let failures = match self.failures.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        failures.get(&ip).is_some_and(|(n, since)| {
+            *n >= self.limits.max_failures && since.elapsed() < self.limits.window
+        })
+    }
+
+    /// Counts a failed handshake of `ip`.
+    fn failed(&self, ip: IpAddr) {
+        let mut failures = match self.failures.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let window = self.limits.window;
+        // forget the windows that ended while here
+        failures.retain(|_, (_, since)| since.elapsed() < window);
+        let entry = failures.entry(ip).or_insert((0, Instant::now()));
+        entry.0 = entry.0.saturating_add(1);
     }
 
     /// True when calls need credentials.
@@ -340,6 +463,85 @@ mod tests {
         assert_eq!(
             instant.check(Some(&format!("Bearer {token}"))).unwrap_err(),
             Refusal::Expired
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_costs_a_password_check_and_is_never_accepted() {
+        let auth = Authenticator::new(Some(users()), Duration::from_secs(60));
+        let users = auth.users.as_ref().unwrap();
+        let checked = || users.checked.load(Ordering::Relaxed);
+        let attempt = |credentials: &str| {
+            let basic = BASE64.encode(credentials);
+            auth.handshake(Some(&format!("Basic {basic}")))
+        };
+        assert_eq!(attempt("alice:nope").unwrap_err(), Refusal::Wrong);
+        assert_eq!(checked(), 1);
+        // a name that is no user's: a check all the same, even with another user's password
+        assert_eq!(attempt("bob:nope").unwrap_err(), Refusal::Wrong);
+        assert_eq!(attempt("bob:s3cret").unwrap_err(), Refusal::Wrong);
+        assert_eq!(checked(), 3);
+        assert_eq!(attempt("alice:s3cret").unwrap().0.name, "alice");
+    }
+
+    #[tokio::test]
+    async fn failed_handshakes_throttle_their_address_only() {
+        let limits = HandshakeLimits {
+            max_failures: 3,
+            window: Duration::from_secs(600),
+            max_waiting: 64,
+        };
+        let auth = Arc::new(Authenticator::with_limits(
+            Some(users()),
+            Duration::from_secs(60),
+            limits,
+        ));
+        let basic = |credentials: &str| Some(format!("Basic {}", BASE64.encode(credentials)));
+        let (one, other): (IpAddr, IpAddr) =
+            ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+        for _ in 0..3 {
+            let refused = auth.handshake_from(basic("alice:nope"), Some(one)).await;
+            assert_eq!(refused.unwrap_err(), Refusal::Wrong);
+        }
+        // the right password too, from that address, until its window ends
+        let throttled = auth.handshake_from(basic("alice:s3cret"), Some(one)).await;
+        assert_eq!(throttled.unwrap_err(), Refusal::Throttled);
+        let elsewhere = auth
+            .handshake_from(basic("alice:s3cret"), Some(other))
+            .await;
+        assert_eq!(elsewhere.unwrap().0.name, "alice");
+        // no credentials at all is not a failed password
+        let fresh = Arc::new(Authenticator::with_limits(
+            Some(users()),
+            Duration::from_secs(60),
+            limits,
+        ));
+        for _ in 0..5 {
+            let missing = fresh.handshake_from(None, Some(one)).await;
+            assert_eq!(missing.unwrap_err(), Refusal::Missing);
+        }
+        let ok = fresh.handshake_from(basic("alice:s3cret"), Some(one)).await;
+        assert_eq!(ok.unwrap().0.name, "alice");
+    }
+
+    #[tokio::test]
+    async fn handshakes_beyond_the_waiting_bound_are_refused_as_busy() {
+        let limits = HandshakeLimits {
+            max_waiting: 0,
+            ..HandshakeLimits::default()
+        };
+        let auth = Arc::new(Authenticator::with_limits(
+            Some(users()),
+            Duration::from_secs(60),
+            limits,
+        ));
+        let basic = Some(format!("Basic {}", BASE64.encode("alice:s3cret")));
+        let busy = auth.handshake_from(basic, None).await;
+        assert_eq!(busy.unwrap_err(), Refusal::Busy);
+        assert_eq!(auth.waiting.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            auth.users.as_ref().unwrap().checked.load(Ordering::Relaxed),
+            0
         );
     }
 }

@@ -411,9 +411,19 @@ impl LakeFlightService {
 /// Every refusal says the same to the client: nothing that helps a guesser.
 fn refused(why: Refusal) -> Status {
     tracing::info!(?why, "call refused");
-    Status::unauthenticated(
-        "authentication failed: log in again with a user name and password, or use a valid token",
-    )
+    match why {
+        Refusal::Throttled => Status::resource_exhausted(
+            "too many failed sign-ins from this address: wait a minute, then sign in with the \
+             right user name and password",
+        ),
+        Refusal::Busy => Status::unavailable(
+            "the server is checking too many sign-ins at once: retry in a moment",
+        ),
+        Refusal::Missing | Refusal::Wrong | Refusal::Expired => Status::unauthenticated(
+            "authentication failed: log in again with a user name and password, or use a valid \
+             token",
+        ),
+    }
 }
 
 /// The rows of an output: a statement that answers with a message gives it as one row of a
@@ -471,11 +481,16 @@ impl FlightSqlService for LakeFlightService {
         let header = request
             .metadata()
             .get("authorization")
-            .and_then(|v| v.to_str().ok());
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let client = request.remote_addr().map(|a| a.ip());
         let (principal, token) = self
             .auth
-            .handshake(header)
-            .map_err(|why| self.refusal(&request, "Handshake", claimed_user(header), why))?;
+            .handshake_from(header.clone(), client)
+            .await
+            .map_err(|why| {
+                self.refusal(&request, "Handshake", claimed_user(header.as_deref()), why)
+            })?;
         tracing::info!(principal = %principal.name, "handshake");
         self.audit_call(&request, principal.clone(), "Handshake")?
             .finish(None, None, None);
