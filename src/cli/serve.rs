@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// disk beyond it.
     #[arg(long, env = "LAKEMETA_QUERY_MEMORY", default_value = "1GiB", value_parser = parse_size)]
     pub query_memory: usize,
+    /// Results waiting to be fetched, and prepared statements open, one user may hold (each);
+    /// one more is refused (resource_exhausted).
+    #[arg(long, env = "LAKEMETA_MAX_OPEN_PER_USER", default_value_t = 1000)]
+    pub max_open_per_user: usize,
     /// A location prefix (path or URL) clients' LOCATION may name; repeat for several (in the
     /// variable, separate them with commas). Default: the warehouse root.
     #[arg(
@@ -116,6 +120,7 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         limits: Limits {
             max_queries: args.max_queries,
             query_memory: args.query_memory,
+            max_open_per_user: args.max_open_per_user,
         },
     };
     let bound = bind(catalog, &options).await?;

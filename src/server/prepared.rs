@@ -43,11 +43,18 @@ impl PreparedStatements {
         }
     }
 
-    /// Keeps a new prepared statement; returns its handle.
-    pub fn add(&self, principal: &str, sql: &str) -> String {
+    /// Keeps a new prepared statement; returns its handle. `principal` may hold `cap` at
+    /// once (idle ones are forgotten first); one more is `resource_exhausted`.
+    pub fn add(&self, principal: &str, sql: &str, cap: usize) -> Result<String, Status> {
         let handle = super::auth::random_hex::<16>();
         let mut all = self.lock();
         all.retain(|_, p| p.used.elapsed() < IDLE);
+        if all.values().filter(|p| p.principal == principal).count() >= cap {
+            return Err(Status::resource_exhausted(format!(
+                "{principal} has {cap} prepared statements open (--max-open-per-user): close \
+                 the ones not in use (ClosePreparedStatement; in ADBC, close the statement)"
+            )));
+        }
         all.insert(
             handle.clone(),
             Prepared {
@@ -57,7 +64,7 @@ impl PreparedStatements {
                 used: Instant::now(),
             },
         );
-        handle
+        Ok(handle)
     }
 
     /// The statement of `handle`, if it is the caller's.

@@ -82,6 +82,10 @@ pub struct Limits {
     /// Memory one query's operators may hold (sorts, joins and aggregations spill to disk
     /// beyond it where DataFusion can; elsewhere the query fails with `resource_exhausted`).
     pub query_memory: usize,
+    /// Results waiting to be fetched, and prepared statements open, that one user may hold
+    /// (each); one more is refused with `resource_exhausted`, so no user fills the maps every
+    /// user shares.
+    pub max_open_per_user: usize,
 }
 
 /// lakemeta's Flight SQL service.
@@ -262,6 +266,13 @@ impl LakeFlightService {
             return Err(Status::resource_exhausted(format!(
                 "{MAX_WAITING} results wait to be fetched: fetch each query's result (DoGet \
                  on its ticket) before running more"
+            )));
+        }
+        let cap = self.limits.max_open_per_user;
+        if results.values().filter(|w| w.principal == who).count() >= cap {
+            return Err(Status::resource_exhausted(format!(
+                "{who} has {cap} results waiting to be fetched (--max-open-per-user): fetch \
+                 each query's result (DoGet on its ticket) before running more"
             )));
         }
         results.insert(
@@ -560,7 +571,9 @@ impl FlightSqlService for LakeFlightService {
         let who = principal.name.clone();
         let session = self.session(principal, channel.clone()).await?;
         let (result, params) = session.describe(&query.query).await.map_err(status_of)?;
-        let handle = self.prepared.add(&who, &query.query);
+        let handle = self
+            .prepared
+            .add(&who, &query.query, self.limits.max_open_per_user)?;
         tracing::info!(principal = %who, kind = "prepare", parameters = params.fields().len(), "prepare");
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle.into(),

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 pub(super) const LIMITS: Limits = Limits {
     max_queries: 4,
     query_memory: 256 << 20,
+    max_open_per_user: 1000,
 };
 
 /// A server on 127.0.0.1 (port chosen by the system) over a fresh warehouse with user
@@ -527,6 +528,7 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
     let limits = Limits {
         max_queries: 1,
         query_memory: 32 << 20,
+        max_open_per_user: 3,
     };
     let bound = bind(catalog, &loopback(limits)).await.unwrap();
     let (addr, _stop, _running) = start(bound);
@@ -587,6 +589,43 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
     .await
     .unwrap();
     assert!(text(&out).contains("| 6000000 | 1  |"), "{}", text(&out));
+
+    // one user holds at most 3 prepared statements and 3 unfetched results (the limit here)
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(second.prepare("SELECT 1".into(), None).await.unwrap());
+    }
+    let err = second
+        .prepare("SELECT 2".into(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(Code::ResourceExhausted.description()) && err.contains("--max-open-per-user"),
+        "{err}"
+    );
+    open.pop().unwrap().close().await.unwrap();
+    open.push(second.prepare("SELECT 2".into(), None).await.unwrap());
+    let mut tickets = Vec::new();
+    for n in 0..3 {
+        let info = second.execute(format!("SELECT {n}"), None).await.unwrap();
+        tickets.push(info.endpoint[0].ticket.clone().unwrap());
+    }
+    let err = query(&mut second, "SELECT 3").await.unwrap_err();
+    assert!(
+        err.contains(Code::ResourceExhausted.description()) && err.contains("results waiting"),
+        "{err}"
+    );
+    // fetching one frees its place
+    let rows: Vec<RecordBatch> = second
+        .do_get(tickets.pop().unwrap())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert!(text(&query(&mut second, "SELECT 4").await.unwrap()).contains('4'));
 }
 
 /// The examples for notebooks work as written: the plain script and every code cell of the
