@@ -144,6 +144,33 @@ pub(super) fn text(batches: &[RecordBatch]) -> String {
         .to_string()
 }
 
+/// A client address that keeps failing the handshake is refused for a while — the right
+/// password too — with a status that says so (the default bound: 10 failures a minute).
+#[tokio::test]
+async fn failed_handshakes_throttle_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _stop) = server(dir.path()).await;
+    let mut guesser = client(&url).await;
+    for _ in 0..10 {
+        let err = guesser
+            .handshake("alice", "rabbit")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(Code::Unauthenticated.description()), "{err}");
+    }
+    let err = guesser
+        .handshake("alice", "wonderland")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(Code::ResourceExhausted.description())
+            && err.contains("too many failed sign-ins from this address"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn queries_ddl_and_errors_over_flight_sql() {
     let dir = tempfile::tempdir().unwrap();
