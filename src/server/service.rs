@@ -419,7 +419,8 @@ impl LakeFlightService {
     }
 }
 
-/// Every refusal says the same to the client: nothing that helps a guesser.
+/// Every refusal of credentials says the same to the client: nothing that helps a guesser. A
+/// throttled address and a busy server say so, which tells nothing about names or passwords.
 fn refused(why: Refusal) -> Status {
     tracing::info!(?why, "call refused");
     match why {
