@@ -1,4 +1,5 @@
 use std::fmt;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -50,18 +51,25 @@ impl Keyed for ContractRow {
     }
 }
 
-/// One row of `meta.contracts`: a version of a product's contract.
+/// One row of `meta.contracts`: a version of a contract, recorded once however many tables it
+/// describes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContractRow {
-    /// `domain.product`.
+    /// `domain.product`: the table the version describes (the first in name order, for a
+    /// contract of several tables).
     pub product: String,
+    /// Every table the version describes, in name order (`None` in rows recorded before
+    /// contracts of several tables were recorded once).
+    #[serde(default)]
+    pub products: Option<Vec<String>>,
     /// The contract's `id`.
     pub contract_id: String,
     /// The contract's `version`.
     pub version: String,
     /// The contract text (ODCS YAML).
     pub spec: String,
-    /// Hash of the column names, types and nullability.
+    /// Hash of the column names, types and nullability (of every table's, for a contract of
+    /// several tables).
     pub schema_hash: String,
     /// When it was applied (microseconds, UTC).
     pub created_at: i64,
@@ -367,13 +375,40 @@ impl Catalog {
     /// Every recorded version of a product's contract, oldest first.
     pub async fn contract_history(&self, product: &ProductName) -> Result<Vec<ContractRow>> {
         let name = product.to_string();
+        self.contract_rows(|r| r.describes(&name)).await
+    }
+
+    /// Every recorded version of the contract with id `id`, oldest first: one row per version
+    /// (rows recorded once per table before are merged into one).
+    pub async fn contract_history_by_id(&self, id: &str) -> Result<Vec<ContractRow>> {
+        let rows = self.contract_rows(|r| r.contract_id == id).await?;
+        let mut merged: Vec<ContractRow> = Vec::new();
+        for row in rows {
+            match merged
+                .iter_mut()
+                .find(|m| m.version == row.version && m.spec == row.spec)
+            {
+                Some(m) => {
+                    let mut tables = m.tables();
+                    tables.extend(row.tables());
+                    tables.sort();
+                    tables.dedup();
+                    m.products = Some(tables);
+                }
+                None => merged.push(row),
+            }
+        }
+        Ok(merged)
+    }
+
+    async fn contract_rows(&self, keep: impl Fn(&ContractRow) -> bool) -> Result<Vec<ContractRow>> {
         let mut rows: Vec<ContractRow> = self
             .warehouse()
             .table(SystemTableKind::Contracts)
             .read_rows::<ContractRow>()
             .await?
             .into_iter()
-            .filter(|r| r.product == name)
+            .filter(|r| keep(r))
             .collect();
         rows.sort_by_key(|r| r.created_at);
         Ok(rows)
@@ -484,7 +519,7 @@ impl Catalog {
                 .table(SystemTableKind::Domains)
                 .apply_changes(&domain_upserts)
                 .await?;
-            let contract_rows: Vec<_> = contract_rows
+            let contract_rows: Vec<_> = one_row_per_version(contract_rows)
                 .into_iter()
                 .map(|row| RowChange::Ensure { row })
                 .collect();
@@ -564,6 +599,7 @@ fn contract_row(
     }
     Some(ContractRow {
         product: format!("{}.{}", p.domain, p.name),
+        products: None,
         contract_id: p.contract_id.clone(),
         version: p.contract_version.clone(),
         spec: p.contract_spec.clone(),
@@ -571,4 +607,63 @@ fn contract_row(
         created_at: now,
         created_by: who.to_string(),
     })
+}
+
+/// The history rows of one commit, one per contract version: the tables of a contract of
+/// several tables share its text, so they are recorded once, naming every table, with a hash
+/// of every table's schema.
+fn one_row_per_version(rows: Vec<ContractRow>) -> Vec<ContractRow> {
+    use sha2::{Digest, Sha256};
+    let mut groups: BTreeMap<(String, String, String), Vec<ContractRow>> = BTreeMap::new();
+    for row in rows {
+        groups
+            .entry((row.contract_id.clone(), row.version.clone(), row.spec.clone()))
+            .or_default()
+            .push(row);
+    }
+    groups
+        .into_values()
+        .filter_map(|mut tables| {
+            tables.sort_by(|a, b| a.product.cmp(&b.product));
+            if tables.len() == 1 {
+                return tables.pop();
+            }
+            let mut hasher = Sha256::new();
+            for t in &tables {
+                hasher.update(t.product.as_bytes());
+                hasher.update(b"=");
+                hasher.update(t.schema_hash.as_bytes());
+                hasher.update(b";");
+            }
+            let schema_hash: String = hasher.finalize()[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let names: Vec<String> = tables.iter().map(|t| t.product.clone()).collect();
+            let first = tables.into_iter().next()?;
+            Some(ContractRow {
+                products: Some(names),
+                schema_hash,
+                ..first
+            })
+        })
+        .collect()
+}
+
+impl ContractRow {
+    /// The tables this version describes.
+    pub fn tables(&self) -> Vec<String> {
+        self.products
+            .clone()
+            .unwrap_or_else(|| vec![self.product.clone()])
+    }
+
+    /// True when this version describes the table `name` (`domain.product`).
+    pub fn describes(&self, name: &str) -> bool {
+        self.product == name
+            || self
+                .products
+                .as_ref()
+                .is_some_and(|p| p.iter().any(|t| t == name))
+    }
 }

@@ -26,10 +26,11 @@ pub struct ContractArgs {
 /// `lakemeta contract` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ContractCommand {
-    /// Compare two recorded versions of a product's contract (default: the current one with
-    /// the one before), or a contract file with the version in the warehouse.
+    /// Compare two recorded versions of a product's contract, or of a contract by its id (every
+    /// table it describes; default: the current version with the one before), or a contract
+    /// file with the version in the warehouse.
     Diff {
-        /// A product (domain.product) or an ODCS contract file.
+        /// A product (domain.product), a contract's id, or an ODCS contract file.
         target: String,
         /// The older version (default: the one before the newer).
         from: Option<String>,
@@ -143,11 +144,29 @@ pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<super::
                     ));
                 }
                 diff_file(session, Path::new(&target))?
-            } else {
-                let name: ProductName = target.parse().map_err(|m: String| {
-                    Error::invalid(format!("{m}, or give the path of a contract file"))
-                })?;
+            } else if let Some(name) = product_named(session, &target) {
                 diff_versions(session, &name, from.as_deref(), to.as_deref()).await?
+            } else if session
+                .catalog()
+                .state()
+                .products
+                .values()
+                .any(|p| p.contract_id == target)
+            {
+                diff_contract(session, &target, from.as_deref(), to.as_deref()).await?
+            } else {
+                let hint = match target.parse::<ProductName>() {
+                    Ok(_) => "it is neither a data product nor the id of an applied contract"
+                        .to_string(),
+                    Err(m) => format!("{m}; nor is it a file or the id of an applied contract"),
+                };
+                return Err(Error::UnknownProduct {
+                    name: target,
+                    hint: format!(
+                        "{hint}: give a product (domain.product), a contract id or a contract \
+                         file; SELECT domain, name, contract_id FROM meta.products lists them"
+                    ),
+                });
             };
             super::print(format, &out)?;
         }
@@ -234,10 +253,104 @@ async fn diff_versions(
     let state = session.catalog().state();
     let current = state.product(name)?;
     let history = session.catalog().contract_history(name).await?;
+    let (from_i, to_i) = pick_versions(&format!("data product {name}"), &history, from, to)?;
+    let before = parse_row(session, &history[from_i], current)?;
+    let after = parse_row(session, &history[to_i], current)?;
+    Ok(report(&[(before, after)]))
+}
+
+/// The product `target` names, when it is one the warehouse holds.
+fn product_named(session: &Session, target: &str) -> Option<ProductName> {
+    let name: ProductName = target.parse().ok()?;
+    session
+        .catalog()
+        .state()
+        .products
+        .contains_key(&name)
+        .then_some(name)
+}
+
+/// Two recorded versions of a contract, by its id: every table it describes, paired by name.
+async fn diff_contract(
+    session: &Session,
+    id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Output> {
+    let history = session.catalog().contract_history_by_id(id).await?;
+    let subject = format!("contract {id}");
+    let (from_i, to_i) = pick_versions(&subject, &history, from, to)?;
+    let state = session.catalog().state();
+    let tables = |row: &ContractRow| -> Result<Vec<DataProduct>> {
+        let source = SpecSource {
+            file: format!("meta.contracts {id}@{}", row.version),
+            text: row.spec.clone(),
+        };
+        let mut out = Vec::new();
+        for spec in parse_spec(source)? {
+            let Spec::Product(spec, _) = spec else {
+                continue;
+            };
+            if spec.metadata_only {
+                // a contract without tables: it is the contract metadata of its products
+                for p in state.products.values().filter(|p| p.contract_id == id) {
+                    out.push(located(session, &spec, p)?);
+                }
+                continue;
+            }
+            let name = spec.product.qualified_name();
+            out.push(match state.products.get(&name) {
+                Some(current) => located(session, &spec, current)?,
+                None => spec.product.clone(),
+            });
+        }
+        Ok(out)
+    };
+    let before = tables(&history[from_i])?;
+    let after = tables(&history[to_i])?;
+    let mut pairs = Vec::new();
+    let mut extra = Vec::new();
+    for a in &after {
+        match before
+            .iter()
+            .find(|b| b.qualified_name() == a.qualified_name())
+        {
+            Some(b) => pairs.push((b.clone(), a.clone())),
+            None => extra.push(ContractChange {
+                breaking: false,
+                what: format!("table {} added", a.qualified_name()),
+            }),
+        }
+    }
+    for b in &before {
+        if !after
+            .iter()
+            .any(|a| a.qualified_name() == b.qualified_name())
+        {
+            extra.push(ContractChange {
+                breaking: true,
+                what: format!("table {} removed (consumers read it)", b.qualified_name()),
+            });
+        }
+    }
+    let versions = (
+        history[from_i].version.as_str(),
+        history[to_i].version.as_str(),
+    );
+    Ok(report_of(&pairs, extra, Some((subject, versions))))
+}
+
+/// The positions in `history` of the versions `from` and `to` (default: the newest and the one
+/// before it).
+fn pick_versions(
+    subject: &str,
+    history: &[ContractRow],
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(usize, usize)> {
     if history.is_empty() {
         return Err(Error::invalid(format!(
-            "data product {name} has no recorded contract versions: apply an ODCS contract \
-             for it first"
+            "{subject} has no recorded contract versions: apply an ODCS contract for it first"
         )));
     }
     let versions = || {
@@ -250,7 +363,7 @@ async fn diff_versions(
     let find = |v: &str| -> Result<usize> {
         history.iter().rposition(|r| r.version == v).ok_or_else(|| {
             Error::invalid(format!(
-                "data product {name} has no contract version '{v}'; its versions: {}",
+                "{subject} has no contract version '{v}'; its versions: {}",
                 versions()
             ))
         })
@@ -263,16 +376,14 @@ async fn diff_versions(
         Some(v) => find(v)?,
         None if to_i == 0 => {
             return Err(Error::invalid(format!(
-                "data product {name} has one contract version ({}), nothing to compare it \
-                 with; give a contract file to compare with it",
+                "{subject} has one contract version ({}), nothing to compare it with; give a \
+                 contract file to compare with it",
                 history[0].version
             )));
         }
         None => to_i - 1,
     };
-    let before = parse_row(session, &history[from_i], current)?;
-    let after = parse_row(session, &history[to_i], current)?;
-    Ok(report(&[(before, after)]))
+    Ok((from_i, to_i))
 }
 
 fn parse_row(session: &Session, row: &ContractRow, current: &DataProduct) -> Result<DataProduct> {
@@ -316,7 +427,17 @@ fn located(session: &Session, spec: &ProductSpec, current: &DataProduct) -> Resu
 /// The changes from each `before` to its `after` (the tables of one contract), with the
 /// verdict `apply` would give.
 fn report(pairs: &[(DataProduct, DataProduct)]) -> Output {
-    let mut changes: Vec<ContractChange> = Vec::new();
+    report_of(pairs, Vec::new(), None)
+}
+
+/// [`report`], with changes found outside the pairs (tables added or removed) and the subject
+/// and versions named by the caller.
+fn report_of(
+    pairs: &[(DataProduct, DataProduct)],
+    extra: Vec<ContractChange>,
+    named: Option<(String, (&str, &str))>,
+) -> Output {
+    let mut changes: Vec<ContractChange> = extra;
     let mut refusal = None;
     for (before, after) in pairs {
         let mut found = diff_products(before, after);
@@ -363,7 +484,9 @@ fn report(pairs: &[(DataProduct, DataProduct)]) -> Output {
         Ok(b) => Output::rows(schema, vec![b]),
         Err(_) => Output::message(""),
     };
-    let (subject, from, to) = match pairs {
+    let (subject, from, to) = match (named, pairs) {
+        (Some((subject, (from, to))), _) => (subject, from, to),
+        (None, pairs) => match pairs {
         [(before, after)] => (
             before.qualified_name().to_string(),
             before.contract_version.as_str(),
@@ -375,6 +498,7 @@ fn report(pairs: &[(DataProduct, DataProduct)]) -> Output {
             after.contract_version.as_str(),
         ),
         [] => (String::new(), "", ""),
+        },
     };
     out.message = Some(format!(
         "{subject} {from} -> {to}: {breaking} breaking, {} non-breaking; {verdict}",

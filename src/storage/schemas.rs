@@ -159,6 +159,12 @@ impl SystemTableKind {
                 utf8("schema_hash", false),
                 ts("created_at"),
                 utf8("created_by", false),
+                // added with contracts of several tables: every table a version describes
+                Field::new(
+                    "products",
+                    DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+                    true,
+                ),
             ],
             SystemTableKind::Lineage => vec![
                 utf8("source", false),

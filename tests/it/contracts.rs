@@ -620,6 +620,49 @@ fn contracts_of_several_tables_and_of_none() {
         err.contains("contract of solo.first: version 1.1.0 makes 1 breaking change to version 1.0.0 without a major version bump: column 'id' is no longer unique"),
         "{err}"
     );
+
+    // with the major version, it applies; each version is one row of the contract's history,
+    // naming every table it describes
+    std::fs::write(
+        &two,
+        contract("2.0.0", &["first", "second", "third"]).replacen("        unique: true\n", "", 1),
+    )
+    .unwrap();
+    let (code, _, err) = run(wh, &["apply", two.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        csv(
+            "SELECT version, array_to_string(products, ' ') AS tables FROM meta.contracts \
+             WHERE contract_id = 'two-tables' ORDER BY created_at"
+        ),
+        "version,tables\n1.0.0,solo.first solo.second\n2.0.0,solo.first solo.second solo.third\n"
+    );
+    // a table's history is the contract's versions that describe it
+    assert_eq!(
+        run(wh, &["contract", "diff", "solo.second", "--format", "csv"]).1,
+        "change,what\nnon-breaking,the contract text changed (nothing lakemeta interprets)\n"
+    );
+    // by the contract's id, the diff covers every table
+    let (code, out, err) = run(wh, &["contract", "diff", "two-tables", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("breaking,solo.first: column 'id' is no longer unique")
+            && out.contains("non-breaking,table solo.third added"),
+        "{out}"
+    );
+    assert!(
+        err.contains("contract two-tables 1.0.0 -> 2.0.0: 1 breaking, 2 non-breaking; apply accepts it"),
+        "{err}"
+    );
+    let (code, _, err) = run(wh, &["contract", "diff", "two-tables", "0.9.0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("contract two-tables has no contract version '0.9.0'; its versions: 1.0.0, 2.0.0"),
+        "{err}"
+    );
+    let (code, _, err) = run(wh, &["contract", "diff", "no-such-contract"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no-such-contract") && err.contains("a contract id"), "{err}");
 }
 
 /// A contract of our own with every construct (tests/fixtures/contracts/every-construct.odcs.yaml):
