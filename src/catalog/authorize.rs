@@ -107,6 +107,32 @@ impl CatalogState {
         for c in &changes.products {
             self.authorize_product(c, who, &changes.domains)?;
         }
+        for c in &changes.data_products {
+            self.authorize_data_product(c, who, &changes.domains)?;
+        }
+        Ok(())
+    }
+
+    /// Checks one ODPS data product change against `who`: it is its domain's, as the domain's
+    /// products are (a data product moved to another domain needs both).
+    pub fn authorize_data_product(
+        &self,
+        change: &super::DataProductChange,
+        who: &str,
+        domains: &[DomainChange],
+    ) -> Result<()> {
+        let mut affected = vec![change.after().domain.as_str()];
+        if let super::DataProductChange::Update { before, .. } = change {
+            affected.push(before.domain.as_str());
+        }
+        for name in affected {
+            let created = domains
+                .iter()
+                .any(|d| matches!(d, DomainChange::Create(new) if new.name == name));
+            if !created {
+                self.governance.may_write_domain(who, self.domain(name)?)?;
+            }
+        }
         Ok(())
     }
 

@@ -5,6 +5,7 @@ mod access_rows;
 mod access_tables;
 mod authorize;
 mod columns;
+mod data_products;
 mod lineage;
 mod openlineage;
 mod operations;
@@ -14,6 +15,7 @@ mod search;
 mod snapshot;
 
 pub(crate) use access_tables::{grants_table, requests_table, team_members_table};
+pub use data_products::DataProductChange;
 pub use lineage::{absent_edges, stale_edges_into};
 pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
 pub use operations::{

@@ -146,6 +146,8 @@ pub struct ChangeSummary {
     pub domains: Vec<DomainChange>,
     /// Product changes.
     pub products: Vec<ProductChange>,
+    /// ODPS data product changes.
+    pub data_products: Vec<super::DataProductChange>,
 }
 
 impl ChangeSummary {
@@ -155,6 +157,7 @@ impl ChangeSummary {
             && self.policy.is_none()
             && self.domains.is_empty()
             && self.products.is_empty()
+            && self.data_products.is_empty()
     }
 
     /// One line per change, for `apply` and `--dry-run`.
@@ -246,6 +249,7 @@ impl ChangeSummary {
                 ProductChange::Delete(p) => format!("- product {}.{}", p.domain, p.name),
             });
         }
+        out.extend(self.data_products.iter().map(|c| c.line()));
         out
     }
 }
@@ -530,6 +534,15 @@ impl Catalog {
             warehouse
                 .table(SystemTableKind::Products)
                 .apply_changes(&product_changes)
+                .await?;
+            let data_product_changes: Vec<_> = changes
+                .data_products
+                .iter()
+                .map(|c| c.row_change(now, &who))
+                .collect();
+            warehouse
+                .table(SystemTableKind::DataProducts)
+                .apply_changes(&data_product_changes)
                 .await?;
             warehouse
                 .table(SystemTableKind::Domains)

@@ -7,7 +7,9 @@ use super::search::SearchIndex;
 use crate::error::{Error, Result};
 use crate::governance::{AuditLog, Governance};
 use crate::lineage::LineageGraph;
-use crate::model::{AccessRequest, DataProduct, Domain, Grant, Policy, ProductName, Team};
+use crate::model::{
+    AccessRequest, DataProduct, Domain, Grant, OdpsProduct, Policy, ProductName, Team,
+};
 use crate::storage::{SystemTableKind, Warehouse};
 
 /// Domains and products as of one version of the system tables.
@@ -17,6 +19,8 @@ pub struct CatalogState {
     pub domains: BTreeMap<String, Domain>,
     /// Products by qualified name (shared by the snapshots that did not change them).
     pub products: Arc<BTreeMap<ProductName, DataProduct>>,
+    /// ODPS data products by id.
+    pub data_products: Arc<BTreeMap<String, OdpsProduct>>,
     /// The lineage graph (`meta.lineage`).
     pub lineage: Arc<LineageGraph>,
     /// Teams, the policy, grants and access requests.
@@ -266,6 +270,16 @@ impl Catalog {
                 .await?;
             Arc::new(rows.into_iter().map(|p| (p.qualified_name(), p)).collect())
         };
+        let data_products = if same(SystemTableKind::DataProducts) {
+            Arc::clone(&old.data_products)
+        } else {
+            let rows: Vec<OdpsProduct> = self
+                .warehouse
+                .table(SystemTableKind::DataProducts)
+                .read_rows()
+                .await?;
+            Arc::new(rows.into_iter().map(|p| (p.id.clone(), p)).collect())
+        };
         let governance = if [
             SystemTableKind::Teams,
             SystemTableKind::Policy,
@@ -302,6 +316,7 @@ impl Catalog {
         let new = Arc::new(CatalogState {
             domains,
             products,
+            data_products,
             lineage,
             governance,
             versions,

@@ -22,7 +22,7 @@ pub enum ProductCommand {
     /// Open Data Product Standard file applied for it (else one written from its contract and
     /// lineage), or `odcs`, its contract.
     Export {
-        /// The product (domain.product).
+        /// The product (domain.product), or an ODPS data product's id.
         target: String,
         /// The standard to write.
         #[arg(long, value_enum, default_value_t = ExportFormat::Odps)]
@@ -51,8 +51,28 @@ pub(super) async fn run(session: &Session, args: ProductArgs) -> Result<super::E
             format,
             output,
         } => {
-            let name: ProductName = target.parse().map_err(|m: String| Error::invalid(m))?;
             let state = session.catalog().state();
+            let as_name = target.parse::<ProductName>();
+            let is_table = as_name
+                .as_ref()
+                .is_ok_and(|n| state.products.contains_key(n));
+            if !is_table && let Some(dp) = state.data_products.get(&target) {
+                if format == ExportFormat::Odcs {
+                    return Err(Error::invalid(format!(
+                        "{target} is an ODPS data product, which has no contract of its own: \
+                         export the contract of one of its tables (lakemeta contract export \
+                         CONTRACT_ID; its output ports name them) or give --format odps"
+                    )));
+                }
+                super::write_text(output.as_deref(), &dp.spec)?;
+                return Ok(super::Exit::Success);
+            }
+            let name: ProductName = as_name.map_err(|m: String| {
+                Error::invalid(format!(
+                    "{m}; nor is it the id of an applied ODPS data product \
+                     (SELECT id FROM meta.data_products lists them)"
+                ))
+            })?;
             let p = state.product(&name)?;
             let text = match format {
                 ExportFormat::Odcs => export_contract(p)?,

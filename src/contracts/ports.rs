@@ -9,9 +9,14 @@ use std::collections::BTreeMap;
 use super::odcs::ProductSpec;
 use super::odps::OdpsSpec;
 use super::source::{Spec, SpecSource};
-use crate::catalog::{CatalogState, ChangeSummary, ProductChange, absent_edges, stale_edges_into};
+use crate::catalog::{
+    CatalogState, ChangeSummary, DataProductChange, DomainChange, ProductChange, absent_edges,
+    stale_edges_into,
+};
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, LineageEdge, ProductName, edge_kind, now_micros};
+use crate::model::{
+    DataProduct, LineageEdge, OdpsProduct, PortRow, ProductName, edge_kind, now_micros,
+};
 
 /// The statement of the edges a data product declares starts with this.
 const STATEMENT_PREFIX: &str = "data product ";
@@ -92,6 +97,7 @@ pub(crate) fn plan_data_products(
                 targets.push((name, port.label()));
             }
         }
+        record_data_product(current, changes, who, odps, src, &targets)?;
         // tables that were this data product's ports and are no longer
         let dropped: Vec<ProductName> = current
             .products
@@ -172,6 +178,112 @@ pub(crate) fn plan_data_products(
         }
     }
     Ok(lineage)
+}
+
+/// Plans the data product's own row of `meta.data_products` (every data product is recorded,
+/// with or without tables behind its ports), checked against `who`.
+fn record_data_product(
+    current: &CatalogState,
+    changes: &mut ChangeSummary,
+    who: &str,
+    odps: &OdpsSpec,
+    src: &SpecSource,
+    targets: &[(ProductName, String)],
+) -> Result<()> {
+    let domain = if odps.domain.is_empty() {
+        // its tables' domain, when they share one
+        let mut of_tables: Vec<&str> = targets.iter().map(|(t, _)| t.domain.as_str()).collect();
+        of_tables.sort_unstable();
+        of_tables.dedup();
+        match of_tables.as_slice() {
+            [one] => one.to_string(),
+            _ => {
+                return Err(src.error(
+                    "domain",
+                    format!(
+                        "data product {} names no domain{}: add `domain:` to the file, or apply \
+                         it with --domain D",
+                        odps.id,
+                        if of_tables.is_empty() {
+                            ""
+                        } else {
+                            " and its tables are in several"
+                        }
+                    ),
+                ));
+            }
+        }
+    } else {
+        odps.domain.clone()
+    };
+    let created = changes.domains.iter().find_map(|d| match d {
+        DomainChange::Create(new) if new.name == domain => Some(new.owner_team.clone()),
+        _ => None,
+    });
+    let domain_owner = match (created, current.domains.get(&domain)) {
+        (Some(owner), _) => owner,
+        (None, Some(d)) => d.owner_team.clone(),
+        (None, None) => {
+            return Err(src.error(
+                "domain",
+                format!(
+                    "data product {} is in domain {domain}, which does not exist: create it \
+                     first (CREATE DOMAIN {domain} OWNER 'team', or apply its Domain spec with \
+                     this file)",
+                    odps.id
+                ),
+            ));
+        }
+    };
+    let rows = |ports: &[super::odps::Port]| -> Vec<PortRow> {
+        ports
+            .iter()
+            .map(|p| PortRow {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                contract_id: p.contract_id.clone(),
+            })
+            .collect()
+    };
+    let desired = OdpsProduct {
+        id: odps.id.clone(),
+        name: odps.name.clone(),
+        version: odps.version.clone(),
+        status: odps.status.clone(),
+        domain,
+        owner_team: if odps.team.is_empty() {
+            domain_owner
+        } else {
+            odps.team.clone()
+        },
+        input_ports: rows(&odps.input_ports),
+        output_ports: rows(&odps.output_ports),
+        spec: src.text.clone(),
+        created_at: 0,
+        updated_at: 0,
+        updated_by: String::new(),
+    };
+    let change = match current.data_products.get(&odps.id) {
+        None => DataProductChange::Create(desired),
+        Some(before) if !before.same_definition(&desired) => DataProductChange::Update {
+            before: before.clone(),
+            after: desired,
+        },
+        Some(_) => return Ok(()),
+    };
+    current
+        .authorize_data_product(&change, who, &changes.domains)
+        .map_err(|e| match e {
+            Error::PermissionDenied(reason) => Error::SpecDenied {
+                file: src.file.clone(),
+                line: src.line_of("domain"),
+                field: "domain".into(),
+                reason,
+            },
+            other => other,
+        })?;
+    changes.data_products.push(change);
+    Ok(())
 }
 
 /// The products with contract `id`, as they will be after the apply.

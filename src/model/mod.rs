@@ -2,6 +2,7 @@
 
 mod bound;
 mod check_kind;
+mod data_product;
 mod domain;
 mod governance;
 mod lineage;
@@ -10,6 +11,7 @@ mod product;
 
 pub use bound::{Bound, bound, number};
 pub use check_kind::{is_column_metric, metric_kind};
+pub use data_product::{OdpsProduct, PortRow};
 pub use domain::Domain;
 pub use governance::{
     AccessRequest, AuditEvent, ColumnMaskRule, DefaultAccess, Grant, GranteeKind, MaskKind,

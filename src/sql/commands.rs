@@ -1,7 +1,7 @@
 use super::output::Output;
 use super::session::{Session, columns_of, declared_product};
 use super::statements::LakeStatement;
-use crate::catalog::{ChangeSummary, DomainChange, ProductChange};
+use crate::catalog::{ChangeSummary, DataProductChange, DomainChange, ProductChange};
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, ProductName};
 
@@ -244,16 +244,23 @@ impl Session {
         for p in &products {
             self.caller().record_write(&p.qualified_name().to_string());
         }
-        if !products.is_empty() && !cascade {
+        let odps: Vec<_> = state
+            .data_products
+            .values()
+            .filter(|p| p.domain == name)
+            .cloned()
+            .collect();
+        if !(products.is_empty() && odps.is_empty()) && !cascade {
+            let names: Vec<String> = products
+                .iter()
+                .map(|p| p.name.clone())
+                .chain(odps.iter().map(|p| format!("ODPS data product {}", p.id)))
+                .collect();
             return Err(Error::invalid(format!(
                 "domain '{name}' still has {} data product(s) ({}); drop them first or use DROP \
                  DOMAIN {name} CASCADE",
-                products.len(),
-                products
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                names.len(),
+                names.join(", ")
             )));
         }
         let summary = ChangeSummary {
@@ -263,6 +270,7 @@ impl Session {
                 .cloned()
                 .map(ProductChange::Delete)
                 .collect(),
+            data_products: odps.into_iter().map(DataProductChange::Delete).collect(),
             ..Default::default()
         };
         self.catalog().commit(&summary, self.principal()).await?;

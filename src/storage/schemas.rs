@@ -11,6 +11,8 @@ pub enum SystemTableKind {
     Products,
     /// One row per contract version (history).
     Contracts,
+    /// One row per ODPS data product, its ports nested.
+    DataProducts,
     /// One row per lineage edge.
     Lineage,
     /// One row per check evaluation.
@@ -31,12 +33,13 @@ pub enum SystemTableKind {
 
 impl SystemTableKind {
     /// All system tables, in the order an operation that touches several commits them.
-    pub const ALL: [SystemTableKind; 11] = [
+    pub const ALL: [SystemTableKind; 12] = [
         SystemTableKind::Teams,
         SystemTableKind::Policy,
         SystemTableKind::Domains,
         SystemTableKind::Contracts,
         SystemTableKind::Products,
+        SystemTableKind::DataProducts,
         SystemTableKind::Lineage,
         SystemTableKind::QualityResults,
         SystemTableKind::JobRuns,
@@ -54,6 +57,7 @@ impl SystemTableKind {
             | SystemTableKind::Grants
             | SystemTableKind::AccessRequests
             | SystemTableKind::AuditLog => 3,
+            SystemTableKind::DataProducts => 5,
             _ => 1,
         }
     }
@@ -70,6 +74,7 @@ impl SystemTableKind {
             SystemTableKind::Domains => "domains",
             SystemTableKind::Products => "products",
             SystemTableKind::Contracts => "contracts",
+            SystemTableKind::DataProducts => "data_products",
             SystemTableKind::Lineage => "lineage",
             SystemTableKind::QualityResults => "quality_results",
             SystemTableKind::JobRuns => "job_runs",
@@ -165,6 +170,20 @@ impl SystemTableKind {
                     DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
                     true,
                 ),
+            ],
+            SystemTableKind::DataProducts => vec![
+                utf8("id", false),
+                utf8("name", false),
+                utf8("version", false),
+                utf8("status", false),
+                utf8("domain", false),
+                utf8("owner_team", false),
+                list_of("input_ports", port_struct()),
+                list_of("output_ports", port_struct()),
+                utf8("spec", false),
+                ts("created_at"),
+                ts("updated_at"),
+                utf8("updated_by", false),
             ],
             SystemTableKind::Lineage => vec![
                 utf8("source", false),
@@ -315,6 +334,15 @@ pub(crate) fn column_struct() -> DataType {
         Field::new("unique", DataType::Boolean, false),
         list_utf8("accepted_values"),
         Field::new("ordinal", DataType::Int32, false),
+    ]))
+}
+
+/// Nested struct of one port of an ODPS data product (`data_products.input_ports`).
+fn port_struct() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        utf8("name", false),
+        utf8("version", false),
+        utf8("contract_id", true),
     ]))
 }
 

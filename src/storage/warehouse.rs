@@ -16,7 +16,7 @@ use super::system_table::SystemTable;
 use crate::error::{Error, Result};
 
 /// The warehouse layout this build writes and reads. A warehouse with a newer layout is refused.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 const MARKER: &str = "_meta/lakemeta.json";
 

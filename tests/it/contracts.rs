@@ -867,6 +867,23 @@ fn odps_data_products_apply_show_their_ports_and_export() {
             ),
         "{out}"
     );
+    assert!(
+        out.contains("+ data product checkout (Checkout 1.2.0, active, 2 input ports, 2 output ports)"),
+        "{out}"
+    );
+    // the data product itself is a row of meta.data_products
+    let data_products = || {
+        csv(
+            "SELECT id, name, version, status, domain, owner_team, \
+             cardinality(input_ports) AS inputs, output_ports[1]['contract_id'] AS first_output \
+             FROM meta.data_products ORDER BY id",
+        )
+    };
+    assert_eq!(
+        data_products(),
+        "id,name,version,status,domain,owner_team,inputs,first_output\n\
+         checkout,Checkout,1.2.0,active,orders,orders-team,2,orders-orders_fact\n"
+    );
     let ports = || {
         csv("SELECT domain, name, data_product, output_port, \
              array_to_string(input_ports, ' ') AS input_ports FROM meta.products \
@@ -935,13 +952,58 @@ fn odps_data_products_apply_show_their_ports_and_export() {
     let (code, out, err) = run(wh, &["apply", edited.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("- lineage users.user_profiles -> orders.payments_fact"),
+        out.contains("- lineage users.user_profiles -> orders.payments_fact")
+            && out.contains("~ data product checkout: output ports [orders: orders-orders_fact]"),
         "{out}"
     );
+    // exported by its id, the data product is the file last applied
+    let (code, exported, err) = run(wh, &["product", "export", "checkout"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(exported, std::fs::read_to_string(&edited).unwrap());
     assert_eq!(
         ports(),
         "domain,name,data_product,output_port,input_ports\n\
          orders,orders_fact,checkout,orders (1.0.0),users-user_profiles crm-accounts\n"
+    );
+
+    // a data product whose ports name no contract (no table behind it yet) is recorded too
+    let planned = dir.path().join("web-analytics.odps.yaml");
+    std::fs::write(
+        &planned,
+        "apiVersion: v1.0.0\nkind: DataProduct\nid: web-analytics\nname: Web analytics\n\
+         status: proposed\ndomain: users\noutputPorts:\n  - name: clicks\n    version: 0.1.0\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(wh, &["apply", planned.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("+ data product web-analytics (Web analytics, proposed, 0 input ports, 1 output port)")
+            && out.contains("output port clicks (0.1.0) names no contract (contractId): kept"),
+        "{out}"
+    );
+    assert_eq!(
+        csv(
+            "SELECT id, status, owner_team, output_ports[1]['name'] AS port, \
+             output_ports[1]['contract_id'] IS NULL AS no_contract FROM meta.data_products \
+             WHERE id = 'web-analytics'"
+        ),
+        "id,status,owner_team,port,no_contract\nweb-analytics,proposed,growth-team,clicks,true\n"
+    );
+    // one that names no domain, and has no table to take one from, is refused; nothing written
+    std::fs::write(
+        &planned,
+        "apiVersion: v1.0.0\nkind: DataProduct\nid: nowhere\nstatus: draft\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(wh, &["apply", planned.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("data product nowhere names no domain: add `domain:` to the file, or apply it with --domain D"),
+        "{err}"
+    );
+    assert_eq!(
+        csv("SELECT count(*) AS n FROM meta.data_products WHERE id = 'nowhere'"),
+        "n\n0\n"
     );
 
     // a contract that names no domain and no team, applied with the data product whose output
@@ -980,6 +1042,17 @@ fn odps_data_products_apply_show_their_ports_and_export() {
              WHERE name = 'shipments'"
         ),
         "owner,data_product,output_port\ngrowth-team,shipping,shipments (1.0.0)\n"
+    );
+
+    // a domain's ODPS data products go with it, and only with CASCADE
+    let (code, _, err) = run(wh, &["sql", "-c", "DROP DOMAIN users"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("ODPS data product web-analytics"), "{err}");
+    let (code, _, err) = run(wh, &["sql", "-c", "DROP DOMAIN users CASCADE"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        csv("SELECT id FROM meta.data_products ORDER BY id"),
+        "id\ncheckout\nshipping\n"
     );
 }
 
