@@ -11,6 +11,7 @@ impl Keyed for OdpsProduct {
 
 /// A change to one ODPS data product.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per operation; boxing buys nothing
 pub enum DataProductChange {
     /// A data product applied for the first time.
     Create(OdpsProduct),

@@ -1,5 +1,5 @@
-use std::fmt;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -630,7 +630,11 @@ fn one_row_per_version(rows: Vec<ContractRow>) -> Vec<ContractRow> {
     let mut groups: BTreeMap<(String, String, String), Vec<ContractRow>> = BTreeMap::new();
     for row in rows {
         groups
-            .entry((row.contract_id.clone(), row.version.clone(), row.spec.clone()))
+            .entry((
+                row.contract_id.clone(),
+                row.version.clone(),
+                row.spec.clone(),
+            ))
             .or_default()
             .push(row);
     }

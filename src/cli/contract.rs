@@ -156,8 +156,9 @@ pub(super) async fn run(session: &Session, args: ContractArgs) -> Result<super::
                 diff_contract(session, &target, from.as_deref(), to.as_deref()).await?
             } else {
                 let hint = match target.parse::<ProductName>() {
-                    Ok(_) => "it is neither a data product nor the id of an applied contract"
-                        .to_string(),
+                    Ok(_) => {
+                        "it is neither a data product nor the id of an applied contract".to_string()
+                    }
                     Err(m) => format!("{m}; nor is it a file or the id of an applied contract"),
                 };
                 return Err(Error::UnknownProduct {
@@ -487,17 +488,17 @@ fn report_of(
     let (subject, from, to) = match (named, pairs) {
         (Some((subject, (from, to))), _) => (subject, from, to),
         (None, pairs) => match pairs {
-        [(before, after)] => (
-            before.qualified_name().to_string(),
-            before.contract_version.as_str(),
-            after.contract_version.as_str(),
-        ),
-        [(before, after), ..] => (
-            format!("contract {}", after.contract_id),
-            before.contract_version.as_str(),
-            after.contract_version.as_str(),
-        ),
-        [] => (String::new(), "", ""),
+            [(before, after)] => (
+                before.qualified_name().to_string(),
+                before.contract_version.as_str(),
+                after.contract_version.as_str(),
+            ),
+            [(before, after), ..] => (
+                format!("contract {}", after.contract_id),
+                before.contract_version.as_str(),
+                after.contract_version.as_str(),
+            ),
+            [] => (String::new(), "", ""),
         },
     };
     out.message = Some(format!(

@@ -242,6 +242,16 @@ fn property(p: &DataProduct, c: &Column) -> Value {
             _ => {}
         }
     }
+    // a float's width, said where engines disagree on what `float` means
+    match arrow_type(&c.data_type) {
+        Some(arrow::datatypes::DataType::Float32) => {
+            options.insert("format".into(), json!("f32"));
+        }
+        Some(arrow::datatypes::DataType::Float64) => {
+            options.insert("format".into(), json!("f64"));
+        }
+        _ => {}
+    }
     if !options.is_empty() {
         m.insert("logicalTypeOptions".into(), Value::Object(options));
     }

@@ -1012,11 +1012,56 @@ fn property_type(
     } else {
         format!("column '{}'", p.name)
     };
+    let logical = p.logical_type.as_deref().map(str::trim);
+    let option = |k: &str| {
+        p.logical_type_options
+            .as_ref()
+            .and_then(|o| o.get(k))
+            .and_then(Value::as_str)
+    };
     if let Some(physical) = &p.physical_type
         && let Some(t) = arrow_type(physical)
     {
-        return Ok(t);
+        return Ok(
+            match (physical.trim().to_ascii_lowercase().as_str(), logical) {
+                // engines disagree on a bare `float`: 4 bytes in Spark, MySQL and lakemeta, 8 in
+                // Postgres, Snowflake, SQL Server and BigQuery; the logical type's format says which
+                ("float", Some("number")) => match option("format") {
+                    Some("f64") => DataType::Float64,
+                    Some("f32") => DataType::Float32,
+                    _ => {
+                        notes.push(format!(
+                        "{what}: physicalType 'float' is 4 bytes in Spark, MySQL and lakemeta but \
+                         8 in Postgres, Snowflake, SQL Server and BigQuery: read as float \
+                         (32-bit); say logicalTypeOptions.format: f64 (or physicalType double) \
+                         for 64-bit"
+                    ));
+                        t
+                    }
+                },
+                // a bare NUMBER is Snowflake's NUMBER(38,0) (integers) but Oracle's any number:
+                // lakemeta reads it as double unless the logical type says integer
+                ("number", Some("integer")) => return property_type_logical(p, at, None, notes),
+                _ => t,
+            },
+        );
     }
+    property_type_logical(p, at, p.physical_type.as_deref(), notes)
+}
+
+/// The Arrow type a property's `logicalType` and its options give (see [`property_type`]);
+/// `unmapped` is the physical type lakemeta could not map, said in a note.
+fn property_type_logical(
+    p: &Property,
+    at: &str,
+    unmapped: Option<&str>,
+    notes: &mut Vec<String>,
+) -> std::result::Result<DataType, (String, String)> {
+    let what = if p.name.is_empty() {
+        at.to_string()
+    } else {
+        format!("column '{}'", p.name)
+    };
     let logical = p.logical_type.as_deref().map(str::trim);
     let option = |k: &str| {
         p.logical_type_options
@@ -1099,7 +1144,7 @@ fn property_type(
         None => {
             notes.push(format!(
                 "{what} has no logicalType{}: read as text",
-                if p.physical_type.is_some() {
+                if unmapped.is_some() {
                     " and a physicalType lakemeta does not map"
                 } else {
                     " or physicalType"
@@ -1108,7 +1153,7 @@ fn property_type(
             return Ok(DataType::Utf8);
         }
     };
-    if let Some(physical) = &p.physical_type {
+    if let Some(physical) = unmapped {
         notes.push(format!(
             "{what}: physicalType '{physical}' is no type lakemeta maps; its logicalType decides \
              ({})",
@@ -1473,6 +1518,41 @@ schema:
         assert!(
             err.contains("rowFilterAppliesToOwners needs true or false"),
             "{err}"
+        );
+    }
+
+    /// A bare `float` or `NUMBER` means different widths in different engines: the logical
+    /// type's format (or integer) says which, and a `float` left unsaid gets a note.
+    #[test]
+    fn bare_float_and_number_follow_the_logical_type() {
+        let spec = parse(
+            "floats.odcs.yaml",
+            "apiVersion: v3.1.0\nkind: DataContract\nid: f\nversion: 1.0.0\nstatus: active\n\
+             domain: d\nschema:\n  - name: t\n    properties:\n\
+             \x20     - {name: a, physicalType: float, logicalType: number}\n\
+             \x20     - {name: b, physicalType: FLOAT, logicalType: number, logicalTypeOptions: {format: f64}}\n\
+             \x20     - {name: c, physicalType: NUMBER, logicalType: integer, logicalTypeOptions: {format: i64}}\n\
+             \x20     - {name: d, physicalType: NUMBER, logicalType: number}\n\
+             \x20     - {name: e, physicalType: real, logicalType: number}\n",
+        );
+        let types: Vec<&str> = spec
+            .product
+            .columns
+            .iter()
+            .map(|c| c.data_type.as_str())
+            .collect();
+        assert_eq!(types, ["float", "double", "bigint", "double", "float"]);
+        let about_types: Vec<&String> = spec
+            .notes
+            .iter()
+            .filter(|n| n.contains("physicalType"))
+            .collect();
+        assert_eq!(about_types.len(), 1, "{:?}", spec.notes);
+        assert!(
+            about_types[0].contains("column 'a': physicalType 'float' is 4 bytes in Spark")
+                && about_types[0].contains("logicalTypeOptions.format: f64"),
+            "{:?}",
+            spec.notes
         );
     }
 

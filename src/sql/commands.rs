@@ -250,7 +250,8 @@ impl Session {
             .filter(|p| p.domain == name)
             .cloned()
             .collect();
-        if !(products.is_empty() && odps.is_empty()) && !cascade {
+        let holds_some = !products.is_empty() || !odps.is_empty();
+        if holds_some && !cascade {
             let names: Vec<String> = products
                 .iter()
                 .map(|p| p.name.clone())

@@ -651,18 +651,25 @@ fn contracts_of_several_tables_and_of_none() {
         "{out}"
     );
     assert!(
-        err.contains("contract two-tables 1.0.0 -> 2.0.0: 1 breaking, 2 non-breaking; apply accepts it"),
+        err.contains(
+            "contract two-tables 1.0.0 -> 2.0.0: 1 breaking, 2 non-breaking; apply accepts it"
+        ),
         "{err}"
     );
     let (code, _, err) = run(wh, &["contract", "diff", "two-tables", "0.9.0"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("contract two-tables has no contract version '0.9.0'; its versions: 1.0.0, 2.0.0"),
+        err.contains(
+            "contract two-tables has no contract version '0.9.0'; its versions: 1.0.0, 2.0.0"
+        ),
         "{err}"
     );
     let (code, _, err) = run(wh, &["contract", "diff", "no-such-contract"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no-such-contract") && err.contains("a contract id"), "{err}");
+    assert!(
+        err.contains("no-such-contract") && err.contains("a contract id"),
+        "{err}"
+    );
 }
 
 /// A contract of our own with every construct (tests/fixtures/contracts/every-construct.odcs.yaml):
@@ -868,16 +875,16 @@ fn odps_data_products_apply_show_their_ports_and_export() {
         "{out}"
     );
     assert!(
-        out.contains("+ data product checkout (Checkout 1.2.0, active, 2 input ports, 2 output ports)"),
+        out.contains(
+            "+ data product checkout (Checkout 1.2.0, active, 2 input ports, 2 output ports)"
+        ),
         "{out}"
     );
     // the data product itself is a row of meta.data_products
     let data_products = || {
-        csv(
-            "SELECT id, name, version, status, domain, owner_team, \
+        csv("SELECT id, name, version, status, domain, owner_team, \
              cardinality(input_ports) AS inputs, output_ports[1]['contract_id'] AS first_output \
-             FROM meta.data_products ORDER BY id",
-        )
+             FROM meta.data_products ORDER BY id")
     };
     assert_eq!(
         data_products(),
@@ -977,8 +984,9 @@ fn odps_data_products_apply_show_their_ports_and_export() {
     let (code, out, err) = run(wh, &["apply", planned.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("+ data product web-analytics (Web analytics, proposed, 0 input ports, 1 output port)")
-            && out.contains("output port clicks (0.1.0) names no contract (contractId): kept"),
+        out.contains(
+            "+ data product web-analytics (Web analytics, proposed, 0 input ports, 1 output port)"
+        ) && out.contains("output port clicks (0.1.0) names no contract (contractId): kept"),
         "{out}"
     );
     assert_eq!(
