@@ -2,7 +2,8 @@
 //!
 //! ```sql
 //! -- job: orders_quality            (optional; the file name without .sql otherwise)
-//! -- schedule: */15 * * * *         (cron in UTC, @hourly…, or "every 15m")
+//! -- schedule: */15 * * * *         (cron, @hourly…, or "every 15m")
+//! -- timezone: Europe/Paris         (optional; the cron schedule's zone, UTC otherwise)
 //! -- description: Checks the orders domain every quarter of an hour
 //! RUN CHECKS FOR DOMAIN orders;
 //! ```
@@ -39,7 +40,8 @@ impl Job {
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_else(|| "job".into());
-        let mut schedule = None;
+        let mut schedule: Option<(Schedule, usize)> = None;
+        let mut zone: Option<(String, usize)> = None;
         let mut description = String::new();
         for (i, line) in sql.lines().enumerate() {
             let line = line.trim();
@@ -56,17 +58,41 @@ impl Job {
             match key.trim().to_ascii_lowercase().as_str() {
                 "job" | "name" => name = value.to_string(),
                 "schedule" => {
-                    schedule = Some(value.parse::<Schedule>().map_err(|m| Error::Spec {
+                    let parsed = value.parse::<Schedule>().map_err(|m| Error::Spec {
                         file: path.display().to_string(),
                         line: i + 1,
                         field: "schedule".into(),
                         message: m,
-                    })?)
+                    })?;
+                    schedule = Some((parsed, i + 1));
                 }
+                "timezone" | "time zone" | "tz" => zone = Some((value.to_string(), i + 1)),
                 "description" => description = value.to_string(),
                 _ => {}
             }
         }
+        let schedule = match (schedule, zone) {
+            (Some((s, _)), Some((z, line))) => {
+                Some(s.in_zone(&z).map_err(|message| Error::Spec {
+                    file: path.display().to_string(),
+                    line,
+                    field: "timezone".into(),
+                    message,
+                })?)
+            }
+            (Some((s, _)), None) => Some(s),
+            (None, Some((_, line))) => {
+                return Err(Error::Spec {
+                    file: path.display().to_string(),
+                    line,
+                    field: "timezone".into(),
+                    message: "a time zone without a schedule: add `-- schedule: …` or remove \
+                              the time zone"
+                        .into(),
+                });
+            }
+            (None, None) => None,
+        };
         Ok(Self {
             name,
             file: path.to_path_buf(),

@@ -9,5 +9,5 @@ mod scheduler;
 
 pub use job::Job;
 pub use runner::{JobRun, RunStatus, run_job};
-pub use schedule::{Cron, Schedule};
+pub use schedule::{CronSchedule, Schedule};
 pub use scheduler::run_scheduler;

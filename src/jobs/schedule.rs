@@ -1,194 +1,148 @@
-//! When a job runs: a five-field cron expression (minute hour day-of-month month day-of-week,
-//! in UTC) or an interval (`every 15m`, `every 30s`, `every 2h`, `every 1d`).
+//! When a job runs: a cron expression (Vixie cron's five fields — minute hour day-of-month month
+//! day-of-week — with names, ranges, steps, lists, `@hourly`… and croner's `L`, `#` and `W`),
+//! in UTC or a named time zone, or an interval (`every 15m`, `every 1h 30m`, `every 2days`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use croner::Cron;
 
 /// A job's schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// A fixed interval, counted from the scheduler's start.
     Every(std::time::Duration),
-    /// A cron expression.
-    Cron(Box<Cron>),
+    /// A cron expression in a time zone.
+    Cron(Box<CronSchedule>),
 }
 
-/// A parsed five-field cron expression.
+/// A parsed cron expression and the time zone its times are in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cron {
+pub struct CronSchedule {
     text: String,
-    minutes: Vec<bool>,
-    hours: Vec<bool>,
-    days: Vec<bool>,
-    months: Vec<bool>,
-    weekdays: Vec<bool>,
-    /// Both day fields restricted: a day matches when either does (as cron does).
-    either_day: bool,
+    cron: Cron,
+    zone: Tz,
 }
 
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Schedule::Every(d) => write!(f, "every {}s", d.as_secs()),
-            Schedule::Cron(c) => f.write_str(&c.text),
+            Schedule::Every(d) => write!(f, "every {}", humantime::format_duration(*d)),
+            Schedule::Cron(c) if c.zone == Tz::UTC => f.write_str(&c.text),
+            Schedule::Cron(c) => write!(f, "{} ({})", c.text, c.zone),
         }
     }
 }
 
+/// The longest interval a schedule may have: a year.
+const LONGEST: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+
 impl FromStr for Schedule {
     type Err = String;
 
+    /// Reads a schedule in UTC; [`Schedule::in_zone`] moves a cron schedule to another zone.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         if let Some(rest) = s
             .strip_prefix("every ")
             .or_else(|| s.strip_prefix("@every "))
         {
-            let rest = rest.trim();
-            let split = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .ok_or_else(|| format!("'{s}': give a unit: every 15m, 30s, 2h or 1d"))?;
-            let (n, unit) = rest.split_at(split);
-            let n: u64 = n.parse().map_err(|_| {
-                format!("'{s}': write the interval as a number and a unit, e.g. every 15m")
+            let d = humantime::parse_duration(rest.trim()).map_err(|e| {
+                format!(
+                    "'{s}': {e}; write the interval as numbers with units, e.g. every 15m, \
+                     every 1h 30m or every 2days"
+                )
             })?;
-            let secs = match unit.trim() {
-                "s" | "sec" | "secs" | "second" | "seconds" => n,
-                "m" | "min" | "mins" | "minute" | "minutes" => n * 60,
-                "h" | "hour" | "hours" => n * 3600,
-                "d" | "day" | "days" => n * 86_400,
-                other => return Err(format!("'{s}': unknown unit '{other}': use s, m, h or d")),
-            };
-            if secs == 0 {
+            if d.is_zero() {
                 return Err(format!("'{s}': the interval must be longer than zero"));
             }
-            return Ok(Schedule::Every(std::time::Duration::from_secs(secs)));
-        }
-        let fields: Vec<&str> = s.split_whitespace().collect();
-        let fields: Vec<&str> = match fields.as_slice() {
-            ["@hourly"] => vec!["0", "*", "*", "*", "*"],
-            ["@daily"] | ["@midnight"] => vec!["0", "0", "*", "*", "*"],
-            ["@weekly"] => vec!["0", "0", "*", "*", "0"],
-            ["@monthly"] => vec!["0", "0", "1", "*", "*"],
-            f if f.len() == 5 => f.to_vec(),
-            f => {
+            if d > LONGEST {
                 return Err(format!(
-                    "'{s}' is not a schedule: use five cron fields (minute hour day month \
-                     weekday, e.g. '*/15 * * * *'), @hourly/@daily/@weekly/@monthly, or \
-                     'every 15m' (found {} fields)",
-                    f.len()
+                    "'{s}': the interval is longer than a year; use a cron schedule for rare \
+                     runs (e.g. '0 0 1 1 *')"
                 ));
             }
-        };
-        const MONTHS: [&str; 12] = [
-            "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-        ];
-        const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-        let minutes = field(fields[0], "minute", 0, 59, &[])?;
-        let hours = field(fields[1], "hour", 0, 23, &[])?;
-        let days = field(fields[2], "day of month", 1, 31, &[])?;
-        let months = field(fields[3], "month", 1, 12, &MONTHS)?;
-        let mut weekdays = field(fields[4], "day of week", 0, 7, &DAYS)?;
-        if weekdays[7] {
-            weekdays[0] = true; // 7 is Sunday too
+            return Ok(Schedule::Every(d));
         }
-        weekdays.truncate(7);
-        Ok(Schedule::Cron(Box::new(Cron {
-            text: fields.join(" "),
-            minutes,
-            hours,
-            days,
-            months,
-            weekdays,
-            either_day: fields[2] != "*" && fields[4] != "*",
+        if s.is_empty() {
+            return Err(
+                "the schedule is empty: give a cron expression (e.g. '*/15 * * * *'), \
+                        @hourly/@daily/@weekly/@monthly, or 'every 15m'"
+                    .into(),
+            );
+        }
+        let cron = Cron::from_str(s).map_err(|e| {
+            let culprit = faulty_field(s)
+                .map(|(what, text)| format!(" the {what} '{text}' is not valid;"))
+                .unwrap_or_default();
+            format!(
+                "'{s}' is not a schedule ({e}):{culprit} use five cron fields (minute hour day \
+                 month weekday, e.g. '*/15 * * * *'), @hourly/@daily/@weekly/@monthly, or \
+                 'every 15m'"
+            )
+        })?;
+        Ok(Schedule::Cron(Box::new(CronSchedule {
+            text: s.split_whitespace().collect::<Vec<_>>().join(" "),
+            cron,
+            zone: Tz::UTC,
         })))
     }
 }
 
-/// One cron field as a table of allowed values (index = value).
-fn field(text: &str, what: &str, lo: u32, hi: u32, names: &[&str]) -> Result<Vec<bool>, String> {
-    let mut allowed = vec![false; hi as usize + 1];
-    let value = |v: &str| -> Result<u32, String> {
-        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
-            // month names count from 1, weekday names from 0
-            return Ok(i as u32 + lo);
-        }
-        let n: u32 = v
-            .parse()
-            .map_err(|_| format!("'{v}' is not a valid {what} (use {lo}-{hi})"))?;
-        if n < lo || n > hi {
-            return Err(format!("{what} {n} is out of range {lo}-{hi}"));
-        }
-        Ok(n)
-    };
-    for part in text.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => {
-                let step: u32 = s.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                    format!("'{part}': the step of a {what} must be a positive number")
-                })?;
-                (r, step)
-            }
-            None => (part, 1),
-        };
-        let (start, end) = if range == "*" {
-            (lo, hi)
-        } else if let Some((a, b)) = range.split_once('-') {
-            let (a, b) = (value(a)?, value(b)?);
-            if a > b {
-                return Err(format!("'{part}': a {what} range must go up"));
-            }
-            (a, b)
-        } else {
-            let a = value(range)?;
-            (a, if step > 1 { hi } else { a })
-        };
-        let mut v = start;
-        while v <= end {
-            allowed[v as usize] = true;
-            v += step;
-        }
+/// The field of a five-field cron expression that makes it invalid: each field is tried with
+/// every other field `*`.
+fn faulty_field(s: &str) -> Option<(&'static str, &str)> {
+    const NAMES: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() != 5 {
+        return None;
     }
-    Ok(allowed)
-}
-
-impl Cron {
-    fn matches(&self, t: &DateTime<Utc>) -> bool {
-        let day_ok = self.days[t.day() as usize];
-        let weekday_ok = self.weekdays[t.weekday().num_days_from_sunday() as usize];
-        let day = if self.either_day {
-            day_ok || weekday_ok
-        } else {
-            day_ok && weekday_ok
-        };
-        self.minutes[t.minute() as usize]
-            && self.hours[t.hour() as usize]
-            && self.months[t.month() as usize]
-            && day
-    }
+    (0..5).find_map(|i| {
+        let alone: Vec<&str> = (0..5)
+            .map(|j| if j == i { fields[i] } else { "*" })
+            .collect();
+        Cron::from_str(&alone.join(" "))
+            .is_err()
+            .then_some((NAMES[i], fields[i]))
+    })
 }
 
 impl Schedule {
+    /// The schedule with its cron times read in the time zone named `zone` (an IANA name such
+    /// as `Europe/Paris`); an interval is the same in every zone.
+    pub fn in_zone(self, zone: &str) -> Result<Self, String> {
+        let tz: Tz = zone.trim().parse().map_err(|_| {
+            format!(
+                "unknown time zone '{}': use an IANA name such as UTC, Europe/Paris or \
+                 America/New_York",
+                zone.trim()
+            )
+        })?;
+        Ok(match self {
+            Schedule::Cron(mut c) => {
+                c.zone = tz;
+                Schedule::Cron(c)
+            }
+            every => every,
+        })
+    }
+
     /// The first time after `after` the job is due. An interval counts from `start`.
     pub fn next_after(&self, after: DateTime<Utc>, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Schedule::Every(d) => {
                 let step_ms = i64::try_from(d.as_millis()).ok()?.max(1);
                 let n = (after - start).num_milliseconds().max(0) / step_ms + 1;
-                Some(start + Duration::milliseconds(step_ms.checked_mul(n)?))
+                start.checked_add_signed(Duration::milliseconds(step_ms.checked_mul(n)?))
             }
             Schedule::Cron(c) => {
-                let mut t = after.duration_trunc(Duration::minutes(1)).ok()? + Duration::minutes(1);
-                // at most a little over four years of minutes (29 February needs that)
-                for _ in 0..(4 * 366 * 24 * 60 + 1) {
-                    if c.matches(&t) {
-                        return Some(t);
-                    }
-                    t += Duration::minutes(1);
-                }
-                None
+                let local = after.with_timezone(&c.zone);
+                c.cron
+                    .find_next_occurrence(&local, false)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc))
             }
         }
     }
@@ -205,37 +159,85 @@ mod tests {
 
     #[test]
     fn cron_and_intervals() {
-        let s: Schedule = "*/15 * * * *".parse().unwrap();
+        let start = at(2026, 1, 1, 0, 0);
+        let next = |s: &str, after| s.parse::<Schedule>().unwrap().next_after(after, start);
         assert_eq!(
-            s.next_after(at(2026, 1, 1, 10, 7), at(2026, 1, 1, 0, 0)),
+            next("*/15 * * * *", at(2026, 1, 1, 10, 7)),
             Some(at(2026, 1, 1, 10, 15))
         );
-        let s: Schedule = "30 2 * * mon-fri".parse().unwrap();
         // 2026-01-03 is a Saturday: next is Monday the 5th
         assert_eq!(
-            s.next_after(at(2026, 1, 3, 3, 0), at(2026, 1, 1, 0, 0)),
+            next("30 2 * * mon-fri", at(2026, 1, 3, 3, 0)),
             Some(at(2026, 1, 5, 2, 30))
         );
-        let s: Schedule = "0 0 29 2 *".parse().unwrap();
         assert_eq!(
-            s.next_after(at(2026, 3, 1, 0, 0), at(2026, 1, 1, 0, 0)),
+            next("0 0 29 2 *", at(2026, 3, 1, 0, 0)),
             Some(at(2028, 2, 29, 0, 0))
         );
-        let s: Schedule = "every 15m".parse().unwrap();
+        // Vixie cron: both day fields restricted, either matches
         assert_eq!(
-            s.next_after(at(2026, 1, 1, 0, 20), at(2026, 1, 1, 0, 0)),
+            next("0 0 13 * fri", at(2026, 1, 1, 0, 0)),
+            Some(at(2026, 1, 2, 0, 0))
+        );
+        // croner's last day of the month
+        assert_eq!(
+            next("0 12 L * *", at(2026, 2, 1, 0, 0)),
+            Some(at(2026, 2, 28, 12, 0))
+        );
+        assert_eq!(
+            next("@daily", at(2026, 1, 1, 0, 0)),
+            Some(at(2026, 1, 2, 0, 0))
+        );
+        assert_eq!(
+            next("every 15m", at(2026, 1, 1, 0, 20)),
             Some(at(2026, 1, 1, 0, 30))
+        );
+        assert_eq!(
+            next("every 1h 30m", at(2026, 1, 1, 0, 20)),
+            Some(at(2026, 1, 1, 1, 30))
+        );
+        assert_eq!(
+            "every 90m".parse::<Schedule>().unwrap().to_string(),
+            "every 1h 30m"
         );
         for bad in [
             "61 * * * *",
             "* * *",
+            "",
             "every",
             "every 0m",
-            "*/0 * * * *",
-            "5-2 * * * *",
             "every 5 fortnights",
+            "every 99999999999999999999d",
+            "every 400d",
+            "*/0 * * * *",
         ] {
             assert!(bad.parse::<Schedule>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_cron_schedule_runs_in_its_time_zone() {
+        let s = "0 9 * * *"
+            .parse::<Schedule>()
+            .unwrap()
+            .in_zone("Europe/Paris")
+            .unwrap();
+        assert_eq!(s.to_string(), "0 9 * * * (Europe/Paris)");
+        // winter: UTC+1; summer: UTC+2
+        let start = at(2026, 1, 1, 0, 0);
+        assert_eq!(
+            s.next_after(at(2026, 1, 10, 0, 0), start),
+            Some(at(2026, 1, 10, 8, 0))
+        );
+        assert_eq!(
+            s.next_after(at(2026, 7, 10, 0, 0), start),
+            Some(at(2026, 7, 10, 7, 0))
+        );
+        let err = "0 9 * * *"
+            .parse::<Schedule>()
+            .unwrap()
+            .in_zone("Mars/Olympus")
+            .unwrap_err();
+        assert!(err.contains("unknown time zone 'Mars/Olympus'"), "{err}");
     }
 }

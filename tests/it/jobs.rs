@@ -189,7 +189,30 @@ fn an_invalid_schedule_is_refused_at_start_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("bad.sql:2: schedule: hour 25 is out of range 0-23"),
+        stderr.contains("bad.sql:2: schedule: '0 25 * * *' is not a schedule")
+            && stderr.contains("the hour '25' is not valid"),
+        "{stderr}"
+    );
+
+    // a time zone that does not exist, named by its line
+    write(
+        &jobs,
+        "bad.sql",
+        "-- job: nightly\n-- schedule: 0 2 * * *\n-- timezone: Mars/Olympus\nSELECT 1;\n",
+    );
+    let out = super::bin()
+        .args([
+            "-w",
+            wh.to_str().unwrap(),
+            "schedule",
+            jobs.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.sql:3: timezone: unknown time zone 'Mars/Olympus'"),
         "{stderr}"
     );
 }
