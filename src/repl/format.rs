@@ -37,9 +37,46 @@ impl FromStr for PrintFormat {
     }
 }
 
+/// A writer that remembers the last I/O error it passed on: the CSV writer reports one as text
+/// only, and a closed pipe (`lakemeta … | head`) must still be told apart from a real failure.
+struct Watched<'a> {
+    inner: &'a mut dyn Write,
+    failed: Option<std::io::ErrorKind>,
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner
+            .write(buf)
+            .inspect_err(|e| self.failed = Some(e.kind()))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner
+            .flush()
+            .inspect_err(|e| self.failed = Some(e.kind()))
+    }
+}
+
 impl PrintFormat {
-    /// Writes one statement's output.
+    /// Writes one statement's output. A failure to write is [`Error::Io`], whichever format
+    /// met it.
     pub fn print(self, out: &Output, w: &mut dyn Write) -> Result<()> {
+        let mut watched = Watched {
+            inner: w,
+            failed: None,
+        };
+        self.print_to(out, &mut watched)
+            .map_err(|e| match watched.failed {
+                Some(kind) if !matches!(e, Error::Io { .. }) => Error::Io {
+                    path: "<stdout>".into(),
+                    source: std::io::Error::new(kind, e.to_string()),
+                },
+                _ => e,
+            })
+    }
+
+    fn print_to(self, out: &Output, w: &mut dyn Write) -> Result<()> {
         let io = |e: std::io::Error| Error::Io {
             path: "<stdout>".into(),
             source: e,
@@ -101,5 +138,47 @@ impl PrintFormat {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// A reader that went away: every write fails as a closed pipe does.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_an_io_error_in_every_format() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from_iter_values(0..10_000))],
+        )
+        .unwrap();
+        let out = Output::rows(schema, vec![batch]);
+        for format in [
+            PrintFormat::Table,
+            PrintFormat::Csv,
+            PrintFormat::Json,
+            PrintFormat::Ndjson,
+        ] {
+            let err = format.print(&out, &mut Closed).unwrap_err();
+            assert!(crate::repl::is_broken_pipe(&err), "{format:?}: {err:?}");
+        }
     }
 }

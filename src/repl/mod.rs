@@ -142,24 +142,20 @@ async fn handle_line(session: &Session, st: &mut State, line: &str) -> Result<bo
     Ok(true)
 }
 
-/// True when the text ends with `;` outside quotes and comments.
+/// True when the text ends with `;` outside quotes and comments: the statement parser's own
+/// tokenizer reads it, so a `;` in a string, a quoted name, a `--` or `/* */` comment or a
+/// dollar-quoted body does not end it, and text whose quote or comment is still open does not.
 fn ends_statement(text: &str) -> bool {
-    let mut in_single = false;
-    let mut in_double = false;
-    let mut last = None;
-    for l in text.lines() {
-        let mut chars = l.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\'' if !in_double => in_single = !in_single,
-                '"' if !in_single => in_double = !in_double,
-                '-' if !in_single && !in_double && chars.peek() == Some(&'-') => break,
-                c if !c.is_whitespace() => last = Some(c),
-                _ => {}
-            }
-        }
-    }
-    !in_single && !in_double && last == Some(';')
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, text).tokenize() else {
+        return false; // an open quote or comment: more is coming
+    };
+    tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .is_some_and(|t| *t == Token::SemiColon)
 }
 
 /// Runs the statements of `sql`, printing each result; Ctrl-C cancels. Errors are printed and
@@ -204,7 +200,9 @@ async fn execute(session: &Session, st: &mut State, sql: &str) {
 pub fn is_broken_pipe(e: &Error) -> bool {
     match e {
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
-        Error::Arrow(a) => a.to_string().contains("Broken pipe"),
+        Error::Arrow(arrow::error::ArrowError::IoError(_, source)) => {
+            source.kind() == std::io::ErrorKind::BrokenPipe
+        }
         _ => false,
     }
 }
@@ -238,5 +236,15 @@ mod tests {
         assert!(!ends_statement("select 1 -- ;"));
         assert!(ends_statement("select\n 1;\n"));
         assert!(!ends_statement("select 1"));
+        assert!(ends_statement("select 1; -- done\n"));
+        assert!(!ends_statement("select 1 /* ; */"));
+        assert!(!ends_statement("select 1 /* ;"));
+        assert!(ends_statement("select 1 /* a */;"));
+        assert!(!ends_statement("select 'it''s;"));
+        assert!(ends_statement("select 'it''s;';"));
+        assert!(!ends_statement("select \"a;b"));
+        assert!(ends_statement("select \"a;b\" from t;"));
+        assert!(!ends_statement("select $$ ; "));
+        assert!(ends_statement("select $$ ; $$;"));
     }
 }
