@@ -41,7 +41,7 @@ impl DomainSpec {
     /// Parses and validates a domain spec.
     pub fn parse(source: &SpecSource) -> Result<Self> {
         let spec: DomainSpec =
-            serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+            serde_norway::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
         if spec.api_version != "lakemeta/v1" {
             return Err(source.error(
                 "apiVersion",

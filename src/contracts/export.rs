@@ -27,7 +27,7 @@ pub fn export_contract(p: &DataProduct) -> Result<String> {
 /// The applied contract: its text as written when it names the product's domain; otherwise the
 /// same document with `domain` added (comments and layout are not kept then).
 fn applied_contract(p: &DataProduct) -> Result<String> {
-    let doc: Value = serde_yaml::from_str(&p.contract_spec).map_err(|e| {
+    let doc: Value = serde_norway::from_str(&p.contract_spec).map_err(|e| {
         Error::invalid(format!(
             "the stored contract of {}.{} cannot be read ({e}): re-apply the contract file",
             p.domain, p.name
@@ -44,7 +44,7 @@ fn applied_contract(p: &DataProduct) -> Result<String> {
         return Ok(p.contract_spec.clone());
     }
     root.insert("domain".into(), json!(p.domain));
-    serde_yaml::to_string(&Value::Object(root)).map_err(|e| {
+    serde_norway::to_string(&Value::Object(root)).map_err(|e| {
         Error::invalid(format!(
             "writing the contract of {}.{}: {e}",
             p.domain, p.name
@@ -172,7 +172,7 @@ fn generated_contract(p: &DataProduct) -> Result<String> {
     if !custom.is_empty() {
         root.insert("customProperties".into(), Value::Array(custom));
     }
-    serde_yaml::to_string(&Value::Object(root))
+    serde_norway::to_string(&Value::Object(root))
         .map_err(|e| Error::invalid(format!("cannot write the contract of {}: {e}", p.name)))
 }
 

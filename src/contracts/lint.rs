@@ -20,8 +20,8 @@ pub struct LintReport {
 /// Lints one spec.
 pub fn lint(source: &SpecSource) -> LintReport {
     let mut report = LintReport::default();
-    let standard = match serde_yaml::from_str::<serde_yaml::Value>(&source.text) {
-        Ok(doc) => match doc.get("kind").and_then(serde_yaml::Value::as_str) {
+    let standard = match serde_norway::from_str::<serde_norway::Value>(&source.text) {
+        Ok(doc) => match doc.get("kind").and_then(serde_norway::Value::as_str) {
             Some("DataContract") => Some(&standard::ODCS),
             Some("DataProduct") => Some(&standard::ODPS),
             _ => None,

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::relationships::{self, ForeignKeyDecl, RelationshipEntry};
 use super::source::{Problems, SpecSource, yaml_error};
@@ -157,7 +157,7 @@ impl ProductSpec {
     /// with no schema object — the contract metadata of a product that exists.
     pub fn parse(source: &SpecSource) -> Result<Vec<Self>> {
         let read_as = super::standard::conform(source)?;
-        let c: Odcs = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+        let c: Odcs = serde_norway::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
         if c.version.trim().is_empty() {
             return Err(source.error("version", "the contract version must not be empty"));
         }
@@ -587,14 +587,14 @@ impl ProductSpec {
                             })?);
                     }
                     "accessPatterns" => {
-                        product.access_patterns =
-                            serde_yaml::from_value(p.value.clone()).map_err(|_| {
+                        product.access_patterns = serde_norway::from_value(p.value.clone())
+                            .map_err(|_| {
                                 source.error(&at, "accessPatterns needs a list of names")
                             })?;
                     }
                     "sources" => {
                         let list: Vec<String> =
-                            serde_yaml::from_value(p.value.clone()).map_err(|_| {
+                            serde_norway::from_value(p.value.clone()).map_err(|_| {
                                 source.error(
                                     &at,
                                     "sources needs a list of products ('domain.product') this \
@@ -848,7 +848,7 @@ fn valid_values(entry: &Value) -> Option<Vec<String>> {
         .get("arguments")
         .and_then(|a| a.get("validValues"))
         .or_else(|| entry.get("validValues"))?;
-    serde_yaml::from_value(v.clone()).ok()
+    serde_norway::from_value(v.clone()).ok()
 }
 
 /// An ODCS quality entry as a check: `metric` (or the older `rule`) names a library check
@@ -1210,7 +1210,7 @@ fn range_of(
         } else if arrow.is_temporal() {
             let text = match v {
                 Value::String(t) => t.clone(),
-                other => serde_yaml::to_string(other)
+                other => serde_norway::to_string(other)
                     .unwrap_or_default()
                     .trim()
                     .to_string(),
@@ -1438,7 +1438,7 @@ schema:
 
     #[test]
     fn the_owner_team_is_the_teams_name_or_its_owner_member() {
-        let yaml = |t: &str| serde_yaml::from_str::<Value>(t).unwrap();
+        let yaml = |t: &str| serde_norway::from_str::<Value>(t).unwrap();
         assert_eq!(team_name(Some(&yaml("name: sales-team"))), "sales-team");
         assert_eq!(
             team_name(Some(&yaml(

@@ -3,7 +3,7 @@
 //! contracts it reads.
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::source::{SpecSource, yaml_error};
 use super::standard::ODPS;
@@ -90,7 +90,7 @@ impl OdpsSpec {
     /// follows) judges it first, every violation reported.
     pub fn parse(source: &SpecSource) -> Result<Self> {
         let read_as = ODPS.conform(source)?;
-        let p: Odps = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+        let p: Odps = serde_norway::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
         let ports = |list: Vec<RawPort>, what: &str| -> Vec<Port> {
             list.into_iter()
                 .enumerate()

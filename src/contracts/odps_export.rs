@@ -55,7 +55,7 @@ pub fn export_odps(p: &DataProduct, upstream: &[&DataProduct]) -> Result<String>
     if !p.owner.is_empty() {
         root.insert("team".into(), json!({ "name": p.owner }));
     }
-    serde_yaml::to_string(&Value::Object(root)).map_err(|e| {
+    serde_norway::to_string(&Value::Object(root)).map_err(|e| {
         Error::invalid(format!(
             "writing {}.{} as an ODPS data product: {e}",
             p.domain, p.name

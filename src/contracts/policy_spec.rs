@@ -9,7 +9,7 @@ use datafusion::sql::sqlparser::ast::{Expr as SqlExpr, visit_expressions};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::source::{SpecSource, yaml_error};
 use crate::error::Result;
@@ -75,7 +75,7 @@ const MAX_DAYS: i64 = 3650;
 impl PolicySpec {
     /// Parses and validates a Policy spec.
     pub fn parse(source: &SpecSource) -> Result<Self> {
-        let raw: Raw = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+        let raw: Raw = serde_norway::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
         if raw.api_version != "lakemeta/v1" {
             return Err(source.error(
                 "apiVersion",

@@ -293,7 +293,7 @@ pub(crate) fn declared_in(product: &DataProduct) -> Vec<ForeignKeyDecl> {
     if product.contract_spec.is_empty() || !product.contract_spec.contains("relationships") {
         return Vec::new();
     }
-    let Ok(spec) = serde_yaml::from_str::<RelationshipsOnly>(&product.contract_spec) else {
+    let Ok(spec) = serde_norway::from_str::<RelationshipsOnly>(&product.contract_spec) else {
         return Vec::new();
     };
     // the schema object of this product: the only one, or the one named as the product is
@@ -363,7 +363,7 @@ mod tests {
     use super::*;
 
     fn entry(yaml: &str) -> Vec<RelationshipEntry> {
-        serde_yaml::from_str(yaml).expect("test yaml")
+        serde_norway::from_str(yaml).expect("test yaml")
     }
 
     #[test]

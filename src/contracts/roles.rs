@@ -1,12 +1,12 @@
 //! Who approves access to a product, from its ODCS v3 contract's `roles`: each role's
 //! `firstLevelApprovers` — a name, a comma-separated list or a YAML list of users or teams.
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 /// The first-level approvers a contract's `roles` name (users or teams), without repeats; none
 /// when the contract has no roles or does not parse.
 pub fn approvers(contract_spec: &str) -> Vec<String> {
-    let Ok(doc) = serde_yaml::from_str::<Value>(contract_spec) else {
+    let Ok(doc) = serde_norway::from_str::<Value>(contract_spec) else {
         return Vec::new();
     };
     let Some(roles) = doc.get("roles").and_then(Value::as_sequence) else {

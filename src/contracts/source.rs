@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::domain_spec::DomainSpec;
 use super::odcs::ProductSpec;
@@ -123,7 +123,7 @@ impl Spec {
 /// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, an ODPS
 /// `kind: DataProduct`, or an ODCS `kind: DataContract` — one spec per table it describes.
 pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
-    let value: Value = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
+    let value: Value = serde_norway::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
     let kind = value
         .get("kind")
         .and_then(Value::as_str)
@@ -325,8 +325,8 @@ impl<'a> Problems<'a> {
     }
 }
 
-/// A serde_yaml error as a spec error with the line it reports.
-pub(crate) fn yaml_error(source: &SpecSource, e: &serde_yaml::Error) -> Error {
+/// A serde_norway error as a spec error with the line it reports.
+pub(crate) fn yaml_error(source: &SpecSource, e: &serde_norway::Error) -> Error {
     let line = e.location().map(|l| l.line()).unwrap_or(1);
     let msg = e.to_string();
     let (field, message) = match msg.split_once(": ") {

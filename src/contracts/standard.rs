@@ -162,8 +162,8 @@ pub fn conform(source: &SpecSource) -> Result<Option<String>> {
 
 /// The document as JSON, the data model the standard's schema describes.
 pub fn as_json(source: &SpecSource) -> Result<Value> {
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&source.text).map_err(|e| super::source::yaml_error(source, &e))?;
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&source.text).map_err(|e| super::source::yaml_error(source, &e))?;
     serde_json::to_value(&yaml).map_err(|e| {
         source.error(
             "(document)",
@@ -353,7 +353,7 @@ mod tests {
             file: "c.yaml".into(),
             text: text.into(),
         };
-        let doc: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let doc: serde_norway::Value = serde_norway::from_str(text).unwrap();
         let doc = serde_json::to_value(doc).unwrap();
         violations(&source, &doc).unwrap()
     }

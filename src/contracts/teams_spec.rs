@@ -60,7 +60,7 @@ enum RawMember {
     Full {
         name: String,
         #[serde(default)]
-        attributes: BTreeMap<String, serde_yaml::Value>,
+        attributes: BTreeMap<String, serde_norway::Value>,
     },
 }
 
@@ -69,7 +69,7 @@ impl TeamsSpec {
     /// names without spaces, attribute values that are scalars, and an admin team that is
     /// declared and has members.
     pub fn parse(source: &SpecSource) -> Result<Self> {
-        let raw: Raw = serde_yaml::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
+        let raw: Raw = serde_norway::from_str(&source.text).map_err(|e| yaml_error(source, &e))?;
         if raw.api_version != "lakemeta/v1" {
             return Err(source.error(
                 "apiVersion",
@@ -126,9 +126,9 @@ impl TeamsSpec {
                 let mut attrs = BTreeMap::new();
                 for (k, v) in attributes {
                     let value = match v {
-                        serde_yaml::Value::String(s) => s,
-                        serde_yaml::Value::Number(n) => n.to_string(),
-                        serde_yaml::Value::Bool(b) => b.to_string(),
+                        serde_norway::Value::String(s) => s,
+                        serde_norway::Value::Number(n) => n.to_string(),
+                        serde_norway::Value::Bool(b) => b.to_string(),
                         _ => {
                             return Err(source.error(
                                 &format!("{at}.attributes"),

@@ -72,7 +72,7 @@ impl Users {
             source,
         })?;
         let bad = |m: String| Error::invalid(format!("users file {}: {m}", path.display()));
-        let file: UsersFile = serde_yaml::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let file: UsersFile = serde_norway::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let mut users = Users::default();
         for u in file.users {
             let hash = PasswordHash::new(&u.password_hash).map_err(|e| {
