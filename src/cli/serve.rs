@@ -28,9 +28,10 @@ pub struct ServeArgs {
     /// Serve without authentication; only on a loopback address.
     #[arg(long, env = "LAKEMETA_NO_AUTH")]
     pub no_auth: bool,
-    /// Seconds a token from the handshake stays valid.
-    #[arg(long, env = "LAKEMETA_TOKEN_TTL", default_value_t = 3600)]
-    pub token_ttl: u64,
+    /// How long a token from the handshake stays valid: seconds, or a duration such as 30m,
+    /// 1h or 7days (at most a year).
+    #[arg(long, env = "LAKEMETA_TOKEN_TTL", default_value = "1h", value_parser = parse_lifetime)]
+    pub token_ttl: Duration,
     /// TLS certificate (chain), PEM; with --tls-key.
     #[arg(long, env = "LAKEMETA_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -62,34 +63,38 @@ pub struct ServeArgs {
     pub unaudited_benchmark: bool,
 }
 
-/// A size in bytes: a number with an optional unit B, KiB, MiB, GiB, TiB (or K, M, G, T, KB,
-/// MB, GB, TB, read as powers of 1024).
+/// A size in bytes: a number with an optional unit — B, KiB, MiB, GiB, TiB (powers of 1024) or
+/// KB, MB, GB, TB (powers of 1000), read by `bytesize`.
 fn parse_size(text: &str) -> std::result::Result<usize, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        other => {
-            return Err(format!(
-                "unknown unit '{other}' in '{text}': write a size such as 512MiB or 2GiB"
-            ));
-        }
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size: write one such as 512MiB or 2GiB"))?;
-    let bytes = value * (1u64 << shift) as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > usize::MAX as f64 {
-        return Err(format!("'{text}' is not a usable size"));
+    let size: bytesize::ByteSize = text.trim().parse().map_err(|e| {
+        format!("'{text}' is not a size ({e}): write one such as 512MiB, 2GiB or 4GB")
+    })?;
+    // the parser saturates a size too large for 64 bits
+    match usize::try_from(size.as_u64()) {
+        Ok(bytes) if size.as_u64() < u64::MAX => Ok(bytes),
+        _ => Err(format!("'{text}' is larger than this machine can address")),
     }
-    Ok(bytes as usize)
+}
+
+/// The longest a handshake token may live.
+const LONGEST_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
+
+/// A token lifetime: whole seconds (`3600`) or a duration (`1h`, `30m`, `7days`), more than
+/// zero and at most a year.
+fn parse_lifetime(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let d = match t.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(t).map_err(|e| {
+            format!("'{text}' is not a duration ({e}): write seconds, or one such as 30m or 1h")
+        })?,
+    };
+    if d.is_zero() || d > LONGEST_LIFETIME {
+        return Err(format!(
+            "'{text}': a token lifetime is more than zero and at most a year"
+        ));
+    }
+    Ok(d)
 }
 
 /// `lakemeta serve`: until SIGTERM or Ctrl-C, then lets calls in progress finish.
@@ -115,7 +120,7 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         listen: args.listen,
         users: args.users,
         no_auth: args.no_auth,
-        token_ttl: Duration::from_secs(args.token_ttl),
+        token_ttl: args.token_ttl,
         tls: args.tls_cert.zip(args.tls_key),
         limits: Limits {
             max_queries: args.max_queries,
@@ -187,19 +192,30 @@ pub(super) fn hash() -> Result<Exit> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use std::time::Duration;
+
+    use super::{parse_lifetime, parse_size};
 
     #[test]
-    fn sizes_read_with_binary_units() {
+    fn sizes_read_with_binary_and_decimal_units() {
         assert_eq!(parse_size("1GiB"), Ok(1 << 30));
         assert_eq!(parse_size("512 MiB"), Ok(512 << 20));
-        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
         assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(
-            parse_size("2 parsecs")
-                .unwrap_err()
-                .contains("unknown unit 'parsecs'")
-        );
+        let err = parse_size("2 parsecs").unwrap_err();
+        assert!(err.contains("'2 parsecs' is not a size"), "{err}");
         assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999 EiB").is_err());
+    }
+
+    #[test]
+    fn token_lifetimes_are_durations_within_a_year() {
+        assert_eq!(parse_lifetime("3600"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_lifetime("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_lifetime("7days"), Ok(Duration::from_secs(7 * 86_400)));
+        for bad in ["0", "18446744073709551615", "2years", "soon", ""] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -378,7 +378,11 @@ impl Authenticator {
         };
         // forget the expired ones while here
         issued.retain(|_, (_, expires)| *expires > now);
-        issued.insert(token.clone(), (principal, now + self.ttl));
+        // a lifetime past what the clock can hold is as good as none ending
+        let until = now
+            .checked_add(self.ttl)
+            .unwrap_or_else(|| now + Duration::from_secs(366 * 86_400));
+        issued.insert(token.clone(), (principal, until));
         token
     }
 }
