@@ -20,6 +20,10 @@ pub struct LintReport {
 /// Lints one spec.
 pub fn lint(source: &SpecSource) -> LintReport {
     let mut report = LintReport::default();
+    if let Err(e) = super::source::check_nesting(source) {
+        report.problems.extend(problems_of(source, e));
+        return report;
+    }
     let standard = match serde_norway::from_str::<serde_norway::Value>(&source.text) {
         Ok(doc) => match doc.get("kind").and_then(serde_norway::Value::as_str) {
             Some("DataContract") => Some(&standard::ODCS),

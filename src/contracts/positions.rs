@@ -42,6 +42,10 @@ impl Positions {
         let mut stack: Vec<Open> = Vec::new();
         for item in Parser::new_from_str(text) {
             let Ok((event, span)) = item else { break };
+            if stack.len() > super::source::MAX_NESTING {
+                // a file nested this deep is refused: what is above is enough to point into it
+                break;
+            }
             match event {
                 Event::DocumentEnd => break,
                 Event::Scalar(value, ..) => {

@@ -123,6 +123,7 @@ impl Spec {
 /// Parses one spec file's text: a `kind: Domain`, `Teams` or `Policy` spec, an ODPS
 /// `kind: DataProduct`, or an ODCS `kind: DataContract` — one spec per table it describes.
 pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
+    check_nesting(&source)?;
     let value: Value = serde_norway::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
     let kind = value
         .get("kind")
@@ -326,6 +327,48 @@ impl<'a> Problems<'a> {
 }
 
 /// A serde_norway error as a spec error with the line it reports.
+/// How deep collections may nest in a spec file; the deepest real contract nests about ten.
+pub const MAX_NESTING: usize = 64;
+
+/// Refuses a file that is not YAML, or whose collections nest deeper than [`MAX_NESTING`],
+/// before any reader that recurses (or, as libyaml's loader does, takes time that grows with
+/// the square of the depth) sees it: a streaming parser reads the events one at a time.
+pub fn check_nesting(source: &SpecSource) -> Result<()> {
+    use saphyr_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for item in Parser::new_from_str(&source.text) {
+        let (event, span) = item.map_err(|e| Error::Spec {
+            file: source.file.clone(),
+            line: e.marker().line(),
+            field: "(document)".into(),
+            message: format!(
+                "{} at column {}: the file is not valid YAML",
+                e.info(),
+                e.marker().col() + 1
+            ),
+        })?;
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Error::Spec {
+                        file: source.file.clone(),
+                        line: span.start.line(),
+                        field: "(document)".into(),
+                        message: format!(
+                            "lists and mappings nest more than {MAX_NESTING} levels deep here: \
+                             no spec needs that many; flatten the document"
+                        ),
+                    });
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn yaml_error(source: &SpecSource, e: &serde_norway::Error) -> Error {
     let line = e.location().map(|l| l.line()).unwrap_or(1);
     let msg = e.to_string();

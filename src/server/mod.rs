@@ -2,6 +2,7 @@
 //! notebooks (ADBC, JDBC, any Flight SQL client).
 
 mod auth;
+mod malformed;
 mod metadata;
 mod metered;
 mod prepared;

@@ -1,7 +1,9 @@
 //! Flight's plain `GetSchema`: the schema of a statement's result without running it (ADBC's
 //! `adbc_execute_schema` asks it). arrow-flight's Flight SQL layer answers it "not yet
 //! implemented" and offers no hook, so the served service wraps lakemeta's: `GetSchema` is
-//! answered here, every other call is passed on unchanged.
+//! answered here; commands, tickets and action bodies that do not decode as what they claim are
+//! refused as `invalid_argument` (see [`super::malformed`]); every other call is passed on
+//! unchanged.
 
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::{
@@ -52,6 +54,7 @@ impl FlightService for WithSchemas {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
+        super::malformed::check_command("command", &request.get_ref().cmd)?;
         FlightService::get_flight_info(&self.0, request).await
     }
 
@@ -66,6 +69,7 @@ impl FlightService for WithSchemas {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
+        super::malformed::check_command("ticket", &request.get_ref().ticket)?;
         FlightService::do_get(&self.0, request).await
     }
 
@@ -87,6 +91,7 @@ impl FlightService for WithSchemas {
         &self,
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
+        super::malformed::check_action(request.get_ref())?;
         FlightService::do_action(&self.0, request).await
     }
 

@@ -117,7 +117,10 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
     );
     let err = load_path(&specs_dir).unwrap_err().to_string();
     assert!(
-        err.contains("b_contract.yaml:5: (document): did not find expected"),
+        err.contains(
+            "b_contract.yaml:5: (document): while parsing a flow sequence, expected ',' or ']' \
+             at column 1: the file is not valid YAML"
+        ),
         "{err}"
     );
     // a second bad file: both are named, each with its problems, not only the first file's
@@ -135,7 +138,10 @@ async fn bad_specs_name_file_line_and_field_and_write_nothing() {
         "{err}"
     );
     assert!(
-        err.contains("b_contract.yaml:5: (document): did not find expected"),
+        err.contains(
+            "b_contract.yaml:5: (document): while parsing a flow sequence, expected ',' or ']' \
+             at column 1: the file is not valid YAML"
+        ),
         "{err}"
     );
     let c = c.display();

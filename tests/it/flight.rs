@@ -22,7 +22,7 @@ pub(super) const LIMITS: Limits = Limits {
 
 /// A server on 127.0.0.1 (port chosen by the system) over a fresh warehouse with user
 /// alice/wonderland; it stops when the returned sender is dropped.
-async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+pub(super) async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
     let catalog = catalog_in(&dir.join("wh")).await;
     let users = users_file(dir, "alice", "wonderland");
     let options = ServeOptions {

@@ -6,6 +6,7 @@ mod concurrency;
 mod contracts;
 mod flight;
 mod governance;
+mod hostile;
 mod interrupt;
 mod jobs;
 mod masks;
