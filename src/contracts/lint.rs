@@ -3,7 +3,7 @@
 //! reading of it, a domain,
 //! teams or policy spec by lakemeta's — with every problem the judges find.
 
-use super::source::{SpecSource, parse_spec, problems_of};
+use super::source::{SpecSource, parse_checked, problems_of};
 use super::standard;
 use crate::error::SpecProblem;
 
@@ -51,7 +51,7 @@ pub fn lint(source: &SpecSource) -> LintReport {
             }
         }
     }
-    match parse_spec(source.clone()) {
+    match parse_checked(source.clone()) {
         Ok(specs) => {
             for spec in &specs {
                 report.notes.extend_from_slice(spec.notes());

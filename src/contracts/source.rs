@@ -124,6 +124,11 @@ impl Spec {
 /// `kind: DataProduct`, or an ODCS `kind: DataContract` — one spec per table it describes.
 pub fn parse_spec(source: SpecSource) -> Result<Vec<Spec>> {
     check_nesting(&source)?;
+    parse_checked(source)
+}
+
+/// [`parse_spec`] of a source [`check_nesting`] has passed.
+pub(crate) fn parse_checked(source: SpecSource) -> Result<Vec<Spec>> {
     let value: Value = serde_norway::from_str(&source.text).map_err(|e| yaml_error(&source, &e))?;
     let kind = value
         .get("kind")
