@@ -1007,18 +1007,9 @@ fn property_type(
     at: &str,
     notes: &mut Vec<String>,
 ) -> std::result::Result<DataType, (String, String)> {
-    let what = if p.name.is_empty() {
-        at.to_string()
-    } else {
-        format!("column '{}'", p.name)
-    };
+    let what = column_label(p, at);
     let logical = p.logical_type.as_deref().map(str::trim);
-    let option = |k: &str| {
-        p.logical_type_options
-            .as_ref()
-            .and_then(|o| o.get(k))
-            .and_then(Value::as_str)
-    };
+    let option = |k: &str| type_option(p, k);
     if let Some(physical) = &p.physical_type
         && let Some(t) = arrow_type(physical)
     {
@@ -1049,6 +1040,23 @@ fn property_type(
     property_type_logical(p, at, p.physical_type.as_deref(), notes)
 }
 
+/// How messages name a property: `column 'x'`, or where it is when it has no name.
+fn column_label(p: &Property, at: &str) -> String {
+    if p.name.is_empty() {
+        at.to_string()
+    } else {
+        format!("column '{}'", p.name)
+    }
+}
+
+/// A text option of the property's `logicalTypeOptions`.
+fn type_option<'a>(p: &'a Property, key: &str) -> Option<&'a str> {
+    p.logical_type_options
+        .as_ref()
+        .and_then(|o| o.get(key))
+        .and_then(Value::as_str)
+}
+
 /// The Arrow type a property's `logicalType` and its options give (see [`property_type`]);
 /// `unmapped` is the physical type lakemeta could not map, said in a note.
 fn property_type_logical(
@@ -1057,18 +1065,9 @@ fn property_type_logical(
     unmapped: Option<&str>,
     notes: &mut Vec<String>,
 ) -> std::result::Result<DataType, (String, String)> {
-    let what = if p.name.is_empty() {
-        at.to_string()
-    } else {
-        format!("column '{}'", p.name)
-    };
+    let what = column_label(p, at);
     let logical = p.logical_type.as_deref().map(str::trim);
-    let option = |k: &str| {
-        p.logical_type_options
-            .as_ref()
-            .and_then(|o| o.get(k))
-            .and_then(Value::as_str)
-    };
+    let option = |k: &str| type_option(p, k);
     let t = match logical {
         Some("string") => DataType::Utf8,
         Some("boolean") => DataType::Boolean,

@@ -273,15 +273,7 @@ fn record_data_product(
     };
     current
         .authorize_data_product(&change, who, &changes.domains)
-        .map_err(|e| match e {
-            Error::PermissionDenied(reason) => Error::SpecDenied {
-                file: src.file.clone(),
-                line: src.line_of("domain"),
-                field: "domain".into(),
-                reason,
-            },
-            other => other,
-        })?;
+        .map_err(|e| denied_at(src, "domain", e))?;
     changes.data_products.push(change);
     Ok(())
 }
@@ -348,15 +340,21 @@ fn set_port(
     };
     current
         .authorize_product(&change, who, &changes.domains)
-        .map_err(|e| match e {
-            Error::PermissionDenied(reason) => Error::SpecDenied {
-                file: src.file.clone(),
-                line: src.line_of("outputPorts"),
-                field: "outputPorts".into(),
-                reason,
-            },
-            other => other,
-        })?;
+        .map_err(|e| denied_at(src, "outputPorts", e))?;
     changes.products.push(change);
     Ok(())
+}
+
+/// A refusal of the data product's change, placed at `field` of its file; other errors as
+/// they are.
+fn denied_at(src: &SpecSource, field: &str, e: Error) -> Error {
+    match e {
+        Error::PermissionDenied(reason) => Error::SpecDenied {
+            file: src.file.clone(),
+            line: src.line_of(field),
+            field: field.into(),
+            reason,
+        },
+        other => other,
+    }
 }
