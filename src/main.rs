@@ -18,17 +18,14 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
+    match lakemeta::cli::runtime::block_on(move || cli.run()) {
+        Ok(Ok(exit)) => ExitCode::from(exit.code()),
+        Ok(Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(cli.run()) {
-        Ok(exit) => ExitCode::from(exit.code()),
-        Err(e) => {
-            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }

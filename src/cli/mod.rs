@@ -9,6 +9,7 @@ mod domain;
 mod jobs;
 mod lineage;
 mod product;
+pub mod runtime;
 mod serve;
 mod shell;
 mod sql;

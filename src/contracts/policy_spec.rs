@@ -259,6 +259,7 @@ pub(crate) fn check_expression(
     if sql.trim().is_empty() {
         return Err("is empty: write a SQL expression".into());
     }
+    crate::model::check_sql_depth(sql).map_err(|e| format!("is not accepted: {e}"))?;
     let expr = Parser::new(&GenericDialect {})
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
@@ -296,6 +297,9 @@ pub(crate) fn identifiers(expr: &SqlExpr) -> Vec<String> {
 
 /// The column names a row filter's predicate uses.
 pub(crate) fn predicate_columns(sql: &str) -> Vec<String> {
+    if crate::model::check_sql_depth(sql).is_err() {
+        return Vec::new();
+    }
     Parser::new(&GenericDialect {})
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())

@@ -10,6 +10,8 @@ use datafusion::sql::sqlparser::ast::{Expr, Value, ValueWithSpan, visit_expressi
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use crate::model::check_sql_depth;
+
 /// What a literal compared with a classified column becomes.
 const HIDDEN: &str = "***";
 
@@ -19,7 +21,12 @@ pub fn redact_pii_literals(sql: &str, columns: &BTreeSet<String>) -> String {
     if columns.is_empty() {
         return sql.to_string();
     }
-    let Ok(mut statements) = Parser::parse_sql(&GenericDialect {}, sql) else {
+    // a statement too deep to plan is not parsed here either (its tree would be walked and
+    // printed recursively)
+    let parsed = check_sql_depth(sql)
+        .ok()
+        .and_then(|()| Parser::parse_sql(&GenericDialect {}, sql).ok());
+    let Some(mut statements) = parsed else {
         return "(statement text withheld: it names PII columns and could not be parsed to \
                 redact them)"
             .into();

@@ -8,6 +8,7 @@ mod governance;
 mod lineage;
 mod principal;
 mod product;
+mod statement_depth;
 
 pub use bound::{Bound, bound, number};
 pub use check_kind::{is_column_metric, metric_kind};
@@ -21,6 +22,7 @@ pub use governance::{
 pub use lineage::{LineageEdge, edge_kind};
 pub use principal::Principal;
 pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};
+pub use statement_depth::{MAX_STATEMENT_DEPTH, check_sql_depth, check_statement_depth};
 
 /// Microseconds since the Unix epoch, UTC: how every timestamp of the system tables is kept.
 pub fn now_micros() -> i64 {

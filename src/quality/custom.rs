@@ -47,6 +47,8 @@ pub async fn run_sql_check(
         .replace("${property}", &format!("\"{column}\""))
         .replace("{property}", &format!("\"{column}\""));
     let sql = sql.trim().trim_end_matches(';').to_string();
+    crate::model::check_sql_depth(&sql)
+        .map_err(|e| format!("the check's SQL is not run: {e}; fix the query in the contract"))?;
     // planned as written, so errors point into the check's own query; a query only: no DDL,
     // no COPY or INSERT, no SET — a contract's SQL cannot act on the machine or the catalog
     let query_only = SQLOptions::new()

@@ -147,6 +147,7 @@ impl Session {
     /// Runs an internal query within the current statement (through the gate, not audited on
     /// its own).
     pub(crate) async fn query(&self, sql: &str) -> Result<Output> {
+        crate::model::check_sql_depth(sql)?;
         let mut stmts = datafusion::sql::parser::DFParser::parse_sql(sql)?;
         let stmt = stmts
             .pop_front()

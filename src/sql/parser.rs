@@ -1,3 +1,4 @@
+use datafusion::error::DataFusionError;
 use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -6,7 +7,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::statements::{CheckTarget, Grantee, LakeStatement, LineageEnd, ParsedStatement};
 use crate::error::{Error, Result};
-use crate::model::{DataFormat, GranteeKind, ProductName, validate_name};
+use crate::model::{DataFormat, GranteeKind, ProductName, check_statement_depth, validate_name};
 
 /// Parses a string of `;`-separated statements. Errors name the line and column.
 pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
@@ -14,10 +15,12 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| Error::Sql(format!("syntax error: {e}")))?;
+    check_statement_depth(&tokens)?;
     let mut p = DFParserBuilder::new(niladic_calls(tokens))
         .with_dialect(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
         .build()
-        .map_err(|e| Error::Sql(e.to_string().replace("SQL error: ", "")))?;
+        .map_err(engine_parse_error)?;
     let mut out = Vec::new();
     let mut expect_delimiter = false;
     loop {
@@ -38,9 +41,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
         let stmt = match parse_lake(&mut p).map_err(sql_error)? {
             Some(s) => ParsedStatement::Lake(s),
             None => {
-                let mut stmt = p
-                    .parse_statement()
-                    .map_err(|e| Error::Sql(e.to_string().replace("SQL error: ", "")))?;
+                let mut stmt = p.parse_statement().map_err(engine_parse_error)?;
                 number_placeholders(&mut stmt);
                 ParsedStatement::DataFusion(Box::new(stmt))
             }
@@ -104,9 +105,26 @@ fn number_placeholders(stmt: &mut DfStatement) {
 fn sql_error(e: ParserError) -> Error {
     let msg = match e {
         ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
-        ParserError::RecursionLimitExceeded => "statement nested too deeply".into(),
+        ParserError::RecursionLimitExceeded => format!(
+            "the statement nests more than {} levels of parentheses, subqueries or prefix \
+             operators: flatten it, or split it into smaller statements (a view or a temporary \
+             table per part)",
+            RECURSION_LIMIT
+        ),
     };
     Error::Sql(format!("syntax error: {msg}"))
+}
+
+/// How deeply the engine's parser recurses (its default): parentheses, subqueries, prefix
+/// operators.
+const RECURSION_LIMIT: usize = 50;
+
+/// The engine parser's error: a syntax error as [`sql_error`] words it, anything else as is.
+fn engine_parse_error(e: DataFusionError) -> Error {
+    match e {
+        DataFusionError::SQL(e, _) => sql_error(*e),
+        other => Error::Sql(other.to_string()),
+    }
 }
 
 fn peek_word(p: &DFParser, n: usize) -> Option<String> {
