@@ -138,10 +138,10 @@ pub enum Error {
     #[error("cancelled: {0}")]
     Cancelled(String),
     /// An error from the query engine.
-    #[error("{}", strip_df(.0))]
+    #[error("{}{}", strip_df(.0), retry_note(.0))]
     DataFusion(#[from] DataFusionError),
     /// An error from a Delta table.
-    #[error("Delta table at {location}: {source}")]
+    #[error("Delta table at {location}: {source}{}", retry_note(.source))]
     Delta {
         /// The table location.
         location: String,
@@ -150,7 +150,7 @@ pub enum Error {
         source: deltalake::DeltaTableError,
     },
     /// An error from object storage.
-    #[error("object storage at {location}: {source}")]
+    #[error("object storage at {location}: {source}{}", retry_note(.source))]
     ObjectStore {
         /// The location that was accessed.
         location: String,
@@ -166,6 +166,16 @@ pub enum Error {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// An operation failed while the storage was failing: the error as it came, from a layer
+    /// that kept only the text of the storage's error.
+    #[error(
+        "{source} (the storage failed while this ran, perhaps only for a moment: retry; after \
+         a failed write, check first whether it took effect, as its answer may have been lost)"
+    )]
+    StorageFailed {
+        /// The operation's error.
+        source: Box<Error>,
     },
     /// An Arrow error.
     #[error("arrow: {0}")]
@@ -243,6 +253,82 @@ fn from_df(e: DataFusionError) -> Error {
 
 /// DataFusion prefixes messages with its error kind ("Error during planning: ..."); users
 /// of lakemeta get the message itself.
+/// What a storage failure in `e`'s cause chain means for retrying, as the end of a message: a
+/// failure that may be temporary (a timeout, a dropped connection, a server error or
+/// throttling that outlasted the store's own retries) says to retry, and that a write may
+/// have taken effect before its answer was lost; one that will not pass by itself says what
+/// to fix. Empty when the chain holds no storage failure.
+pub fn retry_note(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    const TEMPORARY: &str = " (a storage failure that may be temporary: retry; after a \
+                             failed write, check first whether it took effect, as its answer \
+                             may have been lost)";
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if let Some(os) = cause.downcast_ref::<object_store::Error>() {
+            return match os {
+                object_store::Error::Generic { source, .. } => match io_kind(source.as_ref()) {
+                    Some(kind) => io_note(kind),
+                    None => TEMPORARY,
+                },
+                object_store::Error::JoinError { .. } => TEMPORARY,
+                object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. } => {
+                    " (the storage refused lakemeta's credentials: retrying will not help \
+                     until the credentials or the bucket's permissions are fixed)"
+                }
+                _ => "",
+            };
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return io_note(io.kind());
+        }
+        // Delta's kernel keeps an object-store failure without linking it as the cause
+        if let Some(delta_kernel::Error::ObjectStore(os)) = cause.downcast_ref() {
+            return retry_note(os);
+        }
+        next = cause.source();
+    }
+    ""
+}
+
+/// The kind of the first I/O error in a chain.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        next = cause.source();
+    }
+    None
+}
+
+/// What an I/O failure means for retrying.
+fn io_note(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind as K;
+    match kind {
+        K::TimedOut
+        | K::ConnectionReset
+        | K::ConnectionAborted
+        | K::ConnectionRefused
+        | K::NotConnected
+        | K::BrokenPipe
+        | K::Interrupted
+        | K::WouldBlock
+        | K::UnexpectedEof
+        | K::Other => {
+            " (a storage failure that may be temporary: retry; after a failed write, check \
+             first whether it took effect, as its answer may have been lost)"
+        }
+        K::StorageFull | K::QuotaExceeded => " (the storage is full: free space, then retry)",
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            " (the storage refused access: retrying will not help until the permissions are \
+             fixed)"
+        }
+        _ => "",
+    }
+}
+
 fn strip_df(e: &DataFusionError) -> String {
     match e {
         DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.clone(),

@@ -17,6 +17,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, LineageEdge, Principal, ProductName};
+use crate::storage::{attribute_storage_failures, storage_failures};
 
 /// What `apply` did or, with `--dry-run`, would do.
 #[derive(Debug, Default)]
@@ -426,6 +427,18 @@ async fn plan(
 /// catalog changes (see [`Catalog::commit`]). Applying the same specs again changes nothing
 /// and commits nothing. If the commit fails, the tables it created are removed again.
 pub async fn apply_specs(
+    catalog: &Catalog,
+    specs: &[Spec],
+    state: &SessionState,
+    principal: &Principal,
+) -> Result<ApplyReport> {
+    let failures = storage_failures();
+    let applied = apply_planned(catalog, specs, state, principal).await;
+    attribute_storage_failures(failures, applied)
+}
+
+/// [`apply_specs`], without marking an error that came with a storage failure.
+async fn apply_planned(
     catalog: &Catalog,
     specs: &[Spec],
     state: &SessionState,

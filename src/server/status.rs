@@ -28,6 +28,7 @@ pub fn status_of(error: Error) -> Status {
         Error::Warehouse { .. }
         | Error::Delta { .. }
         | Error::ObjectStore { .. }
+        | Error::StorageFailed { .. }
         | Error::Io { .. } => Status::unavailable(message),
     }
 }

@@ -76,7 +76,8 @@ impl Session {
             let access = state.read_whole(who, &name, "RUN CHECKS")?;
             state.check_write_product(who, &name).map_err(|e| match e {
                 Error::PermissionDenied(m) => Error::PermissionDenied(format!(
-                    "{m}; RUN CHECKS records results, which only a product's owners and admins                      do — run_checks('{name}') evaluates the checks without recording them"
+                    "{m}; RUN CHECKS records results, which only a product's owners and admins \
+                     do — run_checks('{name}') evaluates the checks without recording them"
                 )),
                 other => other,
             })?;

@@ -22,7 +22,7 @@ use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductTables};
 use crate::error::{Error, Result};
 use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
 use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
-use crate::storage::Warehouse;
+use crate::storage::{Warehouse, attribute_storage_failures, storage_failures};
 
 /// The name of lakemeta's DataFusion catalog.
 pub const CATALOG_NAME: &str = "lakemeta";
@@ -294,6 +294,7 @@ impl Session {
         params: Option<Vec<datafusion::common::ScalarValue>>,
     ) -> Result<Answer> {
         let span = self.begin(stmt.kind(), Some(stmt.to_string())).await?;
+        let failures = storage_failures();
         let result = match self.check_statement(&stmt) {
             Err(e) => Err(e),
             Ok(()) => match stmt {
@@ -302,7 +303,7 @@ impl Session {
             },
         }
         .map_err(Error::unwrap_df);
-        match result {
+        match attribute_storage_failures(failures, result) {
             Ok(Answer::Done(out)) => {
                 span.finish(Some(out.audited_rows()), Some(out.byte_count()), None);
                 Ok(Answer::Done(out))

@@ -20,6 +20,7 @@ use object_store::ObjectStore;
 use url::Url;
 
 use super::location::WarehouseLocation;
+use super::resilient_store::ResilientStore;
 use super::system_table::{LogWatch, delta_err, is_commit_race, table_handle};
 use crate::error::{Error, Result};
 use crate::model::DataFormat;
@@ -84,10 +85,7 @@ impl ProductData {
         if table.version() == before {
             return Ok(false);
         }
-        self.provider = table
-            .table_provider()
-            .await
-            .map_err(|e| Error::invalid(format!("Delta table at {}: {e}", self.url)))?;
+        self.provider = table.table_provider().await.map_err(Error::DataFusion)?;
         Ok(true)
     }
 }
@@ -153,7 +151,7 @@ impl DataStore {
             .value()
             .parse_url_opts(url, &config)
             .map_err(|e| Error::invalid(format!("cannot open {url}: {e}")))?;
-        Ok((key, store))
+        Ok((key, ResilientStore::wrap(store)))
     }
 
     /// Opens a product's data for querying. `state` is the query session, whose object store
@@ -175,10 +173,7 @@ impl DataStore {
                 }
                 let mut table = table_handle(&store, &dir, &self.location.options)?;
                 table.load().await.map_err(|e| missing_or(&dir, e))?;
-                let provider = table
-                    .table_provider()
-                    .await
-                    .map_err(|e| Error::invalid(format!("Delta table at {dir}: {e}")))?;
+                let provider = table.table_provider().await.map_err(Error::DataFusion)?;
                 let log = LogWatch::new(&store, &dir)?;
                 Ok(ProductData {
                     provider,

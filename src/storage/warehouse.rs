@@ -11,6 +11,7 @@ use url::Url;
 use super::data::DataStore;
 use super::location::WarehouseLocation;
 use super::mask_key::MaskKey;
+use super::resilient_store::ResilientStore;
 use super::schemas::SystemTableKind;
 use super::system_table::SystemTable;
 use crate::error::{Error, Result};
@@ -52,6 +53,16 @@ impl Warehouse {
     /// newer layout, is refused.
     pub async fn open(location: WarehouseLocation) -> Result<Self> {
         let store = root_store(&location)?;
+        Self::open_on(location, store).await
+    }
+
+    /// Opens the warehouse at `location` through `store`, the object store at the root of the
+    /// location's bucket or filesystem, instead of the one lakemeta would configure from the
+    /// location: a store wrapped to add caching, metrics or, in tests, injected faults. Every
+    /// read and write of the warehouse and of products stored beside it goes through `store`.
+    /// Calls that may fail only for a moment are retried (see [`ResilientStore`]).
+    pub async fn open_on(location: WarehouseLocation, store: Arc<dyn ObjectStore>) -> Result<Self> {
+        let store = ResilientStore::wrap(store);
         let prefix = Path::from_url_path(location.url.path()).map_err(|e| Error::Warehouse {
             location: location.display.clone(),
             reason: format!("invalid path: {e}"),
@@ -154,7 +165,7 @@ fn store_err(location: &WarehouseLocation, e: object_store::Error) -> Error {
 }
 
 /// The object store at the root of the location's bucket or filesystem.
-fn root_store(location: &WarehouseLocation) -> Result<Arc<dyn ObjectStore>> {
+pub fn root_store(location: &WarehouseLocation) -> Result<Arc<dyn ObjectStore>> {
     let url = &location.url;
     if url.scheme() == "file" {
         let path = url.to_file_path().map_err(|_| Error::Warehouse {

@@ -4,6 +4,7 @@ mod apply;
 mod cli;
 mod concurrency;
 mod contracts;
+mod faults;
 mod flight;
 mod governance;
 mod hostile;
