@@ -10,6 +10,7 @@ mod governance;
 mod hostile;
 mod interrupt;
 mod jobs;
+mod kills;
 mod masks;
 mod openlineage;
 mod peers;
