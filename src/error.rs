@@ -33,6 +33,14 @@ pub enum Error {
         /// The valid choices or the fix.
         hint: String,
     },
+    /// A table that does not exist (a name without a domain, read from schema `meta`).
+    #[error("unknown table '{name}'; {hint}")]
+    UnknownTable {
+        /// The name asked for.
+        name: String,
+        /// The valid choices or the fix.
+        hint: String,
+    },
     /// Something that already exists.
     #[error("{what} already exists; {hint}")]
     AlreadyExists {

@@ -11,7 +11,9 @@ pub fn status_of(error: Error) -> Status {
     let error = error.unwrap_df();
     let message = error.to_string();
     match &error {
-        Error::UnknownDomain { .. } | Error::UnknownProduct { .. } => Status::not_found(message),
+        Error::UnknownDomain { .. } | Error::UnknownProduct { .. } | Error::UnknownTable { .. } => {
+            Status::not_found(message)
+        }
         Error::AlreadyExists { .. } => Status::already_exists(message),
         Error::Spec { .. }
         | Error::SpecProblems { .. }
@@ -40,9 +42,6 @@ fn datafusion_status(e: &DataFusionError, message: String) -> Status {
              ask for fewer rows or columns at once, or raise the limit"
         )),
         DataFusionError::NotImplemented(_) => Status::unimplemented(message),
-        DataFusionError::Plan(m) if m.contains("table") && m.contains("not found") => {
-            Status::not_found(message)
-        }
         DataFusionError::SQL(..)
         | DataFusionError::Plan(_)
         | DataFusionError::SchemaError(..)
@@ -64,10 +63,11 @@ mod tests {
             status_of(Error::invalid("bad")).code(),
             Code::InvalidArgument
         );
-        let plan = Error::DataFusion(DataFusionError::Plan(
-            "table 'lakemeta.meta.nope' not found".into(),
-        ));
-        assert_eq!(status_of(plan).code(), Code::NotFound);
+        let unknown = Error::UnknownTable {
+            name: "nope".into(),
+            hint: "…".into(),
+        };
+        assert_eq!(status_of(unknown).code(), Code::NotFound);
         let memory = Error::DataFusion(DataFusionError::ResourcesExhausted("pool".into()));
         assert_eq!(status_of(memory).code(), Code::ResourceExhausted);
     }

@@ -496,6 +496,46 @@ impl Session {
             .await
     }
 
+    /// Refuses a name of schema `meta` (the default one) that is no table of it: an unknown
+    /// table, or a data product named without its domain.
+    fn meta_table_exists(&self, table: &str) -> Result<()> {
+        let meta = self
+            .ctx
+            .catalog(CATALOG_NAME)
+            .and_then(|c| c.schema(META_SCHEMA));
+        match meta {
+            Some(schema) if !schema.table_exist(table) => {
+                let mut tables = schema.table_names();
+                tables.sort();
+                let owners: Vec<String> = self
+                    .catalog
+                    .state()
+                    .products
+                    .keys()
+                    .filter(|p| p.name == table)
+                    .map(ToString::to_string)
+                    .collect();
+                let hint = if owners.is_empty() {
+                    format!(
+                        "the tables of meta are {}; a data product is named domain.product \
+                         (SHOW PRODUCTS lists them)",
+                        tables.join(", ")
+                    )
+                } else {
+                    format!(
+                        "a data product is named with its domain: {}",
+                        owners.join(", ")
+                    )
+                };
+                Err(Error::UnknownTable {
+                    name: table.to_string(),
+                    hint,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Registers what a statement names, checks that the principal may read every product it
     /// reads, and plans it.
     async fn plan_df(&self, stmt: DfStatement) -> Result<LogicalPlan> {
@@ -515,6 +555,12 @@ impl Session {
                 None | Some(META_SCHEMA) => {
                     if reads_audit_log(r) {
                         self.catalog.refresh_audit().await?;
+                    }
+                    // a table function (generate_series, lineage, …) is no table
+                    let function = r.schema().is_none()
+                        && self.ctx.state().table_functions().contains_key(r.table());
+                    if !function && !is_write_target(&stmt, r) {
+                        self.meta_table_exists(r.table())?;
                     }
                 }
                 Some(schema) => {

@@ -146,9 +146,17 @@ fn kills(points_per_operation: usize) {
         rt.block_on(prepare(&reference, with_mesh));
         let before = rt.block_on(count(&reference, op.probe)).unwrap();
         let started = Instant::now();
-        let status = command(&reference, &op.args).status().unwrap();
+        let out = command(&reference, &op.args)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
         let took = started.elapsed();
-        assert!(ran(status), "{} without a kill failed", op.name);
+        assert!(
+            ran(out.status),
+            "{} without a kill failed: {}",
+            op.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
         let after = rt.block_on(count(&reference, op.probe)).unwrap();
         assert_ne!(before, after, "{} changed nothing", op.name);
         for point in 0..points_per_operation {
