@@ -463,6 +463,20 @@ async fn apply_planned(
         }
     }
     if let Err(e) = catalog.commit(&report.changes, principal).await {
+        // a commit that failed part-way (or whose outcome is unknown) may have registered some
+        // products: their tables stay, only the others' go
+        let registered: Vec<Url> = match catalog.refresh().await {
+            Ok(_) => {
+                let state = catalog.state();
+                new_tables
+                    .iter()
+                    .filter(|t| state.products.contains_key(&t.product))
+                    .map(|t| t.url.clone())
+                    .collect()
+            }
+            Err(_) => created.clone(),
+        };
+        created.retain(|u| !registered.contains(u));
         undo(catalog, &created).await;
         return Err(e);
     }

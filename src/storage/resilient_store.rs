@@ -68,8 +68,25 @@ pub fn attribute_storage_failures<T>(
     before: u64,
     result: crate::error::Result<T>,
 ) -> crate::error::Result<T> {
+    // only errors the storage can cause: a refusal or a user's mistake stays what it is, even
+    // while another statement's storage calls fail
+    let from_storage = |e: &Error| {
+        matches!(
+            e,
+            Error::Delta { .. }
+                | Error::DataFusion(_)
+                | Error::ObjectStore { .. }
+                | Error::Warehouse { .. }
+                | Error::Io { .. }
+                | Error::Arrow(_)
+        )
+    };
     match result {
-        Err(e) if storage_failures() > before && crate::error::retry_note(&e).is_empty() => {
+        Err(e)
+            if storage_failures() > before
+                && from_storage(&e)
+                && crate::error::retry_note(&e).is_empty() =>
+        {
             Err(Error::StorageFailed {
                 source: Box::new(e),
             })
