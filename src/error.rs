@@ -259,17 +259,17 @@ fn from_df(e: DataFusionError) -> Error {
     }
 }
 
-/// DataFusion prefixes messages with its error kind ("Error during planning: ..."); users
-/// of lakemeta get the message itself.
+/// The end of a message about a storage failure that may pass by itself.
+const TEMPORARY: &str = " (a storage failure that may be temporary: retry; after a failed \
+                         write, check first whether it took effect, as its answer may have \
+                         been lost)";
+
 /// What a storage failure in `e`'s cause chain means for retrying, as the end of a message: a
 /// failure that may be temporary (a timeout, a dropped connection, a server error or
 /// throttling that outlasted the store's own retries) says to retry, and that a write may
 /// have taken effect before its answer was lost; one that will not pass by itself says what
 /// to fix. Empty when the chain holds no storage failure.
 pub fn retry_note(e: &(dyn std::error::Error + 'static)) -> &'static str {
-    const TEMPORARY: &str = " (a storage failure that may be temporary: retry; after a \
-                             failed write, check first whether it took effect, as its answer \
-                             may have been lost)";
     let mut next = Some(e);
     while let Some(cause) = next {
         if let Some(os) = cause.downcast_ref::<object_store::Error>() {
@@ -324,10 +324,7 @@ fn io_note(kind: std::io::ErrorKind) -> &'static str {
         | K::Interrupted
         | K::WouldBlock
         | K::UnexpectedEof
-        | K::Other => {
-            " (a storage failure that may be temporary: retry; after a failed write, check \
-             first whether it took effect, as its answer may have been lost)"
-        }
+        | K::Other => TEMPORARY,
         K::StorageFull | K::QuotaExceeded => " (the storage is full: free space, then retry)",
         K::PermissionDenied | K::ReadOnlyFilesystem => {
             " (the storage refused access: retrying will not help until the permissions are \
@@ -337,6 +334,8 @@ fn io_note(kind: std::io::ErrorKind) -> &'static str {
     }
 }
 
+/// DataFusion prefixes messages with its error kind ("Error during planning: ..."); users
+/// of lakemeta get the message itself.
 fn strip_df(e: &DataFusionError) -> String {
     match e {
         DataFusionError::Plan(m) | DataFusionError::Execution(m) => m.clone(),
