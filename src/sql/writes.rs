@@ -200,27 +200,9 @@ impl Session {
         let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
         let captured = capture(&input, &|r| self.product_of(r));
         let schema = Arc::new(input.schema().as_arrow().clone());
-        let required = || {
-            let names: Vec<&str> = product
-                .columns
-                .iter()
-                .filter(|c| !c.nullable)
-                .map(|c| c.name.as_str())
-                .collect();
-            names.join(", ")
-        };
-        let batches = self.collect(input).await.map_err(|e| {
-            let message = e.to_string();
-            if message.contains("declared as non-nullable") {
-                Error::invalid(format!(
-                    "the INSERT leaves a required (NOT NULL) column of data product {name} \
-                     NULL: give every row a value for {}; nothing was written",
-                    required()
-                ))
-            } else {
-                e
-            }
-        })?;
+        // DataFusion types an INSERT's VALUES by the target's columns, NOT NULL included, and
+        // would refuse a NULL there with Arrow's own words; the check below names the column
+        let batches = self.collect(nullable_values(input)?).await?;
         // the rows keep the sensitivity of their sources: the target must carry it already
         let target_tags = state.governance.sensitive_tags(product);
         let missing: Vec<String> = self
@@ -404,4 +386,27 @@ fn nullable(schema: &Schema) -> Arc<Schema> {
             .collect::<Vec<_>>(),
         schema.metadata().clone(),
     ))
+}
+
+/// `plan` with the `VALUES` lists in it typed nullable, and the schemas above them recomputed:
+/// rows are checked against the product's required columns after they are collected.
+fn nullable_values(plan: LogicalPlan) -> Result<LogicalPlan> {
+    use datafusion::common::DFSchema;
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::Values;
+    let rewritten = plan.transform_up(|node| match node {
+        LogicalPlan::Values(Values { schema, values }) => {
+            let fields = schema
+                .iter()
+                .map(|(q, f)| (q.cloned(), Arc::new(f.as_ref().clone().with_nullable(true))))
+                .collect();
+            let schema = DFSchema::new_with_metadata(fields, schema.metadata().clone())?;
+            Ok(Transformed::yes(LogicalPlan::Values(Values {
+                schema: Arc::new(schema),
+                values,
+            })))
+        }
+        other => Ok(Transformed::yes(other.recompute_schema()?)),
+    })?;
+    Ok(rewritten.data)
 }

@@ -453,8 +453,8 @@ async fn required_columns_refuse_nulls_by_name() {
         .to_string();
     assert!(
         err.contains(
-            "leaves a required (NOT NULL) column of data product orders.orders_fact NULL: give \
-             every row a value for order_id, user_id, order_total, order_status, created_at"
+            "column 'user_id' of data product orders.orders_fact is required (NOT NULL, as its \
+             contract says), but 1 row(s) of the INSERT leave it NULL"
         ),
         "{err}"
     );
