@@ -6,6 +6,7 @@ mod malformed;
 mod metadata;
 mod metered;
 mod prepared;
+mod put;
 mod schemas;
 mod service;
 mod status;

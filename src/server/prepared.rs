@@ -10,7 +10,6 @@ use arrow::datatypes::Schema;
 use arrow::ipc::writer::IpcWriteOptions;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::error::FlightError;
-use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::{IpcMessage, SchemaAsIpc};
 use datafusion::common::ScalarValue;
 use futures::TryStreamExt;
@@ -117,7 +116,7 @@ pub fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
 
 /// The parameter rows a client sent in a `DoPut` stream (none when it sent no batch).
 pub async fn parameter_rows(
-    stream: PeekableFlightDataStream,
+    stream: super::service::PutMessages,
 ) -> Result<Vec<Vec<ScalarValue>>, Status> {
     let batches: Vec<RecordBatch> =
         FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from))

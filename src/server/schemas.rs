@@ -2,8 +2,9 @@
 //! `adbc_execute_schema` asks it). arrow-flight's Flight SQL layer answers it "not yet
 //! implemented" and offers no hook, so the served service wraps lakemeta's: `GetSchema` is
 //! answered here; commands, tickets and action bodies that do not decode as what they claim are
-//! refused as `invalid_argument` (see [`super::malformed`]); every other call is passed on
-//! unchanged.
+//! refused as `invalid_argument` (see [`super::malformed`]); `DoPut` is dispatched by lakemeta
+//! ([`super::put`]) so that a bad first message is refused the same way; every other call is
+//! passed on unchanged.
 
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::{
@@ -77,7 +78,7 @@ impl FlightService for WithSchemas {
         &self,
         request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
-        FlightService::do_put(&self.0, request).await
+        super::put::dispatch(&self.0, request).await
     }
 
     async fn do_exchange(

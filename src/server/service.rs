@@ -28,8 +28,8 @@ use arrow_flight::sql::{
     TicketStatementQuery,
 };
 use arrow_flight::{
-    Action, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse,
-    SchemaResult, Ticket,
+    Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest,
+    HandshakeResponse, SchemaResult, Ticket,
 };
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
@@ -588,13 +588,7 @@ impl FlightSqlService for LakeFlightService {
         cmd: CommandPreparedStatementQuery,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<DoPutPreparedStatementResult, Status> {
-        let principal = self.principal(&request)?;
-        let rows = parameter_rows(request.into_inner()).await?;
-        self.prepared
-            .bind(&cmd.prepared_statement_handle, &principal.name, rows)?;
-        Ok(DoPutPreparedStatementResult {
-            prepared_statement_handle: Some(cmd.prepared_statement_handle),
-        })
+        self.put_parameters(cmd, put_messages(request)).await
     }
 
     async fn do_put_prepared_statement_update(
@@ -602,36 +596,7 @@ impl FlightSqlService for LakeFlightService {
         cmd: CommandPreparedStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        let principal = self.principal(&request)?;
-        let channel = self.channel(&request);
-        let _running = self.admit()?;
-        let who = principal.name.clone();
-        let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
-        let mut rows = parameter_rows(request.into_inner()).await?;
-        if rows.is_empty() {
-            rows = prepared.params.clone();
-        }
-        if rows.is_empty() {
-            rows.push(Vec::new());
-        }
-        let session = self.session(principal, channel.clone()).await?;
-        let mut written = 0i64;
-        for params in rows {
-            match session
-                .sql_with_params(&prepared.sql, params)
-                .await
-                .map_err(status_of)?
-            {
-                Answer::Done(out) => written += out.rows_written.map_or(0, |n| n as i64),
-                Answer::Rows(_) => {
-                    return Err(Status::invalid_argument(
-                        "this prepared statement is a query: execute it as a query, not an update",
-                    ));
-                }
-            }
-        }
-        tracing::info!(principal = %who, kind = "prepared update", rows = written, "update");
-        Ok(written)
+        self.put_prepared_update(cmd, put_messages(request)).await
     }
 
     async fn do_action_close_prepared_statement(
@@ -741,20 +706,7 @@ impl FlightSqlService for LakeFlightService {
         command: CommandStatementUpdate,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        let principal = self.principal(&request)?;
-        let channel = self.channel(&request);
-        let _running = self.admit()?;
-        let who = principal.name.clone();
-        let session = self.session(principal, channel.clone()).await?;
-        let out = session
-            .sql(&command.query)
-            .await
-            .map_err(status_of)?
-            .pop()
-            .ok_or_else(|| Status::invalid_argument("the update holds no statement: send one"))?;
-        let rows = out.rows_written.map_or(0, |n| n as i64);
-        tracing::info!(principal = %who, kind = "update", rows, "update");
-        Ok(rows)
+        self.put_update(command, put_messages(request)).await
     }
 
     async fn get_flight_info_catalogs(
@@ -902,80 +854,7 @@ impl FlightSqlService for LakeFlightService {
         cmd: CommandStatementIngest,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
-        let principal = self.principal(&request)?;
-        let channel = self.channel(&request);
-        let _running = self.admit()?;
-        let who = principal.name.clone();
-        if cmd.temporary || cmd.transaction_id.is_some() {
-            return Err(Status::unimplemented(
-                "lakemeta has no temporary tables or transactions: ingest into a data product",
-            ));
-        }
-        if let Some(c) = cmd
-            .catalog
-            .as_deref()
-            .filter(|c| *c != metadata::catalog_name())
-        {
-            return Err(Status::not_found(format!(
-                "unknown catalog '{c}': the catalog is {}",
-                metadata::catalog_name()
-            )));
-        }
-        let domain = cmd.schema.clone().ok_or_else(|| {
-            Status::invalid_argument(
-                "name the domain as the ingest's schema (db_schema_name): data products live \
-                 in domains",
-            )
-        })?;
-        let options = cmd.table_definition_options.unwrap_or_default();
-        let if_exists = match TableExistsOption::try_from(options.if_exists) {
-            Ok(TableExistsOption::Fail) => IfExists::Fail,
-            Ok(TableExistsOption::Append) => IfExists::Append,
-            Ok(TableExistsOption::Replace) => IfExists::Replace,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "say what to do when the product exists: fail, append or replace",
-                ));
-            }
-        };
-        let create = match TableNotExistOption::try_from(options.if_not_exist) {
-            Ok(TableNotExistOption::Create) => true,
-            Ok(TableNotExistOption::Fail) => false,
-            _ => {
-                return Err(Status::invalid_argument(
-                    "say what to do when the product does not exist: create or fail",
-                ));
-            }
-        };
-        // refused before a byte of the rows is read: a caller who may not write the product
-        // cannot make the server buffer its stream
-        let name = crate::model::ProductName::new(domain.as_str(), &cmd.table);
-        let session = self.session(principal, channel.clone()).await?;
-        session.authorize_ingest(&name).await.map_err(status_of)?;
-        let mut stream = FlightRecordBatchStream::new_from_flight_data(
-            request
-                .into_inner()
-                .map_err(arrow_flight::error::FlightError::from),
-        );
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next().await {
-            batches.push(
-                batch.map_err(|e| Status::invalid_argument(format!("reading the rows: {e}")))?,
-            );
-        }
-        let schema = stream
-            .schema()
-            .cloned()
-            .or_else(|| batches.first().map(|b| b.schema()))
-            .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        session
-            .ingest(name, schema, batches, if_exists, create)
-            .await
-            .map_err(status_of)?;
-        tracing::info!(principal = %who, kind = "ingest", rows, "ingest");
-        Ok(rows as i64)
+        self.put_ingest(cmd, put_messages(request)).await
     }
 
     async fn get_flight_info_primary_keys(
@@ -1115,8 +994,7 @@ impl FlightSqlService for LakeFlightService {
         _query: CommandStatementSubstraitPlan,
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        self.principal(&request)?;
-        Err(no_substrait())
+        self.put_substrait_plan(_query, put_messages(request)).await
     }
 
     async fn do_action_create_prepared_substrait_plan(
@@ -1297,4 +1175,178 @@ fn cast_batch(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, Sta
         .collect::<Result<Vec<_>, _>>()
         .and_then(|columns| RecordBatch::try_new(Arc::clone(target), columns))
         .map_err(|e| Status::internal(format!("preparing the result: {e}")))
+}
+
+/// `DoPut`'s handlers, called by lakemeta's own dispatch ([`super::put`]) and by the Flight SQL
+/// trait's methods above.
+impl LakeFlightService {
+    pub(super) async fn put_parameters(
+        &self,
+        cmd: CommandPreparedStatementQuery,
+        request: Request<PutMessages>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let principal = self.principal(&request)?;
+        let rows = parameter_rows(request.into_inner()).await?;
+        self.prepared
+            .bind(&cmd.prepared_statement_handle, &principal.name, rows)?;
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(cmd.prepared_statement_handle),
+        })
+    }
+
+    pub(super) async fn put_prepared_update(
+        &self,
+        cmd: CommandPreparedStatementUpdate,
+        request: Request<PutMessages>,
+    ) -> Result<i64, Status> {
+        let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
+        let _running = self.admit()?;
+        let who = principal.name.clone();
+        let prepared = self.prepared.get(&cmd.prepared_statement_handle, &who)?;
+        let mut rows = parameter_rows(request.into_inner()).await?;
+        if rows.is_empty() {
+            rows = prepared.params.clone();
+        }
+        if rows.is_empty() {
+            rows.push(Vec::new());
+        }
+        let session = self.session(principal, channel.clone()).await?;
+        let mut written = 0i64;
+        for params in rows {
+            match session
+                .sql_with_params(&prepared.sql, params)
+                .await
+                .map_err(status_of)?
+            {
+                Answer::Done(out) => written += out.rows_written.map_or(0, |n| n as i64),
+                Answer::Rows(_) => {
+                    return Err(Status::invalid_argument(
+                        "this prepared statement is a query: execute it as a query, not an update",
+                    ));
+                }
+            }
+        }
+        tracing::info!(principal = %who, kind = "prepared update", rows = written, "update");
+        Ok(written)
+    }
+
+    pub(super) async fn put_update(
+        &self,
+        command: CommandStatementUpdate,
+        request: Request<PutMessages>,
+    ) -> Result<i64, Status> {
+        let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
+        let _running = self.admit()?;
+        let who = principal.name.clone();
+        let session = self.session(principal, channel.clone()).await?;
+        let out = session
+            .sql(&command.query)
+            .await
+            .map_err(status_of)?
+            .pop()
+            .ok_or_else(|| Status::invalid_argument("the update holds no statement: send one"))?;
+        let rows = out.rows_written.map_or(0, |n| n as i64);
+        tracing::info!(principal = %who, kind = "update", rows, "update");
+        Ok(rows)
+    }
+
+    pub(super) async fn put_ingest(
+        &self,
+        cmd: CommandStatementIngest,
+        request: Request<PutMessages>,
+    ) -> Result<i64, Status> {
+        use arrow_flight::sql::{TableExistsOption, TableNotExistOption};
+        let principal = self.principal(&request)?;
+        let channel = self.channel(&request);
+        let _running = self.admit()?;
+        let who = principal.name.clone();
+        if cmd.temporary || cmd.transaction_id.is_some() {
+            return Err(Status::unimplemented(
+                "lakemeta has no temporary tables or transactions: ingest into a data product",
+            ));
+        }
+        if let Some(c) = cmd
+            .catalog
+            .as_deref()
+            .filter(|c| *c != metadata::catalog_name())
+        {
+            return Err(Status::not_found(format!(
+                "unknown catalog '{c}': the catalog is {}",
+                metadata::catalog_name()
+            )));
+        }
+        let domain = cmd.schema.clone().ok_or_else(|| {
+            Status::invalid_argument(
+                "name the domain as the ingest's schema (db_schema_name): data products live \
+                 in domains",
+            )
+        })?;
+        let options = cmd.table_definition_options.unwrap_or_default();
+        let if_exists = match TableExistsOption::try_from(options.if_exists) {
+            Ok(TableExistsOption::Fail) => IfExists::Fail,
+            Ok(TableExistsOption::Append) => IfExists::Append,
+            Ok(TableExistsOption::Replace) => IfExists::Replace,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "say what to do when the product exists: fail, append or replace",
+                ));
+            }
+        };
+        let create = match TableNotExistOption::try_from(options.if_not_exist) {
+            Ok(TableNotExistOption::Create) => true,
+            Ok(TableNotExistOption::Fail) => false,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "say what to do when the product does not exist: create or fail",
+                ));
+            }
+        };
+        // refused before a byte of the rows is read: a caller who may not write the product
+        // cannot make the server buffer its stream
+        let name = crate::model::ProductName::new(domain.as_str(), &cmd.table);
+        let session = self.session(principal, channel.clone()).await?;
+        session.authorize_ingest(&name).await.map_err(status_of)?;
+        let mut stream = FlightRecordBatchStream::new_from_flight_data(
+            request
+                .into_inner()
+                .map_err(arrow_flight::error::FlightError::from),
+        );
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(
+                batch.map_err(|e| Status::invalid_argument(format!("reading the rows: {e}")))?,
+            );
+        }
+        let schema = stream
+            .schema()
+            .cloned()
+            .or_else(|| batches.first().map(|b| b.schema()))
+            .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        session
+            .ingest(name, schema, batches, if_exists, create)
+            .await
+            .map_err(status_of)?;
+        tracing::info!(principal = %who, kind = "ingest", rows, "ingest");
+        Ok(rows as i64)
+    }
+
+    pub(super) async fn put_substrait_plan(
+        &self,
+        _query: CommandStatementSubstraitPlan,
+        request: Request<PutMessages>,
+    ) -> Result<i64, Status> {
+        self.principal(&request)?;
+        Err(no_substrait())
+    }
+}
+
+/// The messages of a `DoPut`, the first one (read for dispatch) still at their head.
+pub(super) type PutMessages = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>>;
+
+/// A `DoPut` request as arrow-flight's dispatch hands it over, with its messages boxed.
+fn put_messages(request: Request<PeekableFlightDataStream>) -> Request<PutMessages> {
+    request.map(|messages| Box::pin(messages) as PutMessages)
 }

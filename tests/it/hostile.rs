@@ -5,9 +5,15 @@
 //! bounded here; `cargo test --test it -- --ignored soak` runs them a hundred times longer.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use arrow_flight::sql::{Any, CommandStatementQuery, ProstMessageExt};
-use arrow_flight::{Action, FlightDescriptor, Ticket};
+use arrow::array::{ArrayRef, RecordBatch};
+
+use arrow_flight::sql::{
+    Any, CommandStatementIngest, CommandStatementQuery, CommandStatementUpdate, ProstMessageExt,
+    TableDefinitionOptions,
+};
+use arrow_flight::{Action, FlightData, FlightDescriptor, Ticket};
 use lakemeta::contracts::{SpecSource, lint};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -280,7 +286,22 @@ fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
     req
 }
 
-/// Random bytes and mutated valid messages as tickets, commands and actions to a real server:
+/// Sends `messages` as a `DoPut` and reads its answer to the end.
+async fn put(
+    c: &mut arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel>,
+    token: &str,
+    messages: Vec<FlightData>,
+) -> Result<(), tonic::Status> {
+    let request = authorized(token, futures::stream::iter(messages));
+    let mut answer = c.inner_mut().do_put(request).await?.into_inner();
+    while let Some(item) = futures::StreamExt::next(&mut answer).await {
+        item?;
+    }
+    Ok(())
+}
+
+/// Random bytes and mutated valid messages as tickets, commands, actions and `DoPut` streams to
+/// a real server:
 /// each gets an error status (never `internal` from a panic), and the server keeps answering.
 async fn flight_garbage(rounds: usize, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
@@ -294,6 +315,45 @@ async fn flight_garbage(rounds: usize, seed: u64) {
     }
     .as_any()
     .encode_to_vec();
+    let ingest = CommandStatementIngest {
+        table_definition_options: Some(TableDefinitionOptions {
+            if_not_exist: arrow_flight::sql::TableNotExistOption::Create.into(),
+            if_exists: arrow_flight::sql::TableExistsOption::Append.into(),
+        }),
+        table: "garbage".into(),
+        schema: Some("fuzz".into()),
+        ..Default::default()
+    }
+    .as_any()
+    .encode_to_vec();
+    super::flight::query(&mut c, "CREATE DOMAIN fuzz OWNER 'fuzzers'")
+        .await
+        .unwrap();
+    let rows = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(arrow::array::Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+        ),
+        (
+            "name",
+            Arc::new(arrow::array::StringArray::from(vec![
+                Some("a"),
+                None,
+                Some("ccc"),
+            ])),
+        ),
+        (
+            "tags",
+            Arc::new(arrow::array::ListArray::from_iter_primitive::<
+                arrow::datatypes::Int32Type,
+                _,
+                _,
+            >(vec![Some(vec![Some(1)]), None, Some(vec![])])),
+        ),
+    ])
+    .unwrap();
+    let valid_rows =
+        arrow_flight::utils::batches_to_flight_data(&rows.schema(), vec![rows]).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let garbage = |rng: &mut rand::rngs::StdRng| -> Vec<u8> {
         if rng.random_bool(0.5) {
@@ -352,12 +412,106 @@ async fn flight_garbage(rounds: usize, seed: u64) {
         let any = Any {
             type_url: "type.googleapis.com/arrow.flight.protocol.sql.CommandPreparedStatementQuery"
                 .into(),
-            value: bytes.into(),
+            value: bytes.clone().into(),
         };
         let req = authorized(&token, FlightDescriptor::new_cmd(any.encode_to_vec()));
         if let Err(status) = c.inner_mut().get_flight_info(req).await {
             not_internal(status, "GetFlightInfo of a prepared statement");
         }
+        // DoPut: garbage as the command, then a good ingest command with garbage as its rows
+        let first = FlightData::new().with_descriptor(FlightDescriptor::new_cmd(bytes.clone()));
+        if let Err(status) = put(&mut c, &token, vec![first]).await {
+            not_internal(status, "DoPut of a garbage command");
+        }
+        let mut header = bytes.clone();
+        header.truncate(bytes.len() / 2);
+        let messages = vec![
+            FlightData::new()
+                .with_descriptor(FlightDescriptor::new_cmd(ingest.clone()))
+                .with_data_header(header)
+                .with_data_body(bytes[bytes.len() / 2..].to_vec()),
+            FlightData::new()
+                .with_data_header(bytes.clone())
+                .with_data_body(bytes),
+        ];
+        if let Err(status) = put(&mut c, &token, messages).await {
+            not_internal(status, "DoPut of garbage rows");
+        }
+        // and well-formed rows with a few bytes changed, cut short or lengthened
+        let mut messages = valid_rows.clone();
+        messages[0] = messages[0]
+            .clone()
+            .with_descriptor(FlightDescriptor::new_cmd(ingest.clone()));
+        let at = rng.random_range(0..messages.len());
+        let mut header = messages[at].data_header.to_vec();
+        let mut body = messages[at].data_body.to_vec();
+        match rng.random_range(0..4) {
+            0 => body.truncate(rng.random_range(0..=body.len())),
+            1 => header.truncate(rng.random_range(0..=header.len())),
+            2 => body.extend((0..rng.random_range(1..64)).map(|_| rng.random::<u8>())),
+            _ => {
+                for _ in 0..rng.random_range(1..5) {
+                    let target = if rng.random_bool(0.5) || body.is_empty() {
+                        &mut header
+                    } else {
+                        &mut body
+                    };
+                    let i = rng.random_range(0..target.len());
+                    target[i] = rng.random();
+                }
+            }
+        }
+        messages[at] = messages[at]
+            .clone()
+            .with_data_header(header)
+            .with_data_body(body);
+        if let Err(status) = put(&mut c, &token, messages).await {
+            not_internal(status, "DoPut of mutated rows");
+        }
+    }
+    // what DoPut cannot start from is the client's fault, and said so
+    let lying = Any {
+        type_url: CommandStatementUpdate::type_url().into(),
+        value: vec![0x0a, 0xff, 0x01].into(),
+    };
+    let query_any = CommandStatementQuery {
+        query: "SELECT 1".into(),
+        transaction_id: None,
+    }
+    .as_any();
+    for (messages, expected) in [
+        (vec![], "the DoPut stream is empty"),
+        (vec![FlightData::new()], "has no flight descriptor"),
+        (
+            vec![
+                FlightData::new().with_descriptor(FlightDescriptor::new_cmd(lying.encode_to_vec())),
+            ],
+            "is not a Flight SQL message lakemeta can read",
+        ),
+        (
+            vec![
+                FlightData::new()
+                    .with_descriptor(FlightDescriptor::new_cmd(query_any.encode_to_vec())),
+            ],
+            "is not a command to DoPut",
+        ),
+    ] {
+        let status = put(&mut c, &token, messages).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+        assert!(status.message().contains(expected), "{status}");
+    }
+    // a mutation that still decodes is rows like any others: what was taken reads back whole
+    let rows = super::flight::query(&mut c, "SELECT count(*) AS n FROM meta.products")
+        .await
+        .unwrap();
+    if !super::flight::text(&rows).contains("| 0 |") {
+        let rows = super::flight::query(&mut c, "SELECT * FROM fuzz.garbage")
+            .await
+            .unwrap();
+        assert!(
+            rows.iter().map(|b| b.num_rows()).sum::<usize>() > 0,
+            "seed {seed}"
+        );
     }
     // still serving
     let rows = super::flight::query(&mut c, "SELECT 41 + 1 AS n")
