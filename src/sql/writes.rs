@@ -98,7 +98,10 @@ impl Session {
             }
         }
         let wh = self.warehouse();
-        let url = wh.managed_location(&name.domain, &name.name)?;
+        let url = match &existing {
+            Some(p) => wh.data().resolve(&p.location)?,
+            None => wh.managed_location(&name.domain, &name.name)?,
+        };
         // columns are nullable, as CREATE TABLE … AS makes them in SQL databases: a later
         // INSERT may leave a value out (a contract that requires one says so, and checks it)
         let schema = nullable(input.schema().as_arrow());
@@ -112,16 +115,9 @@ impl Session {
         let _writing = self.catalog().begin_write();
         let version = wh
             .data()
-            .write_delta(
-                &url,
-                &schema,
-                batches,
-                if existing.is_some() {
-                    DeltaWrite::Replace
-                } else {
-                    DeltaWrite::Append
-                },
-            )
+            // a new product replaces what its location may hold: rows of a creation that was
+            // interrupted before the catalog took it, which no one can read — never added to
+            .write_delta(&url, &schema, batches, DeltaWrite::Replace)
             .await?;
         let domain = state.domain(&name.domain)?;
         // a replaced product keeps what its columns were said to be; a copy keeps the

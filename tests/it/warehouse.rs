@@ -106,6 +106,39 @@ async fn another_process_write_is_visible_to_the_next_query() {
     );
 }
 
+/// A creation interrupted after writing its rows and before the catalog took them (a kill, a
+/// lost connection) leaves a Delta table no one can read at the product's place; creating the
+/// product again starts from nothing instead of adding to those rows.
+#[tokio::test]
+async fn a_product_created_again_after_an_interrupted_creation_has_only_its_rows() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use lakemeta::storage::DeltaWrite;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session(dir.path().to_str().unwrap()).await;
+    s.sql("CREATE DOMAIN shop OWNER 'x'").await.unwrap();
+    let left = RecordBatch::try_from_iter([(
+        "id",
+        Arc::new(Int64Array::from(vec![7, 8, 9, 10, 11])) as ArrayRef,
+    )])
+    .unwrap();
+    let place = s.warehouse().managed_location("shop", "big").unwrap();
+    s.warehouse()
+        .data()
+        .write_delta(&place, &left.schema(), vec![left], DeltaWrite::Append)
+        .await
+        .unwrap();
+    s.sql("CREATE TABLE shop.big AS SELECT value AS id FROM generate_series(1, 3)")
+        .await
+        .unwrap();
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM shop.big").await,
+        "3"
+    );
+}
+
 /// A warehouse of layout 1 (before meta.job_runs and the governance tables) is upgraded when
 /// opened: the new tables are created and the marker says the current layout; what was there
 /// stays.
