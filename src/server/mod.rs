@@ -7,6 +7,7 @@ mod metadata;
 mod metered;
 mod prepared;
 mod put;
+mod rows_in;
 mod schemas;
 mod service;
 mod status;

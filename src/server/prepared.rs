@@ -5,14 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use arrow::array::RecordBatch;
 use arrow::datatypes::Schema;
 use arrow::ipc::writer::IpcWriteOptions;
-use arrow_flight::decode::FlightRecordBatchStream;
-use arrow_flight::error::FlightError;
 use arrow_flight::{IpcMessage, SchemaAsIpc};
 use datafusion::common::ScalarValue;
-use futures::TryStreamExt;
 use tonic::Status;
 
 /// Prepared statements not used for this long are forgotten.
@@ -118,11 +114,9 @@ pub fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
 pub async fn parameter_rows(
     stream: super::service::PutMessages,
 ) -> Result<Vec<Vec<ScalarValue>>, Status> {
-    let batches: Vec<RecordBatch> =
-        FlightRecordBatchStream::new_from_flight_data(stream.map_err(FlightError::from))
-            .try_collect()
-            .await
-            .map_err(|e| Status::invalid_argument(format!("reading the parameters: {e}")))?;
+    let batches = super::rows_in::ClientRows::new(stream, "parameters")
+        .collect()
+        .await?;
     let mut rows = Vec::new();
     for b in &batches {
         for r in 0..b.num_rows() {

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder};
@@ -41,6 +40,7 @@ use super::auth::{Authenticator, Refusal, claimed_user, random_hex};
 use super::metadata::{self, TableRef};
 use super::metered::{Metered, RowCount};
 use super::prepared::{PreparedStatements, parameter_rows, schema_bytes};
+use super::rows_in::ClientRows;
 use super::status::status_of;
 use super::xdbc;
 use crate::catalog::Catalog;
@@ -1308,16 +1308,10 @@ impl LakeFlightService {
         let name = crate::model::ProductName::new(domain.as_str(), &cmd.table);
         let session = self.session(principal, channel.clone()).await?;
         session.authorize_ingest(&name).await.map_err(status_of)?;
-        let mut stream = FlightRecordBatchStream::new_from_flight_data(
-            request
-                .into_inner()
-                .map_err(arrow_flight::error::FlightError::from),
-        );
+        let mut stream = ClientRows::new(request.into_inner(), "rows");
         let mut batches = Vec::new();
         while let Some(batch) = stream.next().await {
-            batches.push(
-                batch.map_err(|e| Status::invalid_argument(format!("reading the rows: {e}")))?,
-            );
+            batches.push(batch?);
         }
         let schema = stream
             .schema()

@@ -286,6 +286,16 @@ fn authorized<T>(token: &str, message: T) -> tonic::Request<T> {
     req
 }
 
+/// The seed of a garbage run: `LAKEMETA_GARBAGE_SEED` replays one, printed when it starts.
+fn garbage_seed() -> u64 {
+    let seed = std::env::var("LAKEMETA_GARBAGE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("flight garbage seed {seed}");
+    seed
+}
+
 /// Sends `messages` as a `DoPut` and reads its answer to the end.
 async fn put(
     c: &mut arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel>,
@@ -308,7 +318,7 @@ async fn flight_garbage(rounds: usize, seed: u64) {
     let (url, _stop) = super::flight::server(dir.path()).await;
     let mut c = super::flight::client(&url).await;
     c.handshake("alice", "wonderland").await.unwrap();
-    let token = c.token().cloned().unwrap();
+    let mut token = c.token().cloned().unwrap();
     let valid_cmd = CommandStatementQuery {
         query: "SELECT 1".into(),
         transaction_id: None,
@@ -368,6 +378,12 @@ async fn flight_garbage(rounds: usize, seed: u64) {
         }
     };
     for round in 0..rounds {
+        if round % 100 == 99 {
+            // a new token before the old one expires in a long run
+            c = super::flight::client(&url).await;
+            c.handshake("alice", "wonderland").await.unwrap();
+            token = c.token().cloned().unwrap();
+        }
         let bytes = garbage(&mut rng);
         let what = format!("seed {seed}, round {round}");
         let not_internal = |status: tonic::Status, call: &str| {
@@ -522,17 +538,15 @@ async fn flight_garbage(rounds: usize, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_tickets_commands_and_actions_get_errors_and_the_server_serves_on() {
-    let seed = rand::random::<u64>();
-    eprintln!("flight garbage seed {seed}");
+    let seed = garbage_seed();
     flight_garbage(100, seed).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "soak: ten thousand rounds of garbage"]
+#[ignore = "soak: three thousand rounds of garbage"]
 async fn soak_garbage_tickets_commands_and_actions() {
-    let seed = rand::random::<u64>();
-    eprintln!("flight garbage seed {seed}");
-    flight_garbage(10_000, seed).await;
+    let seed = garbage_seed();
+    flight_garbage(3_000, seed).await;
 }
 
 /// A statement as deep as lakemeta accepts plans and answers on the threads lakemeta runs
