@@ -1,5 +1,6 @@
 //! kill -9 at seeded points of apply, INSERT, CTAS, RUN CHECKS and lineage ingest, each run by
-//! the real binary on a warehouse prepared for it. After each kill a new session opens the
+//! the real binary on a warehouse prepared for it, and of `lakemeta serve` taking a Flight SQL
+//! bulk ingest. After each kill a new session opens the
 //! warehouse: every system table and product reads, the statement is all or nothing, and
 //! running the interrupted operation again converges to the state an uninterrupted run leaves.
 //! A failing point prints its seed; `LAKEMETA_KILL_SEED=n` replays the points of that seed.
@@ -209,6 +210,7 @@ fn kills(points_per_operation: usize) {
             let _ = std::fs::remove_dir_all(&wh);
         }
     }
+    killed += flight_ingest_kills(points_per_operation, &mut rng, seed, root.path(), &rt);
     eprintln!("kills: {killed} processes killed mid-operation");
     assert!(
         killed > 0,
@@ -216,12 +218,117 @@ fn kills(points_per_operation: usize) {
     );
 }
 
+/// The password of the server's one user.
+const PASSWORD: &str = "pw";
+
+/// A Flight SQL bulk ingest of [`ROWS`] rows into `shop.feed`, replacing it if it is there, by
+/// a client of the server at `addr`: the number of rows the server says it took.
+async fn ingest(addr: &str) -> Result<i64, String> {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use arrow_flight::sql::{
+        CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
+    };
+    let mut c = super::flight::client(&format!("http://{addr}")).await;
+    c.handshake(ADMIN, PASSWORD)
+        .await
+        .map_err(|e| e.to_string())?;
+    let command = CommandStatementIngest {
+        table_definition_options: Some(TableDefinitionOptions {
+            if_not_exist: TableNotExistOption::Create.into(),
+            if_exists: TableExistsOption::Replace.into(),
+        }),
+        table: "feed".into(),
+        schema: Some("shop".into()),
+        ..Default::default()
+    };
+    let batch = |i: i64| {
+        let ids: Vec<i64> = (i * 10_000..(i + 1) * 10_000).collect();
+        Ok(RecordBatch::try_from_iter([(
+            "id",
+            std::sync::Arc::new(Int64Array::from(ids)) as ArrayRef,
+        )])
+        .unwrap())
+    };
+    let batches: Vec<_> = (0..ROWS / 10_000).map(batch).collect();
+    c.execute_ingest(command, futures::stream::iter(batches))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `lakemeta serve` killed at `points` seeded moments of a Flight bulk ingest: a client is never
+/// told rows were taken that are not there, the product is there with every row or not at all,
+/// and ingesting again (to a new server) converges. The number of servers killed mid-ingest.
+fn flight_ingest_kills(
+    points: usize,
+    rng: &mut StdRng,
+    seed: u64,
+    root: &Path,
+    rt: &tokio::runtime::Runtime,
+) -> usize {
+    let users = super::flight::users_file_of(root, &[ADMIN], PASSWORD);
+    let probe = "SELECT count(*) FROM meta.products WHERE name = 'feed'";
+    let rows = "SELECT count(*) FROM shop.feed";
+    // an uninterrupted ingest: how long it takes once the server is up
+    let reference = root.join("reference-flight");
+    rt.block_on(prepare(&reference, true));
+    let (mut server, addr) = super::flight::spawn_serve(&reference, &users, &[]);
+    let started = Instant::now();
+    let taken = rt.block_on(ingest(&addr));
+    let took = started.elapsed();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(taken, Ok(ROWS), "an ingest without a kill");
+    assert_eq!(rt.block_on(count(&reference, rows)), Ok(ROWS));
+    let mut killed = 0;
+    for point in 0..points {
+        let wh = root.join(format!("flight-{point}"));
+        rt.block_on(prepare(&wh, true));
+        let (mut server, addr) = super::flight::spawn_serve(&wh, &users, &[]);
+        let delay = Duration::from_micros(rng.random_range(0..=took.as_micros() as u64));
+        let client = rt.spawn(async move { ingest(&addr).await });
+        std::thread::sleep(delay);
+        let done = client.is_finished();
+        let _ = server.kill(); // SIGKILL
+        let _ = server.wait();
+        let answer = rt.block_on(client).unwrap();
+        killed += usize::from(!done);
+        let at = format!("seed {seed}: Flight ingest, server killed after {delay:?}");
+        rt.block_on(everything_reads(&wh, seed));
+        let n = rt.block_on(count(&wh, probe)).unwrap();
+        assert!(n == 0 || n == 1, "{at}: {n} products named feed");
+        if n == 1 {
+            let r = rt.block_on(count(&wh, rows)).unwrap();
+            assert_eq!(r, ROWS, "{at}: the product is there with {r} rows");
+        }
+        if answer.is_ok() {
+            assert_eq!(answer, Ok(ROWS), "{at}");
+            assert_eq!(
+                n, 1,
+                "{at}: the client was told the rows were taken, but they are not there"
+            );
+        }
+        // ingesting again, to a new server, converges
+        let (mut server, addr) = super::flight::spawn_serve(&wh, &users, &[]);
+        let again = rt.block_on(ingest(&addr));
+        let _ = server.kill();
+        let _ = server.wait();
+        assert_eq!(again, Ok(ROWS), "{at}: ingest again");
+        assert_eq!(
+            rt.block_on(count(&wh, rows)),
+            Ok(ROWS),
+            "{at}: ingest again"
+        );
+        let _ = std::fs::remove_dir_all(&wh);
+    }
+    killed
+}
+
 #[test]
 fn kill_9_at_seeded_points_leaves_every_table_readable_and_each_statement_whole() {
     kills(10);
 }
 
-/// 200 points: `cargo test --test it -- --ignored soak_kill`.
+/// 240 points: `cargo test --test it -- --ignored soak_kill`.
 #[test]
 #[ignore = "soak: 40 kills per operation"]
 fn soak_kill_9_at_seeded_points() {
