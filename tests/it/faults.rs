@@ -342,6 +342,44 @@ fn says_whether_to_retry(e: &lakemeta::Error, seed: u64, op: &str) {
     );
 }
 
+/// Rows per Flight ingest.
+const FEED_ROWS: i64 = 3;
+
+/// A Flight SQL bulk ingest of [`FEED_ROWS`] rows with id `k` into `shop.feed` (created if it
+/// is not there), by alice of the server at `url`.
+async fn flight_ingest(url: &str, k: i64) -> Result<i64, tonic::Status> {
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use arrow_flight::sql::{
+        CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
+    };
+    let mut c = super::flight::client(url).await;
+    c.handshake("alice", "wonderland")
+        .await
+        .map_err(flight_status)?;
+    let command = CommandStatementIngest {
+        table_definition_options: Some(TableDefinitionOptions {
+            if_not_exist: TableNotExistOption::Create.into(),
+            if_exists: TableExistsOption::Append.into(),
+        }),
+        table: "feed".into(),
+        schema: Some("shop".into()),
+        ..Default::default()
+    };
+    let ids = Arc::new(Int64Array::from(vec![k; FEED_ROWS as usize])) as ArrayRef;
+    let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
+    c.execute_ingest(command, futures::stream::iter([Ok(batch)]))
+        .await
+        .map_err(flight_status)
+}
+
+/// The status a Flight SQL client's error carries.
+fn flight_status(e: arrow_flight::error::FlightError) -> tonic::Status {
+    match e {
+        arrow_flight::error::FlightError::Tonic(status) => *status,
+        other => tonic::Status::unknown(other.to_string()),
+    }
+}
+
 /// Totals over the runs, for the README's figures.
 #[derive(Default, Debug)]
 struct Tally {
@@ -408,6 +446,45 @@ async fn run(seed: u64, per_mille: u32, tally: &mut Tally) {
             }
             if op == "INSERT" || op == "CTAS" {
                 assert!(n <= 1, "seed {seed}: {op} {k} is there {n} times");
+            }
+        }
+    }
+    // Flight SQL bulk ingests to a server over the faulty storage: a client told the rows
+    // were taken finds them there once; a refused one is told to retry (`unavailable`)
+    let users_dir = tempfile::tempdir().unwrap();
+    let (url, _stop) = super::flight::server_over(Arc::clone(s.catalog()), users_dir.path()).await;
+    for k in 1..=2i64 {
+        dice.on(per_mille);
+        let result = flight_ingest(&url, k).await;
+        dice.off();
+        tally.operations += 1;
+        everything_reads(dir.path(), seed).await;
+        let probe = format!("SELECT count(*) FROM shop.feed WHERE id = {k}");
+        let n = count(dir.path(), &probe).await.unwrap_or(0);
+        match result {
+            Ok(taken) => {
+                assert_eq!(taken, FEED_ROWS, "seed {seed}: ingest {k}");
+                assert_eq!(
+                    n, FEED_ROWS,
+                    "seed {seed}: ingest {k} reported done: {probe} is {n}"
+                );
+            }
+            Err(status) => {
+                tally.failed += 1;
+                assert!(
+                    n == 0 || n == FEED_ROWS,
+                    "seed {seed}: ingest {k} left {n} rows"
+                );
+                if status.code() == tonic::Code::Unavailable {
+                    assert!(
+                        status.message().contains("retry"),
+                        "seed {seed}: ingest {k}: {status}"
+                    );
+                } else {
+                    // the storage did not fail this call's own writes: a reload of the catalog
+                    // (the product is not there yet) or the product's state is what it says
+                    panic!("seed {seed}: ingest {k} failed, not as unavailable: {status}");
+                }
             }
         }
     }

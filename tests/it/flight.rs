@@ -23,7 +23,14 @@ pub(super) const LIMITS: Limits = Limits {
 /// A server on 127.0.0.1 (port chosen by the system) over a fresh warehouse with user
 /// alice/wonderland; it stops when the returned sender is dropped.
 pub(super) async fn server(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let catalog = catalog_in(&dir.join("wh")).await;
+    server_over(catalog_in(&dir.join("wh")).await, dir).await
+}
+
+/// A server like [`server`] over `catalog`, its users file in `dir`.
+pub(super) async fn server_over(
+    catalog: Arc<Catalog>,
+    dir: &std::path::Path,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let users = users_file(dir, "alice", "wonderland");
     let options = ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
