@@ -293,7 +293,11 @@ async fn faulty_session(dir: &FsPath, dice: &Arc<Dice>) -> Session {
 
 /// How many rows `sql` counts, read by a new session without faults.
 pub(super) async fn count(dir: &FsPath, sql: &str) -> Result<i64, String> {
-    let s = super::session_as(dir.to_str().unwrap(), ADMIN).await;
+    count_in(&super::session_as(dir.to_str().unwrap(), ADMIN).await, sql).await
+}
+
+/// How many rows `sql` counts in session `s`.
+pub(super) async fn count_in(s: &Session, sql: &str) -> Result<i64, String> {
     let out = s.sql(sql).await.map_err(|e| e.to_string())?;
     let b = &out[0].batches[0];
     Ok(arrow::util::display::array_value_to_string(b.column(0), 0)
@@ -306,7 +310,11 @@ pub(super) async fn count(dir: &FsPath, sql: &str) -> Result<i64, String> {
 /// faults (an external product, such as a lineage event's database table, is another
 /// system's to read).
 pub(super) async fn everything_reads(dir: &FsPath, seed: u64) {
-    let s = super::session_as(dir.to_str().unwrap(), ADMIN).await;
+    reads_everything(&super::session_as(dir.to_str().unwrap(), ADMIN).await, seed).await
+}
+
+/// Every system table and every managed product reads in session `s`.
+pub(super) async fn reads_everything(s: &Session, seed: u64) {
     for kind in SystemTableKind::ALL {
         let sql = format!("SELECT count(*) FROM meta.{}", kind.name());
         s.sql(&sql)

@@ -13,6 +13,7 @@ mod jobs;
 mod kills;
 mod masks;
 mod openlineage;
+mod outage;
 mod peers;
 mod quality;
 mod repl;

@@ -29,13 +29,14 @@ pub fn python_tools() -> PathBuf {
     .clone()
 }
 
-/// A SeaweedFS server on 127.0.0.1 with bucket `lake`, shared by the tests of this process.
-/// It stops when the test process exits: it runs under a shell that kills it when its standard
-/// input (a pipe from this process) closes.
+/// A SeaweedFS server on 127.0.0.1 with bucket `lake`. It stops when the test process exits:
+/// it runs under a shell that kills it when its standard input (a pipe from this process)
+/// closes.
 pub struct S3Server {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
-    _child: Child,
+    child: Child,
+    args: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -47,11 +48,43 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the server once; waits for its own "all components running" line (no sleeping, 120 s at most).
+/// The server shared by the tests of this process, started on first use.
 pub fn s3() -> &'static S3Server {
     static SERVER: OnceLock<S3Server> = OnceLock::new();
-    SERVER.get_or_init(|| {
-        let weed = python_tools().join("weed");
+    SERVER.get_or_init(S3Server::start)
+}
+
+/// Runs `weed` with `args` and waits for its own "all components running" line (no sleeping,
+/// 120 s at most).
+fn spawn_weed(args: &[String]) -> Child {
+    let weed = python_tools().join("weed");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" "$@" 2>&1 & pid=$!; cat >/dev/null; kill -9 $pid; wait $pid"#)
+        .arg(&weed)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start weed");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("All enabled components are running") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("SeaweedFS did not report ready within 120 s");
+    child
+}
+
+impl S3Server {
+    /// A server of its own: free ports, data in a new directory.
+    pub fn start() -> S3Server {
         let dir = tempfile::tempdir().unwrap();
         let s3_port = free_port();
         let mut args = vec![
@@ -82,36 +115,26 @@ pub fn s3() -> &'static S3Server {
         ] {
             args.push(format!("-{flag}={}", free_port()));
         }
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(r#""$0" "$@" 2>&1 & pid=$!; cat >/dev/null; kill $pid"#)
-            .arg(&weed)
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start weed");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("All enabled components are running") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(120))
-            .expect("SeaweedFS did not report ready within 120 s");
         S3Server {
             endpoint: format!("http://127.0.0.1:{s3_port}"),
-            _child: child,
+            child: spawn_weed(&args),
+            args,
             _dir: dir,
         }
-    })
-}
+    }
 
-impl S3Server {
+    /// Kills the server at once (kill -9), as a crash or a lost machine would stop it.
+    pub fn kill(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same ports over the same data, once it has been killed; returns
+    /// when it is ready.
+    pub fn restart(&mut self) {
+        self.child = spawn_weed(&self.args);
+    }
+
     /// The `AWS_*` settings that reach this server.
     pub fn env(&self) -> HashMap<String, String> {
         [
