@@ -587,6 +587,113 @@ fn a_statement_too_deep_is_refused_and_one_at_the_limit_answers() {
     .unwrap();
 }
 
+/// Rows whose Arrow data contradict themselves in ways Arrow's reader panics on (found by the
+/// garbage soak): a column said to hold far more rows than its validity bitmap covers, and a
+/// field of type NONE. Each is the client's error, and the server takes the next ingest.
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_that_contradict_themselves_are_refused_and_the_server_serves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _stop) = super::flight::server(dir.path()).await;
+    let mut c = super::flight::client(&url).await;
+    c.handshake("alice", "wonderland").await.unwrap();
+    let token = c.token().cloned().unwrap();
+    super::flight::query(&mut c, "CREATE DOMAIN fuzz OWNER 'fuzzers'")
+        .await
+        .unwrap();
+    let ingest = CommandStatementIngest {
+        table_definition_options: Some(TableDefinitionOptions {
+            if_not_exist: arrow_flight::sql::TableNotExistOption::Create.into(),
+            if_exists: arrow_flight::sql::TableExistsOption::Append.into(),
+        }),
+        table: "contradictions".into(),
+        schema: Some("fuzz".into()),
+        ..Default::default()
+    }
+    .as_any()
+    .encode_to_vec();
+    let rows = RecordBatch::try_from_iter([(
+        "n",
+        Arc::new(arrow::array::Int64Array::from(vec![Some(7), None, Some(9)])) as ArrayRef,
+    )])
+    .unwrap();
+    let valid = arrow_flight::utils::batches_to_flight_data(&rows.schema(), vec![rows]).unwrap();
+    let with_command = |mut messages: Vec<FlightData>| {
+        messages[0] = messages[0]
+            .clone()
+            .with_descriptor(FlightDescriptor::new_cmd(ingest.clone()));
+        messages
+    };
+    let replaced = |bytes: &[u8], from: &[u8], to: &[u8]| -> Vec<u8> {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("the pattern is in the message");
+        let mut out = bytes.to_vec();
+        out[at..at + to.len()].copy_from_slice(to);
+        out
+    };
+    // the column's node: 3 rows, 1 null; say 2^40 rows instead
+    let node: Vec<u8> = [3i64.to_le_bytes(), 1i64.to_le_bytes()].concat();
+    let mut long = valid.clone();
+    long[1] = long[1].clone().with_data_header(replaced(
+        &long[1].data_header,
+        &node,
+        &(1i64 << 40).to_le_bytes(),
+    ));
+    // the field's type: Int (2) in the schema's union tag; NONE is 0
+    let mut untyped = valid.clone();
+    let header = &untyped[0].data_header;
+    let int_type = arrow::ipc::root_as_message(header)
+        .unwrap()
+        .header_as_schema()
+        .unwrap()
+        .fields()
+        .unwrap()
+        .get(0)
+        .type_type();
+    assert_eq!(int_type, arrow::ipc::Type::Int);
+    let tag = header
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == int_type.0)
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let mut h = header.to_vec();
+            h[i] = arrow::ipc::Type::NONE.0;
+            arrow::ipc::root_as_message(&h).is_ok_and(|m| {
+                m.header_as_schema()
+                    .and_then(|s| s.fields())
+                    .is_some_and(|f| f.get(0).type_type() == arrow::ipc::Type::NONE)
+            })
+        })
+        .expect("the type tag is in the schema message");
+    let mut h = header.to_vec();
+    h[tag] = arrow::ipc::Type::NONE.0;
+    untyped[0] = untyped[0].clone().with_data_header(h);
+    for (what, messages) in [
+        ("a bitmap too short", long),
+        ("a field of type NONE", untyped),
+    ] {
+        let status = put(&mut c, &token, with_command(messages))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{what}: {status}"
+        );
+        assert!(
+            status.message().contains("reading the rows"),
+            "{what}: {status}"
+        );
+    }
+    put(&mut c, &token, with_command(valid)).await.unwrap();
+    let out = super::flight::query(&mut c, "SELECT count(*) AS n FROM fuzz.contradictions")
+        .await
+        .unwrap();
+    assert!(super::flight::text(&out).contains("| 3 |"));
+}
+
 /// Over Flight SQL, from a server on a test runtime's ordinary 2 MiB workers: the deep
 /// statement is refused (`invalid_argument`, the fix in the message) and the server serves on.
 #[tokio::test(flavor = "multi_thread")]
