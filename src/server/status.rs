@@ -48,6 +48,10 @@ fn datafusion_status(e: &DataFusionError, message: String) -> Status {
         | DataFusionError::Configuration(_)
         | DataFusionError::Execution(_)
         | DataFusionError::ArrowError(..) => Status::invalid_argument(message),
+        // the storage failed under the engine: retrying may help
+        DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => {
+            Status::unavailable(message)
+        }
         _ => Status::internal(message),
     }
 }
@@ -70,5 +74,18 @@ mod tests {
         assert_eq!(status_of(unknown).code(), Code::NotFound);
         let memory = Error::DataFusion(DataFusionError::ResourcesExhausted("pool".into()));
         assert_eq!(status_of(memory).code(), Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn storage_failures_under_the_engine_are_unavailable() {
+        let lost = object_store::Error::Generic {
+            store: "S3",
+            source: "connection refused".into(),
+        };
+        let error = Error::DataFusion(DataFusionError::ObjectStore(Box::new(lost)));
+        assert_eq!(status_of(error).code(), Code::Unavailable);
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
+        let error = Error::DataFusion(DataFusionError::IoError(io));
+        assert_eq!(status_of(error).code(), Code::Unavailable);
     }
 }

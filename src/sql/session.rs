@@ -353,10 +353,12 @@ impl Session {
                 Some(format!("bulk ingest of {rows} rows into {name}")),
             )
             .await?;
+        let failures = storage_failures();
         let result = self
             .load(name, schema, batches, if_exists, create)
             .await
             .map_err(Error::unwrap_df);
+        let result = attribute_storage_failures(failures, result);
         match &result {
             Ok(out) => span.finish(Some(out.audited_rows()), None, None),
             Err(e) => span.finish(None, None, Some(e)),
@@ -367,7 +369,8 @@ impl Session {
     /// Fails, audited, unless the principal may write the rows of a bulk load into `name` (its
     /// owners, or its domain's to create it): checked before the rows are read.
     pub async fn authorize_ingest(&self, name: &ProductName) -> Result<()> {
-        self.catalog.refresh().await?;
+        let failures = storage_failures();
+        attribute_storage_failures(failures, self.catalog.refresh().await)?;
         let state = self.catalog.state();
         let who = &self.principal().name;
         let allowed = if state.products.contains_key(name) {
