@@ -380,8 +380,14 @@ impl Session {
         }
         for c in &p.columns {
             let mut attrs = vec![c.data_type.clone()];
+            let mask = protection.masks.iter().find(|m| m.column == c.name);
             if !c.nullable {
-                attrs.push("not null".into());
+                // a masked column reads as nullable (a mask may give NULL), whatever is stored
+                attrs.push(if mask.is_some() {
+                    "not null as stored, nullable as you read it".into()
+                } else {
+                    "not null".into()
+                });
             }
             if c.primary_key {
                 attrs.push("primary key".into());
@@ -397,7 +403,7 @@ impl Session {
             if !c.classification.is_empty() {
                 attrs.push(format!("classified {}", c.classification));
             }
-            if let Some(m) = protection.masks.iter().find(|m| m.column == c.name) {
+            if let Some(m) = mask {
                 attrs.push(format!("masked for you ({})", m.rule.kind_name()));
             }
             if !c.description.is_empty() {

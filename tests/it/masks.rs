@@ -94,7 +94,7 @@ async fn explain_names_the_masks_but_no_literal_key_or_hidden_count() {
     let describe = lines(&frank, "DESCRIBE PRODUCT crm.customers").await;
     assert!(
         describe.contains("masked, 5 columns masked, rows filtered by a row filter, policy v1")
-            && describe.contains("string, not null, classified email, masked for you (email)"),
+            && describe.contains("string, not null as stored, nullable as you read it, classified email, masked for you (email)"),
         "{describe}"
     );
     // the owner reads through no mask: an open scan, statistics and pushed filters allowed
