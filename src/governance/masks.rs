@@ -258,25 +258,15 @@ fn january_first(days: i32) -> Option<i32> {
 /// in the input's own layout — no copy of the column into another layout and back, no string
 /// allocated per value.
 fn map_text(array: &ArrayRef, f: impl Fn(&str, &mut String)) -> DfResult<ArrayRef> {
-    let mut buf = String::new();
     match array.data_type() {
         DataType::Utf8View => {
             let input = array.as_string_view();
             let mut out = StringViewBuilder::with_capacity(input.len());
-            for v in input.iter() {
-                match v {
-                    Some(v) => {
-                        buf.clear();
-                        f(v, &mut buf);
-                        out.append_value(&buf);
-                    }
-                    None => out.append_null(),
-                }
-            }
+            each_masked(input.iter(), &f, |v| out.append_option(v));
             Ok(Arc::new(out.finish()))
         }
-        DataType::LargeUtf8 => Ok(Arc::new(map_offsets(array.as_string::<i64>(), f))),
-        DataType::Utf8 => Ok(Arc::new(map_offsets(array.as_string::<i32>(), f))),
+        DataType::LargeUtf8 => Ok(Arc::new(map_offsets(array.as_string::<i64>(), &f))),
+        DataType::Utf8 => Ok(Arc::new(map_offsets(array.as_string::<i32>(), &f))),
         other => exec_err!("a text mask applied to a {other} column"),
     }
 }
@@ -284,21 +274,31 @@ fn map_text(array: &ArrayRef, f: impl Fn(&str, &mut String)) -> DfResult<ArrayRe
 /// [`map_text`] for the offset layouts (`Utf8`, `LargeUtf8`).
 fn map_offsets<O: OffsetSizeTrait>(
     input: &GenericStringArray<O>,
-    f: impl Fn(&str, &mut String),
+    f: &impl Fn(&str, &mut String),
 ) -> GenericStringArray<O> {
-    let mut buf = String::new();
     let mut out = GenericStringBuilder::<O>::with_capacity(input.len(), input.value_data().len());
-    for v in input.iter() {
+    each_masked(input.iter(), f, |v| out.append_option(v));
+    out.finish()
+}
+
+/// Hands `append` each value masked by `f` (written into one buffer reused from value to value),
+/// and each NULL as NULL.
+fn each_masked<'a>(
+    values: impl Iterator<Item = Option<&'a str>>,
+    f: &impl Fn(&str, &mut String),
+    mut append: impl FnMut(Option<&str>),
+) {
+    let mut buf = String::new();
+    for v in values {
         match v {
             Some(v) => {
                 buf.clear();
                 f(v, &mut buf);
-                out.append_value(&buf);
+                append(Some(&buf));
             }
-            None => out.append_null(),
+            None => append(None),
         }
     }
-    out.finish()
 }
 
 /// `jane.doe@example.com` → `j***@example.com`; a value without a local part and a domain →
