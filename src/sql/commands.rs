@@ -110,6 +110,7 @@ impl Session {
                 ))
                 .await
             }
+            LakeStatement::ShowHistory { name, limit } => self.show_history(&name, limit).await,
             LakeStatement::DescribeProduct { name } => self.describe_product(&name).await,
             LakeStatement::RunChecks { target } => self.run_checks(&target).await,
             LakeStatement::CreateLineage { source, target } => {

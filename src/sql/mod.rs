@@ -6,6 +6,7 @@ mod checks;
 mod commands;
 pub mod functions;
 mod gate;
+mod history;
 mod interrupt;
 mod lineage;
 mod output;

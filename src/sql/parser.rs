@@ -288,6 +288,39 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
         };
         return Ok(Some(LakeStatement::ShowProducts { domain }));
     }
+    if words(p, &["SHOW", "HISTORY"]) {
+        skip(p, 2);
+        let name = if peek_word(p, 0).as_deref() == Some("META") {
+            skip(p, 1);
+            if !p.parser.consume_token(&Token::Period) {
+                let t = p.parser.peek_token();
+                return p
+                    .parser
+                    .expected("'.' and a system table's name (meta.table)", t);
+            }
+            ProductName::new("meta", ident(p, "system table")?)
+        } else {
+            product_name(p)?
+        };
+        let limit = if p.parser.parse_keyword(Keyword::LIMIT) {
+            let t = p.parser.next_token();
+            match &t.token {
+                Token::Number(n, _) => match n.parse::<usize>() {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => {
+                        return Err(ParserError::ParserError(format!(
+                            "SHOW HISTORY … LIMIT takes a whole number of commits above 0, not \
+                             {n}"
+                        )));
+                    }
+                },
+                _ => return p.parser.expected("a number of commits after LIMIT", t),
+            }
+        } else {
+            None
+        };
+        return Ok(Some(LakeStatement::ShowHistory { name, limit }));
+    }
     if words(p, &["RUN", "CHECKS"]) {
         skip(p, 2);
         let target = if p.parser.parse_keyword(Keyword::FOR) {

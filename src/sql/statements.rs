@@ -60,6 +60,14 @@ pub enum LakeStatement {
         /// Only this domain's products.
         domain: Option<String>,
     },
+    /// `SHOW HISTORY domain.name [LIMIT n]` (or `meta.table`): the commits of a Delta data
+    /// product or system table, newest first.
+    ShowHistory {
+        /// The product (or `meta` and a system table's name).
+        name: ProductName,
+        /// The newest this many commits only.
+        limit: Option<usize>,
+    },
     /// `DESCRIBE PRODUCT domain.name`
     DescribeProduct {
         /// Qualified name.
@@ -209,6 +217,7 @@ impl LakeStatement {
             LakeStatement::DropProduct { .. } => "drop_data_product",
             LakeStatement::ShowDomains => "show_domains",
             LakeStatement::ShowProducts { .. } => "show_products",
+            LakeStatement::ShowHistory { .. } => "show_history",
             LakeStatement::DescribeProduct { .. } => "describe_product",
             LakeStatement::RunChecks { .. } => "run_checks",
             LakeStatement::CreateLineage { .. } => "create_lineage",
@@ -304,6 +313,10 @@ impl std::fmt::Display for LakeStatement {
             LakeStatement::ShowProducts { domain } => match domain {
                 Some(d) => write!(f, "SHOW PRODUCTS IN {d}"),
                 None => f.write_str("SHOW PRODUCTS"),
+            },
+            LakeStatement::ShowHistory { name, limit } => match limit {
+                Some(n) => write!(f, "SHOW HISTORY {name} LIMIT {n}"),
+                None => write!(f, "SHOW HISTORY {name}"),
             },
             LakeStatement::DescribeProduct { name } => write!(f, "DESCRIBE PRODUCT {name}"),
             LakeStatement::RunChecks { target } => match target {

@@ -117,7 +117,13 @@ impl Session {
             .data()
             // a new product replaces what its location may hold: rows of a creation that was
             // interrupted before the catalog took it, which no one can read — never added to
-            .write_delta(&url, &schema, batches, DeltaWrite::Replace)
+            .write_delta(
+                &url,
+                &schema,
+                batches,
+                DeltaWrite::Replace,
+                &self.principal().name,
+            )
             .await?;
         let domain = state.domain(&name.domain)?;
         // a replaced product keeps what its columns were said to be; a copy keeps the
@@ -247,6 +253,7 @@ impl Session {
                 } else {
                     DeltaWrite::Append
                 },
+                &self.principal().name,
             )
             .await?;
         self.forget(&name).await;

@@ -19,6 +19,7 @@ use deltalake::{DeltaTable, DeltaTableError, TableProperty};
 use object_store::ObjectStore;
 use url::Url;
 
+use super::history::HistoryEntry;
 use super::location::WarehouseLocation;
 use super::resilient_store::ResilientStore;
 use super::system_table::{LogWatch, delta_err, is_commit_race, table_handle};
@@ -298,13 +299,15 @@ impl DataStore {
     }
 
     /// Writes `batches` (of `schema`; there may be none) to the Delta table at `url` (created
-    /// if missing) in one commit, as `mode` says. Returns the new version.
+    /// if missing) in one commit, as `mode` says, recording principal `by` in the commit.
+    /// Returns the new version.
     pub async fn write_delta(
         &self,
         url: &Url,
         schema: &SchemaRef,
         mut batches: Vec<RecordBatch>,
         mode: DeltaWrite,
+        by: &str,
     ) -> Result<u64> {
         if batches.is_empty() {
             // a query without rows still makes (or empties) a table of its columns
@@ -318,7 +321,15 @@ impl DataStore {
             Err(_) if !LogWatch::new(&store, url)?.exists().await? => {}
             Err(e) => return Err(delta_err(url, e)),
         }
-        let mut write = table.write(batches);
+        // who wrote, and (a commit that replaces the rows) how many rows it removed: what
+        // SHOW HISTORY reads back
+        let removed = match mode {
+            DeltaWrite::Append => 0,
+            DeltaWrite::Overwrite | DeltaWrite::Replace => super::history::row_count(&table),
+        };
+        let mut write = table
+            .write(batches)
+            .with_commit_properties(super::history::commit_properties(by, removed));
         write = match mode {
             DeltaWrite::Append => write.with_save_mode(SaveMode::Append),
             DeltaWrite::Overwrite => write.with_save_mode(SaveMode::Overwrite),
@@ -328,6 +339,16 @@ impl DataStore {
         };
         let t = write.await.map_err(|e| delta_err(url, e))?;
         Ok(t.version().unwrap_or(0))
+    }
+
+    /// The newest `limit` commits of the Delta table at `url` (all without a limit), newest
+    /// first.
+    pub async fn history(&self, url: &Url, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
+        let (_, store) = self.store_for(url)?;
+        let mut table = table_handle(&store, url, &self.location.options)?;
+        table.load().await.map_err(|e| delta_err(url, e))?;
+        let latest = table.version().unwrap_or(0);
+        super::history::entries(&store, url, latest, limit).await
     }
 
     /// Deletes everything under a managed product's location.

@@ -7,6 +7,7 @@ mod blind_append;
 mod by_key;
 mod data;
 mod delta_types;
+mod history;
 mod location;
 mod mask_key;
 mod resilient_store;
@@ -18,6 +19,7 @@ mod warehouse;
 
 pub use data::{DataStore, DeltaWrite, ProductData};
 pub use delta_types::delta_type;
+pub use history::HistoryEntry;
 pub use location::{WarehouseLocation, url_within};
 pub use mask_key::MaskKey;
 pub use resilient_store::{ResilientStore, attribute_storage_failures, storage_failures};

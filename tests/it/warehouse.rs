@@ -127,7 +127,13 @@ async fn a_product_created_again_after_an_interrupted_creation_has_only_its_rows
     let place = s.warehouse().managed_location("shop", "big").unwrap();
     s.warehouse()
         .data()
-        .write_delta(&place, &left.schema(), vec![left], DeltaWrite::Append)
+        .write_delta(
+            &place,
+            &left.schema(),
+            vec![left],
+            DeltaWrite::Append,
+            "someone",
+        )
         .await
         .unwrap();
     s.sql("CREATE TABLE shop.big AS SELECT value AS id FROM generate_series(1, 3)")
@@ -137,6 +143,70 @@ async fn a_product_created_again_after_an_interrupted_creation_has_only_its_rows
         super::scalar(&s, "SELECT count(*) FROM shop.big").await,
         "3"
     );
+}
+
+/// `SHOW HISTORY`: a product's commits newest first, each with who made it and the rows it
+/// added and removed; `LIMIT` keeps the newest; the system tables have theirs.
+#[tokio::test]
+async fn show_history_lists_commits_with_who_and_how_many_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = super::session_as(dir.path().to_str().unwrap(), "alice").await;
+    s.sql(
+        "CREATE DOMAIN shop OWNER 'x'; \
+         CREATE TABLE shop.t AS SELECT value AS id FROM generate_series(1, 5); \
+         INSERT INTO shop.t VALUES (6), (7); \
+         CREATE OR REPLACE TABLE shop.t AS SELECT 1 AS id",
+    )
+    .await
+    .unwrap();
+    let text = |out: Vec<lakemeta::sql::Output>| {
+        arrow::util::pretty::pretty_format_batches(&out[0].batches)
+            .unwrap()
+            .to_string()
+    };
+    let history = text(s.sql("SHOW HISTORY shop.t").await.unwrap());
+    let rows: Vec<Vec<String>> = history
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("version"))
+        .map(|l| {
+            l.split('|')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    // version, committed_at, operation, principal, rows_added, rows_removed
+    let summary: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|r| (r[0].clone(), r[3].clone(), r[4].clone(), r[5].clone()))
+        .collect();
+    let expected = [
+        ("2", "alice", "1", "7"),
+        ("1", "alice", "2", "0"),
+        ("0", "alice", "5", "0"),
+    ]
+    .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()));
+    assert_eq!(summary, expected, "{history}");
+    assert!(rows.iter().all(|r| r[2] == "WRITE"), "{history}");
+    let newest = s.sql("SHOW HISTORY shop.t LIMIT 1").await.unwrap();
+    let newest = &newest[0].batches[0];
+    assert_eq!(newest.num_rows(), 1);
+    let version = arrow::util::display::array_value_to_string(newest.column(0), 0).unwrap();
+    assert_eq!(version, "2");
+    let meta = s.sql("SHOW HISTORY meta.products").await.unwrap();
+    assert!(meta[0].batches[0].num_rows() >= 2);
+    let err = s
+        .sql("SHOW HISTORY meta.nope")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the system tables are"), "{err}");
+    let err = s
+        .sql("SHOW HISTORY shop.t LIMIT 0")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("above 0"), "{err}");
 }
 
 /// A warehouse of layout 1 (before meta.job_runs and the governance tables) is upgraded when
