@@ -175,6 +175,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A data product whose data could not be opened: which one, and why.
+    #[error("data product {name}: {source}")]
+    ProductUnreadable {
+        /// The product.
+        name: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
     /// An operation failed while the storage was failing: the error as it came, from a layer
     /// that kept only the text of the storage's error.
     #[error(

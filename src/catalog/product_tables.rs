@@ -127,7 +127,10 @@ impl ProductTables {
             };
             if let Err(e) = result {
                 cache.remove(name);
-                let e = Error::invalid(format!("data product {name}: {e}"));
+                let e = Error::ProductUnreadable {
+                    name: name.to_string(),
+                    source: Box::new(e),
+                };
                 if skip_broken {
                     tracing::warn!("{e}");
                 } else {

@@ -2,7 +2,7 @@
 //! carries a source file or line.
 
 use datafusion::error::DataFusionError;
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::error::Error;
 
@@ -10,56 +10,64 @@ use crate::error::Error;
 pub fn status_of(error: Error) -> Status {
     let error = error.unwrap_df();
     let message = error.to_string();
-    match &error {
+    let code = code_of(&error);
+    if code == Code::ResourceExhausted && matches!(error, Error::DataFusion(_)) {
+        return Status::resource_exhausted(format!(
+            "{message}\nThe server gives each query the memory of lakemeta serve --query-memory: \
+             ask for fewer rows or columns at once, or raise the limit"
+        ));
+    }
+    Status::new(code, message)
+}
+
+/// The gRPC code of an error: what kind of failure it is.
+fn code_of(error: &Error) -> Code {
+    match error {
         Error::UnknownDomain { .. } | Error::UnknownProduct { .. } | Error::UnknownTable { .. } => {
-            Status::not_found(message)
+            Code::NotFound
         }
-        Error::AlreadyExists { .. } => Status::already_exists(message),
+        Error::AlreadyExists { .. } => Code::AlreadyExists,
         Error::Spec { .. }
         | Error::SpecProblems { .. }
         | Error::SpecFiles { .. }
         | Error::Sql(_)
         | Error::Invalid(_)
-        | Error::Arrow(_) => Status::invalid_argument(message),
-        Error::Conflict { .. } | Error::Contention { .. } => Status::aborted(message),
-        Error::Cancelled(_) => Status::cancelled(message),
-        Error::PermissionDenied(_) | Error::SpecDenied { .. } => Status::permission_denied(message),
-        Error::AuditUnavailable { .. } => Status::unavailable(message),
-        Error::PolicyFailed { .. } => Status::failed_precondition(message),
-        Error::DataFusion(e) => datafusion_status(e, message),
+        | Error::Arrow(_) => Code::InvalidArgument,
+        Error::Conflict { .. } | Error::Contention { .. } => Code::Aborted,
+        Error::Cancelled(_) => Code::Cancelled,
+        Error::PermissionDenied(_) | Error::SpecDenied { .. } => Code::PermissionDenied,
+        Error::AuditUnavailable { .. } => Code::Unavailable,
+        Error::PolicyFailed { .. } => Code::FailedPrecondition,
+        Error::DataFusion(e) => datafusion_code(e),
+        // what kept the product from opening decides
+        Error::ProductUnreadable { source, .. } => code_of(source),
         Error::Warehouse { .. }
         | Error::Delta { .. }
         | Error::ObjectStore { .. }
         | Error::StorageFailed { .. }
-        | Error::Io { .. } => Status::unavailable(message),
+        | Error::Io { .. } => Code::Unavailable,
     }
 }
 
-fn datafusion_status(e: &DataFusionError, message: String) -> Status {
+fn datafusion_code(e: &DataFusionError) -> Code {
     match e.find_root() {
-        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(format!(
-            "{message}\nThe server gives each query the memory of lakemeta serve --query-memory: \
-             ask for fewer rows or columns at once, or raise the limit"
-        )),
-        DataFusionError::NotImplemented(_) => Status::unimplemented(message),
+        DataFusionError::ResourcesExhausted(_) => Code::ResourceExhausted,
+        DataFusionError::NotImplemented(_) => Code::Unimplemented,
         DataFusionError::SQL(..)
         | DataFusionError::Plan(_)
         | DataFusionError::SchemaError(..)
         | DataFusionError::Configuration(_)
         | DataFusionError::Execution(_)
-        | DataFusionError::ArrowError(..) => Status::invalid_argument(message),
+        | DataFusionError::ArrowError(..) => Code::InvalidArgument,
         // the storage failed under the engine: retrying may help
-        DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => {
-            Status::unavailable(message)
-        }
-        _ => Status::internal(message),
+        DataFusionError::ObjectStore(_) | DataFusionError::IoError(_) => Code::Unavailable,
+        _ => Code::Internal,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic::Code;
 
     #[test]
     fn user_mistakes_are_not_internal() {
@@ -87,5 +95,25 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
         let error = Error::DataFusion(DataFusionError::IoError(io));
         assert_eq!(status_of(error).code(), Code::Unavailable);
+    }
+
+    #[test]
+    fn an_unreadable_product_is_what_kept_it_from_opening() {
+        let lost = Error::ObjectStore {
+            location: "s3://lake/orders/feed/".into(),
+            source: object_store::Error::Generic {
+                store: "S3",
+                source: "connection refused".into(),
+            },
+        };
+        let unreadable = |source| Error::ProductUnreadable {
+            name: "orders.feed".into(),
+            source: Box::new(source),
+        };
+        let status = status_of(unreadable(lost));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.message().starts_with("data product orders.feed: "));
+        let missing = unreadable(Error::invalid("no such file"));
+        assert_eq!(status_of(missing).code(), Code::InvalidArgument);
     }
 }

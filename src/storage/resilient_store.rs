@@ -79,6 +79,7 @@ pub fn attribute_storage_failures<T>(
                 | Error::Warehouse { .. }
                 | Error::Io { .. }
                 | Error::Arrow(_)
+                | Error::ProductUnreadable { .. }
         )
     };
     match result {
