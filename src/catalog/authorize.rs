@@ -66,10 +66,15 @@ impl CatalogState {
         if protection.is_none() {
             return Ok(access);
         }
+        // the checks' results are there for everyone to read
+        let results = if what.eq_ignore_ascii_case("run checks") || what == "run_checks" {
+            " (the results of the owners' RUN CHECKS are in meta.quality_results)"
+        } else {
+            ""
+        };
         Err(Error::PermissionDenied(format!(
             "{what} reads all of {name} and its raw values, and {who} reads it {}: ask a member \
-             of its owner team or a platform admin to run it (the results of the owners' RUN \
-             CHECKS are in meta.quality_results)",
+             of its owner team or a platform admin to run it{results}",
             match (protection.masks.is_empty(), protection.row_filter.is_some()) {
                 (false, true) => "masked and row-filtered",
                 (false, false) => "masked",

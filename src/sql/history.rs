@@ -1,5 +1,6 @@
 //! `SHOW HISTORY`: the commits of a Delta data product or a system table, newest first — the
-//! version, when, what operation, who, and the rows each added and removed.
+//! version, when, what operation, who, and the rows each added and removed. A product's history
+//! is for those who may read all of it; a system table's for the platform admins.
 
 use std::sync::Arc;
 
@@ -20,7 +21,16 @@ impl Session {
         limit: Option<usize>,
     ) -> Result<Output> {
         let wh = self.warehouse();
+        let state = self.catalog().state();
+        let who = &self.principal().name;
         let url = if name.domain == "meta" {
+            // commit sizes of every system table, the audit log's included: the admins' to see
+            if state.governance.enabled() && !state.governance.is_admin(who) {
+                return Err(Error::PermissionDenied(format!(
+                    "the history of {name} is for platform admins; {who} is not one (SHOW \
+                     HISTORY of a data product you may read shows its commits)"
+                )));
+            }
             let kind = SystemTableKind::ALL
                 .into_iter()
                 .find(|k| k.name() == name.name)
@@ -33,7 +43,9 @@ impl Session {
                 })?;
             wh.table(kind).url().clone()
         } else {
-            let state = self.catalog().state();
+            // the rows every commit added to and removed from the whole table: for those who
+            // may read all of it
+            state.read_whole(who, name, "SHOW HISTORY")?;
             let product = state.product(name)?;
             if product.format != "delta" {
                 return Err(Error::invalid(format!(

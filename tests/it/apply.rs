@@ -435,6 +435,30 @@ async fn contracts_declare_their_products_sources() {
     assert_eq!(after.len(), now.len() - 2);
 }
 
+/// `SHOW HISTORY` of a product is for those who may read all of it (each commit's rows are the
+/// whole table's); a system table's is for the platform admins.
+#[tokio::test]
+async fn show_history_is_for_those_who_may_read_all_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let admin = super::session_as(wh.to_str().unwrap(), "admin").await;
+    let specs = load_path(Path::new(MESH)).unwrap();
+    apply_specs(admin.catalog(), &specs, &admin.state(), admin.principal())
+        .await
+        .unwrap();
+    let bob = super::session_as(wh.to_str().unwrap(), "bob").await;
+    for (sql, why) in [
+        ("SHOW HISTORY users.user_profiles", "holds no grant"),
+        ("SHOW HISTORY meta.products", "is for platform admins"),
+    ] {
+        let err = bob.sql(sql).await.unwrap_err();
+        assert!(err.is_denial(), "{sql}: {err}");
+        assert!(err.to_string().contains(why), "{sql}: {err}");
+        let out = admin.sql(sql).await.unwrap();
+        assert!(out[0].batches[0].num_rows() >= 1, "{sql}");
+    }
+}
+
 /// A column the contract requires refuses a NULL with a message that names the product and the
 /// column(s), and the INSERT writes nothing.
 #[tokio::test]
