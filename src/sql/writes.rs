@@ -165,7 +165,13 @@ impl Session {
             ..Default::default()
         };
         if let Err(e) = self.catalog().commit(&changes, self.principal()).await {
-            if version == 0 {
+            // a commit can fail after the product landed (its reload, say): the rows of a new
+            // table go only when the catalog, read again, surely does not hold it
+            let registered = match self.catalog().refresh().await {
+                Ok(_) => self.catalog().state().products.contains_key(&name),
+                Err(_) => true,
+            };
+            if version == 0 && !registered {
                 let _ = wh.data().delete_tree(&url).await;
             }
             return Err(e);

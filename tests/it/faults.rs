@@ -1,16 +1,18 @@
 //! Storage faults, injected: an object store wrapped to fail (server errors, throttling,
 //! timeouts, connection resets, a write whose answer is lost; single faults, which lakemeta's
-//! retries absorb, and outages longer than its retries) at random points chosen by a seed, under INSERT, CTAS, lineage writes, apply and RUN CHECKS. After each operation, read
-//! with faults off from a new session — as a new process would: every table reads, an
-//! operation reported done is there once, one that failed is there at most once, and its error
-//! says whether retrying may help. A failing run prints its seed; `LAKEMETA_FAULT_SEED=n`
-//! runs that seed again.
+//! retries absorb, and outages longer than its retries) and to answer late (latency), at random
+//! points chosen by a seed, under INSERT, CTAS, lineage writes, Flight SQL bulk ingests, apply and
+//! RUN CHECKS. After each operation, read with faults off from a new session — as a new process
+//! would: every table reads, an operation reported done is there once, one that failed is there
+//! at most once, and its error says whether retrying may help. A failing run prints its seed;
+//! `LAKEMETA_FAULT_SEED=n` runs that seed again.
 
 use std::fmt;
 use std::ops::Range;
 use std::path::Path as FsPath;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -74,6 +76,8 @@ struct Dice {
     injected: AtomicUsize,
     calls: AtomicUsize,
     enabled: AtomicBool,
+    /// Calls slowed down by injected latency.
+    delayed: AtomicUsize,
     /// Calls still to fail in the current outage (a run of failures longer than lakemeta's
     /// retries, so that errors reach the caller).
     outage: AtomicUsize,
@@ -86,6 +90,7 @@ impl Dice {
             per_mille: AtomicU32::new(0),
             injected: AtomicUsize::new(0),
             calls: AtomicUsize::new(0),
+            delayed: AtomicUsize::new(0),
             enabled: AtomicBool::new(false),
             outage: AtomicUsize::new(0),
         }
@@ -99,6 +104,26 @@ impl Dice {
     fn off(&self) {
         self.enabled.store(false, Ordering::SeqCst);
         self.outage.store(0, Ordering::SeqCst);
+    }
+
+    /// Latency for this call (1 in 20, up to 25 ms), or none.
+    fn lag(&self) -> Option<Duration> {
+        if !self.enabled.load(Ordering::SeqCst) {
+            return None;
+        }
+        let mut rng = self.rng.lock().unwrap();
+        if rng.random_range(0..20) != 0 {
+            return None;
+        }
+        self.delayed.fetch_add(1, Ordering::Relaxed);
+        Some(Duration::from_millis(rng.random_range(1..=25)))
+    }
+
+    /// Waits out the latency the dice give this call.
+    async fn wait(&self) {
+        if let Some(d) = self.lag() {
+            tokio::time::sleep(d).await;
+        }
     }
 
     /// A fault for this call, or none. `writes` allows a lost answer.
@@ -149,6 +174,7 @@ impl FaultyStore {
         location: &Path,
         run: impl std::future::Future<Output = object_store::Result<T>>,
     ) -> object_store::Result<T> {
+        self.dice.wait().await;
         match self.dice.roll(true) {
             None => run.await,
             Some(Fault::AnswerLost) => {
@@ -156,6 +182,19 @@ impl FaultyStore {
                 Err(Fault::AnswerLost.error(op, location.as_ref()))
             }
             Some(f) => Err(f.error(op, location.as_ref())),
+        }
+    }
+
+    /// `stream`, its first entry late when the dice give the listing latency.
+    fn lagged<T: Send + 'static>(&self, stream: BoxStream<'static, T>) -> BoxStream<'static, T> {
+        match self.dice.lag() {
+            None => stream,
+            Some(d) => futures::stream::once(async move {
+                tokio::time::sleep(d).await;
+                stream
+            })
+            .flatten()
+            .boxed(),
         }
     }
 
@@ -188,6 +227,7 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.dice.wait().await;
         self.read("multipart upload", location.as_ref())?;
         self.inner.put_multipart_opts(location, opts).await
     }
@@ -197,6 +237,7 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
+        self.dice.wait().await;
         self.read("get", location.as_ref())?;
         self.inner.get_opts(location, options).await
     }
@@ -206,6 +247,7 @@ impl ObjectStore for FaultyStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<Bytes>> {
+        self.dice.wait().await;
         self.read("get ranges", location.as_ref())?;
         self.inner.get_ranges(location, ranges).await
     }
@@ -216,11 +258,15 @@ impl ObjectStore for FaultyStore {
     ) -> BoxStream<'static, object_store::Result<Path>> {
         let dice = Arc::clone(&self.dice);
         let checked = locations
-            .map(move |p| {
-                let p = p?;
-                match dice.roll(false) {
-                    Some(f) => Err(f.error("delete", p.as_ref())),
-                    None => Ok(p),
+            .then(move |p| {
+                let dice = Arc::clone(&dice);
+                async move {
+                    let p = p?;
+                    dice.wait().await;
+                    match dice.roll(false) {
+                        Some(f) => Err(f.error("delete", p.as_ref())),
+                        None => Ok(p),
+                    }
                 }
             })
             .boxed();
@@ -232,7 +278,7 @@ impl ObjectStore for FaultyStore {
         if let Err(e) = self.read("list", &at) {
             return futures::stream::once(async move { Err(e) }).boxed();
         }
-        self.inner.list(prefix)
+        self.lagged(self.inner.list(prefix))
     }
 
     fn list_with_offset(
@@ -244,11 +290,12 @@ impl ObjectStore for FaultyStore {
         if let Err(e) = self.read("list", &at) {
             return futures::stream::once(async move { Err(e) }).boxed();
         }
-        self.inner.list_with_offset(prefix, offset)
+        self.lagged(self.inner.list_with_offset(prefix, offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         let at = prefix.map(|p| p.to_string()).unwrap_or_default();
+        self.dice.wait().await;
         self.read("list", &at)?;
         self.inner.list_with_delimiter(prefix).await
     }
@@ -395,6 +442,7 @@ struct Tally {
     operations: usize,
     failed: usize,
     injected: usize,
+    delayed: usize,
     calls: usize,
 }
 
@@ -546,6 +594,7 @@ async fn run(seed: u64, per_mille: u32, tally: &mut Tally) {
     }
     tally.runs += 1;
     tally.injected += dice.injected.load(Ordering::Relaxed);
+    tally.delayed += dice.delayed.load(Ordering::Relaxed);
     tally.calls += dice.calls.load(Ordering::Relaxed);
 }
 
