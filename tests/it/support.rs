@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The bin directory of the test venv (created on first use).
@@ -40,12 +40,26 @@ pub struct S3Server {
     _dir: tempfile::TempDir,
 }
 
+/// A free port for SeaweedFS, which cannot be told to take port 0 itself: one below the system's
+/// ephemeral range, so that no port-0 bind elsewhere in the tests takes it while a SeaweedFS
+/// that is being restarted has let it go; never the same one twice in a process.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use rand::Rng;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let mut given = GIVEN.lock().unwrap();
+    let mut rng = rand::rng();
+    for _ in 0..10_000 {
+        let port = rng.random_range(10_000..ephemeral.max(10_001));
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port below {ephemeral} for SeaweedFS")
 }
 
 /// The server shared by the tests of this process, started on first use.
