@@ -404,35 +404,16 @@ const FEED_ROWS: i64 = 3;
 /// is not there), by alice of the server at `url`.
 async fn flight_ingest(url: &str, k: i64) -> Result<i64, tonic::Status> {
     use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-    use arrow_flight::sql::{
-        CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
-    };
-    let mut c = super::flight::client(url).await;
-    c.handshake("alice", "wonderland")
-        .await
-        .map_err(flight_status)?;
-    let command = CommandStatementIngest {
-        table_definition_options: Some(TableDefinitionOptions {
-            if_not_exist: TableNotExistOption::Create.into(),
-            if_exists: TableExistsOption::Append.into(),
-        }),
-        table: "feed".into(),
-        schema: Some("shop".into()),
-        ..Default::default()
-    };
     let ids = Arc::new(Int64Array::from(vec![k; FEED_ROWS as usize])) as ArrayRef;
     let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
-    c.execute_ingest(command, futures::stream::iter([Ok(batch)]))
-        .await
-        .map_err(flight_status)
-}
-
-/// The status a Flight SQL client's error carries.
-fn flight_status(e: arrow_flight::error::FlightError) -> tonic::Status {
-    match e {
-        arrow_flight::error::FlightError::Tonic(status) => *status,
-        other => tonic::Status::unknown(other.to_string()),
-    }
+    super::flight::ingest(
+        url,
+        ("alice", "wonderland"),
+        ("shop", "feed"),
+        arrow_flight::sql::TableExistsOption::Append,
+        vec![batch],
+    )
+    .await
 }
 
 /// Totals over the runs, for the README's figures.

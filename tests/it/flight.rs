@@ -724,3 +724,47 @@ fn the_python_examples_query_the_example_mesh() {
         }
     }
 }
+
+/// A Flight SQL bulk ingest of `batches` into `domain.table` by `user`, through the server at
+/// `url`: the product is created when it is not there and `if_exists` says what happens when it
+/// is. The rows the server says it took, or the status it refused with.
+pub(super) async fn ingest(
+    url: &str,
+    (user, password): (&str, &str),
+    (domain, table): (&str, &str),
+    if_exists: arrow_flight::sql::TableExistsOption,
+    batches: Vec<RecordBatch>,
+) -> Result<i64, tonic::Status> {
+    use arrow_flight::error::FlightError;
+    use arrow_flight::sql::{CommandStatementIngest, TableDefinitionOptions, TableNotExistOption};
+    let status = |e: FlightError| match e {
+        FlightError::Tonic(status) => *status,
+        other => tonic::Status::unknown(other.to_string()),
+    };
+    let mut c = client(url).await;
+    c.handshake(user, password).await.map_err(status)?;
+    let command = CommandStatementIngest {
+        table_definition_options: Some(TableDefinitionOptions {
+            if_not_exist: TableNotExistOption::Create.into(),
+            if_exists: if_exists.into(),
+        }),
+        table: table.into(),
+        schema: Some(domain.into()),
+        ..Default::default()
+    };
+    c.execute_ingest(command, futures::stream::iter(batches.into_iter().map(Ok)))
+        .await
+        .map_err(status)
+}
+
+/// Batches of 10,000 rows of one column `id`, counting from 0 to `rows`.
+pub(super) fn id_batches(rows: i64) -> Vec<RecordBatch> {
+    use arrow::array::{ArrayRef, Int64Array};
+    (0..(rows + 9_999) / 10_000)
+        .map(|i| {
+            let ids: Vec<i64> = (i * 10_000..((i + 1) * 10_000).min(rows)).collect();
+            let ids = Arc::new(Int64Array::from(ids)) as ArrayRef;
+            RecordBatch::try_from_iter([("id", ids)]).unwrap()
+        })
+        .collect()
+}

@@ -224,35 +224,15 @@ const PASSWORD: &str = "pw";
 /// A Flight SQL bulk ingest of [`ROWS`] rows into `shop.feed`, replacing it if it is there, by
 /// a client of the server at `addr`: the number of rows the server says it took.
 async fn ingest(addr: &str) -> Result<i64, String> {
-    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-    use arrow_flight::sql::{
-        CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
-    };
-    let mut c = super::flight::client(&format!("http://{addr}")).await;
-    c.handshake(ADMIN, PASSWORD)
-        .await
-        .map_err(|e| e.to_string())?;
-    let command = CommandStatementIngest {
-        table_definition_options: Some(TableDefinitionOptions {
-            if_not_exist: TableNotExistOption::Create.into(),
-            if_exists: TableExistsOption::Replace.into(),
-        }),
-        table: "feed".into(),
-        schema: Some("shop".into()),
-        ..Default::default()
-    };
-    let batch = |i: i64| {
-        let ids: Vec<i64> = (i * 10_000..(i + 1) * 10_000).collect();
-        Ok(RecordBatch::try_from_iter([(
-            "id",
-            std::sync::Arc::new(Int64Array::from(ids)) as ArrayRef,
-        )])
-        .unwrap())
-    };
-    let batches: Vec<_> = (0..ROWS / 10_000).map(batch).collect();
-    c.execute_ingest(command, futures::stream::iter(batches))
-        .await
-        .map_err(|e| e.to_string())
+    super::flight::ingest(
+        &format!("http://{addr}"),
+        (ADMIN, PASSWORD),
+        ("shop", "feed"),
+        arrow_flight::sql::TableExistsOption::Replace,
+        super::flight::id_batches(ROWS),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// `lakemeta serve` killed at `points` seeded moments of a Flight bulk ingest: a client is never

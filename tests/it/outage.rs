@@ -60,35 +60,14 @@ async fn apply(s: Arc<Session>) -> Result<(), String> {
 /// A bulk ingest of [`ROWS`] rows replacing `orders.feed`, by alice (of the mesh's
 /// orders-team) through the server at `url`.
 async fn ingest(url: String) -> Result<i64, tonic::Status> {
-    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-    use arrow_flight::sql::{
-        CommandStatementIngest, TableDefinitionOptions, TableExistsOption, TableNotExistOption,
-    };
-    let status = |e: arrow_flight::error::FlightError| match e {
-        arrow_flight::error::FlightError::Tonic(status) => *status,
-        other => tonic::Status::unknown(other.to_string()),
-    };
-    let mut c = super::flight::client(&url).await;
-    c.handshake("alice", "wonderland").await.map_err(status)?;
-    let command = CommandStatementIngest {
-        table_definition_options: Some(TableDefinitionOptions {
-            if_not_exist: TableNotExistOption::Create.into(),
-            if_exists: TableExistsOption::Replace.into(),
-        }),
-        table: "feed".into(),
-        schema: Some("orders".into()),
-        ..Default::default()
-    };
-    let batches: Vec<_> = (0..ROWS / 10_000)
-        .map(|i| {
-            let ids: Vec<i64> = (i * 10_000..(i + 1) * 10_000).collect();
-            let ids = Arc::new(Int64Array::from(ids)) as ArrayRef;
-            Ok(RecordBatch::try_from_iter([("id", ids)]).unwrap())
-        })
-        .collect();
-    c.execute_ingest(command, futures::stream::iter(batches))
-        .await
-        .map_err(status)
+    super::flight::ingest(
+        &url,
+        ("alice", "wonderland"),
+        ("orders", "feed"),
+        arrow_flight::sql::TableExistsOption::Replace,
+        super::flight::id_batches(ROWS),
+    )
+    .await
 }
 
 /// An error of an operation the outage made fail says to retry.
