@@ -22,6 +22,6 @@ pub use operations::{
     ChangeSummary, ContractRow, DomainChange, PolicyChange, ProductChange, TeamChange,
 };
 pub use product_tables::ProductTables;
-pub use providers::{LakeCatalog, META_SCHEMA};
+pub use providers::{LakeCatalog, META_SCHEMA, PastProduct};
 pub use search::{Doc, Hit, SearchIndex, words};
 pub use snapshot::{Catalog, CatalogState, Health, WriteGuard};

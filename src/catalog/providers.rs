@@ -7,7 +7,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::snapshot::CatalogState;
 use crate::governance::{Caller, GovernedTable};
-use crate::model::{ProductName, now_micros};
+use crate::model::{DataProduct, ProductName, now_micros};
 use crate::storage::MaskKey;
 
 /// The schema that holds the system tables.
@@ -23,13 +23,26 @@ pub struct LakeCatalog {
     schemas: BTreeMap<String, Arc<dyn SchemaProvider>>,
 }
 
+/// A data product as a statement reads it at a past version (`VERSION AS OF`).
+#[derive(Debug, Clone)]
+pub struct PastProduct {
+    /// The product.
+    pub name: ProductName,
+    /// The table name the statement's plan resolves (`orders_fact@v3`).
+    pub engine_name: String,
+    /// The provider over that version's data.
+    pub provider: Arc<dyn TableProvider>,
+}
+
 impl LakeCatalog {
-    /// Builds the catalog from a state and the providers opened for it, for `caller`; masks
-    /// that hash use `mask_key`.
+    /// Builds the catalog from a state and the providers opened for it (the products as they
+    /// are, and `past` versions of some), for `caller`; masks that hash use `mask_key`. A past
+    /// version is read through the product's gate as decided today.
     pub fn new(
         state: &Arc<CatalogState>,
         meta: BTreeMap<String, Arc<dyn TableProvider>>,
         products: &HashMap<ProductName, Arc<dyn TableProvider>>,
+        past: &[PastProduct],
         caller: &Arc<Caller>,
         mask_key: &Arc<MaskKey>,
     ) -> Self {
@@ -47,13 +60,31 @@ impl LakeCatalog {
         let mut opened: BTreeMap<&str, BTreeMap<String, Arc<dyn TableProvider>>> = BTreeMap::new();
         let who = &caller.principal().name;
         let now = now_micros();
-        for (name, provider) in products {
+        let today = products
+            .iter()
+            .map(|(name, provider)| (name, name.name.clone(), provider, false));
+        let then = past
+            .iter()
+            .map(|p| (&p.name, p.engine_name.clone(), &p.provider, true));
+        for (name, table, provider, is_past) in today.chain(then) {
             let (Some(product), Some(domain)) =
                 (state.products.get(name), state.domains.get(&name.domain))
             else {
                 continue;
             };
-            let access = state.governance.read_access(who, product, domain, now);
+            let mut access = state.governance.read_access(who, product, domain, now);
+            if is_past && let Ok(a) = &access {
+                let unknown = unknown_columns(product, provider);
+                if !unknown.is_empty() && !state.governance.reads_raw(who, product, a, now) {
+                    access = Err(crate::error::Error::PermissionDenied(format!(
+                        "this version of {name} has columns the product no longer has ({}), \
+                         which today's policy does not classify: only its owner team, platform \
+                         admins and holders of an UNMASKED grant read it; read a version \
+                         without them, or ask the owner team",
+                        unknown.join(", ")
+                    )));
+                }
+            }
             let protection = match &access {
                 Ok(a) => state.governance.protection(who, product, a, now),
                 Err(_) => Default::default(),
@@ -69,7 +100,7 @@ impl LakeCatalog {
             opened
                 .entry(name.domain.as_str())
                 .or_default()
-                .insert(name.name.clone(), gated);
+                .insert(table, gated);
         }
         for domain in state.domains.keys() {
             schemas.insert(
@@ -83,6 +114,22 @@ impl LakeCatalog {
         }
         Self { schemas }
     }
+}
+
+/// The columns of a provider (a past version's) that the product's columns today do not name.
+fn unknown_columns(product: &DataProduct, provider: &Arc<dyn TableProvider>) -> Vec<String> {
+    provider
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|f| {
+            !product
+                .columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(f))
+        })
+        .collect()
 }
 
 impl CatalogProvider for LakeCatalog {

@@ -6,11 +6,8 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
+use crate::model::{check_sql_depth, parse_statements};
 use datafusion::sql::sqlparser::ast::{Expr, Value, ValueWithSpan, visit_expressions_mut};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-
-use crate::model::check_sql_depth;
 
 /// What a literal compared with a classified column becomes.
 const HIDDEN: &str = "***";
@@ -25,7 +22,7 @@ pub fn redact_pii_literals(sql: &str, columns: &BTreeSet<String>) -> String {
     // printed recursively)
     let parsed = check_sql_depth(sql)
         .ok()
-        .and_then(|()| Parser::parse_sql(&GenericDialect {}, sql).ok());
+        .and_then(|()| parse_statements(sql).ok());
     let Some(mut statements) = parsed else {
         return "(statement text withheld: it names PII columns and could not be parsed to \
                 redact them)"

@@ -367,6 +367,23 @@ impl Governance {
         }
     }
 
+    /// True when `who`, allowed to read `product` with `access`, reads its raw values: governance
+    /// is off, or they are an admin, of the owner team, or hold a live `SELECT UNMASKED` grant.
+    pub fn reads_raw(
+        &self,
+        who: &str,
+        product: &DataProduct,
+        access: &ReadAccess,
+        now: i64,
+    ) -> bool {
+        matches!(
+            access,
+            ReadAccess::Ungoverned | ReadAccess::Admin | ReadAccess::Owner
+        ) || self
+            .live_unmasked_grant(who, &product.qualified_name().to_string(), now)
+            .is_some()
+    }
+
     /// What `who` reads `product` through as things stand: the protection of the access they
     /// have, or — when they may not read it (or its domain is unknown) — of a plain grant, which
     /// is what asking would give them. For catalog listings, which describe every product.

@@ -9,6 +9,7 @@ mod lineage;
 mod principal;
 mod product;
 mod statement_depth;
+mod time_travel;
 
 pub use bound::{Bound, bound, number};
 pub use check_kind::{is_column_metric, metric_kind};
@@ -23,6 +24,9 @@ pub use lineage::{LineageEdge, edge_kind};
 pub use principal::Principal;
 pub use product::{Check, Column, DataFormat, DataProduct, ProductKind, ProductName, Sla};
 pub use statement_depth::{MAX_STATEMENT_DEPTH, check_sql_depth, check_statement_depth};
+pub use time_travel::{
+    AsOf, engine_names, mark_versions, parse_statements, parse_timestamp, restore_versions,
+};
 
 /// Microseconds since the Unix epoch, UTC: how every timestamp of the system tables is kept.
 pub fn now_micros() -> i64 {

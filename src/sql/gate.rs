@@ -15,6 +15,7 @@ use super::statements::ParsedStatement;
 use crate::catalog::{CatalogState, grants_table, requests_table, team_members_table};
 use crate::error::{Error, Result};
 use crate::governance::{Channel, GovernedTable};
+use crate::model::AsOf;
 use crate::storage::SystemTableKind;
 
 /// Why `COPY … TO` is refused over Flight SQL.
@@ -84,16 +85,18 @@ impl Session {
         let mut meta: BTreeMap<String, Arc<dyn TableProvider>> = raw
             .into_iter()
             .map(|(name, provider)| {
-                if !stored.contains(&name.as_str()) {
+                // a past version (`products@v3`) is gated as the table is
+                let table = AsOf::split(&name).0;
+                if !stored.contains(&table) {
                     return (name, provider);
                 }
-                let own_rows = name == SystemTableKind::AuditLog.name()
+                let own_rows = table == SystemTableKind::AuditLog.name()
                     && governance.enabled()
                     && !governance.is_admin(who);
                 let filter = own_rows.then(|| col("principal").eq(lit(who.as_str())));
                 let gated: Arc<dyn TableProvider> = Arc::new(GovernedTable::system(
                     provider,
-                    format!("meta.{name}"),
+                    format!("meta.{table}"),
                     filter,
                     Arc::clone(caller),
                 ));

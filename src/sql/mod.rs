@@ -11,6 +11,7 @@ mod interrupt;
 mod lineage;
 mod output;
 mod parser;
+mod past;
 mod session;
 mod statements;
 mod views;

@@ -8,6 +8,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use super::statements::{CheckTarget, Grantee, LakeStatement, LineageEnd, ParsedStatement};
 use crate::error::{Error, Result};
 use crate::model::{DataFormat, GranteeKind, ProductName, check_statement_depth, validate_name};
+use crate::model::{engine_names, mark_versions, restore_versions};
 
 /// Parses a string of `;`-separated statements. Errors name the line and column.
 pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
@@ -16,7 +17,10 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
         .tokenize_with_location()
         .map_err(|e| Error::Sql(format!("syntax error: {e}")))?;
     check_statement_depth(&tokens)?;
-    let mut p = DFParserBuilder::new(niladic_calls(tokens))
+    let (tokens, marked) = mark_versions(niladic_calls(tokens))
+        .map_err(|e| Error::Sql(format!("syntax error: {e}")))?;
+    let mut restored = 0;
+    let mut p = DFParserBuilder::new(tokens)
         .with_dialect(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .build()
@@ -43,13 +47,51 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>> {
             None => {
                 let mut stmt = p.parse_statement().map_err(engine_parse_error)?;
                 number_placeholders(&mut stmt);
+                restored += versions(&mut stmt, Versions::Restore);
                 ParsedStatement::DataFusion(Box::new(stmt))
             }
         };
         out.push(stmt);
         expect_delimiter = true;
     }
+    if restored != marked {
+        return Err(Error::Sql(
+            "syntax error: VERSION AS OF and TIMESTAMP AS OF follow the name of a table a \
+             query reads (or its alias): SELECT … FROM domain.product VERSION AS OF 3 AS p"
+                .into(),
+        ));
+    }
     Ok(out)
+}
+
+/// Which pass of time travel's names to make (see [`crate::model::AsOf`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Versions {
+    /// Marked names back to names with their `VERSION AS OF` clause, after parsing.
+    Restore,
+    /// Names with a clause to marked names, for the engine to plan.
+    Engine,
+}
+
+/// Makes a pass over every SQL statement or query within `stmt` (the statement an `EXPLAIN`
+/// explains, the query a `COPY` copies); returns how many tables it changed.
+pub(crate) fn versions(stmt: &mut DfStatement, pass: Versions) -> usize {
+    use datafusion::sql::parser::CopyToSource;
+    fn one<S: datafusion::sql::sqlparser::ast::VisitMut>(s: &mut S, pass: Versions) -> usize {
+        match pass {
+            Versions::Restore => restore_versions(s),
+            Versions::Engine => engine_names(s),
+        }
+    }
+    match stmt {
+        DfStatement::Statement(s) => one(s.as_mut(), pass),
+        DfStatement::Explain(e) => versions(&mut e.statement, pass),
+        DfStatement::CopyTo(c) => match &mut c.source {
+            CopyToSource::Query(q) => one(q.as_mut(), pass),
+            CopyToSource::Relation(_) => 0,
+        },
+        DfStatement::CreateExternalTable(_) | DfStatement::Reset(_) => 0,
+    }
 }
 
 /// `current_user()` as well as `current_user`: the SQL standard writes the function without

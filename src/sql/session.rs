@@ -15,13 +15,14 @@ use datafusion::sql::parser::Statement as DfStatement;
 use futures::TryStreamExt;
 
 use super::output::Output;
-use super::parser::parse_sql;
+use super::parser::{Versions, parse_sql, versions};
+use super::past::PastTable;
 use super::statements::ParsedStatement;
 use super::views::Views;
 use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductTables};
 use crate::error::{Error, Result};
 use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
-use crate::model::{Column, DataProduct, Principal, ProductName, now_micros};
+use crate::model::{AsOf, Column, DataProduct, Principal, ProductName, now_micros};
 use crate::storage::{Warehouse, attribute_storage_failures, storage_failures};
 
 /// The name of lakemeta's DataFusion catalog.
@@ -434,12 +435,13 @@ impl Session {
     /// opened (`all`: every product, skipping those that cannot be opened).
     pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
         self.catalog.refresh().await?;
-        self.register(names, all).await
+        self.register(names, all, &[]).await
     }
 
     /// Installs the DataFusion catalog for the current snapshot (no refresh of the system
-    /// tables), with the named products opened, every table behind the gate.
-    async fn register(&self, names: &[ProductName], all: bool) -> Result<()> {
+    /// tables), with the named products opened and the `past` tables at their versions, every
+    /// table behind the gate.
+    async fn register(&self, names: &[ProductName], all: bool, past: &[PastTable]) -> Result<()> {
         let state = self.catalog.state();
         let wh = self.warehouse();
         let wanted: Vec<ProductName> = if all {
@@ -447,7 +449,11 @@ impl Session {
         } else {
             names.to_vec()
         };
-        for name in &wanted {
+        let past_products = past.iter().filter_map(|p| match p {
+            PastTable::Product { name, .. } => Some(name),
+            PastTable::Meta { .. } => None,
+        });
+        for name in wanted.iter().chain(past_products) {
             if let Some(p) = state.products.get(name) {
                 let url = wh.data().resolve(&p.location)?;
                 let (key, store) = wh.data().store_for(&url)?;
@@ -457,7 +463,9 @@ impl Session {
         self.tables
             .prepare(wh, &state, &wanted, &self.ctx.state(), all)
             .await?;
-        let raw = self.tables.meta_providers(wh, &state).await?;
+        let (past_meta, past_products) = self.open_past(past, &state).await?;
+        let mut raw = self.tables.meta_providers(wh, &state).await?;
+        raw.extend(past_meta);
         let mut meta = self.secure_meta(raw, &state);
         let products = self.tables.providers().await;
         let audit_version = self.audit_version().await;
@@ -470,6 +478,7 @@ impl Session {
                     &state,
                     meta.clone(),
                     &products,
+                    &past_products,
                     &self.caller,
                     wh.mask_key(),
                 )),
@@ -484,6 +493,7 @@ impl Session {
                 &state,
                 meta,
                 &products,
+                &past_products,
                 &self.caller,
                 wh.mask_key(),
             )),
@@ -541,10 +551,12 @@ impl Session {
 
     /// Registers what a statement names, checks that the principal may read every product it
     /// reads, and plans it.
-    async fn plan_df(&self, stmt: DfStatement) -> Result<LogicalPlan> {
+    async fn plan_df(&self, mut stmt: DfStatement) -> Result<LogicalPlan> {
+        versions(&mut stmt, Versions::Engine);
         let snapshot = self.catalog.state();
         let refs = self.ctx.state().resolve_table_references(&stmt)?;
         let mut names = Vec::new();
+        let mut past = Vec::new();
         let mut all = false;
         for r in &refs {
             if r.catalog().is_some_and(|c| c != CATALOG_NAME) {
@@ -552,6 +564,12 @@ impl Session {
                     "unknown catalog in '{r}': there is one catalog, {CATALOG_NAME}; write \
                      domain.product or meta.<table>"
                 )));
+            }
+            if r.schema() != Some("information_schema")
+                && let Some(table) = self.past_table(r, is_write_target(&stmt, r))?
+            {
+                past.push(table);
+                continue;
             }
             match r.schema() {
                 Some("information_schema") => all = true,
@@ -581,7 +599,7 @@ impl Session {
         {
             all = true;
         }
-        self.register(&names, all).await?;
+        self.register(&names, all, &past).await?;
         let state = self.ctx.state();
         let plan = state.statement_to_plan(stmt).await?;
         self.check_plan(&plan)?;
@@ -682,7 +700,7 @@ impl Session {
     pub(crate) fn product_of(&self, r: &TableReference) -> Option<ProductName> {
         match r.schema() {
             None | Some(META_SCHEMA) | Some("information_schema") => None,
-            Some(domain) => Some(ProductName::new(domain, r.table())),
+            Some(domain) => Some(ProductName::new(domain, AsOf::split(r.table()).0)),
         }
     }
 

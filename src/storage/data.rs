@@ -91,7 +91,7 @@ impl ProductData {
     }
 }
 
-fn missing_or(url: &Url, e: DeltaTableError) -> Error {
+pub(super) fn missing_or(url: &Url, e: DeltaTableError) -> Error {
     match e {
         DeltaTableError::NotATable(_) => Error::invalid(format!(
             "no Delta table at {url}: the location is empty or its _delta_log is gone; check the \
@@ -166,13 +166,7 @@ impl DataStore {
         let url = self.resolve(location)?;
         match format {
             DataFormat::Delta => {
-                let (_, store) = self.store_for(&url)?;
-                let mut dir = url.clone();
-                if !dir.path().ends_with('/') {
-                    let p = format!("{}/", dir.path());
-                    dir.set_path(&p);
-                }
-                let mut table = table_handle(&store, &dir, &self.location.options)?;
+                let (dir, store, mut table) = self.delta_handle(location)?;
                 table.load().await.map_err(|e| missing_or(&dir, e))?;
                 let provider = table.table_provider().await.map_err(Error::DataFusion)?;
                 let log = LogWatch::new(&store, &dir)?;
@@ -191,6 +185,22 @@ impl DataStore {
                 })
             }
         }
+    }
+
+    /// The directory URL of the Delta table at `location`, its store, and a handle on it (not
+    /// loaded yet).
+    pub(super) fn delta_handle(
+        &self,
+        location: &str,
+    ) -> Result<(Url, Arc<dyn ObjectStore>, DeltaTable)> {
+        let mut dir = self.resolve(location)?;
+        if !dir.path().ends_with('/') {
+            let p = format!("{}/", dir.path());
+            dir.set_path(&p);
+        }
+        let (_, store) = self.store_for(&dir)?;
+        let table = table_handle(&store, &dir, &self.location.options)?;
+        Ok((dir, store, table))
     }
 
     async fn listing(

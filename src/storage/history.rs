@@ -65,9 +65,7 @@ pub(super) async fn entries(
     latest: u64,
     limit: Option<usize>,
 ) -> Result<Vec<HistoryEntry>> {
-    let log = Path::from_url_path(url.path())
-        .map_err(|e| Error::invalid(format!("{url}: {e}")))?
-        .join("_delta_log");
+    let log = log_path(url)?;
     let first = match limit {
         Some(n) => latest.saturating_sub(n.saturating_sub(1) as u64),
         None => 0,
@@ -131,4 +129,48 @@ fn entry(version: u64, info: &CommitInfo) -> HistoryEntry {
         rows_added: metric("num_added_rows"),
         rows_removed,
     }
+}
+
+/// When version `version` of the table at `url` was committed, in milliseconds since the epoch:
+/// its commit info's time, else its commit file's. `None` when the commit file is gone.
+pub(super) async fn commit_time(
+    store: &Arc<dyn ObjectStore>,
+    url: &url::Url,
+    version: u64,
+) -> Result<Option<i64>> {
+    let file = log_path(url)?.join(format!("{version:020}.json"));
+    match store.get(&file).await {
+        Ok(got) => {
+            let modified = got.meta.last_modified.timestamp_millis();
+            let bytes = got.bytes().await.map_err(|e| object_err(url, e))?;
+            Ok(Some(commit_info(&bytes).timestamp.unwrap_or(modified)))
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(object_err(url, e)),
+    }
+}
+
+/// The oldest version whose commit file the log of the table at `url` still holds.
+pub(super) async fn first_version(store: &Arc<dyn ObjectStore>, url: &url::Url) -> Result<u64> {
+    use futures::TryStreamExt;
+    let log = log_path(url)?;
+    let files: Vec<_> = store
+        .list(Some(&log))
+        .try_collect()
+        .await
+        .map_err(|e| object_err(url, e))?;
+    Ok(files
+        .iter()
+        .filter_map(|m| m.location.filename())
+        .filter_map(|f| f.strip_suffix(".json"))
+        .filter(|n| n.len() == 20)
+        .filter_map(|n| n.parse::<u64>().ok())
+        .min()
+        .unwrap_or(0))
+}
+
+fn log_path(url: &url::Url) -> Result<Path> {
+    Ok(Path::from_url_path(url.path())
+        .map_err(|e| Error::invalid(format!("{url}: {e}")))?
+        .join("_delta_log"))
 }

@@ -15,6 +15,7 @@ mod retry;
 mod schemas;
 mod stats;
 mod system_table;
+mod time_travel;
 mod warehouse;
 
 pub use data::{DataStore, DeltaWrite, ProductData};

@@ -19,6 +19,7 @@ mod quality;
 mod repl;
 mod s3;
 mod support;
+mod time_travel;
 mod warehouse;
 
 use std::sync::Arc;

@@ -285,6 +285,14 @@ async fn flight_sql_reads_masked_and_a_prepared_statement_loses_raw_values_on_re
     let sql = "SELECT email FROM crm.customers ORDER BY customer_id";
     let out = query(&mut frank, sql).await.unwrap();
     assert_eq!(strings(&out), ["a***@example.com", "b***@example.com"]);
+    // a past version, through the same gate
+    let out = query(
+        &mut frank,
+        "SELECT email FROM crm.customers VERSION AS OF 1 ORDER BY customer_id",
+    )
+    .await
+    .unwrap();
+    assert_eq!(strings(&out), ["a***@example.com", "b***@example.com"]);
     query(
         &mut alice,
         "GRANT SELECT UNMASKED ON crm.customers TO USER frank",
@@ -448,4 +456,94 @@ async fn classify_proposes_classifications_from_names_and_values() {
         ),
         "{err}"
     );
+}
+
+/// A past version is read through today's policy: masks, row filters, denials; a past version
+/// with a column the product no longer has (so today's policy cannot classify it) is for those
+/// who read raw values only. Past grants and requests are for admins.
+#[tokio::test]
+async fn past_versions_are_read_under_todays_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = customers(&dir.path().join("wh")).await;
+    let version = |s: Session| async move {
+        let out = s.sql("SHOW HISTORY crm.customers LIMIT 1").await.unwrap();
+        arrow::util::display::array_value_to_string(out[0].batches[0].column(0), 0).unwrap()
+    };
+    let with_three = version(as_user(&admin, "admin").await).await;
+    admin
+        .sql(
+            "INSERT INTO crm.customers VALUES \
+             ('c6', 'fay@example.com', '+1-555-0106', '111-11-1111', 'Ash Ln 4', DATE '1999-09-09', 'eu', 1)",
+        )
+        .await
+        .unwrap();
+    let frank = as_user(&admin, "frank").await;
+    let past = format!("crm.customers VERSION AS OF {with_three}");
+    assert_eq!(
+        lines(&frank, &format!("SELECT customer_id, email, ssn = '123-45-6789' AS raw FROM {past} ORDER BY 1")).await,
+        lines(&frank, "SELECT customer_id, email, ssn = '123-45-6789' AS raw FROM crm.customers WHERE customer_id <> 'c6' ORDER BY 1").await,
+    );
+    let masked = lines(&frank, &format!("SELECT email FROM {past}")).await;
+    assert!(
+        masked.contains("a***@example.com") && !masked.contains("ann@"),
+        "{masked}"
+    );
+    // the row filter: frank's region, balances under 1,000,000 (c5 is hidden)
+    assert_eq!(
+        super::scalar(&frank, &format!("SELECT count(*) FROM {past}")).await,
+        "2"
+    );
+    assert_eq!(
+        super::scalar(&admin, &format!("SELECT count(*) FROM {past}")).await,
+        "3"
+    );
+    // bob is in no team: no region, no rows
+    let bob = as_user(&admin, "bob").await;
+    assert_eq!(
+        super::scalar(&bob, &format!("SELECT count(*) FROM {past}")).await,
+        "0"
+    );
+
+    // a version with a column today's product does not have
+    let alice = as_user(&admin, "alice").await;
+    alice
+        .sql(
+            "CREATE TABLE crm.contacts AS SELECT customer_id, region, upper(email) AS contact \
+             FROM crm.customers; \
+             CREATE OR REPLACE TABLE crm.contacts AS SELECT customer_id, region FROM crm.customers",
+        )
+        .await
+        .unwrap();
+    admin
+        .sql("GRANT SELECT ON crm.contacts TO USER frank")
+        .await
+        .unwrap();
+    let old = "SELECT count(*) FROM crm.contacts VERSION AS OF 0";
+    let err = frank.sql(old).await.unwrap_err();
+    assert!(err.is_denial(), "{err}");
+    assert!(
+        err.to_string().contains(
+            "this version of crm.contacts has columns the product no longer has (contact)"
+        ),
+        "{err}"
+    );
+    assert_eq!(super::scalar(&alice, old).await, "4");
+    assert_eq!(
+        super::scalar(&frank, "SELECT count(*) FROM crm.contacts VERSION AS OF 1").await,
+        "4"
+    );
+
+    // past grants and requests are for admins
+    let err = frank
+        .sql("SELECT * FROM meta.access_requests VERSION AS OF 0")
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_denial() && err.to_string().contains("are for platform admins"),
+        "{err}"
+    );
+    admin
+        .sql("SELECT * FROM meta.access_requests VERSION AS OF 0")
+        .await
+        .unwrap();
 }
