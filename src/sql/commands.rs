@@ -4,6 +4,7 @@ use super::statements::LakeStatement;
 use crate::catalog::{ChangeSummary, DataProductChange, DomainChange, ProductChange};
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, ProductName};
+use crate::storage::VacuumOptions;
 
 impl Session {
     /// Runs one of lakemeta's own statements (the catalog was refreshed when it began).
@@ -111,6 +112,20 @@ impl Session {
                 .await
             }
             LakeStatement::ShowHistory { name, limit } => self.show_history(&name, limit).await,
+            LakeStatement::Optimize { name, zorder } => self.optimize(&name, &zorder).await,
+            LakeStatement::Vacuum {
+                name,
+                retain_hours,
+                dry_run,
+                force,
+            } => {
+                let options = VacuumOptions {
+                    retain_hours,
+                    force,
+                    dry_run,
+                };
+                self.vacuum(&name, options).await
+            }
             LakeStatement::DescribeProduct { name } => self.describe_product(&name).await,
             LakeStatement::RunChecks { target } => self.run_checks(&target).await,
             LakeStatement::CreateLineage { source, target } => {

@@ -9,6 +9,7 @@ mod gate;
 mod history;
 mod interrupt;
 mod lineage;
+mod maintain;
 mod output;
 mod parser;
 mod past;

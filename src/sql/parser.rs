@@ -330,20 +330,71 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
         };
         return Ok(Some(LakeStatement::ShowProducts { domain }));
     }
+    if words(p, &["OPTIMIZE"]) {
+        skip(p, 1);
+        let name = table_name(p)?;
+        let mut zorder = Vec::new();
+        if words(p, &["ZORDER", "BY"]) {
+            skip(p, 2);
+            p.parser.expect_token(&Token::LParen)?;
+            loop {
+                let id = p.parser.parse_identifier()?;
+                zorder.push(if id.quote_style.is_some() {
+                    id.value
+                } else {
+                    id.value.to_lowercase()
+                });
+                if !p.parser.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            p.parser.expect_token(&Token::RParen)?;
+        }
+        return Ok(Some(LakeStatement::Optimize { name, zorder }));
+    }
+    if words(p, &["VACUUM"]) {
+        skip(p, 1);
+        let name = table_name(p)?;
+        let mut retain_hours = None;
+        let (mut dry_run, mut force) = (false, false);
+        loop {
+            match peek_word(p, 0).as_deref() {
+                Some("RETAIN") if retain_hours.is_none() => {
+                    skip(p, 1);
+                    let t = p.parser.next_token();
+                    let Token::Number(n, _) = &t.token else {
+                        return p.parser.expected("a number of hours after RETAIN", t);
+                    };
+                    let Ok(hours) = n.parse::<u64>() else {
+                        return Err(ParserError::ParserError(format!(
+                            "VACUUM … RETAIN takes a whole number of hours, not {n}"
+                        )));
+                    };
+                    expect_word(p, "HOURS")?;
+                    retain_hours = Some(hours);
+                }
+                Some("DRY") if !dry_run => {
+                    skip(p, 1);
+                    expect_word(p, "RUN")?;
+                    dry_run = true;
+                }
+                Some("FORCE") if !force => {
+                    skip(p, 1);
+                    force = true;
+                }
+                _ => break,
+            }
+        }
+        return Ok(Some(LakeStatement::Vacuum {
+            name,
+            retain_hours,
+            dry_run,
+            force,
+        }));
+    }
     if words(p, &["SHOW", "HISTORY"]) {
         skip(p, 2);
-        let name = if peek_word(p, 0).as_deref() == Some("META") {
-            skip(p, 1);
-            if !p.parser.consume_token(&Token::Period) {
-                let t = p.parser.peek_token();
-                return p
-                    .parser
-                    .expected("'.' and a system table's name (meta.table)", t);
-            }
-            ProductName::new("meta", ident(p, "system table")?)
-        } else {
-            product_name(p)?
-        };
+        let name = table_name(p)?;
         let limit = if p.parser.parse_keyword(Keyword::LIMIT) {
             let t = p.parser.next_token();
             match &t.token {
@@ -430,6 +481,21 @@ fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
     }
     let name = ident(p, "product")?;
     Ok(ProductName::new(domain, name))
+}
+
+/// `domain.product`, or `meta.table` for a system table.
+fn table_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
+    if peek_word(p, 0).as_deref() != Some("META") {
+        return product_name(p);
+    }
+    skip(p, 1);
+    if !p.parser.consume_token(&Token::Period) {
+        let t = p.parser.peek_token();
+        return p
+            .parser
+            .expected("'.' and a system table's name (meta.table)", t);
+    }
+    Ok(ProductName::new("meta", ident(p, "system table")?))
 }
 
 /// `a.b[.c] -> d.e[.f]`, columns on both ends or on neither.

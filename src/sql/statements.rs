@@ -68,6 +68,26 @@ pub enum LakeStatement {
         /// The newest this many commits only.
         limit: Option<usize>,
     },
+    /// `OPTIMIZE domain.name [ZORDER BY (column, …)]` (or `meta.table`): compacts a managed
+    /// Delta table's small files.
+    Optimize {
+        /// The product (or `meta` and a system table's name).
+        name: ProductName,
+        /// Columns to Z-order the rows by.
+        zorder: Vec<String>,
+    },
+    /// `VACUUM domain.name [RETAIN n HOURS] [DRY RUN] [FORCE]` (or `meta.table`): deletes the
+    /// files no version within the retention needs.
+    Vacuum {
+        /// The product (or `meta` and a system table's name).
+        name: ProductName,
+        /// Hours of versions to keep readable (default: the table's retention).
+        retain_hours: Option<u64>,
+        /// List the files only.
+        dry_run: bool,
+        /// Allow a retention below the table's.
+        force: bool,
+    },
     /// `DESCRIBE PRODUCT domain.name`
     DescribeProduct {
         /// Qualified name.
@@ -218,6 +238,8 @@ impl LakeStatement {
             LakeStatement::ShowDomains => "show_domains",
             LakeStatement::ShowProducts { .. } => "show_products",
             LakeStatement::ShowHistory { .. } => "show_history",
+            LakeStatement::Optimize { .. } => "optimize",
+            LakeStatement::Vacuum { .. } => "vacuum",
             LakeStatement::DescribeProduct { .. } => "describe_product",
             LakeStatement::RunChecks { .. } => "run_checks",
             LakeStatement::CreateLineage { .. } => "create_lineage",
@@ -318,6 +340,31 @@ impl std::fmt::Display for LakeStatement {
                 Some(n) => write!(f, "SHOW HISTORY {name} LIMIT {n}"),
                 None => write!(f, "SHOW HISTORY {name}"),
             },
+            LakeStatement::Optimize { name, zorder } => {
+                write!(f, "OPTIMIZE {name}")?;
+                if !zorder.is_empty() {
+                    write!(f, " ZORDER BY ({})", zorder.join(", "))?;
+                }
+                Ok(())
+            }
+            LakeStatement::Vacuum {
+                name,
+                retain_hours,
+                dry_run,
+                force,
+            } => {
+                write!(f, "VACUUM {name}")?;
+                if let Some(h) = retain_hours {
+                    write!(f, " RETAIN {h} HOURS")?;
+                }
+                if *dry_run {
+                    f.write_str(" DRY RUN")?;
+                }
+                if *force {
+                    f.write_str(" FORCE")?;
+                }
+                Ok(())
+            }
             LakeStatement::DescribeProduct { name } => write!(f, "DESCRIBE PRODUCT {name}"),
             LakeStatement::RunChecks { target } => match target {
                 CheckTarget::All => f.write_str("RUN CHECKS"),

@@ -22,6 +22,7 @@ use url::Url;
 use super::history::HistoryEntry;
 use super::location::WarehouseLocation;
 use super::resilient_store::ResilientStore;
+use super::retry::RetryPolicy;
 use super::system_table::{LogWatch, delta_err, is_commit_race, table_handle};
 use crate::error::{Error, Result};
 use crate::model::DataFormat;
@@ -311,6 +312,14 @@ impl DataStore {
     /// Writes `batches` (of `schema`; there may be none) to the Delta table at `url` (created
     /// if missing) in one commit, as `mode` says, recording principal `by` in the commit.
     /// Returns the new version.
+    ///
+    /// A write that replaces the rows commits only on the version it read: Delta's conflict
+    /// check lets it pass a concurrent compaction (which changed no data) and the compacted
+    /// copy of the rows it replaced would stay. So when another commit came first, the write
+    /// is made again on the new version, as an append is when a compaction's claim
+    /// ([`DataStore::optimize`]) came first, until it commits or the attempts run out
+    /// ([`Error::Conflict`], nothing written). A table created by this write is not written
+    /// again: a creation that raced another is a conflict.
     pub async fn write_delta(
         &self,
         url: &Url,
@@ -324,31 +333,54 @@ impl DataStore {
             batches.push(RecordBatch::new_empty(Arc::clone(schema)));
         }
         let (_, store) = self.store_for(url)?;
-        let mut table = table_handle(&store, url, &self.location.options)?;
-        match table.load().await {
-            Ok(()) | Err(DeltaTableError::NotATable(_)) => {}
-            // no log yet: the write creates the table
-            Err(_) if !LogWatch::new(&store, url)?.exists().await? => {}
-            Err(e) => return Err(delta_err(url, e)),
+        let policy = RetryPolicy {
+            max_attempts: 20,
+            ..RetryPolicy::default()
+        };
+        let mut attempt = 1;
+        loop {
+            let mut table = table_handle(&store, url, &self.location.options)?;
+            let existed = match table.load().await {
+                Ok(()) => true,
+                Err(DeltaTableError::NotATable(_)) => false,
+                // no log yet: the write creates the table
+                Err(_) if !LogWatch::new(&store, url)?.exists().await? => false,
+                Err(e) => return Err(delta_err(url, e)),
+            };
+            // who wrote, and (a commit that replaces the rows) how many rows it removed: what
+            // SHOW HISTORY reads back
+            let removed = match mode {
+                DeltaWrite::Append => 0,
+                DeltaWrite::Overwrite | DeltaWrite::Replace => super::history::row_count(&table),
+            };
+            let mut properties = super::history::commit_properties(by, removed);
+            if mode != DeltaWrite::Append {
+                properties = properties.with_max_retries(0);
+            }
+            let write = table
+                .write(batches.clone())
+                .with_commit_properties(properties);
+            let write = match mode {
+                DeltaWrite::Append => write.with_save_mode(SaveMode::Append),
+                DeltaWrite::Overwrite => write.with_save_mode(SaveMode::Overwrite),
+                DeltaWrite::Replace => write
+                    .with_save_mode(SaveMode::Overwrite)
+                    .with_schema_mode(SchemaMode::Overwrite),
+            };
+            match write.await {
+                Ok(t) => return Ok(t.version().unwrap_or(0)),
+                Err(e) if is_commit_race(&e) => {
+                    if !existed || attempt >= policy.max_attempts {
+                        return Err(Error::Conflict {
+                            what: format!("the Delta table at {url}"),
+                        });
+                    }
+                    attempt += 1;
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                }
+                Err(e) => return Err(delta_err(url, e)),
+            }
         }
-        // who wrote, and (a commit that replaces the rows) how many rows it removed: what
-        // SHOW HISTORY reads back
-        let removed = match mode {
-            DeltaWrite::Append => 0,
-            DeltaWrite::Overwrite | DeltaWrite::Replace => super::history::row_count(&table),
-        };
-        let mut write = table
-            .write(batches)
-            .with_commit_properties(super::history::commit_properties(by, removed));
-        write = match mode {
-            DeltaWrite::Append => write.with_save_mode(SaveMode::Append),
-            DeltaWrite::Overwrite => write.with_save_mode(SaveMode::Overwrite),
-            DeltaWrite::Replace => write
-                .with_save_mode(SaveMode::Overwrite)
-                .with_schema_mode(SchemaMode::Overwrite),
-        };
-        let t = write.await.map_err(|e| delta_err(url, e))?;
-        Ok(t.version().unwrap_or(0))
     }
 
     /// The newest `limit` commits of the Delta table at `url` (all without a limit), newest

@@ -1,4 +1,5 @@
-//! kill -9 at seeded points of apply, INSERT, CTAS, RUN CHECKS and lineage ingest, each run by
+//! kill -9 at seeded points of apply, INSERT, CTAS, RUN CHECKS, OPTIMIZE, VACUUM and lineage
+//! ingest, each run by
 //! the real binary on a warehouse prepared for it, and of `lakemeta serve` taking a Flight SQL
 //! bulk ingest. After each kill a new session opens the
 //! warehouse: every system table and product reads, the statement is all or nothing, and
@@ -25,6 +26,9 @@ const EVENTS: &str = concat!(
 /// Rows the INSERT and the CTAS write.
 const ROWS: i64 = 200_000;
 
+/// The small files OPTIMIZE compacts and VACUUM deletes.
+const SMALL_FILES: usize = 12;
+
 /// One operation that is killed, and what its outcome may be.
 struct Operation {
     name: &'static str,
@@ -42,6 +46,8 @@ enum Outcome {
     AllOrNothing,
     /// A count between before and after (each step is its own commit).
     Steps,
+    /// The same count throughout (maintenance: the rows stay, their files change).
+    Unchanged,
 }
 
 fn op(name: &'static str, args: &[&str], probe: &'static str, outcome: Outcome) -> Operation {
@@ -84,6 +90,18 @@ fn operations() -> Vec<Operation> {
             Outcome::AllOrNothing,
         ),
         op(
+            "OPTIMIZE",
+            &["sql", "-c", "OPTIMIZE shop.sales"],
+            "SELECT count(*) FROM shop.sales",
+            Outcome::Unchanged,
+        ),
+        op(
+            "VACUUM",
+            &["sql", "-c", "VACUUM shop.sales RETAIN 0 HOURS FORCE"],
+            "SELECT count(*) FROM shop.sales",
+            Outcome::Unchanged,
+        ),
+        op(
             "lineage ingest",
             &["lineage", "ingest", EVENTS],
             "SELECT count(*) FROM meta.lineage",
@@ -112,8 +130,9 @@ fn ran(status: std::process::ExitStatus) -> bool {
 
 /// Makes the warehouse a point starts from, in-process (a copy would not do: a managed
 /// product's location is absolute): a product with one row and, but for the apply points, the
-/// example mesh applied.
-async fn prepare(wh: &Path, with_mesh: bool) {
+/// example mesh applied. For maintenance, the product has many small files (and, for VACUUM,
+/// they were compacted: the small files are left for it to delete).
+async fn prepare(wh: &Path, with_mesh: bool, op: &str) {
     let s = super::session_as(wh.to_str().unwrap(), ADMIN).await;
     s.sql(
         "CREATE DOMAIN shop OWNER 'orders-team'; \
@@ -121,6 +140,15 @@ async fn prepare(wh: &Path, with_mesh: bool) {
     )
     .await
     .unwrap();
+    if op == "OPTIMIZE" || op == "VACUUM" {
+        let inserts: Vec<String> = (1..=SMALL_FILES)
+            .map(|i| format!("INSERT INTO shop.sales SELECT value * 100 + {i}, 1.0 FROM generate_series(1, 1000)"))
+            .collect();
+        s.sql(&inserts.join("; ")).await.unwrap();
+    }
+    if op == "VACUUM" {
+        s.sql("OPTIMIZE shop.sales").await.unwrap();
+    }
     if with_mesh {
         let specs = load_path(Path::new(MESH)).unwrap();
         apply_specs(s.catalog(), &specs, &s.state(), s.principal())
@@ -144,7 +172,7 @@ fn kills(points_per_operation: usize) {
         let with_mesh = op.name != "apply";
         // an uninterrupted run: how long it takes, and the state it leaves
         let reference = root.path().join(format!("reference-{i}"));
-        rt.block_on(prepare(&reference, with_mesh));
+        rt.block_on(prepare(&reference, with_mesh, op.name));
         let before = rt.block_on(count(&reference, op.probe)).unwrap();
         let started = Instant::now();
         let out = command(&reference, &op.args)
@@ -159,10 +187,13 @@ fn kills(points_per_operation: usize) {
             String::from_utf8_lossy(&out.stderr)
         );
         let after = rt.block_on(count(&reference, op.probe)).unwrap();
-        assert_ne!(before, after, "{} changed nothing", op.name);
+        match op.outcome {
+            Outcome::Unchanged => assert_eq!(before, after, "{} changed the rows", op.name),
+            _ => assert_ne!(before, after, "{} changed nothing", op.name),
+        }
         for point in 0..points_per_operation {
             let wh = root.path().join(format!("{i}-{point}"));
-            rt.block_on(prepare(&wh, with_mesh));
+            rt.block_on(prepare(&wh, with_mesh, op.name));
             let delay = Duration::from_micros(rng.random_range(0..=took.as_micros() as u64));
             let mut child = command(&wh, &op.args).spawn().unwrap();
             std::thread::sleep(delay);
@@ -183,6 +214,26 @@ fn kills(points_per_operation: usize) {
                     )
                 }
                 Outcome::Steps => assert!((before..=after).contains(&n), "{at}: {n}"),
+                Outcome::Unchanged => assert_eq!(n, before, "{at}: {n} rows, not {before}"),
+            }
+            if matches!(op.outcome, Outcome::Unchanged) {
+                // maintenance runs again over whatever the kill left
+                let again = command(&wh, &op.args).status().unwrap();
+                let n = rt.block_on(count(&wh, op.probe)).unwrap();
+                assert!(
+                    ran(again) && n == before,
+                    "{at}: run again: {n}, not {before}"
+                );
+                let sum = rt
+                    .block_on(count(&wh, "SELECT CAST(sum(id) AS BIGINT) FROM shop.sales"))
+                    .unwrap();
+                let reference_sum = rt
+                    .block_on(count(
+                        &reference,
+                        "SELECT CAST(sum(id) AS BIGINT) FROM shop.sales",
+                    ))
+                    .unwrap();
+                assert_eq!(sum, reference_sum, "{at}: the rows changed");
             }
             if op.name == "CTAS" && n == after {
                 let rows = rt
@@ -250,7 +301,7 @@ fn flight_ingest_kills(
     let rows = "SELECT count(*) FROM shop.feed";
     // an uninterrupted ingest: how long it takes once the server is up
     let reference = root.join("reference-flight");
-    rt.block_on(prepare(&reference, true));
+    rt.block_on(prepare(&reference, true, "Flight ingest"));
     let (mut server, addr) = super::flight::spawn_serve(&reference, &users, &[]);
     let started = Instant::now();
     let taken = rt.block_on(ingest(&addr));
@@ -262,7 +313,7 @@ fn flight_ingest_kills(
     let mut killed = 0;
     for point in 0..points {
         let wh = root.join(format!("flight-{point}"));
-        rt.block_on(prepare(&wh, true));
+        rt.block_on(prepare(&wh, true, "Flight ingest"));
         let (mut server, addr) = super::flight::spawn_serve(&wh, &users, &[]);
         let delay = Duration::from_micros(rng.random_range(0..=took.as_micros() as u64));
         let client = rt.spawn(async move { ingest(&addr).await });

@@ -11,6 +11,7 @@ mod hostile;
 mod interrupt;
 mod jobs;
 mod kills;
+mod maintenance;
 mod masks;
 mod openlineage;
 mod outage;

@@ -1,0 +1,207 @@
+//! Table maintenance: `OPTIMIZE` (compaction into files of a target size, optionally Z-ordered)
+//! and `VACUUM` (deleting the files no version within the retention window needs). Both are
+//! Delta operations with Delta's own safety: a compaction commits with the usual conflict check
+//! (a commit that raced it fails, and nothing is lost), and a vacuum deletes only files removed
+//! from the table longer ago than the retention, which may not be shorter than the table's
+//! `delta.deletedFileRetentionDuration` (a week by default) unless forced.
+
+use std::num::NonZeroU64;
+
+use deltalake::operations::optimize::OptimizeType;
+use deltalake::table::config::TablePropertiesExt;
+
+use super::data::{DataStore, missing_or};
+use super::system_table::{delta_err, is_commit_race};
+use crate::error::{Error, Result};
+
+/// The table property a compaction's claim sets (to a new identifier each time).
+pub const COMPACTION: &str = "lakemeta.compaction";
+
+/// What an `OPTIMIZE` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptimizeReport {
+    /// Data files it replaced.
+    pub files_removed: u64,
+    /// Data files it wrote.
+    pub files_added: u64,
+    /// Bytes of the files it replaced.
+    pub bytes_removed: u64,
+    /// Bytes of the files it wrote.
+    pub bytes_added: u64,
+    /// The table's version afterwards (unchanged when there was nothing to compact).
+    pub version: u64,
+}
+
+/// What a `VACUUM` did (or, dry, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VacuumReport {
+    /// The files it deleted (would delete, dry), relative to the table.
+    pub files: Vec<String>,
+    /// The retention it kept, in hours.
+    pub retain_hours: u64,
+}
+
+/// How to vacuum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VacuumOptions {
+    /// Keep the files versions of the last this many hours need (default: the table's
+    /// `delta.deletedFileRetentionDuration`, a week unless set).
+    pub retain_hours: Option<u64>,
+    /// Allow a retention shorter than the table's.
+    pub force: bool,
+    /// List the files only.
+    pub dry_run: bool,
+}
+
+impl DataStore {
+    /// Compacts the Delta table at `location` (`what` names it in errors) into files of
+    /// `target_size` bytes (default: the table's `delta.targetFileSize`, 100 MiB unless set),
+    /// Z-ordered by `zorder` when given; the commit records principal `by`.
+    pub async fn optimize(
+        &self,
+        location: &str,
+        what: &str,
+        zorder: &[String],
+        target_size: Option<NonZeroU64>,
+        by: &str,
+    ) -> Result<OptimizeReport> {
+        let (dir, _, mut table) = self.delta_handle(location)?;
+        table.load().await.map_err(|e| missing_or(&dir, e))?;
+        if !zorder.is_empty() {
+            let snapshot = table.snapshot().map_err(|e| delta_err(&dir, e))?;
+            let schema = snapshot.schema();
+            let columns: Vec<String> = schema.fields().map(|f| f.name().clone()).collect();
+            if let Some(unknown) = zorder.iter().find(|c| !columns.contains(c)) {
+                return Err(Error::invalid(format!(
+                    "ZORDER BY names column '{unknown}', which {what} does not have; its columns \
+                     are {}",
+                    columns.join(", ")
+                )));
+            }
+        }
+        let table = self.claim_compaction(&dir, table, what, by).await?;
+        let before = table.version().unwrap_or(0);
+        let mut optimize = table
+            .optimize()
+            .with_commit_properties(super::history::commit_properties(by, 0));
+        if !zorder.is_empty() {
+            optimize = optimize.with_type(OptimizeType::ZOrder(zorder.to_vec()));
+        }
+        if let Some(size) = target_size {
+            optimize = optimize.with_target_size(size);
+        }
+        let (table, metrics) = optimize.await.map_err(|e| {
+            if is_commit_race(&e) {
+                Error::Conflict {
+                    what: what.to_string(),
+                }
+            } else {
+                delta_err(&dir, e)
+            }
+        })?;
+        let bytes = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(OptimizeReport {
+            files_removed: metrics.num_files_removed,
+            files_added: metrics.num_files_added,
+            bytes_removed: bytes(metrics.files_removed.total_size),
+            bytes_added: bytes(metrics.files_added.total_size),
+            version: table.version().unwrap_or(before),
+        })
+    }
+
+    /// Claims the table for one compaction: a commit that sets the table property
+    /// [`COMPACTION`], on the version the compaction then reads. Delta's conflict check lets
+    /// two compactions of the same files both commit (neither changed data), which would keep
+    /// two copies of their rows; a commit that changes the table's metadata, though, fails every
+    /// commit that read the version before it. So of two racing compactions the one that
+    /// claimed first fails when it commits after the other's claim (and writes nothing), and a
+    /// compaction's claim made after it started keeps it from committing. The claim is retried
+    /// on the newest version while other writers commit first.
+    async fn claim_compaction(
+        &self,
+        dir: &url::Url,
+        mut table: deltalake::DeltaTable,
+        what: &str,
+        by: &str,
+    ) -> Result<deltalake::DeltaTable> {
+        let policy = super::retry::RetryPolicy {
+            max_attempts: 20,
+            ..Default::default()
+        };
+        let mut attempt = 1;
+        loop {
+            let claim = std::collections::HashMap::from([(
+                COMPACTION.to_string(),
+                uuid::Uuid::new_v4().to_string(),
+            )]);
+            let result = table
+                .clone()
+                .set_tbl_properties()
+                .with_properties(claim)
+                .with_raise_if_not_exists(false)
+                .with_commit_properties(
+                    super::history::commit_properties(by, 0).with_max_retries(0),
+                )
+                .await;
+            match result {
+                Ok(claimed) => return Ok(claimed),
+                Err(e) if is_commit_race(&e) && attempt < policy.max_attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    table
+                        .update_incremental(None)
+                        .await
+                        .map_err(|e| delta_err(dir, e))?;
+                }
+                Err(e) if is_commit_race(&e) => {
+                    return Err(Error::Conflict {
+                        what: what.to_string(),
+                    });
+                }
+                Err(e) => return Err(delta_err(dir, e)),
+            }
+        }
+    }
+
+    /// Deletes the files of the Delta table at `location` (`what` names it in errors) that no
+    /// version within the retention needs.
+    pub async fn vacuum(
+        &self,
+        location: &str,
+        what: &str,
+        options: VacuumOptions,
+        by: &str,
+    ) -> Result<VacuumReport> {
+        let (dir, _, mut table) = self.delta_handle(location)?;
+        table.load().await.map_err(|e| missing_or(&dir, e))?;
+        let snapshot = table.snapshot().map_err(|e| delta_err(&dir, e))?;
+        let minimum = snapshot.table_config().deleted_file_retention_duration();
+        let minimum_hours = minimum.as_secs().div_ceil(3600);
+        let retain_hours = options.retain_hours.unwrap_or(minimum_hours);
+        if retain_hours.saturating_mul(3600) < minimum.as_secs() && !options.force {
+            return Err(Error::invalid(format!(
+                "VACUUM {what} RETAIN {retain_hours} HOURS is shorter than the table's retention \
+                 of {minimum_hours} hours (delta.deletedFileRetentionDuration): readers of older \
+                 versions and writers that started before it may still need those files; retain \
+                 at least {minimum_hours} hours, or add FORCE if nothing reads or writes {what} \
+                 meanwhile"
+            )));
+        }
+        let retention = i64::try_from(retain_hours)
+            .ok()
+            .and_then(chrono::TimeDelta::try_hours)
+            .unwrap_or(chrono::TimeDelta::MAX);
+        let (_, metrics) = table
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(false)
+            .with_dry_run(options.dry_run)
+            .with_commit_properties(super::history::commit_properties(by, 0))
+            .await
+            .map_err(|e| delta_err(&dir, e))?;
+        Ok(VacuumReport {
+            files: metrics.files_deleted,
+            retain_hours,
+        })
+    }
+}

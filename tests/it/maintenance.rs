@@ -1,0 +1,384 @@
+//! `OPTIMIZE` and `VACUUM`: compaction keeps every row, vacuum deletes only what no version
+//! within the retention needs, a retention below the table's is refused unless forced, and a
+//! version vacuumed away says so; who may maintain what; compaction racing writers loses no
+//! row. (kill -9 during both: kills.rs.)
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lakemeta::model::Principal;
+use lakemeta::sql::{Session, SessionOptions};
+
+use super::scalar;
+
+/// The Parquet files under a directory, recursively.
+fn parquet_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            if p.is_dir() {
+                if p.ends_with("_delta_log") {
+                    0
+                } else {
+                    parquet_files(&p)
+                }
+            } else {
+                usize::from(p.extension().is_some_and(|e| e == "parquet"))
+            }
+        })
+        .sum()
+}
+
+/// A column of a one-row answer, as text.
+async fn field(s: &Session, sql: &str, column: &str) -> String {
+    let out = s.sql(sql).await.unwrap().pop().unwrap();
+    let b = &out.batches[0];
+    let i = b.schema().index_of(column).unwrap();
+    arrow::util::display::array_value_to_string(b.column(i), 0).unwrap()
+}
+
+#[tokio::test]
+async fn optimize_compacts_and_vacuum_deletes_only_what_no_kept_version_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
+    s.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 1 AS id")
+        .await
+        .unwrap();
+    for i in 2..=10 {
+        s.sql(&format!("INSERT INTO shop.t VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+    let data = wh.join("shop/t");
+    assert_eq!(parquet_files(&data), 10);
+
+    let optimize = "OPTIMIZE shop.t";
+    assert_eq!(field(&s, optimize, "files_removed").await, "10");
+    assert_eq!(parquet_files(&data), 11);
+    assert_eq!(scalar(&s, "SELECT count(*) FROM shop.t").await, "10");
+    assert_eq!(scalar(&s, "SELECT sum(id) FROM shop.t").await, "55");
+    let newest = s.sql("SHOW HISTORY shop.t LIMIT 1").await.unwrap();
+    let newest = arrow::util::pretty::pretty_format_batches(&newest[0].batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        newest.contains("OPTIMIZE") && newest.contains("alice"),
+        "{newest}"
+    );
+    // nothing left to compact
+    assert_eq!(field(&s, optimize, "files_removed").await, "0");
+
+    // the default retention (a week) keeps the replaced files
+    assert_eq!(field(&s, "VACUUM shop.t", "files_deleted").await, "0");
+    assert_eq!(field(&s, "VACUUM shop.t", "retain_hours").await, "168");
+    let err = s
+        .sql("VACUUM shop.t RETAIN 0 HOURS")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "VACUUM shop.t RETAIN 0 HOURS is shorter than the table's retention of 168 hours"
+        ) && err.contains("add FORCE"),
+        "{err}"
+    );
+    assert_eq!(parquet_files(&data), 11);
+    let dry = "VACUUM shop.t RETAIN 0 HOURS DRY RUN FORCE";
+    assert_eq!(field(&s, dry, "files_deleted").await, "10");
+    assert_eq!(field(&s, dry, "dry_run").await, "true");
+    assert_eq!(parquet_files(&data), 11);
+    assert_eq!(
+        field(&s, "VACUUM shop.t RETAIN 0 HOURS FORCE", "files_deleted").await,
+        "10"
+    );
+    assert_eq!(parquet_files(&data), 1);
+    assert_eq!(scalar(&s, "SELECT sum(id) FROM shop.t").await, "55");
+    // the versions before the compaction are gone with their files
+    let err = s
+        .sql("SELECT * FROM shop.t VERSION AS OF 3")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("version 3 of shop.t can no longer be read: 4 of its 4 data files are gone"),
+        "{err}"
+    );
+    let latest = field(&s, "SHOW HISTORY shop.t LIMIT 1", "version").await;
+    assert_eq!(
+        scalar(
+            &s,
+            &format!("SELECT count(*) FROM shop.t VERSION AS OF {latest}")
+        )
+        .await,
+        "10"
+    );
+
+    // Z-order, and its unknown column
+    s.sql("INSERT INTO shop.t VALUES (11)").await.unwrap();
+    assert_eq!(
+        field(&s, "OPTIMIZE shop.t ZORDER BY (id)", "files_removed").await,
+        "2"
+    );
+    let err = s
+        .sql("OPTIMIZE shop.t ZORDER BY (nope)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "ZORDER BY names column 'nope', which shop.t does not have; its columns are id"
+        ),
+        "{err}"
+    );
+
+    // the system tables
+    let products = scalar(&s, "SELECT count(*) FROM meta.products").await;
+    s.sql("OPTIMIZE meta.products; VACUUM meta.products")
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM meta.products").await,
+        products
+    );
+    let err = s.sql("OPTIMIZE meta.nope").await.unwrap_err().to_string();
+    assert!(err.contains("the stored system tables are"), "{err}");
+
+    // an external product is not lakemeta's to maintain
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    s.sql(&format!(
+        "COPY (SELECT 1 AS id) TO '{}/part.parquet'; \
+         CREATE DATA PRODUCT shop.files LOCATION '{}/' FORMAT parquet",
+        files.display(),
+        files.display()
+    ))
+    .await
+    .unwrap();
+    for sql in ["OPTIMIZE shop.files", "VACUUM shop.files"] {
+        let err = s.sql(sql).await.unwrap_err().to_string();
+        assert!(
+            err.contains("shop.files is an external product (parquet at")
+                && err.contains("lakemeta does not own its files"),
+            "{sql}: {err}"
+        );
+    }
+    for (sql, says) in [
+        (
+            "VACUUM shop.t RETAIN x HOURS",
+            "a number of hours after RETAIN",
+        ),
+        ("VACUUM shop.t RETAIN 1", "Expected: HOURS"),
+        ("OPTIMIZE shop.t ZORDER BY id", "Expected: ("),
+    ] {
+        let err = s.sql(sql).await.unwrap_err().to_string();
+        assert!(err.contains(says), "{sql}: {err}");
+    }
+}
+
+/// Compaction is for the owner team and the platform admins; a system table's for the admins.
+#[tokio::test]
+async fn maintenance_is_for_owners_and_admins() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = super::session_as(dir.path().to_str().unwrap(), "admin").await;
+    let specs = lakemeta::contracts::load_path(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/mesh"
+    )))
+    .unwrap();
+    lakemeta::contracts::apply_specs(admin.catalog(), &specs, &admin.state(), admin.principal())
+        .await
+        .unwrap();
+    let bob = Session::with_catalog(
+        Arc::clone(admin.catalog()),
+        SessionOptions::new(Principal::new("bob")),
+    )
+    .await
+    .unwrap();
+    for (sql, says) in [
+        (
+            "OPTIMIZE orders.orders_fact",
+            "orders.orders_fact is owned by orders-team; bob is not a member",
+        ),
+        (
+            "VACUUM orders.orders_fact",
+            "orders.orders_fact is owned by orders-team; bob is not a member",
+        ),
+        (
+            "OPTIMIZE meta.audit_log",
+            "OPTIMIZE meta.audit_log is for platform admins; bob is not one",
+        ),
+    ] {
+        let err = bob.sql(sql).await.unwrap_err();
+        assert!(err.is_denial(), "{sql}: {err}");
+        assert!(err.to_string().contains(says), "{sql}: {err}");
+    }
+    admin
+        .sql("OPTIMIZE orders.orders_fact; VACUUM meta.audit_log")
+        .await
+        .unwrap();
+}
+
+/// Compactions racing INSERTs: every INSERT's row is there once, and a compaction that lost a
+/// race says so and wrote nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_racing_inserts_loses_and_doubles_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = super::session_as(dir.path().to_str().unwrap(), "alice").await;
+    writer
+        .sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
+        .await
+        .unwrap();
+    let compactor = Session::with_catalog(
+        Arc::clone(writer.catalog()),
+        SessionOptions::new(Principal::new("alice")),
+    )
+    .await
+    .unwrap();
+    const INSERTS: i64 = 30;
+    let inserts = tokio::spawn(async move {
+        let mut done = 0;
+        for i in 1..=INSERTS {
+            match writer
+                .sql(&format!("INSERT INTO shop.t VALUES ({i})"))
+                .await
+            {
+                Ok(_) => done += i,
+                Err(e) => eprintln!("INSERT {i}: {e}"),
+            }
+        }
+        done
+    });
+    let (mut compacted, mut raced) = (0, 0);
+    while !inserts.is_finished() {
+        match compactor.sql("OPTIMIZE shop.t").await {
+            Ok(_) => compacted += 1,
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("was changed by another writer while this operation ran"),
+                    "{text}"
+                );
+                raced += 1;
+            }
+        }
+    }
+    let inserted = inserts.await.unwrap();
+    eprintln!("compactions: {compacted} done, {raced} lost a race");
+    assert!(compacted > 0);
+    assert_eq!(
+        scalar(&compactor, "SELECT sum(id) FROM shop.t").await,
+        inserted.to_string()
+    );
+    assert_eq!(
+        scalar(
+            &compactor,
+            "SELECT count(*) - count(DISTINCT id) FROM shop.t"
+        )
+        .await,
+        "0"
+    );
+}
+
+/// Compactions racing writes that replace the rows (`CREATE OR REPLACE TABLE … AS`): a
+/// compaction of files a replacement removed must not bring their rows back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_racing_replacements_brings_no_replaced_row_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = super::session_as(dir.path().to_str().unwrap(), "alice").await;
+    writer
+        .sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
+        .await
+        .unwrap();
+    let compactor = Session::with_catalog(
+        Arc::clone(writer.catalog()),
+        SessionOptions::new(Principal::new("alice")),
+    )
+    .await
+    .unwrap();
+    let writes = tokio::spawn(async move {
+        for i in 1..=6 {
+            writer
+                .sql(&format!(
+                    "INSERT INTO shop.t VALUES ({i}); INSERT INTO shop.t VALUES ({}); \
+                     CREATE OR REPLACE TABLE shop.t AS SELECT {} AS id",
+                    i + 100,
+                    i + 1000
+                ))
+                .await
+                .unwrap();
+        }
+    });
+    let (mut compacted, mut raced) = (0, 0);
+    while !writes.is_finished() {
+        match compactor.sql("OPTIMIZE shop.t").await {
+            Ok(_) => compacted += 1,
+            Err(e) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("was changed by another writer while this operation ran"),
+                    "{text}"
+                );
+                raced += 1;
+            }
+        }
+    }
+    writes.await.unwrap();
+    eprintln!("compactions: {compacted} done, {raced} lost a race");
+    assert_eq!(
+        scalar(
+            &compactor,
+            "SELECT string_agg(CAST(id AS VARCHAR), ',') FROM shop.t"
+        )
+        .await,
+        "1006"
+    );
+}
+
+/// Two compactions of the same files at once: one compacts, the other fails saying so (or
+/// finds nothing left), and no row is kept twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_compactions_keep_one_copy_of_each_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = super::session_as(dir.path().to_str().unwrap(), "alice").await;
+    a.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
+        .await
+        .unwrap();
+    let b = Session::with_catalog(
+        Arc::clone(a.catalog()),
+        SessionOptions::new(Principal::new("alice")),
+    )
+    .await
+    .unwrap();
+    let mut rows = 1;
+    let mut conflicts = 0;
+    for round in 0..6 {
+        for i in 0..4 {
+            a.sql(&format!(
+                "INSERT INTO shop.t VALUES ({})",
+                round * 10 + i + 1
+            ))
+            .await
+            .unwrap();
+            rows += 1;
+        }
+        let (x, y) = tokio::join!(a.sql("OPTIMIZE shop.t"), b.sql("OPTIMIZE shop.t"));
+        for r in [x, y] {
+            if let Err(e) = r {
+                assert!(
+                    e.to_string()
+                        .contains("was changed by another writer while this operation ran"),
+                    "{e}"
+                );
+                conflicts += 1;
+            }
+        }
+        assert_eq!(
+            scalar(&a, "SELECT count(*) FROM shop.t").await,
+            rows.to_string(),
+            "round {round}"
+        );
+    }
+    eprintln!("racing compactions: {conflicts} of 12 failed on the other's claim");
+}
