@@ -8,6 +8,7 @@ pub mod demo;
 mod domain;
 mod jobs;
 mod lineage;
+mod maintain;
 mod product;
 pub mod runtime;
 mod serve;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Run the quality checks of data products and record the results; exits with 1 when a
     /// check fails.
     Check(check::CheckArgs),
+    /// Compact and vacuum the managed products you may maintain (and, for a platform admin,
+    /// the system tables), a line per table as it is done; exits with 2 when one failed.
+    Maintain(maintain::MaintainArgs),
     /// Draw a product's lineage, or load OpenLineage events.
     Lineage(lineage::LineageArgs),
     /// Propose PII classifications for a product's columns from their names and a sample of
@@ -210,6 +214,7 @@ async fn run_in(session: &Session, command: Command) -> Result<Exit> {
         Command::Product(args) => product::run(session, args).await,
         Command::Classify(args) => classify::run(session, args).await,
         Command::Check(args) => check::run(session, args).await,
+        Command::Maintain(args) => maintain::run(session, args).await,
         Command::Lineage(args) => lineage::run(session, args).await,
         Command::Domain(args) => domain::run(session, args),
         Command::Sql(args) => sql::run(session, args).await,

@@ -113,6 +113,22 @@ impl Session {
             }
             LakeStatement::ShowHistory { name, limit } => self.show_history(&name, limit).await,
             LakeStatement::Optimize { name, zorder } => self.optimize(&name, &zorder).await,
+            LakeStatement::Maintain { target } => {
+                self.maintain(&target, &|row| {
+                    tracing::info!(
+                        "maintained {}: {} files compacted into {}, {} deleted{}",
+                        row.table,
+                        row.optimized.files_removed,
+                        row.optimized.files_added,
+                        row.vacuumed.files.len(),
+                        row.error
+                            .as_ref()
+                            .map(|e| format!(", failed: {e}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .await
+            }
             LakeStatement::Vacuum {
                 name,
                 retain_hours,

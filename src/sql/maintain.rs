@@ -5,14 +5,16 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, ListBuilder, RecordBatch, StringArray,
+    StringBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::output::Output;
 use super::session::Session;
+use super::statements::CheckTarget;
 use crate::error::{Error, Result};
-use crate::model::{ProductKind, ProductName};
+use crate::model::{DataProduct, ProductKind, ProductName};
 use crate::storage::{OptimizeReport, SystemTableKind, VacuumOptions, VacuumReport};
 
 /// A table to maintain: where it is and how it is named.
@@ -118,6 +120,139 @@ impl Session {
             None => self.catalog().refresh().await.map(|_| ()),
         }
     }
+}
+
+/// What `MAINTAIN` did to one table.
+#[derive(Debug, Clone, Default)]
+pub struct MaintainedTable {
+    /// `domain.product` or `meta.table`.
+    pub table: String,
+    /// The compaction.
+    pub optimized: OptimizeReport,
+    /// The vacuum.
+    pub vacuumed: VacuumReport,
+    /// Why it failed, if it did (the other tables are maintained all the same).
+    pub error: Option<String>,
+    /// How long it took.
+    pub seconds: f64,
+}
+
+impl Session {
+    /// `MAINTAIN`: `OPTIMIZE` then `VACUUM` (the table's retention) of each table of `target`
+    /// that lakemeta owns and the principal may maintain (every system table too, for a
+    /// platform admin, when the target is everything), one after another, calling `progress`
+    /// after each. A table that fails is reported in its row and the others go on.
+    pub async fn maintain(
+        &self,
+        target: &CheckTarget,
+        progress: &(dyn Fn(&MaintainedTable) + Sync),
+    ) -> Result<Output> {
+        let state = self.catalog().state();
+        let governance = &state.governance;
+        let who = &self.principal().name;
+        let ours = |p: &DataProduct| p.kind == ProductKind::Managed.as_str() && p.format == "delta";
+        let may = |p: &DataProduct| {
+            state
+                .domain(&p.domain)
+                .and_then(|d| governance.may_write_product(who, p, d))
+                .is_ok()
+        };
+        let mut tables: Vec<ProductName> = match target {
+            CheckTarget::Products(names) => names.clone(),
+            CheckTarget::Domain(d) => {
+                governance.may_write_domain(who, state.domain(d)?)?;
+                state
+                    .products_in(d)
+                    .filter(|p| ours(p))
+                    .map(|p| ProductName::new(&p.domain, &p.name))
+                    .collect()
+            }
+            CheckTarget::All => state
+                .products
+                .values()
+                .filter(|p| ours(p) && may(p))
+                .map(|p| ProductName::new(&p.domain, &p.name))
+                .collect(),
+        };
+        tables.sort();
+        let admin = !governance.enabled() || governance.is_admin(who);
+        if matches!(target, CheckTarget::All) && admin {
+            tables.extend(
+                SystemTableKind::ALL
+                    .iter()
+                    .map(|k| ProductName::new("meta", k.name())),
+            );
+        }
+        // an explicit product that may not be maintained fails the statement before any work
+        if let CheckTarget::Products(names) = target {
+            for name in names {
+                self.maintained(name, "MAINTAIN")?;
+            }
+        }
+        let mut rows = Vec::with_capacity(tables.len());
+        for name in &tables {
+            let started = std::time::Instant::now();
+            let mut row = MaintainedTable {
+                table: name.to_string(),
+                ..Default::default()
+            };
+            let done = async {
+                let target = self.maintained(name, "MAINTAIN")?;
+                let data = self.warehouse().data();
+                let by = &self.principal().name;
+                row.optimized = data
+                    .optimize(&target.location, &target.shown, &[], None, by)
+                    .await?;
+                row.vacuumed = data
+                    .vacuum(
+                        &target.location,
+                        &target.shown,
+                        VacuumOptions::default(),
+                        by,
+                    )
+                    .await?;
+                self.after_maintenance(target.product.as_ref()).await
+            }
+            .await;
+            row.error = done.err().map(|e| e.to_string());
+            row.seconds = started.elapsed().as_secs_f64();
+            progress(&row);
+            rows.push(row);
+        }
+        let batch = maintain_batch(&rows)?;
+        Ok(Output::rows(batch.schema(), vec![batch]))
+    }
+}
+
+fn maintain_batch(rows: &[MaintainedTable]) -> Result<RecordBatch> {
+    let n = |f: &dyn Fn(&MaintainedTable) -> u64| {
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| i64::try_from(f(r)).unwrap_or(i64::MAX)),
+        )) as ArrayRef
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("table", DataType::Utf8, false),
+        Field::new("files_compacted", DataType::Int64, false),
+        Field::new("files_written", DataType::Int64, false),
+        Field::new("files_deleted", DataType::Int64, false),
+        Field::new("seconds", DataType::Float64, false),
+        Field::new("error", DataType::Utf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.table.as_str()),
+        )),
+        n(&|r| r.optimized.files_removed),
+        n(&|r| r.optimized.files_added),
+        n(&|r| r.vacuumed.files.len() as u64),
+        Arc::new(Float64Array::from_iter_values(
+            rows.iter().map(|r| r.seconds),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.error.as_deref()),
+        )),
+    ];
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 fn optimize_batch(table: &str, r: &OptimizeReport) -> Result<RecordBatch> {

@@ -19,6 +19,7 @@ mod views;
 mod writes;
 
 pub use interrupt::interruptible;
+pub use maintain::MaintainedTable;
 pub use output::Output;
 pub use parser::parse_sql;
 pub use session::{Answer, CATALOG_NAME, IfExists, Planned, Session, SessionOptions};

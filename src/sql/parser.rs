@@ -352,6 +352,22 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
         }
         return Ok(Some(LakeStatement::Optimize { name, zorder }));
     }
+    if words(p, &["MAINTAIN"]) {
+        skip(p, 1);
+        let target = if peek_word(p, 0).as_deref() == Some("DOMAIN") {
+            skip(p, 1);
+            CheckTarget::Domain(ident(p, "domain")?)
+        } else if matches!(p.parser.peek_token().token, Token::Word(_)) {
+            let mut names = vec![product_name(p)?];
+            while p.parser.consume_token(&Token::Comma) {
+                names.push(product_name(p)?);
+            }
+            CheckTarget::Products(names)
+        } else {
+            CheckTarget::All
+        };
+        return Ok(Some(LakeStatement::Maintain { target }));
+    }
     if words(p, &["VACUUM"]) {
         skip(p, 1);
         let name = table_name(p)?;

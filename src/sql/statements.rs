@@ -88,6 +88,13 @@ pub enum LakeStatement {
         /// Allow a retention below the table's.
         force: bool,
     },
+    /// `MAINTAIN [domain.name, … | DOMAIN d]`: `OPTIMIZE` then `VACUUM` (the table's
+    /// retention) of each managed product the principal may maintain and, for platform admins
+    /// (and when every table is meant), of the system tables.
+    Maintain {
+        /// Which products.
+        target: CheckTarget,
+    },
     /// `DESCRIBE PRODUCT domain.name`
     DescribeProduct {
         /// Qualified name.
@@ -210,7 +217,7 @@ impl std::fmt::Display for LineageEnd {
 /// The products a `RUN CHECKS` covers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckTarget {
-    /// These products (each must have a contract).
+    /// These products (for checks, each must have a contract).
     Products(Vec<ProductName>),
     /// Every product with a contract in a domain.
     Domain(String),
@@ -239,6 +246,7 @@ impl LakeStatement {
             LakeStatement::ShowProducts { .. } => "show_products",
             LakeStatement::ShowHistory { .. } => "show_history",
             LakeStatement::Optimize { .. } => "optimize",
+            LakeStatement::Maintain { .. } => "maintain",
             LakeStatement::Vacuum { .. } => "vacuum",
             LakeStatement::DescribeProduct { .. } => "describe_product",
             LakeStatement::RunChecks { .. } => "run_checks",
@@ -365,6 +373,14 @@ impl std::fmt::Display for LakeStatement {
                 }
                 Ok(())
             }
+            LakeStatement::Maintain { target } => match target {
+                CheckTarget::All => f.write_str("MAINTAIN"),
+                CheckTarget::Domain(d) => write!(f, "MAINTAIN DOMAIN {d}"),
+                CheckTarget::Products(names) => {
+                    let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+                    write!(f, "MAINTAIN {}", names.join(", "))
+                }
+            },
             LakeStatement::DescribeProduct { name } => write!(f, "DESCRIBE PRODUCT {name}"),
             LakeStatement::RunChecks { target } => match target {
                 CheckTarget::All => f.write_str("RUN CHECKS"),

@@ -382,3 +382,60 @@ async fn racing_compactions_keep_one_copy_of_each_row() {
     }
     eprintln!("racing compactions: {conflicts} of 12 failed on the other's claim");
 }
+
+/// `lakemeta maintain` compacts and vacuums every managed product and system table, a line per
+/// table as it goes; the nightly job runs the same statement; `MAINTAIN DOMAIN` keeps to one
+/// domain.
+#[tokio::test]
+async fn lakemeta_maintain_reports_each_table_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    {
+        let s = super::session(wh.to_str().unwrap()).await;
+        s.sql(
+            "CREATE DOMAIN shop OWNER 'x'; CREATE DOMAIN crm OWNER 'x'; \
+             CREATE TABLE shop.a AS SELECT 1 AS id; INSERT INTO shop.a VALUES (2); \
+             INSERT INTO shop.a VALUES (3); CREATE TABLE crm.b AS SELECT 1 AS id; \
+             INSERT INTO crm.b VALUES (2)",
+        )
+        .await
+        .unwrap();
+        let out = s.sql("MAINTAIN DOMAIN crm").await.unwrap();
+        let b = &out[0].batches[0];
+        assert_eq!(b.num_rows(), 1);
+        assert_eq!(field(&s, "MAINTAIN crm.b", "files_compacted").await, "0");
+        let err = s.sql("MAINTAIN DOMAIN nope").await.unwrap_err().to_string();
+        assert!(err.contains("unknown domain"), "{err}");
+    }
+    let out = super::bin()
+        .arg("-w")
+        .arg(&wh)
+        .args(["maintain", "--format", "csv"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("shop.a: 3 files compacted into 1, 0 deleted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("meta.products: "), "{stderr}");
+    assert!(
+        stdout.starts_with("table,files_compacted,files_written,files_deleted,seconds,error"),
+        "{stdout}"
+    );
+    // the nightly job
+    let job = concat!(env!("CARGO_MANIFEST_DIR"), "/sql/jobs/maintain_nightly.sql");
+    let out = super::bin()
+        .arg("-w")
+        .arg(&wh)
+        .args(["run", job])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
