@@ -53,6 +53,24 @@ pub struct VacuumOptions {
     pub dry_run: bool,
 }
 
+/// True when the loaded table has two or more files smaller than the target size (the table's,
+/// unless `target_size` says): what a compaction could merge.
+fn has_small_files(table: &deltalake::DeltaTable, target_size: Option<NonZeroU64>) -> bool {
+    let Ok(snapshot) = table.snapshot() else {
+        return true;
+    };
+    let target = target_size
+        .unwrap_or_else(|| snapshot.table_config().target_file_size())
+        .get();
+    let small = snapshot
+        .log_data()
+        .iter()
+        .filter(|f| u64::try_from(f.size()).unwrap_or(0) < target)
+        .take(2)
+        .count();
+    small >= 2
+}
+
 impl DataStore {
     /// Compacts the Delta table at `location` (`what` names it in errors) into files of
     /// `target_size` bytes (default: the table's `delta.targetFileSize`, 100 MiB unless set),
@@ -78,6 +96,13 @@ impl DataStore {
                     columns.join(", ")
                 )));
             }
+        }
+        if zorder.is_empty() && !has_small_files(&table, target_size) {
+            // nothing to compact: no claim, no commit
+            return Ok(OptimizeReport {
+                version: table.version().unwrap_or(0),
+                ..OptimizeReport::default()
+            });
         }
         let table = self.claim_compaction(&dir, table, what, by).await?;
         let before = table.version().unwrap_or(0);
