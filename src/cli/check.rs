@@ -19,19 +19,24 @@ pub struct CheckArgs {
     pub format: PrintFormat,
 }
 
-/// `lakemeta check`: `RUN CHECKS` from the command line. Exit code 1 when a check failed or
-/// errored.
-pub(super) async fn run(session: &Session, args: CheckArgs) -> Result<Exit> {
-    let target = match (&args.domain, args.products.is_empty()) {
+/// The tables a command acts on: a domain's, the named products, or (neither given) all.
+pub(super) fn target(domain: Option<&str>, products: &[String]) -> Result<CheckTarget> {
+    Ok(match (domain, products.is_empty()) {
         (Some(d), _) => CheckTarget::Domain(d.to_lowercase()),
         (None, true) => CheckTarget::All,
         (None, false) => CheckTarget::Products(
-            args.products
+            products
                 .iter()
                 .map(|p| p.parse::<ProductName>().map_err(Error::Invalid))
                 .collect::<Result<Vec<_>>>()?,
         ),
-    };
+    })
+}
+
+/// `lakemeta check`: `RUN CHECKS` from the command line. Exit code 1 when a check failed or
+/// errored.
+pub(super) async fn run(session: &Session, args: CheckArgs) -> Result<Exit> {
+    let target = target(args.domain.as_deref(), &args.products)?;
     let stmt = ParsedStatement::Lake(LakeStatement::RunChecks { target });
     let out = interruptible(session.catalog(), session.run(stmt)).await?;
     super::print(args.format, &out)?;

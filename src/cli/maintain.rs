@@ -1,10 +1,9 @@
 use clap::Args;
 
 use super::Exit;
-use crate::error::{Error, Result};
-use crate::model::ProductName;
+use crate::error::Result;
 use crate::repl::PrintFormat;
-use crate::sql::{CheckTarget, Session, interruptible};
+use crate::sql::{Session, interruptible};
 
 /// Arguments of `lakemeta maintain`.
 #[derive(Debug, Args)]
@@ -23,16 +22,7 @@ pub struct MaintainArgs {
 /// `lakemeta maintain`: `MAINTAIN` from the command line, a line on stderr as each table is
 /// done. Exit code 2 when a table could not be maintained (the others are).
 pub(super) async fn run(session: &Session, args: MaintainArgs) -> Result<Exit> {
-    let target = match (&args.domain, args.products.is_empty()) {
-        (Some(d), _) => CheckTarget::Domain(d.to_lowercase()),
-        (None, true) => CheckTarget::All,
-        (None, false) => CheckTarget::Products(
-            args.products
-                .iter()
-                .map(|p| p.parse::<ProductName>().map_err(Error::Invalid))
-                .collect::<Result<Vec<_>>>()?,
-        ),
-    };
+    let target = super::check::target(args.domain.as_deref(), &args.products)?;
     let failed = std::sync::atomic::AtomicUsize::new(0);
     let progress = |row: &crate::sql::MaintainedTable| match &row.error {
         None => eprintln!(

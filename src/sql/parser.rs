@@ -354,15 +354,8 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
     }
     if words(p, &["MAINTAIN"]) {
         skip(p, 1);
-        let target = if peek_word(p, 0).as_deref() == Some("DOMAIN") {
-            skip(p, 1);
-            CheckTarget::Domain(ident(p, "domain")?)
-        } else if matches!(p.parser.peek_token().token, Token::Word(_)) {
-            let mut names = vec![product_name(p)?];
-            while p.parser.consume_token(&Token::Comma) {
-                names.push(product_name(p)?);
-            }
-            CheckTarget::Products(names)
+        let target = if matches!(p.parser.peek_token().token, Token::Word(_)) {
+            products_or_domain(p)?
         } else {
             CheckTarget::All
         };
@@ -433,16 +426,7 @@ fn parse_lake(p: &mut DFParser) -> Result<Option<LakeStatement>, ParserError> {
     if words(p, &["RUN", "CHECKS"]) {
         skip(p, 2);
         let target = if p.parser.parse_keyword(Keyword::FOR) {
-            if peek_word(p, 0).as_deref() == Some("DOMAIN") {
-                skip(p, 1);
-                CheckTarget::Domain(ident(p, "domain")?)
-            } else {
-                let mut names = vec![product_name(p)?];
-                while p.parser.consume_token(&Token::Comma) {
-                    names.push(product_name(p)?);
-                }
-                CheckTarget::Products(names)
-            }
+            products_or_domain(p)?
         } else {
             CheckTarget::All
         };
@@ -497,6 +481,19 @@ fn product_name(p: &mut DFParser) -> Result<ProductName, ParserError> {
     }
     let name = ident(p, "product")?;
     Ok(ProductName::new(domain, name))
+}
+
+/// `DOMAIN name`, or `domain.product [, …]`: what `RUN CHECKS FOR` and `MAINTAIN` act on.
+fn products_or_domain(p: &mut DFParser) -> Result<CheckTarget, ParserError> {
+    if peek_word(p, 0).as_deref() == Some("DOMAIN") {
+        skip(p, 1);
+        return Ok(CheckTarget::Domain(ident(p, "domain")?));
+    }
+    let mut names = vec![product_name(p)?];
+    while p.parser.consume_token(&Token::Comma) {
+        names.push(product_name(p)?);
+    }
+    Ok(CheckTarget::Products(names))
 }
 
 /// `domain.product`, or `meta.table` for a system table.
