@@ -5,6 +5,7 @@ mod access_rows;
 mod access_tables;
 mod authorize;
 mod columns;
+mod computed;
 mod data_products;
 mod lineage;
 mod openlineage;

@@ -3,10 +3,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::computed::{Computation, Computed};
 use super::snapshot::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{DataProduct, Domain, Policy, Principal, ProductName, Team, now_micros};
-use crate::storage::{Keyed, RowChange, SystemTableKind};
+use crate::model::{
+    DataProduct, Domain, OdpsProduct, Policy, Principal, ProductName, Team, now_micros,
+};
+use crate::storage::{Keyed, KnownRows, RowChange, SystemTableKind};
 
 impl Keyed for Domain {
     fn key(&self) -> String {
@@ -437,7 +440,13 @@ impl Catalog {
         let warehouse = std::sync::Arc::clone(self.warehouse());
         let changes = changes.clone();
         let who = principal.name.clone();
+        let base = state.versions.clone();
+        let seen = std::sync::Arc::clone(&state);
         let task = tokio::spawn(async move {
+            let at = |k: SystemTableKind| seen.versions.get(&k).copied();
+            let domain_row = |d: &Domain| seen.domains.get(&d.name).cloned();
+            let product_row = |p: &DataProduct| seen.products.get(&p.qualified_name()).cloned();
+            let data_product_row = |p: &OdpsProduct| seen.data_products.get(&p.id).cloned();
             let now = now_micros();
             let mut team_upserts = Vec::new();
             let mut team_deletes = Vec::new();
@@ -519,9 +528,12 @@ impl Catalog {
                     }),
                 }
             }
-            warehouse
+            let domains_upserted = warehouse
                 .table(SystemTableKind::Domains)
-                .apply_changes(&domain_upserts)
+                .apply_changes_known(
+                    &domain_upserts,
+                    known(at(SystemTableKind::Domains), &domain_row),
+                )
                 .await?;
             let contract_rows: Vec<_> = one_row_per_version(contract_rows)
                 .into_iter()
@@ -531,20 +543,26 @@ impl Catalog {
                 .table(SystemTableKind::Contracts)
                 .apply_changes(&contract_rows)
                 .await?;
-            warehouse
+            let products_changed = warehouse
                 .table(SystemTableKind::Products)
-                .apply_changes(&product_changes)
+                .apply_changes_known(
+                    &product_changes,
+                    known(at(SystemTableKind::Products), &product_row),
+                )
                 .await?;
             let data_product_changes: Vec<_> = changes
                 .data_products
                 .iter()
                 .map(|c| c.row_change(now, &who))
                 .collect();
-            warehouse
+            let data_products_changed = warehouse
                 .table(SystemTableKind::DataProducts)
-                .apply_changes(&data_product_changes)
+                .apply_changes_known(
+                    &data_product_changes,
+                    known(at(SystemTableKind::DataProducts), &data_product_row),
+                )
                 .await?;
-            warehouse
+            let domains_deleted = warehouse
                 .table(SystemTableKind::Domains)
                 .apply_changes(&domain_deletes)
                 .await?;
@@ -552,14 +570,55 @@ impl Catalog {
                 .table(SystemTableKind::Teams)
                 .apply_changes(&team_deletes)
                 .await?;
-            Ok::<_, Error>(())
+            let from = |k: SystemTableKind| base.get(&k).copied();
+            domain_upserts.extend(domain_deletes);
+            Ok::<_, Error>(Computed {
+                domains: Computation::new(
+                    from(SystemTableKind::Domains),
+                    &[domains_upserted, domains_deleted],
+                    &domain_upserts,
+                    |d| d.name.clone(),
+                ),
+                products: Computation::new(
+                    from(SystemTableKind::Products),
+                    &[products_changed],
+                    &product_changes,
+                    DataProduct::qualified_name,
+                ),
+                data_products: Computation::new(
+                    from(SystemTableKind::DataProducts),
+                    &[data_products_changed],
+                    &data_product_changes,
+                    |p| p.id.clone(),
+                ),
+            })
         });
         let result = task
             .await
             .map_err(|e| Error::invalid(format!("the commit task failed: {e}")))?;
-        self.reload().await?;
-        result
+        match result {
+            // the snapshot follows from the commit: nothing to read back
+            Ok(computed) => {
+                let started = std::time::Instant::now();
+                let reloaded = self.reload_with(computed).await;
+                tracing::debug!(elapsed = ?started.elapsed(), "snapshot after the commit");
+                reloaded
+            }
+            Err(e) => {
+                self.reload().await?;
+                Err(e)
+            }
+        }
     }
+}
+
+/// The rows of a table as a snapshot held them, for a commit that checks its changes against
+/// them instead of reading the table (see [`KnownRows`]).
+fn known<T>(
+    version: Option<u64>,
+    row: &(dyn Fn(&T) -> Option<T> + Send + Sync),
+) -> Option<KnownRows<'_, T>> {
+    version.map(|version| KnownRows { version, row })
 }
 
 fn stamp_team(t: &Team, before: Option<&Team>, now: i64, who: &str) -> Team {

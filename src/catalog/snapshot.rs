@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use super::computed::Computed;
 use super::lineage::edges_from_batches;
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
@@ -230,14 +231,28 @@ impl Catalog {
 
     /// Re-reads domains, products and lineage from the loaded table snapshots.
     pub(crate) async fn reload(&self) -> Result<()> {
+        self.reload_with(Computed::default()).await
+    }
+
+    /// Re-reads the tables whose version moved, except those `computed` works out from the
+    /// snapshot and a commit of this process (see [`Computed`]).
+    pub(crate) async fn reload_with(&self, work: Computed) -> Result<()> {
         let old = self.state();
         let mut versions = BTreeMap::new();
         for t in self.warehouse.tables().filter(|t| t.kind().in_snapshot()) {
             versions.insert(t.kind(), t.version().await);
         }
         let same = |k: SystemTableKind| old.versions.get(&k) == versions.get(&k);
+        let at = |k: SystemTableKind| (old.versions.get(&k), versions.get(&k));
+        let (from, now) = at(SystemTableKind::Domains);
         let domains = if same(SystemTableKind::Domains) {
             old.domains.clone()
+        } else if let Some(rows) = work
+            .domains
+            .as_ref()
+            .and_then(|c| c.apply(from, now, &old.domains))
+        {
+            rows
         } else {
             let rows: Vec<Domain> = self
                 .warehouse
@@ -260,8 +275,15 @@ impl Catalog {
                 Ok::<_, Error>(Arc::new(LineageGraph::new(edges_from_batches(&batches)?)))
             }))
         };
+        let (from, now) = at(SystemTableKind::Products);
         let products = if same(SystemTableKind::Products) {
             Arc::clone(&old.products)
+        } else if let Some(rows) = work
+            .products
+            .as_ref()
+            .and_then(|c| c.apply(from, now, &old.products))
+        {
+            Arc::new(rows)
         } else {
             let rows: Vec<DataProduct> = self
                 .warehouse
@@ -270,8 +292,15 @@ impl Catalog {
                 .await?;
             Arc::new(rows.into_iter().map(|p| (p.qualified_name(), p)).collect())
         };
+        let (from, now) = at(SystemTableKind::DataProducts);
         let data_products = if same(SystemTableKind::DataProducts) {
             Arc::clone(&old.data_products)
+        } else if let Some(rows) = work
+            .data_products
+            .as_ref()
+            .and_then(|c| c.apply(from, now, &old.data_products))
+        {
+            Arc::new(rows)
         } else {
             let rows: Vec<OdpsProduct> = self
                 .warehouse

@@ -22,6 +22,10 @@ struct Maintained {
     location: String,
     shown: String,
     product: Option<ProductName>,
+    /// The size to compact to (`None`: the table's `delta.targetFileSize`).
+    file_size: Option<std::num::NonZeroU64>,
+    /// The system table it is, if it is one.
+    system: Option<SystemTableKind>,
 }
 
 impl Session {
@@ -50,6 +54,9 @@ impl Session {
                 location: self.warehouse().table(kind).url().to_string(),
                 shown: name.to_string(),
                 product: None,
+                // warehouses made before system tables had the property set compact to it too
+                file_size: Some(SystemTableKind::FILE_SIZE),
+                system: Some(kind),
             });
         }
         let product = state.product(name)?;
@@ -65,23 +72,36 @@ impl Session {
             location: product.location.clone(),
             shown: name.to_string(),
             product: Some(name.clone()),
+            file_size: None,
+            system: None,
         })
     }
 
-    /// `OPTIMIZE name [ZORDER BY (…)]`.
-    pub(crate) async fn optimize(&self, name: &ProductName, zorder: &[String]) -> Result<Output> {
-        let target = self.maintained(name, "OPTIMIZE")?;
-        let report = self
-            .warehouse()
+    /// Compacts a maintained table: a system table written by key is rewritten sorted by key
+    /// (unless a Z-order is asked for), any other table's small files are merged.
+    async fn compact(&self, target: &Maintained, zorder: &[String]) -> Result<OptimizeReport> {
+        if let Some(kind) = target.system
+            && zorder.is_empty()
+            && !kind.key_columns().is_empty()
+        {
+            return self.warehouse().table(kind).compact().await;
+        }
+        self.warehouse()
             .data()
             .optimize(
                 &target.location,
                 &target.shown,
                 zorder,
-                None,
+                target.file_size,
                 &self.principal().name,
             )
-            .await?;
+            .await
+    }
+
+    /// `OPTIMIZE name [ZORDER BY (…)]`.
+    pub(crate) async fn optimize(&self, name: &ProductName, zorder: &[String]) -> Result<Output> {
+        let target = self.maintained(name, "OPTIMIZE")?;
+        let report = self.compact(&target, zorder).await?;
         self.after_maintenance(target.product.as_ref()).await?;
         let batch = optimize_batch(&target.shown, &report)?;
         Ok(Output::rows(batch.schema(), vec![batch]))
@@ -200,9 +220,7 @@ impl Session {
                 let target = self.maintained(name, "MAINTAIN")?;
                 let data = self.warehouse().data();
                 let by = &self.principal().name;
-                row.optimized = data
-                    .optimize(&target.location, &target.shown, &[], None, by)
-                    .await?;
+                row.optimized = self.compact(&target, &[]).await?;
                 row.vacuumed = data
                     .vacuum(
                         &target.location,

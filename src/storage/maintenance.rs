@@ -104,7 +104,7 @@ impl DataStore {
                 ..OptimizeReport::default()
             });
         }
-        let table = self.claim_compaction(&dir, table, what, by).await?;
+        let table = claim_compaction(&dir, table, what, by).await?;
         let before = table.version().unwrap_or(0);
         let mut optimize = table
             .optimize()
@@ -132,60 +132,6 @@ impl DataStore {
             bytes_added: bytes(metrics.files_added.total_size),
             version: table.version().unwrap_or(before),
         })
-    }
-
-    /// Claims the table for one compaction: a commit that sets the table property
-    /// [`COMPACTION`], on the version the compaction then reads. Delta's conflict check lets
-    /// two compactions of the same files both commit (neither changed data), which would keep
-    /// two copies of their rows; a commit that changes the table's metadata, though, fails every
-    /// commit that read the version before it. So of two racing compactions the one that
-    /// claimed first fails when it commits after the other's claim (and writes nothing), and a
-    /// compaction's claim made after it started keeps it from committing. The claim is retried
-    /// on the newest version while other writers commit first.
-    async fn claim_compaction(
-        &self,
-        dir: &url::Url,
-        mut table: deltalake::DeltaTable,
-        what: &str,
-        by: &str,
-    ) -> Result<deltalake::DeltaTable> {
-        let policy = super::retry::RetryPolicy {
-            max_attempts: 20,
-            ..Default::default()
-        };
-        let mut attempt = 1;
-        loop {
-            let claim = std::collections::HashMap::from([(
-                COMPACTION.to_string(),
-                uuid::Uuid::new_v4().to_string(),
-            )]);
-            let result = table
-                .clone()
-                .set_tbl_properties()
-                .with_properties(claim)
-                .with_raise_if_not_exists(false)
-                .with_commit_properties(
-                    super::history::commit_properties(by, 0).with_max_retries(0),
-                )
-                .await;
-            match result {
-                Ok(claimed) => return Ok(claimed),
-                Err(e) if is_commit_race(&e) && attempt < policy.max_attempts => {
-                    attempt += 1;
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                    table
-                        .update_incremental(None)
-                        .await
-                        .map_err(|e| delta_err(dir, e))?;
-                }
-                Err(e) if is_commit_race(&e) => {
-                    return Err(Error::Conflict {
-                        what: what.to_string(),
-                    });
-                }
-                Err(e) => return Err(delta_err(dir, e)),
-            }
-        }
     }
 
     /// Deletes the files of the Delta table at `location` (`what` names it in errors) that no
@@ -228,5 +174,56 @@ impl DataStore {
             files: metrics.files_deleted,
             retain_hours,
         })
+    }
+}
+
+/// Claims the table for one compaction: a commit that sets the table property
+/// [`COMPACTION`], on the version the compaction then reads. Delta's conflict check lets
+/// two compactions of the same files both commit (neither changed data), which would keep
+/// two copies of their rows; a commit that changes the table's metadata, though, fails every
+/// commit that read the version before it. So of two racing compactions the one that
+/// claimed first fails when it commits after the other's claim (and writes nothing), and a
+/// compaction's claim made after it started keeps it from committing. The claim is retried
+/// on the newest version while other writers commit first.
+pub(super) async fn claim_compaction(
+    dir: &url::Url,
+    mut table: deltalake::DeltaTable,
+    what: &str,
+    by: &str,
+) -> Result<deltalake::DeltaTable> {
+    let policy = super::retry::RetryPolicy {
+        max_attempts: 20,
+        ..Default::default()
+    };
+    let mut attempt = 1;
+    loop {
+        let claim = std::collections::HashMap::from([(
+            COMPACTION.to_string(),
+            uuid::Uuid::new_v4().to_string(),
+        )]);
+        let result = table
+            .clone()
+            .set_tbl_properties()
+            .with_properties(claim)
+            .with_raise_if_not_exists(false)
+            .with_commit_properties(super::history::commit_properties(by, 0).with_max_retries(0))
+            .await;
+        match result {
+            Ok(claimed) => return Ok(claimed),
+            Err(e) if is_commit_race(&e) && attempt < policy.max_attempts => {
+                attempt += 1;
+                tokio::time::sleep(policy.backoff(attempt)).await;
+                table
+                    .update_incremental(None)
+                    .await
+                    .map_err(|e| delta_err(dir, e))?;
+            }
+            Err(e) if is_commit_race(&e) => {
+                return Err(Error::Conflict {
+                    what: what.to_string(),
+                });
+            }
+            Err(e) => return Err(delta_err(dir, e)),
+        }
     }
 }

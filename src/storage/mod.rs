@@ -15,10 +15,12 @@ mod resilient_store;
 mod retry;
 mod schemas;
 mod stats;
+mod system_compaction;
 mod system_table;
 mod time_travel;
 mod warehouse;
 
+pub use by_key::KnownRows;
 pub use data::{DataStore, DeltaWrite, ProductData};
 pub use delta_types::delta_type;
 pub use history::HistoryEntry;

@@ -95,15 +95,33 @@ impl SystemTableKind {
         super::system_table::encode(self, rows)
     }
 
+    /// The size system tables' data files are written and compacted to (their
+    /// `delta.targetFileSize`): small, because a change rewrites the files that hold its rows,
+    /// and a catalog of 100,000 products is some 20 MB — half a megabyte a file keeps a change
+    /// under a megabyte written, in a few dozen files to read.
+    pub const FILE_SIZE: std::num::NonZeroU64 = std::num::NonZeroU64::new(512 * 1024).unwrap();
+
     /// The columns that identify a row of a table written by key in place (see
-    /// [`SystemTable::replace_by_key`](super::SystemTable::replace_by_key)); empty for the
-    /// others.
+    /// [`SystemTable::apply_changes`](super::SystemTable::apply_changes) and
+    /// [`SystemTable::replace_by_key`](super::SystemTable::replace_by_key)): the row's
+    /// [`Keyed::key`](super::Keyed::key) is made of them. Empty for the others.
     pub fn key_columns(self) -> &'static [&'static str] {
         match self {
             SystemTableKind::Lineage => {
                 &["source", "source_column", "target", "target_column", "kind"]
             }
-            _ => &[],
+            SystemTableKind::Domains | SystemTableKind::Teams => &["name"],
+            SystemTableKind::Products => &["domain", "name"],
+            // a contract's history row per product, version and text
+            SystemTableKind::Contracts => &["product", "version", "spec"],
+            SystemTableKind::DataProducts => &["id"],
+            SystemTableKind::Grants => &["grant_id"],
+            SystemTableKind::AccessRequests => &["request_id"],
+            // the policy is one row; results, runs and the audit log are only appended to
+            SystemTableKind::Policy
+            | SystemTableKind::QualityResults
+            | SystemTableKind::JobRuns
+            | SystemTableKind::AuditLog => &[],
         }
     }
 

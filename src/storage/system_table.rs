@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -78,7 +77,7 @@ pub struct SystemTable {
     url: Url,
     log: LogWatch,
     /// The table writers and refreshes work on, one at a time (a commit holds it throughout).
-    table: Mutex<DeltaTable>,
+    pub(super) table: Mutex<DeltaTable>,
     /// The last loaded snapshot, published after every commit and refresh: readers take it
     /// without waiting for a commit in progress.
     loaded: std::sync::RwLock<DeltaTable>,
@@ -297,7 +296,7 @@ impl SystemTable {
     }
 
     /// Publishes the table the writer now holds.
-    fn publish(&self, table: &DeltaTable) {
+    pub(super) fn publish(&self, table: &DeltaTable) {
         let mut g = match self.loaded.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -338,67 +337,6 @@ impl SystemTable {
     /// All rows of the loaded snapshot, decoded.
     pub async fn read_rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
         decode(&self.read_batches().await?)
-    }
-
-    /// Applies keyed changes in one commit, retrying with backoff and jitter while other writers
-    /// win the race. Each change is checked against the row as it is now: a row that another
-    /// writer changed ends the operation in [`Error::Conflict`] and nothing is written. Returns
-    /// the new version, or `None` when there was nothing to change.
-    pub async fn apply_changes<T>(&self, changes: &[RowChange<T>]) -> Result<Option<u64>>
-    where
-        T: Keyed + Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync,
-    {
-        if changes.is_empty() {
-            return Ok(None);
-        }
-        self.commit_with_retry(move |table: DeltaTable| async move {
-            let current: Vec<T> = decode(&read_all(&self.url, &table).await?)?;
-            let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
-            let mut changed = false;
-            for change in changes {
-                let conflict = |key: &str| Error::Conflict {
-                    what: format!("{} row '{key}'", self.kind.name()),
-                };
-                match change {
-                    RowChange::Upsert { expected, row } => {
-                        let key = row.key();
-                        if rows.get(&key) != expected.as_ref() {
-                            return Err(conflict(&key));
-                        }
-                        rows.insert(key, row.clone());
-                        changed = true;
-                    }
-                    RowChange::Ensure { row } => {
-                        let key = row.key();
-                        match rows.get(&key) {
-                            Some(existing) if existing.same_content(row) => {}
-                            Some(_) => return Err(conflict(&key)),
-                            None => {
-                                rows.insert(key, row.clone());
-                                changed = true;
-                            }
-                        }
-                    }
-                    RowChange::Delete { expected } => {
-                        let key = expected.key();
-                        if rows.get(&key) != Some(expected) {
-                            return Err(conflict(&key));
-                        }
-                        rows.remove(&key);
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                return Ok(None);
-            }
-            let rows: Vec<T> = rows.into_values().collect();
-            Ok(Some(Commit::Write(
-                encode(self.kind, &rows)?,
-                SaveMode::Overwrite,
-            )))
-        })
-        .await
     }
 
     /// Appends rows in one commit, retrying with backoff and jitter while other writers win the
@@ -488,11 +426,13 @@ impl SystemTable {
                     .with_cleanup_expired_logs(Some(false))
             };
             let table = guard.clone();
+            let commit_started = std::time::Instant::now();
             let result = match commit {
                 Commit::Write(batch, mode) => {
                     table
                         .write(vec![batch])
                         .with_save_mode(mode)
+                        .with_target_file_size(Some(SystemTableKind::FILE_SIZE))
                         .with_commit_properties(once())
                         .await
                 }
@@ -501,6 +441,7 @@ impl SystemTable {
                         .write(vec![batch])
                         .with_save_mode(SaveMode::Overwrite)
                         .with_replace_where(predicate)
+                        .with_target_file_size(Some(SystemTableKind::FILE_SIZE))
                         .with_commit_properties(once())
                         .await
                 }
@@ -513,6 +454,7 @@ impl SystemTable {
             };
             match result {
                 Ok(t) => {
+                    tracing::debug!(table = self.kind.name(), elapsed = ?commit_started.elapsed(), "committed");
                     *guard = t;
                     self.publish(&guard);
                     cleanup_after_checkpoint(&self.url, &guard).await;
@@ -585,6 +527,10 @@ async fn create_table(
         .with_comment(format!("lakemeta system table {}", kind.name()))
         .with_columns(schema.fields().cloned())
         .with_configuration_property(deltalake::TableProperty::CheckpointInterval, Some("20"))
+        .with_configuration_property(
+            deltalake::TableProperty::TargetFileSize,
+            Some(SystemTableKind::FILE_SIZE.to_string()),
+        )
         .with_save_mode(SaveMode::Ignore)
         .await;
     match created {
@@ -641,7 +587,7 @@ async fn add_missing_columns(
     }
 }
 
-async fn read_all(url: &Url, table: &DeltaTable) -> Result<Vec<RecordBatch>> {
+pub(super) async fn read_all(url: &Url, table: &DeltaTable) -> Result<Vec<RecordBatch>> {
     let (_, stream) = table.scan_table().await.map_err(|e| delta_err(url, e))?;
     Ok(stream.try_collect().await?)
 }

@@ -1,6 +1,7 @@
 //! Integration tests: real Delta tables on a local filesystem, the real binary.
 
 mod apply;
+mod catalog_writes;
 mod cli;
 mod concurrency;
 mod contracts;

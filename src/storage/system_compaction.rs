@@ -1,0 +1,156 @@
+//! Compacting a system table written by key: its rows rewritten sorted by key into files of
+//! [`SystemTableKind::FILE_SIZE`]. Sorted, each file holds a narrow range of keys, so a later
+//! change reads and rewrites only the file its key falls in (a bin-packing compaction would mix
+//! the keys of the small files it merges, and every change would have to read every file).
+
+use datafusion::logical_expr::col;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::protocol::SaveMode;
+
+use super::maintenance::{OptimizeReport, claim_compaction};
+use super::schemas::SystemTableKind;
+use super::system_table::{Commit, SystemTable, read_all};
+use crate::error::{Error, Result};
+
+/// The live data files of a loaded table: how many, and their bytes.
+fn files_of(table: &DeltaTable) -> (u64, u64) {
+    let Ok(snapshot) = table.snapshot() else {
+        return (0, 0);
+    };
+    snapshot.log_data().iter().fold((0, 0), |(n, bytes), f| {
+        (n + 1, bytes + u64::try_from(f.size()).unwrap_or(0))
+    })
+}
+
+/// True when two or more of the table's files are smaller than the target size.
+fn needs_compaction(table: &DeltaTable) -> bool {
+    let Ok(snapshot) = table.snapshot() else {
+        return false;
+    };
+    snapshot
+        .log_data()
+        .iter()
+        .filter(|f| u64::try_from(f.size()).unwrap_or(0) < SystemTableKind::FILE_SIZE.get())
+        .take(2)
+        .count()
+        >= 2
+}
+
+impl SystemTable {
+    /// Compacts a table written by key (one with [`SystemTableKind::key_columns`]): when two or
+    /// more of its files are smaller than [`SystemTableKind::FILE_SIZE`], its rows are
+    /// rewritten sorted by key in one commit, made on the version it read — a writer that
+    /// committed meanwhile makes it read again, so nothing another writer did is lost.
+    pub async fn compact(&self) -> Result<OptimizeReport> {
+        let columns = self.kind().key_columns();
+        if columns.is_empty() {
+            return Err(Error::invalid(format!(
+                "system table {} is not written by key; compact it with OPTIMIZE",
+                self.kind().name()
+            )));
+        }
+        let before = std::sync::Mutex::new((0, 0));
+        let version = self
+            .commit_with_retry(|table: DeltaTable| {
+                if let Ok(mut b) = before.lock() {
+                    *b = files_of(&table);
+                }
+                async move {
+                    if !needs_compaction(&table) {
+                        return Ok(None);
+                    }
+                    let batches = read_all(self.url(), &table).await?;
+                    let ctx = SessionContext::new();
+                    let sorted = ctx
+                        .read_batches(batches)?
+                        .sort(columns.iter().map(|c| col(*c).sort(true, true)).collect())?
+                        .collect()
+                        .await?;
+                    let Some(schema) = sorted.first().map(|b| b.schema()) else {
+                        return Ok(None);
+                    };
+                    let batch = arrow::compute::concat_batches(&schema, &sorted)?;
+                    Ok(Some(Commit::Write(batch, SaveMode::Overwrite)))
+                }
+            })
+            .await?;
+        let Some(version) = version else {
+            return Ok(OptimizeReport {
+                version: self.version().await,
+                ..OptimizeReport::default()
+            });
+        };
+        let before = before.lock().map(|b| *b).unwrap_or_default();
+        let after = files_of(&self.delta_table().await);
+        Ok(OptimizeReport {
+            files_removed: before.0,
+            files_added: after.0,
+            bytes_removed: before.1,
+            bytes_added: after.1,
+            version,
+        })
+    }
+}
+
+/// Small files a table written by key gathers (one a change) before the commit that makes it
+/// this many merges them: every commit costs Delta a pass over the table's files, so they are
+/// kept few.
+const AUTO_COMPACT_FILES: usize = 32;
+
+impl SystemTable {
+    /// After a commit: when the table has [`AUTO_COMPACT_FILES`] files smaller than
+    /// [`SystemTableKind::FILE_SIZE`], merges them into files of that size, after claiming the
+    /// table as `OPTIMIZE` does (of two racing merges one fails, so no row is kept twice; every
+    /// other writer of a system table commits only on the version it read). A merge that loses
+    /// a race is left for the next commit, and a failure is logged, never the caller's: its
+    /// own commit stands.
+    pub(super) async fn merge_small_files(&self) {
+        let mut guard = self.table.lock().await;
+        let small = match guard.snapshot() {
+            Ok(s) => s
+                .log_data()
+                .iter()
+                .filter(|f| u64::try_from(f.size()).unwrap_or(0) < SystemTableKind::FILE_SIZE.get())
+                .count(),
+            Err(_) => return,
+        };
+        if small < AUTO_COMPACT_FILES {
+            return;
+        }
+        // delta-rs's optimize commits with its own retries, and Delta's conflict check lets
+        // two compactions of the same files both commit: the claim keeps it to one
+        let name = format!("meta.{}", self.kind().name());
+        let claimed = match claim_compaction(self.url(), guard.clone(), &name, "lakemeta").await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::debug!(table = %name, error = %e, "no claim to merge small files");
+                return;
+            }
+        };
+        *guard = claimed.clone();
+        self.publish(&guard);
+        let merged = claimed
+            .optimize()
+            .with_target_size(SystemTableKind::FILE_SIZE)
+            .with_commit_properties(super::history::commit_properties("lakemeta", 0))
+            .await;
+        match merged {
+            Ok((table, metrics)) => {
+                tracing::debug!(
+                    table = self.kind().name(),
+                    files = metrics.num_files_removed,
+                    "merged the small files of a system table"
+                );
+                *guard = table;
+                self.publish(&guard);
+            }
+            Err(e) if super::system_table::is_commit_race(&e) => {}
+            Err(e) => tracing::warn!(
+                table = self.kind().name(),
+                error = %e,
+                "the small files of a system table were not merged; the next commit tries again"
+            ),
+        }
+    }
+}

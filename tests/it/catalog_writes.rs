@@ -1,0 +1,247 @@
+//! Writes to the catalog cost the change, not the table: a new product appends one small file,
+//! a changed or removed one rewrites only the file that holds it, and the snapshot a commit
+//! works out in memory is the one a new process reads from disk. Compacting a system table
+//! sorts it by key into few files and keeps every row, and commits merge the small files they
+//! leave before there are many.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lakemeta::catalog::{Catalog, ChangeSummary, DomainChange, ProductChange};
+use lakemeta::model::{DataProduct, Domain, Principal, ProductName};
+use lakemeta::storage::{Warehouse, WarehouseLocation};
+
+use super::scalar;
+
+/// The data files of a Delta table with their sizes (not its log).
+fn data_files(table: &Path) -> BTreeMap<PathBuf, u64> {
+    std::fs::read_dir(table)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "parquet"))
+        .map(|e| (e.path(), e.metadata().unwrap().len()))
+        .collect()
+}
+
+/// A product whose description does not compress, so that a few thousand of them fill several
+/// files.
+fn product(i: usize) -> DataProduct {
+    use sha2::{Digest, Sha256};
+    let noise: String = (0..6)
+        .map(|k| {
+            Sha256::digest(format!("{i}-{k}").as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        })
+        .collect();
+    DataProduct {
+        domain: "shop".into(),
+        name: format!("p{i:05}"),
+        location: format!("file:///lake/shop/p{i:05}/"),
+        kind: "managed".into(),
+        format: "delta".into(),
+        owner: "team-shop".into(),
+        description: noise,
+        ..DataProduct::default()
+    }
+}
+
+async fn open(root: &str) -> Catalog {
+    let wh = Warehouse::open(WarehouseLocation::parse(root).unwrap())
+        .await
+        .unwrap();
+    Catalog::open(Arc::new(wh)).await.unwrap()
+}
+
+async fn commit(catalog: &Catalog, products: Vec<ProductChange>) {
+    let changes = ChangeSummary {
+        products,
+        ..Default::default()
+    };
+    catalog
+        .commit(&changes, &Principal::new("alice"))
+        .await
+        .unwrap();
+}
+
+fn domain() -> ChangeSummary {
+    ChangeSummary {
+        domains: vec![DomainChange::Create(Domain {
+            name: "shop".into(),
+            owner_team: "team-shop".into(),
+            description: String::new(),
+            upstream: vec![],
+            downstream: vec![],
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+        })],
+        ..Default::default()
+    }
+}
+
+/// A query's answer as a table of text.
+async fn text(s: &lakemeta::sql::Session, sql: &str) -> String {
+    let out = s.sql(sql).await.unwrap().pop().unwrap();
+    arrow::util::pretty::pretty_format_batches(&out.batches)
+        .unwrap()
+        .to_string()
+}
+
+/// `OPTIMIZE meta.products`: the files it replaced.
+async fn optimize(s: &lakemeta::sql::Session) -> u64 {
+    let out = s
+        .sql("OPTIMIZE meta.products")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let b = &out.batches[0];
+    let removed = b.column(b.schema().index_of("files_removed").unwrap());
+    arrow::util::display::array_value_to_string(removed, 0)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_to_one_product_rewrites_only_the_file_that_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh").to_string_lossy().into_owned();
+    let catalog = open(&root).await;
+    catalog
+        .commit(&domain(), &Principal::new("alice"))
+        .await
+        .unwrap();
+    const N: usize = 8000;
+    commit(
+        &catalog,
+        (0..N).map(|i| ProductChange::Create(product(i))).collect(),
+    )
+    .await;
+    let table = Path::new(&root).join("_meta/products");
+    let bulk = data_files(&table);
+    let total: u64 = bulk.values().sum();
+    assert!(
+        bulk.len() >= 3,
+        "{N} products should fill several files of the system tables' size, got {bulk:?}"
+    );
+
+    // a changed product: one file rewritten, the others untouched
+    let name = ProductName::new("shop", "p01234");
+    let before = catalog.state().product(&name).unwrap().clone();
+    let mut after = before.clone();
+    after.description = "changed".into();
+    commit(&catalog, vec![ProductChange::Update { before, after }]).await;
+    let now = data_files(&table);
+    let written: Vec<u64> = now
+        .iter()
+        .filter(|(p, _)| !bulk.contains_key(*p))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(written.len(), 1, "one file rewritten: {written:?}");
+    assert!(
+        written[0] * 2 < total,
+        "the change wrote {} bytes of a {total}-byte table",
+        written[0]
+    );
+
+    // a new product: one small file appended
+    let seen = data_files(&table);
+    commit(&catalog, vec![ProductChange::Create(product(N))]).await;
+    let appended: Vec<u64> = data_files(&table)
+        .iter()
+        .filter(|(p, _)| !seen.contains_key(*p))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(appended.len(), 1);
+    assert!(appended[0] < 20_000, "{appended:?}");
+
+    // a removed product
+    let gone = catalog
+        .state()
+        .product(&ProductName::new("shop", "p00007"))
+        .unwrap()
+        .clone();
+    commit(&catalog, vec![ProductChange::Delete(gone)]).await;
+
+    // the snapshot worked out after each commit is what a new process reads
+    let fresh = open(&root).await;
+    assert_eq!(*catalog.state().products, *fresh.state().products);
+    let mine = catalog.state();
+    assert_eq!(mine.products.len(), N);
+    assert_eq!(mine.product(&name).unwrap().description, "changed");
+    assert!(mine.product(&ProductName::new("shop", "p00007")).is_err());
+
+    // a stale change is still refused: the row moved on since `before` was read
+    let stale = product(1234);
+    let err = fresh
+        .commit(
+            &ChangeSummary {
+                products: vec![ProductChange::Update {
+                    before: stale.clone(),
+                    after: stale,
+                }],
+                ..Default::default()
+            },
+            &Principal::new("alice"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("shop.p01234"), "{err}");
+}
+
+#[tokio::test]
+async fn compacting_the_catalog_sorts_it_into_few_files_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh").to_string_lossy().into_owned();
+    let catalog = open(&root).await;
+    catalog
+        .commit(&domain(), &Principal::new("alice"))
+        .await
+        .unwrap();
+    // one product per commit, in an order that is not the key's
+    for i in (0..30).rev() {
+        commit(&catalog, vec![ProductChange::Create(product(i))]).await;
+    }
+    let table = Path::new(&root).join("_meta/products");
+    assert_eq!(data_files(&table).len(), 30);
+    let s = super::session_as(&root, "alice").await;
+    let everything = "SELECT name, description FROM meta.products ORDER BY name";
+    let rows_before = text(&s, everything).await;
+
+    assert_eq!(optimize(&s).await, 30);
+    assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "30");
+    assert_eq!(text(&s, everything).await, rows_before);
+    // sorted by key: read back in file order, the names come in order
+    let fresh = open(&root).await;
+    let names: Vec<String> = fresh
+        .warehouse()
+        .table(lakemeta::storage::SystemTableKind::Products)
+        .read_rows::<DataProduct>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    // nothing left to compact: a second run commits nothing
+    assert_eq!(optimize(&s).await, 0);
+
+    // many more changes: the commits themselves merge the small files they leave
+    for i in 100..170 {
+        commit(&catalog, vec![ProductChange::Create(product(i))]).await;
+    }
+    let removed = optimize(&s).await;
+    assert!(removed < 40, "70 commits left {removed} files");
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM meta.products").await,
+        "100"
+    );
+    let fresh = open(&root).await;
+    assert_eq!(fresh.state().products.len(), 100);
+}
