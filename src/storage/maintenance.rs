@@ -53,6 +53,20 @@ pub struct VacuumOptions {
     pub dry_run: bool,
 }
 
+/// How many of the loaded table's live files are smaller than `target` bytes (stops counting at
+/// `enough`).
+pub(super) fn small_files(table: &deltalake::DeltaTable, target: u64, enough: usize) -> usize {
+    let Ok(snapshot) = table.snapshot() else {
+        return 0;
+    };
+    snapshot
+        .log_data()
+        .iter()
+        .filter(|f| u64::try_from(f.size()).unwrap_or(0) < target)
+        .take(enough)
+        .count()
+}
+
 /// True when the loaded table has two or more files smaller than the target size (the table's,
 /// unless `target_size` says): what a compaction could merge.
 fn has_small_files(table: &deltalake::DeltaTable, target_size: Option<NonZeroU64>) -> bool {
@@ -62,13 +76,7 @@ fn has_small_files(table: &deltalake::DeltaTable, target_size: Option<NonZeroU64
     let target = target_size
         .unwrap_or_else(|| snapshot.table_config().target_file_size())
         .get();
-    let small = snapshot
-        .log_data()
-        .iter()
-        .filter(|f| u64::try_from(f.size()).unwrap_or(0) < target)
-        .take(2)
-        .count();
-    small >= 2
+    small_files(table, target, 2) >= 2
 }
 
 impl DataStore {

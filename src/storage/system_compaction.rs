@@ -8,7 +8,7 @@ use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 
-use super::maintenance::{OptimizeReport, claim_compaction};
+use super::maintenance::{OptimizeReport, claim_compaction, small_files};
 use super::schemas::SystemTableKind;
 use super::system_table::{Commit, SystemTable, read_all};
 use crate::error::{Error, Result};
@@ -25,16 +25,7 @@ fn files_of(table: &DeltaTable) -> (u64, u64) {
 
 /// True when two or more of the table's files are smaller than the target size.
 fn needs_compaction(table: &DeltaTable) -> bool {
-    let Ok(snapshot) = table.snapshot() else {
-        return false;
-    };
-    snapshot
-        .log_data()
-        .iter()
-        .filter(|f| u64::try_from(f.size()).unwrap_or(0) < SystemTableKind::FILE_SIZE.get())
-        .take(2)
-        .count()
-        >= 2
+    small_files(table, SystemTableKind::FILE_SIZE.get(), 2) >= 2
 }
 
 impl SystemTable {
@@ -107,14 +98,7 @@ impl SystemTable {
     /// own commit stands.
     pub(super) async fn merge_small_files(&self) {
         let mut guard = self.table.lock().await;
-        let small = match guard.snapshot() {
-            Ok(s) => s
-                .log_data()
-                .iter()
-                .filter(|f| u64::try_from(f.size()).unwrap_or(0) < SystemTableKind::FILE_SIZE.get())
-                .count(),
-            Err(_) => return,
-        };
+        let small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
         if small < AUTO_COMPACT_FILES {
             return;
         }
