@@ -34,7 +34,57 @@ struct ColumnRow<'a> {
 
 /// `meta.columns`: one row per product column, unnested from `meta.products.columns` (they are
 /// stored in the product's row so that one commit changes a product and its columns at once).
-pub(crate) fn columns_table(state: &CatalogState) -> Result<Arc<dyn TableProvider>> {
+/// The rows of a snapshot are built the first time a statement scans them and shared by every
+/// later scan of that snapshot; a statement that does not read them does not pay for them.
+#[derive(Debug)]
+pub(crate) struct SnapshotColumns {
+    state: Arc<CatalogState>,
+    rows: tokio::sync::OnceCell<Arc<MemTable>>,
+}
+
+impl SnapshotColumns {
+    /// The columns of `state`'s products, not built yet.
+    pub(crate) fn new(state: Arc<CatalogState>) -> Self {
+        Self {
+            state,
+            rows: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn table(&self) -> Result<Arc<MemTable>> {
+        self.rows
+            .get_or_try_init(|| async { columns_table(&self.state).map(Arc::new) })
+            .await
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl TableProvider for SnapshotColumns {
+    fn schema(&self) -> SchemaRef {
+        columns_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let table = self
+            .table()
+            .await
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        table.scan(state, projection, filters, limit).await
+    }
+}
+
+fn columns_schema() -> SchemaRef {
     let list = |n: &str| {
         Field::new(
             n,
@@ -42,7 +92,7 @@ pub(crate) fn columns_table(state: &CatalogState) -> Result<Arc<dyn TableProvide
             false,
         )
     };
-    let schema = Arc::new(Schema::new(vec![
+    Arc::new(Schema::new(vec![
         Field::new("product", DataType::Utf8, false),
         Field::new("domain", DataType::Utf8, false),
         Field::new("product_name", DataType::Utf8, false),
@@ -56,7 +106,13 @@ pub(crate) fn columns_table(state: &CatalogState) -> Result<Arc<dyn TableProvide
         Field::new("unique", DataType::Boolean, false),
         list("accepted_values"),
         Field::new("ordinal", DataType::Int32, false),
-    ]));
+    ]))
+}
+
+/// The rows of `meta.columns` for the products of `state`.
+fn columns_table(state: &CatalogState) -> Result<MemTable> {
+    let started = std::time::Instant::now();
+    let schema = columns_schema();
     let rows: Vec<ColumnRow> = state
         .products
         .values()
@@ -80,7 +136,8 @@ pub(crate) fn columns_table(state: &CatalogState) -> Result<Arc<dyn TableProvide
         .collect();
     let batch = serde_arrow::to_record_batch(schema.fields(), &rows)
         .map_err(|e| Error::invalid(format!("building meta.columns: {e}")))?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    tracing::debug!(elapsed = ?started.elapsed(), "meta.columns built");
+    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
 }
 
 /// `meta.columns` as one caller reads it: the snapshot's rows (shared by every caller) and a

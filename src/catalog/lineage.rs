@@ -22,7 +22,7 @@ impl Catalog {
     /// many were new.
     pub async fn record_lineage(&self, edges: &[LineageEdge]) -> Result<usize> {
         let state = self.state();
-        let new = absent_edges(&state.lineage, edges);
+        let new = absent_edges(&*state.lineage().await?, edges);
         self.change_lineage(&state, &[], &new).await?;
         Ok(new.len())
     }
@@ -37,14 +37,13 @@ impl Catalog {
         replace: bool,
     ) -> Result<()> {
         let state = self.state();
+        let graph = state.lineage().await?;
         let remove = if replace {
-            stale_edges_into(&state.lineage, target, edges, |e| {
-                e.kind == edge_kind::CAPTURED
-            })
+            stale_edges_into(&graph, target, edges, |e| e.kind == edge_kind::CAPTURED)
         } else {
             Vec::new()
         };
-        let add = absent_edges(&state.lineage, edges);
+        let add = absent_edges(&graph, edges);
         self.change_lineage(&state, &remove, &add).await
     }
 
@@ -58,10 +57,11 @@ impl Catalog {
     /// what is there).
     pub async fn remove_lineage_of(&self, products: &[String]) -> Result<()> {
         let state = self.state();
+        let graph = state.lineage().await?;
         let mut seen = HashSet::new();
         let edges: Vec<LineageEdge> = products
             .iter()
-            .flat_map(|p| state.lineage.edges_of(p))
+            .flat_map(|p| graph.edges_of(p))
             .filter(|e| seen.insert(e.identity()))
             .cloned()
             .collect();
@@ -98,7 +98,8 @@ impl Catalog {
                 == Some(v)
         {
             // nobody else committed in between: the new graph is the old one changed
-            self.lineage_computed(v, Arc::new(before.lineage.with_changes(remove, add)));
+            let graph = before.lineage().await?;
+            self.lineage_computed(v, Arc::new(graph.with_changes(remove, add)));
         }
         self.reload().await
     }

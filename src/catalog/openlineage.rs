@@ -124,7 +124,7 @@ impl Catalog {
         }
         self.commit(&changes, principal).await?;
         let now = self.state();
-        let new = absent_edges(&now.lineage, &pending.edges);
+        let new = absent_edges(&*now.lineage().await?, &pending.edges);
         report.new_edges = new.len();
         self.change_lineage(&now, &[], &new).await?;
         Ok(report)

@@ -5,7 +5,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::execution::context::SessionState;
 use tokio::sync::Mutex;
 
-use super::columns::columns_table;
+use super::columns::SnapshotColumns;
 use super::snapshot::CatalogState;
 use crate::error::{Error, Result};
 use crate::model::ProductName;
@@ -41,7 +41,7 @@ impl ProductTables {
     pub async fn meta_providers(
         &self,
         warehouse: &Warehouse,
-        state: &CatalogState,
+        state: &Arc<CatalogState>,
     ) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
         let mut cache = self.meta.lock().await;
         let mut out = BTreeMap::new();
@@ -76,7 +76,7 @@ impl ProductTables {
         let columns = match cache.get(&key).filter(|(v, _)| *v == version) {
             Some((_, p)) => Arc::clone(p),
             None => {
-                let p = columns_table(state)?;
+                let p: Arc<dyn TableProvider> = Arc::new(SnapshotColumns::new(Arc::clone(state)));
                 cache.insert(key.clone(), (version, Arc::clone(&p)));
                 p
             }

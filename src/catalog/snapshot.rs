@@ -11,7 +11,7 @@ use crate::lineage::LineageGraph;
 use crate::model::{
     AccessRequest, DataProduct, Domain, Grant, OdpsProduct, Policy, ProductName, Team,
 };
-use crate::storage::{SystemTableKind, Warehouse};
+use crate::storage::{SystemTableKind, Warehouse, decode_on_cores};
 
 /// Domains and products as of one version of the system tables.
 #[derive(Debug, Default, Clone)]
@@ -22,8 +22,8 @@ pub struct CatalogState {
     pub products: Arc<BTreeMap<ProductName, DataProduct>>,
     /// ODPS data products by id.
     pub data_products: Arc<BTreeMap<String, OdpsProduct>>,
-    /// The lineage graph (`meta.lineage`).
-    pub lineage: Arc<LineageGraph>,
+    /// The lineage graph (`meta.lineage`), read on first use: see [`CatalogState::lineage`].
+    lineage: Arc<LineagePart>,
     /// Teams, the policy, grants and access requests.
     pub governance: Arc<Governance>,
     /// The Delta version of every system table this state was read at.
@@ -38,7 +38,59 @@ pub struct CatalogState {
 /// `meta.product_health` reports it: status (`pass`, `fail`, `error`), score, when.
 pub type Health = std::collections::HashMap<String, (String, Option<f64>, Option<i64>)>;
 
+/// The lineage graph of a snapshot: read from `meta.lineage` at the snapshot's version the
+/// first time a statement walks it (a million edges take about a second to load, which a
+/// statement that does not walk the graph should not pay), or worked out from a commit of this
+/// process.
+#[derive(Debug, Default)]
+struct LineagePart {
+    graph: tokio::sync::OnceCell<Arc<LineageGraph>>,
+    /// Where to read it from, and at which version; `None`: the graph is empty.
+    source: Option<(Arc<Warehouse>, u64)>,
+}
+
+impl LineagePart {
+    fn at(warehouse: Arc<Warehouse>, version: u64) -> Self {
+        Self {
+            graph: tokio::sync::OnceCell::new(),
+            source: Some((warehouse, version)),
+        }
+    }
+
+    fn known(graph: Arc<LineageGraph>) -> Self {
+        Self {
+            graph: tokio::sync::OnceCell::new_with(Some(graph)),
+            source: None,
+        }
+    }
+}
+
 impl CatalogState {
+    /// The lineage graph of this snapshot, read from `meta.lineage` (at the snapshot's version)
+    /// the first time it is asked for and shared by every later statement on the snapshot.
+    pub async fn lineage(&self) -> Result<Arc<LineageGraph>> {
+        let part = &self.lineage;
+        part.graph
+            .get_or_try_init(|| async {
+                let Some((warehouse, version)) = &part.source else {
+                    return Ok(Arc::new(LineageGraph::default()));
+                };
+                let started = std::time::Instant::now();
+                let batches = warehouse
+                    .table(SystemTableKind::Lineage)
+                    .read_batches_at(*version)
+                    .await?;
+                let edges = decode_on_cores(batches, "meta.lineage", edges_from_batches).await?;
+                let graph = tokio::task::spawn_blocking(move || LineageGraph::new(edges))
+                    .await
+                    .map_err(|e| Error::invalid(format!("reading meta.lineage stopped: {e}")))?;
+                tracing::debug!(elapsed = ?started.elapsed(), "lineage graph read");
+                Ok::<_, Error>(Arc::new(graph))
+            })
+            .await
+            .cloned()
+    }
+
     /// The search index of this snapshot's products (built on the first search).
     pub fn search_index(&self) -> &SearchIndex {
         self.search
@@ -237,6 +289,7 @@ impl Catalog {
     /// Re-reads the tables whose version moved, except those `computed` works out from the
     /// snapshot and a commit of this process (see [`Computed`]).
     pub(crate) async fn reload_with(&self, work: Computed) -> Result<()> {
+        let started = std::time::Instant::now();
         let old = self.state();
         let mut versions = BTreeMap::new();
         for t in self.warehouse.tables().filter(|t| t.kind().in_snapshot()) {
@@ -244,104 +297,106 @@ impl Catalog {
         }
         let same = |k: SystemTableKind| old.versions.get(&k) == versions.get(&k);
         let at = |k: SystemTableKind| (old.versions.get(&k), versions.get(&k));
-        let (from, now) = at(SystemTableKind::Domains);
-        let domains = if same(SystemTableKind::Domains) {
-            old.domains.clone()
-        } else if let Some(rows) = work
-            .domains
-            .as_ref()
-            .and_then(|c| c.apply(from, now, &old.domains))
-        {
-            rows
-        } else {
+        // the parts are read side by side; the lineage is read when a statement first walks it
+        let lineage_version = versions.get(&SystemTableKind::Lineage).copied();
+        let lineage = match self.take_computed_lineage(lineage_version.as_ref()) {
+            Some(graph) => Arc::new(LineagePart::known(graph)),
+            None if same(SystemTableKind::Lineage) => Arc::clone(&old.lineage),
+            None => Arc::new(LineagePart::at(
+                Arc::clone(&self.warehouse),
+                lineage_version.unwrap_or(0),
+            )),
+        };
+        let domains = async {
+            let (from, now) = at(SystemTableKind::Domains);
+            if same(SystemTableKind::Domains) {
+                return Ok(old.domains.clone());
+            }
+            if let Some(rows) = work
+                .domains
+                .as_ref()
+                .and_then(|c| c.apply(from, now, &old.domains))
+            {
+                return Ok(rows);
+            }
             let rows: Vec<Domain> = self
                 .warehouse
                 .table(SystemTableKind::Domains)
                 .read_rows()
                 .await?;
-            rows.into_iter().map(|d| (d.name.clone(), d)).collect()
+            Ok::<_, Error>(rows.into_iter().map(|d| (d.name.clone(), d)).collect())
         };
-        // the lineage (the largest table) is read beside the products, on another thread
-        let computed = self.take_computed_lineage(versions.get(&SystemTableKind::Lineage));
-        let lineage_task = if same(SystemTableKind::Lineage) || computed.is_some() {
-            None
-        } else {
-            let warehouse = Arc::clone(&self.warehouse);
-            Some(tokio::spawn(async move {
-                let batches = warehouse
-                    .table(SystemTableKind::Lineage)
-                    .read_batches()
-                    .await?;
-                Ok::<_, Error>(Arc::new(LineageGraph::new(edges_from_batches(&batches)?)))
-            }))
-        };
-        let (from, now) = at(SystemTableKind::Products);
-        let products = if same(SystemTableKind::Products) {
-            Arc::clone(&old.products)
-        } else if let Some(rows) = work
-            .products
-            .as_ref()
-            .and_then(|c| c.apply(from, now, &old.products))
-        {
-            Arc::new(rows)
-        } else {
+        let products = async {
+            let (from, now) = at(SystemTableKind::Products);
+            if same(SystemTableKind::Products) {
+                return Ok(Arc::clone(&old.products));
+            }
+            if let Some(rows) = work
+                .products
+                .as_ref()
+                .and_then(|c| c.apply(from, now, &old.products))
+            {
+                return Ok(Arc::new(rows));
+            }
             let rows: Vec<DataProduct> = self
                 .warehouse
                 .table(SystemTableKind::Products)
-                .read_rows()
+                .read_rows_parallel()
                 .await?;
-            Arc::new(rows.into_iter().map(|p| (p.qualified_name(), p)).collect())
+            tracing::debug!(elapsed = ?started.elapsed(), rows = rows.len(), "products read");
+            Ok::<_, Error>(Arc::new(
+                rows.into_iter().map(|p| (p.qualified_name(), p)).collect(),
+            ))
         };
-        let (from, now) = at(SystemTableKind::DataProducts);
-        let data_products = if same(SystemTableKind::DataProducts) {
-            Arc::clone(&old.data_products)
-        } else if let Some(rows) = work
-            .data_products
-            .as_ref()
-            .and_then(|c| c.apply(from, now, &old.data_products))
-        {
-            Arc::new(rows)
-        } else {
+        let data_products = async {
+            let (from, now) = at(SystemTableKind::DataProducts);
+            if same(SystemTableKind::DataProducts) {
+                return Ok(Arc::clone(&old.data_products));
+            }
+            if let Some(rows) = work
+                .data_products
+                .as_ref()
+                .and_then(|c| c.apply(from, now, &old.data_products))
+            {
+                return Ok(Arc::new(rows));
+            }
             let rows: Vec<OdpsProduct> = self
                 .warehouse
                 .table(SystemTableKind::DataProducts)
                 .read_rows()
                 .await?;
-            Arc::new(rows.into_iter().map(|p| (p.id.clone(), p)).collect())
+            Ok::<_, Error>(Arc::new(
+                rows.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            ))
         };
-        let governance = if [
-            SystemTableKind::Teams,
-            SystemTableKind::Policy,
-            SystemTableKind::Grants,
-            SystemTableKind::AccessRequests,
-        ]
-        .into_iter()
-        .all(same)
-        {
-            Arc::clone(&old.governance)
-        } else {
+        let governance = async {
+            let tables = [
+                SystemTableKind::Teams,
+                SystemTableKind::Policy,
+                SystemTableKind::Grants,
+                SystemTableKind::AccessRequests,
+            ];
+            if tables.into_iter().all(same) {
+                return Ok(Arc::clone(&old.governance));
+            }
             let wh = &self.warehouse;
-            let teams: Vec<Team> = wh.table(SystemTableKind::Teams).read_rows().await?;
-            let policy: Vec<Policy> = wh.table(SystemTableKind::Policy).read_rows().await?;
-            let grants: Vec<Grant> = wh.table(SystemTableKind::Grants).read_rows().await?;
-            let requests: Vec<AccessRequest> = wh
-                .table(SystemTableKind::AccessRequests)
-                .read_rows()
-                .await?;
-            Arc::new(Governance::new(
+            let (teams, policy, grants, requests) = tokio::try_join!(
+                wh.table(SystemTableKind::Teams).read_rows::<Team>(),
+                wh.table(SystemTableKind::Policy).read_rows::<Policy>(),
+                wh.table(SystemTableKind::Grants).read_rows::<Grant>(),
+                wh.table(SystemTableKind::AccessRequests)
+                    .read_rows::<AccessRequest>(),
+            )?;
+            Ok::<_, Error>(Arc::new(Governance::new(
                 teams,
                 policy.into_iter().max_by_key(|p| p.version),
                 grants,
                 requests,
-            ))
+            )))
         };
-        let lineage = match (lineage_task, computed) {
-            (Some(task), _) => task
-                .await
-                .map_err(|e| Error::invalid(format!("reading meta.lineage stopped: {e}")))??,
-            (None, Some(graph)) => graph,
-            (None, None) => Arc::clone(&old.lineage),
-        };
+        let (domains, products, data_products, governance) =
+            tokio::try_join!(domains, products, data_products, governance)?;
+        tracing::debug!(elapsed = ?started.elapsed(), "catalog snapshot read");
         let new = Arc::new(CatalogState {
             domains,
             products,
@@ -352,9 +407,18 @@ impl Catalog {
             search: OnceLock::new(),
             health: tokio::sync::OnceCell::new(),
         });
-        match self.state.write() {
-            Ok(mut g) => *g = new,
-            Err(poisoned) => *poisoned.into_inner() = new,
+        let mut installed = match self.state.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // two reloads may end in either order: the one that read older versions of the tables
+        // does not replace the newer snapshot (versions only grow, table by table)
+        let older = installed
+            .versions
+            .iter()
+            .any(|(k, v)| new.versions.get(k) < Some(v));
+        if !older {
+            *installed = new;
         }
         Ok(())
     }

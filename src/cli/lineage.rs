@@ -78,7 +78,8 @@ pub(super) async fn run(session: &Session, args: LineageArgs) -> Result<Exit> {
                 Some((status, score, _)) => (Some(status.clone()), *score),
                 None => (None, None),
             };
-            let picture = Picture::around(&state.lineage, &name.to_string(), depth, &quality);
+            let graph = state.lineage().await?;
+            let picture = Picture::around(&graph, &name.to_string(), depth, &quality);
             let text = match format {
                 GraphFormat::Mermaid => picture.mermaid(),
                 GraphFormat::Dot => picture.dot(),

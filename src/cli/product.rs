@@ -79,7 +79,7 @@ pub(super) async fn run(session: &Session, args: ProductArgs) -> Result<super::E
                 ExportFormat::Odps => {
                     let me = name.to_string();
                     let mut upstream: Vec<&crate::model::DataProduct> = Vec::new();
-                    for e in state.lineage.edges_of(&me) {
+                    for e in state.lineage().await?.edges_of(&me) {
                         if e.target != me || e.source == me {
                             continue;
                         }

@@ -349,8 +349,10 @@ async fn plan(
         }
         planned.insert(name, (desired, p, src));
     }
+    let graph = current.lineage().await?;
     let ports = super::ports::plan_data_products(
         &current,
+        &graph,
         specs,
         &mut planned,
         &mut changes,
@@ -395,13 +397,8 @@ async fn plan(
             }
         }
         let target = name.to_string();
-        lineage_removed.extend(stale_edges_into(
-            &current.lineage,
-            &target,
-            &edges,
-            is_from_contract,
-        ));
-        lineage_added.extend(absent_edges(&current.lineage, &edges));
+        lineage_removed.extend(stale_edges_into(&graph, &target, &edges, is_from_contract));
+        lineage_added.extend(absent_edges(&graph, &edges));
     }
     lineage_added.extend(ports.added);
     lineage_removed.extend(ports.removed);

@@ -14,6 +14,7 @@ use crate::catalog::{
     stale_edges_into,
 };
 use crate::error::{Error, Result};
+use crate::lineage::LineageGraph;
 use crate::model::{
     DataProduct, LineageEdge, OdpsProduct, PortRow, ProductName, edge_kind, now_micros,
 };
@@ -41,6 +42,7 @@ pub(crate) struct PortLineage {
 /// what is kept without effect.
 pub(crate) fn plan_data_products(
     current: &CatalogState,
+    graph: &LineageGraph,
     specs: &[Spec],
     planned: &mut Planned<'_>,
     changes: &mut ChangeSummary,
@@ -111,7 +113,7 @@ pub(crate) fn plan_data_products(
         for name in &dropped {
             set_port(current, planned, changes, who, src, name, None)?;
             lineage.removed.extend(stale_edges_into(
-                &current.lineage,
+                graph,
                 &name.to_string(),
                 &[],
                 is_from_data_product,
@@ -169,12 +171,12 @@ pub(crate) fn plan_data_products(
                 })
                 .collect();
             lineage.removed.extend(stale_edges_into(
-                &current.lineage,
+                graph,
                 &target.to_string(),
                 &edges,
                 is_from_data_product,
             ));
-            lineage.added.extend(absent_edges(&current.lineage, &edges));
+            lineage.added.extend(absent_edges(graph, &edges));
         }
     }
     Ok(lineage)

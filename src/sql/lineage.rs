@@ -57,7 +57,8 @@ impl Session {
         }
         let (s, t) = (source.product.to_string(), target.product.to_string());
         let found: Vec<LineageEdge> = state
-            .lineage
+            .lineage()
+            .await?
             .edges_of(&s)
             .filter(|e| {
                 e.source == s

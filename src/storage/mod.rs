@@ -31,5 +31,5 @@ pub use resilient_store::{ResilientStore, attribute_storage_failures, storage_fa
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;
 pub use stats::{ColumnStats, TableStats};
-pub use system_table::{Keyed, RowChange, SystemTable};
+pub use system_table::{Keyed, RowChange, SystemTable, decode_on_cores};
 pub use warehouse::{LAYOUT_VERSION, Warehouse, root_store};

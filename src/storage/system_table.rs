@@ -334,6 +334,27 @@ impl SystemTable {
         read_all(&self.url, &t).await
     }
 
+    /// All rows of the table at `version` (the loaded snapshot when it is at that version).
+    pub async fn read_batches_at(&self, version: u64) -> Result<Vec<RecordBatch>> {
+        let mut t = self.delta_table().await;
+        if t.version() != Some(version) {
+            t.load_version(version)
+                .await
+                .map_err(|e| delta_err(&self.url, e))?;
+        }
+        read_all(&self.url, &t).await
+    }
+
+    /// All rows of the loaded snapshot, decoded on every core: for the large tables (a
+    /// catalog of 100,000 products), decoding into rows costs more than reading the files.
+    pub async fn read_rows_parallel<T>(&self) -> Result<Vec<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let batches = self.read_batches().await?;
+        decode_on_cores(batches, self.kind.name(), decode::<T>).await
+    }
+
     /// All rows of the loaded snapshot, decoded.
     pub async fn read_rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
         decode(&self.read_batches().await?)
@@ -590,6 +611,35 @@ async fn add_missing_columns(
 pub(super) async fn read_all(url: &Url, table: &DeltaTable) -> Result<Vec<RecordBatch>> {
     let (_, stream) = table.scan_table().await.map_err(|e| delta_err(url, e))?;
     Ok(stream.try_collect().await?)
+}
+
+/// `decode` over `batches`, the batches split between the machine's cores (on blocking threads,
+/// off the async ones); the rows in the batches' order. `what` names the table in errors.
+pub async fn decode_on_cores<T, F>(
+    batches: Vec<RecordBatch>,
+    what: &str,
+    decode: F,
+) -> Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(&[RecordBatch]) -> Result<Vec<T>> + Send + Sync + Copy + 'static,
+{
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_task = batches.len().div_ceil(cores).max(1);
+    let mut tasks = Vec::new();
+    let mut rest = batches;
+    while !rest.is_empty() {
+        let part: Vec<RecordBatch> = rest.drain(..per_task.min(rest.len())).collect();
+        tasks.push(tokio::task::spawn_blocking(move || decode(&part)));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        let rows = task
+            .await
+            .map_err(|e| Error::invalid(format!("decoding {what} stopped: {e}")))??;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// Rows to one record batch of the table's schema.

@@ -62,6 +62,7 @@ impl Warehouse {
     /// read and write of the warehouse and of products stored beside it goes through `store`.
     /// Calls that may fail only for a moment are retried (see [`ResilientStore`]).
     pub async fn open_on(location: WarehouseLocation, store: Arc<dyn ObjectStore>) -> Result<Self> {
+        let started = std::time::Instant::now();
         let store = ResilientStore::wrap(store);
         let prefix = Path::from_url_path(location.url.path()).map_err(|e| Error::Warehouse {
             location: location.display.clone(),
@@ -80,20 +81,28 @@ impl Warehouse {
                 (true, LAYOUT_VERSION)
             }
         };
-        let mut tables = BTreeMap::new();
-        for kind in SystemTableKind::ALL {
-            let url = location.join(&format!("_meta/{}/", kind.name()))?;
-            // an upgrade creates the tables that came after the warehouse's layout
-            let new_table = create || kind.since_layout() > layout;
-            let t = SystemTable::open(kind, &store, url, &location.options, new_table).await?;
-            tables.insert(kind, t);
-        }
+        // the tables' logs are read side by side: on object storage each is a few round trips
+        let opening = SystemTableKind::ALL.map(|kind| {
+            let (location, store) = (&location, &store);
+            async move {
+                let url = location.join(&format!("_meta/{}/", kind.name()))?;
+                // an upgrade creates the tables that came after the warehouse's layout
+                let new_table = create || kind.since_layout() > layout;
+                let t = SystemTable::open(kind, store, url, &location.options, new_table).await?;
+                Ok::<_, Error>((kind, t))
+            }
+        });
+        let tables: BTreeMap<_, _> = futures::future::try_join_all(opening)
+            .await?
+            .into_iter()
+            .collect();
         if create || layout < LAYOUT_VERSION {
             write_marker(&location, &store, &marker_path, !create).await?;
         }
         let key_path = prefix.clone().join("_meta").join("mask.key");
         let mask_key = Arc::new(MaskKey::load_or_create(&location, &store, &key_path).await?);
         let data = DataStore::new(location.clone(), Arc::clone(&store));
+        tracing::debug!(elapsed = ?started.elapsed(), "warehouse opened");
         Ok(Self {
             location,
             store,

@@ -245,3 +245,51 @@ async fn compacting_the_catalog_sorts_it_into_few_files_and_keeps_every_row() {
     let fresh = open(&root).await;
     assert_eq!(fresh.state().products.len(), 100);
 }
+
+/// The lineage graph is read when a statement first walks it, not when the catalog opens — and
+/// then at the version of the snapshot that walks it: a snapshot taken before another
+/// process's commit still answers with the edges of its own version after this process caught
+/// up with that commit.
+#[tokio::test]
+async fn a_snapshot_first_walked_after_a_newer_commit_reads_the_lineage_of_its_version() {
+    use lakemeta::model::{LineageEdge, edge_kind};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("wh").to_string_lossy().into_owned();
+    let edge = |source: &str, target: &str| LineageEdge {
+        source: source.into(),
+        target: target.into(),
+        source_column: None,
+        target_column: None,
+        kind: edge_kind::DECLARED.into(),
+        statement: None,
+        created_at: 0,
+        created_by: "tester".into(),
+    };
+    let writer = open(&root).await;
+    assert_eq!(
+        writer.record_lineage(&[edge("x.a", "x.b")]).await.unwrap(),
+        1
+    );
+
+    let reader = open(&root).await;
+    let before = reader.state();
+    assert_eq!(
+        writer.record_lineage(&[edge("x.b", "x.c")]).await.unwrap(),
+        1
+    );
+    assert!(
+        reader.refresh().await.unwrap(),
+        "the reader saw the new commit"
+    );
+    let now = reader.state();
+
+    let targets = |g: &lakemeta::lineage::LineageGraph| {
+        let mut t: Vec<String> = g.edges().iter().map(|e| e.target.clone()).collect();
+        t.sort();
+        t
+    };
+    assert_eq!(targets(&before.lineage().await.unwrap()), ["x.b"]);
+    assert_eq!(targets(&now.lineage().await.unwrap()), ["x.b", "x.c"]);
+    // the snapshot keeps what it read: walked again, it answers the same
+    assert_eq!(targets(&before.lineage().await.unwrap()), ["x.b"]);
+}

@@ -211,5 +211,8 @@ async fn two_writers_record_the_same_edge_once() {
         super::scalar(&a, "SELECT count(*) FROM meta.lineage").await,
         "0"
     );
-    assert_eq!(a.catalog().state().lineage.edges().len(), 0);
+    assert_eq!(
+        a.catalog().state().lineage().await.unwrap().edges().len(),
+        0
+    );
 }

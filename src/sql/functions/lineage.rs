@@ -11,7 +11,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
-use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Expr;
 
@@ -91,16 +90,24 @@ fn depth_arg(function: &str, exprs: &[Expr], i: usize) -> datafusion::common::Re
     Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
-fn walk(
-    state: &CatalogState,
-    start: &(ProductName, Option<String>),
+/// A walk of the lineage graph, made when the query runs (the graph of a snapshot is read on
+/// its first walk, not when the statement is planned).
+#[derive(Debug)]
+struct Walk {
+    state: Arc<CatalogState>,
+    start: (ProductName, Option<String>),
     direction: Direction,
     depth: Option<u32>,
-) -> Vec<Reached> {
-    let product = start.0.to_string();
-    match &start.1 {
-        None => state.lineage.walk(&product, direction, depth),
-        Some(c) => state.lineage.walk_column(&product, c, direction, depth),
+}
+
+impl Walk {
+    async fn reached(&self) -> datafusion::common::Result<Vec<Reached>> {
+        let graph = self.state.lineage().await.map_err(external)?;
+        let product = self.start.0.to_string();
+        Ok(match &self.start.1 {
+            None => graph.walk(&product, self.direction, self.depth),
+            Some(c) => graph.walk_column(&product, c, self.direction, self.depth),
+        })
     }
 }
 
@@ -148,7 +155,31 @@ impl TableFunctionImpl for LineageFunction {
             .parse()
             .map_err(|m: String| DataFusionError::Plan(format!("lineage: {m}")))?;
         let depth = depth_arg("lineage", exprs, 2)?;
-        let reached = walk(&state, &start, direction, depth);
+        Ok(Arc::new(Computed(LineageTable(Walk {
+            state,
+            start,
+            direction,
+            depth,
+        }))))
+    }
+}
+
+/// The products (or columns) a `lineage` walk reached.
+#[derive(Debug)]
+struct LineageTable(Walk);
+
+#[async_trait]
+impl Rows for LineageTable {
+    fn function(&self) -> &'static str {
+        "lineage"
+    }
+
+    fn schema(&self) -> SchemaRef {
+        lineage_schema()
+    }
+
+    async fn rows(&self, _session: &SessionState) -> datafusion::common::Result<RecordBatch> {
+        let reached = self.0.reached().await?;
         let domain = |p: &str| p.split('.').next().unwrap_or_default().to_string();
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
@@ -167,11 +198,7 @@ impl TableFunctionImpl for LineageFunction {
                 reached.iter().map(|r| r.path.join(" -> ")),
             )),
         ];
-        let batch = RecordBatch::try_new(lineage_schema(), columns)?;
-        Ok(Arc::new(MemTable::try_new(
-            lineage_schema(),
-            vec![vec![batch]],
-        )?))
+        Ok(RecordBatch::try_new(lineage_schema(), columns)?)
     }
 }
 
@@ -224,17 +251,19 @@ impl TableFunctionImpl for ImpactAnalysisFunction {
             .unwrap_or_default();
         let start = start_of("impact_analysis", &state, &text)?;
         let depth = depth_arg("impact_analysis", exprs, 1)?;
-        let reached = walk(&state, &start, Direction::Downstream, depth);
-        Ok(Arc::new(Computed(ImpactTable { state, reached })))
+        Ok(Arc::new(Computed(ImpactTable(Walk {
+            state,
+            start,
+            direction: Direction::Downstream,
+            depth,
+        }))))
     }
 }
 
-/// The products an impact analysis reached; their latest quality is read when the query runs.
+/// The products an impact analysis reaches, with their latest quality: both read when the
+/// query runs.
 #[derive(Debug)]
-struct ImpactTable {
-    state: Arc<CatalogState>,
-    reached: Vec<Reached>,
-}
+struct ImpactTable(Walk);
 
 #[async_trait]
 impl Rows for ImpactTable {
@@ -247,9 +276,11 @@ impl Rows for ImpactTable {
     }
 
     async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
-        let health = health_of(&self.state, session).await?;
-        let r = &self.reached;
-        let product = |x: &Reached| self.state.products.get(&x.product.parse().ok()?);
+        let reached = self.0.reached().await?;
+        let state = &self.0.state;
+        let health = health_of(state, session).await?;
+        let r = &reached;
+        let product = |x: &Reached| state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);
         let domain = |p: &str| p.split('.').next().unwrap_or_default().to_string();
         let columns: Vec<ArrayRef> = vec![
