@@ -274,7 +274,7 @@ async fn build(root: &Path, governed: bool) {
     let state = catalog.state();
     let updates = (0..WITH_DATA)
         .map(|i| {
-            let before = state.products.get(&product_name(i)).unwrap().clone();
+            let before = DataProduct::clone(&state.products[&product_name(i)]);
             let after = DataProduct {
                 description: description(i),
                 tags: tags(i),

@@ -5,6 +5,7 @@
 //! read again after each change.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{DataProduct, Domain, OdpsProduct, ProductName};
 use crate::storage::RowChange;
@@ -23,11 +24,12 @@ impl<K: Ord + Clone, V: Clone> Computation<K, V> {
     /// when it had nothing to write) on top of `base`; `None` when another writer's commit came
     /// in between (a version that does not follow the one before) or a change's outcome is not
     /// known without reading (an `Ensure` may have found a row already there).
-    pub(crate) fn new(
+    pub(crate) fn new<R>(
         base: Option<u64>,
         commits: &[Option<u64>],
-        changes: &[RowChange<V>],
-        key: impl Fn(&V) -> K,
+        changes: &[RowChange<R>],
+        key: impl Fn(&R) -> K,
+        value: impl Fn(&R) -> V,
     ) -> Option<Self> {
         let base = base?;
         let mut end = base;
@@ -40,7 +42,7 @@ impl<K: Ord + Clone, V: Clone> Computation<K, V> {
         let changes = changes
             .iter()
             .map(|c| match c {
-                RowChange::Upsert { row, .. } => Some((key(row), Some(row.clone()))),
+                RowChange::Upsert { row, .. } => Some((key(row), Some(value(row)))),
                 RowChange::Delete { expected } => Some((key(expected), None)),
                 RowChange::Ensure { .. } => None,
             })
@@ -76,7 +78,7 @@ pub(crate) struct Computed {
     /// `meta.domains`.
     pub(crate) domains: Option<Computation<String, Domain>>,
     /// `meta.products`.
-    pub(crate) products: Option<Computation<ProductName, DataProduct>>,
+    pub(crate) products: Option<Computation<ProductName, Arc<DataProduct>>>,
     /// `meta.data_products`.
     pub(crate) data_products: Option<Computation<String, OdpsProduct>>,
 }

@@ -25,4 +25,4 @@ pub use operations::{
 pub use product_tables::ProductTables;
 pub use providers::{LakeCatalog, META_SCHEMA, PastProduct};
 pub use search::{Doc, Hit, SearchIndex, words};
-pub use snapshot::{Catalog, CatalogState, Health, WriteGuard};
+pub use snapshot::{Catalog, CatalogState, Health, ProductMap, WriteGuard};

@@ -117,7 +117,7 @@ impl Catalog {
                 changes.products.push(ProductChange::Create(p));
             } else if let Some(before) = state.products.get(&name) {
                 changes.products.push(ProductChange::Update {
-                    before: before.clone(),
+                    before: DataProduct::clone(before),
                     after: p,
                 });
             }

@@ -445,7 +445,11 @@ impl Catalog {
         let task = tokio::spawn(async move {
             let at = |k: SystemTableKind| seen.versions.get(&k).copied();
             let domain_row = |d: &Domain| seen.domains.get(&d.name).cloned();
-            let product_row = |p: &DataProduct| seen.products.get(&p.qualified_name()).cloned();
+            let product_row = |p: &DataProduct| {
+                seen.products
+                    .get(&p.qualified_name())
+                    .map(|p| DataProduct::clone(p))
+            };
             let data_product_row = |p: &OdpsProduct| seen.data_products.get(&p.id).cloned();
             let now = now_micros();
             let mut team_upserts = Vec::new();
@@ -578,18 +582,21 @@ impl Catalog {
                     &[domains_upserted, domains_deleted],
                     &domain_upserts,
                     |d| d.name.clone(),
+                    Domain::clone,
                 ),
                 products: Computation::new(
                     from(SystemTableKind::Products),
                     &[products_changed],
                     &product_changes,
                     DataProduct::qualified_name,
+                    |p| std::sync::Arc::new(p.clone()),
                 ),
                 data_products: Computation::new(
                     from(SystemTableKind::DataProducts),
                     &[data_products_changed],
                     &data_product_changes,
                     |p| p.id.clone(),
+                    OdpsProduct::clone,
                 ),
             })
         });

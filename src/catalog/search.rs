@@ -96,7 +96,7 @@ fn fields_of(p: &DataProduct) -> [BTreeSet<String>; 5] {
 
 impl SearchIndex {
     /// The index of these products.
-    pub fn new(products: &BTreeMap<ProductName, DataProduct>) -> Self {
+    pub fn new(products: &super::ProductMap) -> Self {
         let mut index = SearchIndex::default();
         for (i, (name, p)) in products.iter().enumerate() {
             let fields = fields_of(p);
@@ -274,7 +274,10 @@ mod tests {
                 &["event_id"],
             ),
         ];
-        let map: BTreeMap<_, _> = ps.into_iter().map(|p| (p.qualified_name(), p)).collect();
+        let map: BTreeMap<_, _> = ps
+            .into_iter()
+            .map(|p| (p.qualified_name(), std::sync::Arc::new(p)))
+            .collect();
         let index = SearchIndex::new(&map);
         let names = |hits: Vec<Hit>| {
             hits.iter()

@@ -13,13 +13,17 @@ use crate::model::{
 };
 use crate::storage::{SystemTableKind, Warehouse, decode_on_cores};
 
+/// The products of a snapshot by qualified name.
+pub type ProductMap = BTreeMap<ProductName, Arc<DataProduct>>;
+
 /// Domains and products as of one version of the system tables.
 #[derive(Debug, Default, Clone)]
 pub struct CatalogState {
     /// Domains by name.
     pub domains: BTreeMap<String, Domain>,
-    /// Products by qualified name (shared by the snapshots that did not change them).
-    pub products: Arc<BTreeMap<ProductName, DataProduct>>,
+    /// Products by qualified name (the map shared by the snapshots that did not change it,
+    /// each product by the snapshots that did not change that product).
+    pub products: Arc<ProductMap>,
     /// ODPS data products by id.
     pub data_products: Arc<BTreeMap<String, OdpsProduct>>,
     /// The lineage graph (`meta.lineage`), read on first use: see [`CatalogState::lineage`].
@@ -126,6 +130,7 @@ impl CatalogState {
     pub fn product(&self, name: &ProductName) -> Result<&DataProduct> {
         self.products
             .get(name)
+            .map(|p| p.as_ref())
             .ok_or_else(|| Error::UnknownProduct {
                 name: name.to_string(),
                 hint: choices(
@@ -142,7 +147,7 @@ impl CatalogState {
         self.products
             .range(ProductName::new(domain, "")..)
             .take_while(move |(k, _)| k.domain == domain)
-            .map(|(_, p)| p)
+            .map(|(_, p)| p.as_ref())
     }
 }
 
@@ -345,7 +350,9 @@ impl Catalog {
                 .await?;
             tracing::debug!(elapsed = ?started.elapsed(), rows = rows.len(), "products read");
             Ok::<_, Error>(Arc::new(
-                rows.into_iter().map(|p| (p.qualified_name(), p)).collect(),
+                rows.into_iter()
+                    .map(|p| (p.qualified_name(), Arc::new(p)))
+                    .collect(),
             ))
         };
         let data_products = async {

@@ -336,7 +336,7 @@ async fn plan(
         let change = match existing {
             None => Some(ProductChange::Create(desired.clone())),
             Some(before) if !before.same_definition(&desired) => Some(ProductChange::Update {
-                before: before.clone(),
+                before: DataProduct::clone(before),
                 after: desired.clone(),
             }),
             Some(_) => None,
@@ -368,7 +368,7 @@ async fn plan(
             planned
                 .get(n)
                 .map(|(p, _, _)| p)
-                .or_else(|| current.products.get(n))
+                .or_else(|| current.products.get(n).map(|p| p.as_ref()))
         };
         let edges = declared_edges(spec, src, product, lookup, "", &mut plan_notes)?;
         for key in &spec.foreign_keys {
@@ -693,7 +693,7 @@ fn check_policy(
             let product = planned
                 .get(&name)
                 .map(|(p, _, _)| p)
-                .or_else(|| current.products.get(&name));
+                .or_else(|| current.products.get(&name).map(|p| p.as_ref()));
             let Some(product) = product else {
                 return Err(src.error(
                     &format!("rowFilters[{i}].product"),

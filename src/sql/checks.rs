@@ -58,7 +58,7 @@ impl Session {
                 .products
                 .values()
                 .filter(|p| !p.checks.is_empty())
-                .cloned()
+                .map(|p| DataProduct::clone(p))
                 .collect(),
         })
     }

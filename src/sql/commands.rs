@@ -73,7 +73,7 @@ impl Session {
             }
             LakeStatement::DropProduct { name, if_exists } => {
                 let state = self.catalog().state();
-                let Some(p) = state.products.get(&name).cloned() else {
+                let Some(p) = state.products.get(&name).map(|p| DataProduct::clone(p)) else {
                     if if_exists {
                         return Ok(Output::message(format!(
                             "data product {name} does not exist; nothing done"

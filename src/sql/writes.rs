@@ -69,7 +69,7 @@ impl Session {
     ) -> Result<Output> {
         crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
         let state = self.catalog().state();
-        let existing = state.products.get(&name).cloned();
+        let existing = state.products.get(&name).map(|p| DataProduct::clone(p));
         let who = &self.principal().name;
         match &existing {
             Some(_) => state.check_write_product(who, &name)?,
