@@ -90,15 +90,16 @@ impl Catalog {
                 before.versions.get(&SystemTableKind::Lineage).copied(),
             )
             .await?;
+        // nobody else committed in between: the new graph is the old one changed (when the old
+        // one was read at all; if not, the next walk reads the table)
         if let Some(v) = version
             && before
                 .versions
                 .get(&SystemTableKind::Lineage)
                 .map(|b| b + 1)
                 == Some(v)
+            && let Some(graph) = before.lineage_if_read()
         {
-            // nobody else committed in between: the new graph is the old one changed
-            let graph = before.lineage().await?;
             self.lineage_computed(v, Arc::new(graph.with_changes(remove, add)));
         }
         self.reload().await

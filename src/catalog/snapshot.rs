@@ -95,6 +95,11 @@ impl CatalogState {
             .cloned()
     }
 
+    /// The lineage graph of this snapshot if a statement has read it already.
+    pub(crate) fn lineage_if_read(&self) -> Option<Arc<LineageGraph>> {
+        self.lineage.graph.get().cloned()
+    }
+
     /// The search index of this snapshot's products (built on the first search).
     pub fn search_index(&self) -> &SearchIndex {
         self.search
