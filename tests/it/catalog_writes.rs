@@ -106,8 +106,8 @@ async fn optimize(s: &lakemeta::sql::Session) -> u64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_change_to_one_product_rewrites_only_the_file_that_holds_it() {
+/// A new warehouse with domain `shop`: its directory (kept while it lives), root and catalog.
+async fn shop() -> (tempfile::TempDir, String, Catalog) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("wh").to_string_lossy().into_owned();
     let catalog = open(&root).await;
@@ -115,6 +115,12 @@ async fn a_change_to_one_product_rewrites_only_the_file_that_holds_it() {
         .commit(&domain(), &Principal::new("alice"))
         .await
         .unwrap();
+    (dir, root, catalog)
+}
+
+#[tokio::test]
+async fn a_change_to_one_product_rewrites_only_the_file_that_holds_it() {
+    let (_dir, root, catalog) = shop().await;
     const N: usize = 8000;
     commit(
         &catalog,
@@ -195,13 +201,7 @@ async fn a_change_to_one_product_rewrites_only_the_file_that_holds_it() {
 
 #[tokio::test]
 async fn compacting_the_catalog_sorts_it_into_few_files_and_keeps_every_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("wh").to_string_lossy().into_owned();
-    let catalog = open(&root).await;
-    catalog
-        .commit(&domain(), &Principal::new("alice"))
-        .await
-        .unwrap();
+    let (_dir, root, catalog) = shop().await;
     // one product per commit, in an order that is not the key's
     for i in (0..30).rev() {
         commit(&catalog, vec![ProductChange::Create(product(i))]).await;
