@@ -22,7 +22,7 @@ pub use openlineage::{IngestReport, LAKEMETA_NAMESPACE};
 pub use operations::{
     ChangeSummary, ContractRow, DomainChange, PolicyChange, ProductChange, TeamChange,
 };
-pub use product_tables::ProductTables;
+pub use product_tables::{ProductTables, Published};
 pub use providers::{LakeCatalog, META_SCHEMA, PastProduct};
 pub use search::{Doc, Hit, SearchIndex, words};
 pub use snapshot::{Catalog, CatalogState, Health, ProductMap, WriteGuard};

@@ -11,23 +11,37 @@ use crate::error::{Error, Result};
 use crate::model::ProductName;
 use crate::storage::{ProductData, SystemTableKind, Warehouse};
 
+/// A product's opened data, and what it was opened for: a product dropped and created again
+/// at the same location (a new Delta table, its versions counted from 0 again) is opened anew.
 struct Opened {
     location: String,
     format: String,
+    created_at: i64,
     data: ProductData,
 }
 
 /// A provider and the Delta version it was built at.
 type Versioned = (u64, Arc<dyn TableProvider>);
 
-/// The query providers of one session: the system tables (rebuilt when their Delta version
-/// moves) and the data products a statement uses (opened on first use, refreshed when their
-/// Delta version moves). All storage I/O happens here, before planning; planning itself only
-/// reads the maps this hands out.
+/// One product's opened data, locked while it opens or refreshes.
+type Slot = Arc<Mutex<Option<Opened>>>;
+
+/// A product's provider and its Delta version (`None` for plain files).
+pub type Published = (Arc<dyn TableProvider>, Option<u64>);
+
+/// The query providers of a catalog, shared by every session on it (every call of every user
+/// of a server): the system tables (rebuilt when their Delta version moves) and the data
+/// products statements use (opened on first use, refreshed when their Delta version moves).
+/// The providers are the raw data; every session puts its caller's gate in front of them. All
+/// storage I/O happens here, before planning; planning itself only reads the maps this hands
+/// out.
 #[derive(Default)]
 pub struct ProductTables {
     meta: Mutex<BTreeMap<String, Versioned>>,
-    products: Mutex<HashMap<ProductName, Opened>>,
+    /// Each product's opened data, locked while it opens or refreshes.
+    slots: std::sync::Mutex<HashMap<ProductName, Slot>>,
+    /// The providers the slots published, and their Delta versions: what planning reads.
+    providers: std::sync::Mutex<HashMap<ProductName, Published>>,
 }
 
 impl std::fmt::Debug for ProductTables {
@@ -87,7 +101,10 @@ impl ProductTables {
 
     /// Opens or refreshes the named products. A product whose data cannot be opened fails with
     /// an error naming it, unless `skip_broken` (listing every table, as information_schema
-    /// does), when it is left out with a warning.
+    /// does), when it is left out with a warning. Statements naming different products do not
+    /// wait for each other; two naming one product share its opening or refresh. Returns the
+    /// providers this call opened or refreshed: what its statement plans with, whatever other
+    /// sessions open, refresh or forget meanwhile.
     pub async fn prepare(
         &self,
         warehouse: &Warehouse,
@@ -95,38 +112,50 @@ impl ProductTables {
         names: &[ProductName],
         session: &SessionState,
         skip_broken: bool,
-    ) -> Result<()> {
-        let mut cache = self.products.lock().await;
+    ) -> Result<HashMap<ProductName, Published>> {
+        let mut prepared = HashMap::new();
         for name in names {
             let Some(product) = catalog.products.get(name) else {
-                cache.remove(name);
+                self.forget(name).await;
                 continue;
             };
-            let result = match cache.get_mut(name) {
-                Some(o) if o.location == product.location && o.format == product.format => {
+            let slot = Arc::clone(lock(&self.slots).entry(name.clone()).or_default());
+            let mut opened = slot.lock().await;
+            let result = match opened.as_mut() {
+                Some(o)
+                    if o.location == product.location
+                        && o.format == product.format
+                        && o.created_at == product.created_at =>
+                {
                     o.data.refresh().await.map(|_| ())
                 }
-                _ => match warehouse
+                _ => warehouse
                     .data()
                     .open(&product.location, product.data_format(), session)
                     .await
-                {
-                    Ok(data) => {
-                        cache.insert(
-                            name.clone(),
-                            Opened {
-                                location: product.location.clone(),
-                                format: product.format.clone(),
-                                data,
-                            },
-                        );
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                },
+                    .map(|data| {
+                        *opened = Some(Opened {
+                            location: product.location.clone(),
+                            format: product.format.clone(),
+                            created_at: product.created_at,
+                            data,
+                        })
+                    }),
             };
+            let mut providers = lock(&self.providers);
+            match (&result, opened.as_ref()) {
+                (Ok(()), Some(o)) => {
+                    let published = (o.data.provider(), o.data.version());
+                    providers.insert(name.clone(), published.clone());
+                    prepared.insert(name.clone(), published);
+                }
+                _ => {
+                    *opened = None;
+                    providers.remove(name);
+                }
+            }
+            drop(providers);
             if let Err(e) = result {
-                cache.remove(name);
                 let e = Error::ProductUnreadable {
                     name: name.to_string(),
                     source: Box::new(e),
@@ -138,30 +167,30 @@ impl ProductTables {
                 }
             }
         }
-        Ok(())
+        Ok(prepared)
     }
 
-    /// The opened providers, by product.
-    pub async fn providers(&self) -> HashMap<ProductName, Arc<dyn TableProvider>> {
-        self.products
-            .lock()
-            .await
+    /// The opened providers of `names`.
+    pub fn providers(&self, names: &[ProductName]) -> HashMap<ProductName, Arc<dyn TableProvider>> {
+        let providers = lock(&self.providers);
+        names
             .iter()
-            .map(|(k, v)| (k.clone(), v.data.provider()))
+            .filter_map(|n| providers.get(n).map(|(p, _)| (n.clone(), Arc::clone(p))))
             .collect()
-    }
-
-    /// The Delta version of an opened product.
-    pub async fn version(&self, name: &ProductName) -> Option<u64> {
-        self.products
-            .lock()
-            .await
-            .get(name)
-            .and_then(|o| o.data.version())
     }
 
     /// Forgets an opened product (after it was dropped or rewritten).
     pub async fn forget(&self, name: &ProductName) {
-        self.products.lock().await.remove(name);
+        let slot = lock(&self.slots).remove(name);
+        if let Some(slot) = slot {
+            // wait for an opening in progress, so that it cannot publish its provider after this
+            *slot.lock().await = None;
+        }
+        lock(&self.providers).remove(name);
     }
+}
+
+/// A std mutex's guard; a panic while it was held leaves plain data behind, still usable.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

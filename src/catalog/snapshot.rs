@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use super::computed::Computed;
 use super::lineage::edges_from_batches;
+use super::product_tables::ProductTables;
 use super::search::SearchIndex;
 use crate::error::{Error, Result};
 use crate::governance::{AuditLog, Governance};
@@ -180,6 +181,8 @@ pub struct Catalog {
     computed_lineage: Mutex<Option<(u64, Arc<LineageGraph>)>>,
     /// The process's audit log writer.
     audit: Arc<AuditLog>,
+    /// The query providers every session on this catalog shares.
+    tables: ProductTables,
 }
 
 /// Marks a write in progress while it lives; see [`Catalog::is_writing`].
@@ -201,6 +204,7 @@ impl Catalog {
             state: RwLock::new(Arc::new(CatalogState::default())),
             writing: Arc::new(AtomicUsize::new(0)),
             computed_lineage: Mutex::new(None),
+            tables: ProductTables::default(),
         };
         catalog.reload().await?;
         Ok(catalog)
@@ -227,6 +231,12 @@ impl Catalog {
     /// The audit log every session of this catalog writes to.
     pub fn audit(&self) -> &Arc<AuditLog> {
         &self.audit
+    }
+
+    /// The query providers of the system tables and the opened data products, shared by every
+    /// session on this catalog (each puts its caller's gate in front of them).
+    pub fn tables(&self) -> &ProductTables {
+        &self.tables
     }
 
     /// Brings `meta.audit_log` up to date for a statement that reads it: commits what this

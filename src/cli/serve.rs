@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// disk beyond it.
     #[arg(long, env = "LAKEMETA_QUERY_MEMORY", default_value = "1GiB", value_parser = parse_size)]
     pub query_memory: usize,
+    /// Memory all running queries together may use (e.g. 8GiB), each at most --query-memory
+    /// of it; default: three quarters of the machine's memory (or the container's limit).
+    #[arg(long, env = "LAKEMETA_SERVER_MEMORY", value_parser = parse_size)]
+    pub server_memory: Option<usize>,
     /// Results waiting to be fetched, and prepared statements open, one user may hold (each);
     /// one more is refused (resource_exhausted).
     #[arg(long, env = "LAKEMETA_MAX_OPEN_PER_USER", default_value_t = 1000)]
@@ -125,6 +129,9 @@ pub(super) async fn serve(warehouse: Arc<Warehouse>, args: ServeArgs) -> Result<
         limits: Limits {
             max_queries: args.max_queries,
             query_memory: args.query_memory,
+            server_memory: args
+                .server_memory
+                .unwrap_or_else(|| default_server_memory(args.query_memory)),
             max_open_per_user: args.max_open_per_user,
         },
     };
@@ -188,6 +195,27 @@ pub(super) fn hash() -> Result<Exit> {
     }
     println!("{}", hash_password(password)?);
     Ok(Exit::Success)
+}
+
+/// Three quarters of the memory this process may use (the machine's, or its container's limit
+/// when lower), and never less than one query's `query_memory`; 4 GiB where neither is known.
+fn default_server_memory(query_memory: usize) -> usize {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib.saturating_mul(1024))
+    });
+    // cgroup v2; "max" (no limit) does not parse
+    let container = read("/sys/fs/cgroup/memory.max").and_then(|t| t.trim().parse::<u64>().ok());
+    let total = match (machine, container) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    };
+    let pool = total.map_or(4 << 30, |t| t / 4 * 3);
+    usize::try_from(pool)
+        .unwrap_or(usize::MAX)
+        .max(query_memory)
 }
 
 #[cfg(test)]

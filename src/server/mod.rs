@@ -155,6 +155,18 @@ pub async fn bind(catalog: Arc<Catalog>, options: &ServeOptions) -> Result<Bound
             "--query-memory 0 leaves a query no memory: give a size such as 512MiB or 2GiB",
         ));
     }
+    if options.limits.server_memory < options.limits.query_memory {
+        return Err(Error::invalid(format!(
+            "--server-memory {} is less than --query-memory {}: one query could never have the \
+             memory it is allowed; raise --server-memory or lower --query-memory",
+            bytesize::ByteSize::b(options.limits.server_memory as u64)
+                .display()
+                .iec(),
+            bytesize::ByteSize::b(options.limits.query_memory as u64)
+                .display()
+                .iec(),
+        )));
+    }
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Io {

@@ -30,6 +30,7 @@ use arrow_flight::{
     Action, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest,
     HandshakeResponse, SchemaResult, Ticket,
 };
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -82,6 +83,9 @@ pub struct Limits {
     /// Memory one query's operators may hold (sorts, joins and aggregations spill to disk
     /// beyond it where DataFusion can; elsewhere the query fails with `resource_exhausted`).
     pub query_memory: usize,
+    /// Memory all running queries together may hold: one pool, from which each query takes
+    /// at most `query_memory`; operators that spill share it fairly.
+    pub server_memory: usize,
     /// Results waiting to be fetched, and prepared statements open, that one user may hold
     /// (each); one more is refused with `resource_exhausted`, so no user fills the maps every
     /// user shares.
@@ -96,6 +100,7 @@ pub struct LakeFlightService {
     prepared: PreparedStatements,
     limits: Limits,
     running: Arc<Semaphore>,
+    memory: Arc<dyn MemoryPool>,
     allowed_locations: Vec<url::Url>,
 }
 
@@ -115,6 +120,7 @@ impl LakeFlightService {
             prepared: PreparedStatements::default(),
             limits,
             running: Arc::new(Semaphore::new(limits.max_queries)),
+            memory: Arc::new(FairSpillPool::new(limits.server_memory)),
             allowed_locations,
         }
     }
@@ -208,6 +214,7 @@ impl LakeFlightService {
         let options = SessionOptions {
             principal,
             memory_limit: Some(self.limits.query_memory),
+            shared_memory: Some(Arc::clone(&self.memory)),
             channel,
         };
         Session::with_catalog(Arc::clone(&self.catalog), options)

@@ -13,8 +13,9 @@ pub fn status_of(error: Error) -> Status {
     let code = code_of(&error);
     if code == Code::ResourceExhausted && matches!(error, Error::DataFusion(_)) {
         return Status::resource_exhausted(format!(
-            "{message}\nThe server gives each query the memory of lakemeta serve --query-memory: \
-             ask for fewer rows or columns at once, or raise the limit"
+            "{message}\nThe server gives each query at most lakemeta serve --query-memory, and \
+             all running queries together --server-memory: ask for fewer rows or columns at \
+             once, or raise the limit that refused"
         ));
     }
     Status::new(code, message)

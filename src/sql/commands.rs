@@ -323,10 +323,9 @@ impl Session {
         let state = self.catalog().state();
         let p = state.product(name)?.clone();
         let version = match self.open_product(name).await {
-            Ok(_) => self
-                .product_version(name)
-                .await
-                .map_or_else(|| "(plain files)".to_string(), |v| v.to_string()),
+            Ok((_, version)) => {
+                version.map_or_else(|| "(plain files)".to_string(), |v| v.to_string())
+            }
             Err(e) => format!("unreadable: {e}"),
         };
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());

@@ -24,8 +24,8 @@ const NO_COPY: &str = "COPY … TO writes files on the server's machine, which F
 
 /// Why `SET` and `RESET` are refused over Flight SQL.
 const NO_SET: &str = "SET and RESET change the server's settings, which Flight SQL clients may \
-                      not do; the server's limits are lakemeta serve's --query-memory and \
-                      --max-queries";
+                      not do; the server's limits are lakemeta serve's --query-memory, \
+                      --server-memory and --max-queries";
 
 /// Why `CREATE EXTERNAL TABLE` is refused.
 const NO_EXTERNAL: &str = "CREATE EXTERNAL TABLE would read files outside the catalog and its \

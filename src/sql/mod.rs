@@ -10,6 +10,7 @@ mod history;
 mod interrupt;
 mod lineage;
 mod maintain;
+mod memory;
 mod output;
 mod parser;
 mod past;
@@ -20,6 +21,7 @@ mod writes;
 
 pub use interrupt::interruptible;
 pub use maintain::MaintainedTable;
+pub use memory::QueryPool;
 pub use output::Output;
 pub use parser::parse_sql;
 pub use session::{Answer, CATALOG_NAME, IfExists, Planned, Session, SessionOptions};

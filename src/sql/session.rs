@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -7,19 +8,20 @@ use datafusion::common::TableReference;
 use datafusion::execution::TaskContext;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SessionConfig, SessionContext, SessionState};
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{DdlStatement, DmlStatement, LogicalPlan, WriteOp};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use datafusion::sql::parser::Statement as DfStatement;
 use futures::TryStreamExt;
 
+use super::memory::QueryPool;
 use super::output::Output;
 use super::parser::{Versions, parse_sql, versions};
 use super::past::PastTable;
 use super::statements::ParsedStatement;
 use super::views::Views;
-use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, ProductTables};
+use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, Published};
 use crate::error::{Error, Result};
 use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
 use crate::model::{AsOf, Column, DataProduct, Principal, ProductName, now_micros};
@@ -120,6 +122,9 @@ pub struct SessionOptions {
     /// joins and aggregations spill to the temporary directory beyond it where DataFusion can;
     /// otherwise the statement fails with a resources-exhausted error.
     pub memory_limit: Option<usize>,
+    /// The pool the memory of every query of a server comes from (with `memory_limit` the
+    /// most one query may take of it); `None`: the query's memory is its own.
+    pub shared_memory: Option<Arc<dyn MemoryPool>>,
     /// How the statements arrive: locally, or from a Flight SQL client (which may not act on
     /// the server's machine: no `COPY … TO`, `SET`, or `LOCATION` outside the allowed roots).
     pub channel: Channel,
@@ -131,6 +136,7 @@ impl SessionOptions {
         Self {
             principal,
             memory_limit: None,
+            shared_memory: None,
             channel: Channel::Local,
         }
     }
@@ -143,7 +149,6 @@ pub struct Session {
     catalog: Arc<Catalog>,
     ctx: SessionContext,
     caller: Arc<Caller>,
-    tables: ProductTables,
     views: Views,
 }
 
@@ -175,9 +180,14 @@ impl Session {
             .with_list_files_cache_limit(0)
             .with_file_statistics_cache_limit(0);
         let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches);
-        if let Some(limit) = options.memory_limit {
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
-        }
+        runtime = match (options.memory_limit, options.shared_memory) {
+            (Some(limit), Some(shared)) => {
+                runtime.with_memory_pool(Arc::new(QueryPool::new(limit, shared)))
+            }
+            (Some(limit), None) => runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit))),
+            (None, Some(shared)) => runtime.with_memory_pool(shared),
+            (None, None) => runtime,
+        };
         let runtime = runtime.build_arc()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let wh = catalog.warehouse();
@@ -189,7 +199,6 @@ impl Session {
             catalog,
             ctx,
             caller,
-            tables: ProductTables::default(),
             views: Views::default(),
         };
         session.install(&[], false).await?;
@@ -432,8 +441,13 @@ impl Session {
     }
 
     /// Refreshes the catalog and (re)installs the DataFusion catalog with the named products
-    /// opened (`all`: every product, skipping those that cannot be opened).
-    pub(crate) async fn install(&self, names: &[ProductName], all: bool) -> Result<()> {
+    /// opened (`all`: every product, skipping those that cannot be opened); returns the opened
+    /// products' providers and Delta versions.
+    pub(crate) async fn install(
+        &self,
+        names: &[ProductName],
+        all: bool,
+    ) -> Result<HashMap<ProductName, Published>> {
         self.catalog.refresh().await?;
         self.register(names, all, &[]).await
     }
@@ -441,7 +455,12 @@ impl Session {
     /// Installs the DataFusion catalog for the current snapshot (no refresh of the system
     /// tables), with the named products opened and the `past` tables at their versions, every
     /// table behind the gate.
-    async fn register(&self, names: &[ProductName], all: bool, past: &[PastTable]) -> Result<()> {
+    async fn register(
+        &self,
+        names: &[ProductName],
+        all: bool,
+        past: &[PastTable],
+    ) -> Result<HashMap<ProductName, Published>> {
         let state = self.catalog.state();
         let wh = self.warehouse();
         let wanted: Vec<ProductName> = if all {
@@ -460,14 +479,18 @@ impl Session {
                 self.ctx.runtime_env().register_object_store(&key, store);
             }
         }
-        self.tables
+        let tables = self.catalog.tables();
+        let opened = tables
             .prepare(wh, &state, &wanted, &self.ctx.state(), all)
             .await?;
         let (past_meta, past_products) = self.open_past(past, &state).await?;
-        let mut raw = self.tables.meta_providers(wh, &state).await?;
+        let mut raw = tables.meta_providers(wh, &state).await?;
         raw.extend(past_meta);
         let mut meta = self.secure_meta(raw, &state);
-        let products = self.tables.providers().await;
+        let products: HashMap<ProductName, Arc<dyn TableProvider>> = opened
+            .iter()
+            .map(|(name, (provider, _))| (name.clone(), Arc::clone(provider)))
+            .collect();
         let audit_version = self.audit_version().await;
         let (views, stale) = self.views.current(&state, audit_version).await;
         if stale {
@@ -498,7 +521,7 @@ impl Session {
                 wh.mask_key(),
             )),
         );
-        Ok(())
+        Ok(opened)
     }
 
     /// The loaded version of `meta.audit_log`.
@@ -704,25 +727,18 @@ impl Session {
         }
     }
 
-    /// Opens a product's data (for DESCRIBE PRODUCT and registration) and returns its provider.
-    pub(crate) async fn open_product(&self, name: &ProductName) -> Result<Arc<dyn TableProvider>> {
-        self.install(std::slice::from_ref(name), false).await?;
-        self.tables
-            .providers()
-            .await
-            .get(name)
-            .cloned()
+    /// Opens a product's data (for DESCRIBE PRODUCT) and returns its provider and Delta version
+    /// (`None` for plain files).
+    pub(crate) async fn open_product(&self, name: &ProductName) -> Result<Published> {
+        self.install(std::slice::from_ref(name), false)
+            .await?
+            .remove(name)
             .ok_or_else(|| Error::invalid(format!("data product {name} could not be opened")))
-    }
-
-    /// The Delta version of an opened product.
-    pub(crate) async fn product_version(&self, name: &ProductName) -> Option<u64> {
-        self.tables.version(name).await
     }
 
     /// Forgets an opened product.
     pub(crate) async fn forget(&self, name: &ProductName) {
-        self.tables.forget(name).await;
+        self.catalog.tables().forget(name).await;
     }
 }
 

@@ -140,6 +140,7 @@ impl DataStore {
         }
         let scheme = Url::parse(&format!("{}://", url.scheme()))
             .map_err(|e| Error::invalid(format!("{url}: {e}")))?;
+        super::s3::register();
         let factories = deltalake::logstore::object_store_factories();
         let factory = factories.get(&scheme).ok_or_else(|| {
             Error::invalid(format!(

@@ -13,6 +13,7 @@ mod maintenance;
 mod mask_key;
 mod resilient_store;
 mod retry;
+mod s3;
 mod schemas;
 mod stats;
 mod system_compaction;

@@ -190,6 +190,7 @@ pub fn root_store(location: &WarehouseLocation) -> Result<Arc<dyn ObjectStore>> 
         location: location.display.clone(),
         reason: e.to_string(),
     })?;
+    super::s3::register();
     let factories = deltalake::logstore::object_store_factories();
     let factory = factories.get(&scheme).ok_or_else(|| Error::Warehouse {
         location: location.display.clone(),

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 pub(super) const LIMITS: Limits = Limits {
     max_queries: 4,
     query_memory: 256 << 20,
+    server_memory: 1 << 30,
     max_open_per_user: 1000,
 };
 
@@ -562,6 +563,7 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
     let limits = Limits {
         max_queries: 1,
         query_memory: 32 << 20,
+        server_memory: 64 << 20,
         max_open_per_user: 3,
     };
     let bound = bind(catalog, &loopback(limits)).await.unwrap();
@@ -660,6 +662,95 @@ async fn limits_refuse_and_a_disconnect_cancels_the_query() {
         .unwrap();
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     assert!(text(&query(&mut second, "SELECT 4").await.unwrap()).contains('4'));
+}
+
+/// All running queries share one pool (`--server-memory`), each taking at most its own limit
+/// (`--query-memory`): while one query holds most of the pool (a hash join's build side, its
+/// probe side streaming for hours), a second query within its own limit is refused, naming the
+/// shared pool; once the first client goes away, the same query runs. A server whose pool is
+/// smaller than one query's limit is refused at start.
+#[tokio::test]
+async fn running_queries_share_the_server_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = catalog_in(dir.path()).await;
+    let limits = Limits {
+        max_queries: 2,
+        query_memory: 24 << 20,
+        server_memory: 32 << 20,
+        max_open_per_user: 10,
+    };
+    let small = Limits {
+        server_memory: 16 << 20,
+        ..limits
+    };
+    let err = refusal(&catalog, &loopback(small)).await;
+    assert!(
+        err.contains("--server-memory 16.0 MiB is less than --query-memory 24.0 MiB"),
+        "{err}"
+    );
+    let bound = bind(catalog, &loopback(limits)).await.unwrap();
+    let (addr, _stop, _running) = start(bound);
+    let url = format!("http://{addr}");
+    // about 22 MiB that cannot spill
+    let second_query =
+        "SELECT array_length(array_agg(x)) AS n FROM generate_series(1, 3000000) AS t(x)";
+
+    // the second query alone fits its limit
+    let mut second = client(&url).await;
+    let out = query(&mut second, second_query).await.unwrap();
+    assert!(text(&out).contains("3000000"), "{}", text(&out));
+
+    let mut first = client(&url).await;
+    let info = first
+        .execute(
+            // the build side (the first, about 20 MiB) is held while the probe side streams
+            "SELECT count(*) FROM generate_series(1, 1000000) AS b(y) \
+             JOIN generate_series(1, 1000000000000) AS a(x) ON a.x = b.y"
+                .into(),
+            None,
+        )
+        .await
+        .unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let holding = first.do_get(ticket).await.unwrap();
+
+    // the build side is read as the first query starts: until it holds its memory the second
+    // query may still run (ask again, for at most 20 s)
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        match query(&mut second, second_query).await {
+            Ok(_) => assert!(
+                std::time::Instant::now() < deadline,
+                "the second query kept running beside the first"
+            ),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        refused.contains(Code::ResourceExhausted.description())
+            && refused.contains("--server-memory"),
+        "{refused}"
+    );
+
+    drop(holding);
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match query(&mut second, second_query).await {
+            Ok(out) => {
+                assert!(text(&out).contains("3000000"), "{}", text(&out));
+                break;
+            }
+            Err(e) if e.contains("--server-memory") => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the abandoned query still holds its memory"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
 
 /// The examples for notebooks work as written: the plain script and every code cell of the

@@ -74,6 +74,61 @@ fn denied(err: &str) -> bool {
     err.contains(Code::PermissionDenied.description()) && err.contains("permission denied")
 }
 
+/// The sessions of one catalog (every call of a server) share the data products they open: a
+/// product the admin's statement opened is not opened again for bob's, and sharing it gives bob
+/// nothing his grants do not: his read of a PII column is refused, and once his request is
+/// approved (not unmasked) he reads the admin's provider through his own masks.
+#[tokio::test]
+async fn sessions_share_opened_products_and_each_passes_its_own_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = example_mesh(dir.path()).await;
+    let profiles = lakemeta::model::ProductName::new("users", "user_profiles");
+    let opened = |c: &Catalog| c.tables().providers(std::slice::from_ref(&profiles));
+    let as_user = |name: &str| {
+        Session::with_catalog(
+            Arc::clone(&catalog),
+            SessionOptions::new(Principal::new(name)),
+        )
+    };
+    let admin = as_user("admin").await.unwrap();
+    let raw = super::scalar(&admin, "SELECT email FROM users.user_profiles LIMIT 1").await;
+    assert!(raw.contains('@') && !raw.contains("***"), "{raw}");
+    let provider = Arc::clone(&opened(&catalog)[&profiles]);
+
+    let bob = as_user("bob").await.unwrap();
+    let err = bob
+        .sql("SELECT email FROM users.user_profiles")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("permission denied") && err.contains("bob"),
+        "{err}"
+    );
+    assert!(
+        Arc::ptr_eq(&provider, &opened(&catalog)[&profiles]),
+        "bob's statement opened the product again"
+    );
+    let request = super::scalar(
+        &bob,
+        "REQUEST ACCESS TO users.user_profiles BECAUSE 'the report'",
+    )
+    .await;
+    let carol = as_user("carol").await.unwrap();
+    carol
+        .sql(&format!("APPROVE REQUEST {request}"))
+        .await
+        .unwrap();
+    // granted, not unmasked: the shared provider, read through bob's masks
+    assert_eq!(
+        super::scalar(&bob, "SELECT count(*) FROM users.user_profiles").await,
+        "500"
+    );
+    let masked = super::scalar(&bob, "SELECT email FROM users.user_profiles LIMIT 1").await;
+    assert!(masked.contains("***"), "bob read a raw email: {masked}");
+    assert!(Arc::ptr_eq(&provider, &opened(&catalog)[&profiles]));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn flight_sql_callers_pass_the_same_gate_on_every_call() {
     let dir = tempfile::tempdir().unwrap();

@@ -414,3 +414,32 @@ async fn blind_audit_appends_from_two_writers_land_once_and_leave_a_checkpoint()
             .is_file()
     );
 }
+
+/// A process keeps a product's data open between statements; another process drops the product
+/// and creates it again at the same location (a new Delta table, its versions counted from 0
+/// again): the first reads the new table, not the files of the dropped one.
+#[tokio::test]
+async fn a_product_dropped_and_created_again_by_another_process_is_read_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let here = super::session(root).await;
+    here.sql(
+        "CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 1 AS id; \
+         INSERT INTO shop.t VALUES (2); INSERT INTO shop.t VALUES (3)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        super::scalar(&here, "SELECT sum(id) FROM shop.t").await,
+        "6"
+    );
+    let elsewhere = super::session(root).await;
+    elsewhere
+        .sql("DROP DATA PRODUCT shop.t; CREATE TABLE shop.t AS SELECT 7 AS id")
+        .await
+        .unwrap();
+    assert_eq!(
+        super::scalar(&here, "SELECT sum(id) FROM shop.t").await,
+        "7"
+    );
+}
