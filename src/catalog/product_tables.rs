@@ -1,5 +1,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::catalog::TableProvider;
 use datafusion::execution::context::SessionState;
@@ -8,7 +9,7 @@ use tokio::sync::Mutex;
 use super::columns::SnapshotColumns;
 use super::snapshot::CatalogState;
 use crate::error::{Error, Result};
-use crate::model::ProductName;
+use crate::model::{DataProduct, ProductName};
 use crate::storage::{ProductData, SystemTableKind, Warehouse};
 
 /// A product's opened data, and what it was opened for: a product dropped and created again
@@ -23,25 +24,32 @@ struct Opened {
 /// A provider and the Delta version it was built at.
 type Versioned = (u64, Arc<dyn TableProvider>);
 
-/// One product's opened data, locked while it opens or refreshes.
-type Slot = Arc<Mutex<Option<Opened>>>;
-
 /// A product's provider and its Delta version (`None` for plain files).
 pub type Published = (Arc<dyn TableProvider>, Option<u64>);
 
+/// How many products' opened data a catalog keeps; beyond it, the one a statement named least
+/// recently is let go (and opened again when a statement names it).
+const KEPT_PRODUCTS: usize = 1024;
+
+/// One product's opened data, locked while it opens or refreshes, and when a statement last
+/// named it.
+struct Slot {
+    used: AtomicU64,
+    opened: Mutex<Option<Opened>>,
+}
+
 /// The query providers of a catalog, shared by every session on it (every call of every user
 /// of a server): the system tables (rebuilt when their Delta version moves) and the data
-/// products statements use (opened on first use, refreshed when their Delta version moves).
-/// The providers are the raw data; every session puts its caller's gate in front of them. All
-/// storage I/O happens here, before planning; planning itself only reads the maps this hands
-/// out.
+/// products statements use (opened on first use, refreshed when their Delta version moves; the
+/// [`KEPT_PRODUCTS`] named most recently are kept). The providers are the raw data; every
+/// session puts its caller's gate in front of them. All storage I/O happens here, before
+/// planning; planning itself only reads the maps this hands out.
 #[derive(Default)]
 pub struct ProductTables {
     meta: Mutex<BTreeMap<String, Versioned>>,
-    /// Each product's opened data, locked while it opens or refreshes.
-    slots: std::sync::Mutex<HashMap<ProductName, Slot>>,
-    /// The providers the slots published, and their Delta versions: what planning reads.
-    providers: std::sync::Mutex<HashMap<ProductName, Published>>,
+    slots: std::sync::Mutex<HashMap<ProductName, Arc<Slot>>>,
+    /// Counts statements' uses of products, for [`Slot::used`].
+    clock: AtomicU64,
 }
 
 impl std::fmt::Debug for ProductTables {
@@ -101,10 +109,11 @@ impl ProductTables {
 
     /// Opens or refreshes the named products. A product whose data cannot be opened fails with
     /// an error naming it, unless `skip_broken` (listing every table, as information_schema
-    /// does), when it is left out with a warning. Statements naming different products do not
-    /// wait for each other; two naming one product share its opening or refresh. Returns the
-    /// providers this call opened or refreshed: what its statement plans with, whatever other
-    /// sessions open, refresh or forget meanwhile.
+    /// does), when it is left out with a warning; such a listing opens what is not kept for
+    /// itself alone. Statements naming different products do not wait for each other; two
+    /// naming one product share its opening or refresh. Returns the providers this call opened
+    /// or refreshed: what its statement plans with, whatever other sessions open, refresh or
+    /// forget meanwhile.
     pub async fn prepare(
         &self,
         warehouse: &Warehouse,
@@ -119,63 +128,88 @@ impl ProductTables {
                 self.forget(name).await;
                 continue;
             };
-            let slot = Arc::clone(lock(&self.slots).entry(name.clone()).or_default());
-            let mut opened = slot.lock().await;
-            let result = match opened.as_mut() {
-                Some(o)
-                    if o.location == product.location
-                        && o.format == product.format
-                        && o.created_at == product.created_at =>
-                {
-                    o.data.refresh().await.map(|_| ())
-                }
-                _ => warehouse
-                    .data()
-                    .open(&product.location, product.data_format(), session)
-                    .await
-                    .map(|data| {
-                        *opened = Some(Opened {
-                            location: product.location.clone(),
-                            format: product.format.clone(),
-                            created_at: product.created_at,
-                            data,
+            let result = match self.slot(name, !skip_broken) {
+                Some(slot) => {
+                    let mut opened = slot.opened.lock().await;
+                    let result = match opened.as_mut() {
+                        Some(o) if o.is_for(product) => o.data.refresh().await.map(|_| ()),
+                        _ => Opened::open(warehouse, product, session)
+                            .await
+                            .map(|o| *opened = Some(o)),
+                    };
+                    let result = result.and_then(|()| {
+                        opened.as_ref().map(Opened::published).ok_or_else(|| {
+                            Error::invalid(format!("data product {name} could not be opened"))
                         })
-                    }),
+                    });
+                    if result.is_err() {
+                        *opened = None;
+                    }
+                    result
+                }
+                None => Opened::open(warehouse, product, session)
+                    .await
+                    .map(|o| o.published()),
             };
-            let mut providers = lock(&self.providers);
-            match (&result, opened.as_ref()) {
-                (Ok(()), Some(o)) => {
-                    let published = (o.data.provider(), o.data.version());
-                    providers.insert(name.clone(), published.clone());
+            match result {
+                Ok(published) => {
                     prepared.insert(name.clone(), published);
                 }
-                _ => {
-                    *opened = None;
-                    providers.remove(name);
-                }
-            }
-            drop(providers);
-            if let Err(e) = result {
-                let e = Error::ProductUnreadable {
-                    name: name.to_string(),
-                    source: Box::new(e),
-                };
-                if skip_broken {
-                    tracing::warn!("{e}");
-                } else {
-                    return Err(e);
+                Err(e) => {
+                    let e = Error::ProductUnreadable {
+                        name: name.to_string(),
+                        source: Box::new(e),
+                    };
+                    if skip_broken {
+                        tracing::warn!("{e}");
+                    } else {
+                        return Err(e);
+                    }
                 }
             }
         }
         Ok(prepared)
     }
 
-    /// The opened providers of `names`.
+    /// The kept slot of a product, marked as used now; a new one when `create` (letting the
+    /// least recently used go beyond [`KEPT_PRODUCTS`]), else `None` when it has none.
+    fn slot(&self, name: &ProductName, create: bool) -> Option<Arc<Slot>> {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut slots = lock(&self.slots);
+        if let Some(slot) = slots.get(name) {
+            slot.used.store(now, Ordering::Relaxed);
+            return Some(Arc::clone(slot));
+        }
+        if !create {
+            return None;
+        }
+        if slots.len() >= KEPT_PRODUCTS {
+            let oldest = slots
+                .iter()
+                .min_by_key(|(_, s)| s.used.load(Ordering::Relaxed))
+                .map(|(n, _)| n.clone());
+            if let Some(oldest) = oldest {
+                slots.remove(&oldest);
+            }
+        }
+        let slot = Arc::new(Slot {
+            used: AtomicU64::new(now),
+            opened: Mutex::new(None),
+        });
+        slots.insert(name.clone(), Arc::clone(&slot));
+        Some(slot)
+    }
+
+    /// The kept providers among `names` (a product being opened or refreshed right now is left
+    /// out).
     pub fn providers(&self, names: &[ProductName]) -> HashMap<ProductName, Arc<dyn TableProvider>> {
-        let providers = lock(&self.providers);
+        let slots = lock(&self.slots);
         names
             .iter()
-            .filter_map(|n| providers.get(n).map(|(p, _)| (n.clone(), Arc::clone(p))))
+            .filter_map(|n| {
+                let opened = slots.get(n)?.opened.try_lock().ok()?;
+                Some((n.clone(), opened.as_ref()?.data.provider()))
+            })
             .collect()
     }
 
@@ -183,14 +217,68 @@ impl ProductTables {
     pub async fn forget(&self, name: &ProductName) {
         let slot = lock(&self.slots).remove(name);
         if let Some(slot) = slot {
-            // wait for an opening in progress, so that it cannot publish its provider after this
-            *slot.lock().await = None;
+            // an opening in progress finishes into the removed slot, which nobody reads again
+            *slot.opened.lock().await = None;
         }
-        lock(&self.providers).remove(name);
+    }
+}
+
+impl Opened {
+    async fn open(
+        warehouse: &Warehouse,
+        product: &DataProduct,
+        session: &SessionState,
+    ) -> Result<Self> {
+        let data = warehouse
+            .data()
+            .open(&product.location, product.data_format(), session)
+            .await?;
+        Ok(Self {
+            location: product.location.clone(),
+            format: product.format.clone(),
+            created_at: product.created_at,
+            data,
+        })
+    }
+
+    /// Whether this is the data of `product` as the snapshot describes it now.
+    fn is_for(&self, product: &DataProduct) -> bool {
+        self.location == product.location
+            && self.format == product.format
+            && self.created_at == product.created_at
+    }
+
+    fn published(&self) -> Published {
+        (self.data.provider(), self.data.version())
     }
 }
 
 /// A std mutex's guard; a panic while it was held leaves plain data behind, still usable.
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_named_product_is_let_go_beyond_the_bound() {
+        let tables = ProductTables::default();
+        let name = |i: usize| ProductName::new("d", format!("p{i}"));
+        for i in 0..KEPT_PRODUCTS {
+            assert!(tables.slot(&name(i), true).is_some());
+        }
+        // p0 is named again: p1 is now the least recently named
+        let first = tables.slot(&name(0), false).expect("p0 is kept");
+        assert!(tables.slot(&name(KEPT_PRODUCTS), true).is_some());
+        let slots = lock(&tables.slots);
+        assert_eq!(slots.len(), KEPT_PRODUCTS);
+        assert!(!slots.contains_key(&name(1)));
+        assert!(Arc::ptr_eq(&first, &slots[&name(0)]));
+        drop(slots);
+        // a listing's lookup does not keep what it finds no slot for
+        assert!(tables.slot(&name(1), false).is_none());
+        assert_eq!(lock(&tables.slots).len(), KEPT_PRODUCTS);
+    }
 }
