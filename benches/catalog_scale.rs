@@ -93,6 +93,8 @@ fn domains() -> ChangeSummary {
                 created_at: 0,
                 updated_at: 0,
                 updated_by: String::new(),
+                retention_days: None,
+                target_file_size: None,
             })
         })
         .collect();

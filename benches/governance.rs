@@ -124,6 +124,8 @@ fn domains() -> Vec<Domain> {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            retention_days: None,
+            target_file_size: None,
         })
         .collect()
 }
@@ -159,7 +161,7 @@ fn metadata_product(i: usize, wh: &Warehouse) -> DataProduct {
     };
     DataProduct {
         location: wh
-            .managed_location(&name.domain, &name.name)
+            .new_product_location(&name.domain, &name.name)
             .unwrap()
             .to_string(),
         owner: domain_owner(i % DOMAINS),

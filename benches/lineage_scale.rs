@@ -248,6 +248,8 @@ async fn build(root: &str) {
                 created_at: 0,
                 updated_at: 0,
                 updated_by: String::new(),
+                retention_days: None,
+                target_file_size: None,
             })
         })
         .collect();

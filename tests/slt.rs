@@ -46,6 +46,7 @@ impl AsyncDB for Db {
             return Ok(DBOutput::StatementComplete(0));
         }
         let options = FormatOptions::default().with_null("NULL");
+        let table_id = regex::Regex::new(r"(/[^/]+)-[0-9a-f]{12}/").unwrap();
         let mut rows = Vec::new();
         for batch in &out.batches {
             let formatters = batch
@@ -59,7 +60,10 @@ impl AsyncDB for Db {
                     formatters
                         .iter()
                         .map(|f| {
-                            let s = f.value(row).to_string();
+                            // a managed product's table directory ends in an id of its own
+                            let s = table_id
+                                .replace_all(&f.value(row).to_string(), "$1-<id>/")
+                                .into_owned();
                             if s.is_empty() {
                                 "(empty)".to_string()
                             } else {

@@ -288,6 +288,8 @@ impl Pending<'_> {
                     created_at: 0,
                     updated_at: 0,
                     updated_by: String::new(),
+                    retention_days: None,
+                    target_file_size: None,
                 },
             );
         }

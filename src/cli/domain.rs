@@ -53,7 +53,7 @@ pub(super) fn run(session: &Session, args: DomainArgs) -> Result<Exit> {
                     "an AWS IAM policy is for an s3:// warehouse; this one is at {url}: restrict \
                      the domain's files with the storage's own permissions (its directory is \
                      {})",
-                    session.warehouse().managed_location(&domain, "")?
+                    session.warehouse().domain_location(&domain)?
                 )));
             }
             let policy = aws_iam_policy(url, &domain)?;

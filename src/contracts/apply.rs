@@ -10,6 +10,7 @@ use super::odcs::ProductSpec;
 use super::relationships::resolve;
 use super::source::{Spec, SpecSource};
 use super::sources::{declared_edges, is_from_contract};
+use super::storage_policy::StoragePolicy;
 use super::types::{arrow_type, check_schema};
 use crate::catalog::{
     Catalog, CatalogState, ChangeSummary, DomainChange, PolicyChange, ProductChange, TeamChange,
@@ -17,7 +18,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, Domain, LineageEdge, Principal, ProductName};
-use crate::storage::{attribute_storage_failures, storage_failures};
+use crate::storage::{TableLayout, attribute_storage_failures, storage_failures};
 
 /// What `apply` did or, with `--dry-run`, would do.
 #[derive(Debug, Default)]
@@ -75,8 +76,9 @@ struct NewTable {
     product: ProductName,
     url: Url,
     schema: SchemaRef,
-    /// Columns classified as a PII type: the table keeps no statistics of them.
-    private: Vec<String>,
+    /// Its partitioning, storage policy and the columns (classified as a PII type) the table
+    /// keeps no statistics of.
+    layout: TableLayout,
 }
 
 /// Works out what applying `specs` as `principal` would change, checking every contract against
@@ -134,6 +136,8 @@ async fn plan(
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            retention_days: d.storage.retention_days,
+            target_file_size: d.storage.target_file_size,
         };
         let change = match current.domains.get(&d.name) {
             None => Some(DomainChange::Create(desired)),
@@ -273,9 +277,33 @@ async fn plan(
                     .map_err(|e| at(src, "customProperties", e))?;
                 url
             } else {
-                warehouse.managed_location(&desired.domain, &desired.name)?
+                // a managed product keeps its table; a new one gets a location of its own
+                match existing.filter(|e| e.kind == "managed") {
+                    Some(e) => warehouse.data().resolve(&e.location)?,
+                    None => warehouse.new_product_location(&desired.domain, &desired.name)?,
+                }
             };
         desired.location = url.to_string();
+        if let Some(before) = existing
+            && before.kind == "managed"
+            && !p.external
+            && before.partition_by != desired.partition_by
+        {
+            let shown = |p: &Option<Vec<String>>| match p {
+                Some(columns) => format!("by {}", columns.join(", ")),
+                None => "not partitioned".to_string(),
+            };
+            return Err(src.error(
+                "schema[0].properties",
+                format!(
+                    "{name}'s table is {}, and the contract says {}: a table's partitioning is \
+                     set when it is created; keep the contract's partitioned properties as the \
+                     table has them, or DROP DATA PRODUCT {name} and apply again",
+                    shown(&before.partition_by),
+                    shown(&desired.partition_by)
+                ),
+            ));
+        }
         let same_data = existing.is_some_and(|e| {
             e.location == desired.location
                 && e.format == desired.format
@@ -311,18 +339,26 @@ async fn plan(
                     product: name.clone(),
                     url: url.clone(),
                     schema: contract_schema(&desired)?,
-                    private: desired
-                        .columns
-                        .iter()
-                        .filter(|c| {
-                            let policy = changes
-                                .policy
-                                .as_ref()
-                                .map_or(current.governance.policy(), |p| &p.after);
-                            policy.column_mask(c).is_some()
-                        })
-                        .map(|c| c.name.clone())
-                        .collect(),
+                    layout: {
+                        let storage = domain_storage(specs, &current, &desired.domain);
+                        TableLayout {
+                            partition_by: desired.partition_by.clone().unwrap_or_default(),
+                            private: desired
+                                .columns
+                                .iter()
+                                .filter(|c| {
+                                    let policy = changes
+                                        .policy
+                                        .as_ref()
+                                        .map_or(current.governance.policy(), |p| &p.after);
+                                    policy.column_mask(c).is_some()
+                                })
+                                .map(|c| c.name.clone())
+                                .collect(),
+                            retention_days: desired.retention_days.or(storage.retention_days),
+                            target_file_size: desired.target_file_size.or(storage.target_file_size),
+                        }
+                    },
                 }),
             }
         }
@@ -447,7 +483,7 @@ async fn apply_planned(
     let mut created = Vec::new();
     for t in &new_tables {
         match data
-            .create_delta(&t.url, &t.schema, &t.product.name, &t.private)
+            .create_delta(&t.url, &t.schema, &t.product.name, &t.layout)
             .await
         {
             Ok(()) => created.push(t.url.clone()),
@@ -797,6 +833,23 @@ fn domain_owner(specs: &[Spec], current: &CatalogState, domain: &str) -> Option<
             _ => None,
         })
         .or_else(|| current.domains.get(domain).map(|d| d.owner_team.clone()))
+}
+
+/// The storage policy of `domain` once `specs` are applied.
+fn domain_storage(specs: &[Spec], current: &CatalogState, domain: &str) -> StoragePolicy {
+    specs
+        .iter()
+        .find_map(|s| match s {
+            Spec::Domain(d, _) if d.name == domain => Some(d.storage),
+            _ => None,
+        })
+        .or_else(|| {
+            current.domains.get(domain).map(|d| StoragePolicy {
+                retention_days: d.retention_days,
+                target_file_size: d.target_file_size,
+            })
+        })
+        .unwrap_or_default()
 }
 
 /// True when `owner` is a team once `changes` are made.

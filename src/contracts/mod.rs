@@ -19,6 +19,7 @@ mod roles;
 mod source;
 mod sources;
 mod standard;
+mod storage_policy;
 mod teams_spec;
 mod types;
 
@@ -36,5 +37,6 @@ pub use relationships::{ForeignKey, ForeignKeyDecl, foreign_keys};
 pub use roles::approvers;
 pub use source::{Spec, SpecSource, fill_defaults, load_path, parse_spec, read_sources};
 pub use standard::{api_versions, conform, violations};
+pub use storage_policy::StoragePolicy;
 pub use teams_spec::{TeamsSpec, is_team_name};
 pub use types::{arrow_type, check_schema, schema_hash, type_name};

@@ -85,6 +85,11 @@ struct Property {
     transform_source_objects: Vec<String>,
     #[serde(default)]
     relationships: Vec<RelationshipEntry>,
+    /// A partition column of the table (with its place among them, `partitionKeyPosition`).
+    #[serde(default)]
+    partitioned: bool,
+    #[serde(default)]
+    partition_key_position: Option<i64>,
     /// The fields of an `object`.
     #[serde(default)]
     properties: Vec<Property>,
@@ -319,9 +324,16 @@ impl ProductSpec {
         let mut checks = Vec::new();
         let mut sources = Vec::new();
         let mut foreign_keys = Vec::new();
+        // (partitionKeyPosition, column): the partition columns, in their order
+        let mut partitions: Vec<(i64, String)> = Vec::new();
         if let Some((k, object)) = object {
             for (i, p) in object.properties.iter().enumerate() {
                 let base = format!("schema[{k}].properties[{i}]");
+                if p.partitioned {
+                    // without a position (or -1, the standard's "none"), after the others
+                    let position = p.partition_key_position.filter(|n| *n >= 0);
+                    partitions.push((position.unwrap_or(i64::MAX), p.name.clone()));
+                }
                 let at = |f: &str| format!("{base}.{f}");
                 foreign_keys.extend(
                     found
@@ -574,6 +586,18 @@ impl ProductSpec {
                         product.format = f.as_str().into();
                     }
                     "owner" => product.owner = text()?,
+                    "retentionDays" => {
+                        product.retention_days = Some(
+                            super::storage_policy::retention_days(&p.value)
+                                .map_err(|m| source.error(&at, m))?,
+                        );
+                    }
+                    "targetFileSize" => {
+                        product.target_file_size = Some(
+                            super::storage_policy::target_file_size(&p.value)
+                                .map_err(|m| source.error(&at, m))?,
+                        );
+                    }
                     "rowFilter" => {
                         let predicate = text()?;
                         super::policy_spec::check_expression(&predicate, &[], "")
@@ -613,6 +637,11 @@ impl ProductSpec {
                 Ok(())
             })();
             found.keep(read);
+        }
+        if !external && !partitions.is_empty() {
+            // stable: columns of one position keep the schema's order
+            partitions.sort_by_key(|(position, _)| *position);
+            product.partition_by = Some(partitions.into_iter().map(|(_, c)| c).collect());
         }
         if !external && product.format != "delta" {
             found.push(source.error(

@@ -680,6 +680,8 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            retention_days: None,
+            target_file_size: None,
         }
     }
 

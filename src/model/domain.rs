@@ -19,6 +19,14 @@ pub struct Domain {
     pub updated_at: i64,
     /// The principal that made the last change.
     pub updated_by: String,
+    /// The storage policy of its managed products that set none of their own: days VACUUM
+    /// keeps the files older versions need.
+    #[serde(default)]
+    pub retention_days: Option<i64>,
+    /// The storage policy of its managed products that set none of their own: the size
+    /// OPTIMIZE compacts files to, in bytes.
+    #[serde(default)]
+    pub target_file_size: Option<i64>,
 }
 
 impl Domain {
@@ -29,5 +37,7 @@ impl Domain {
             && self.description == other.description
             && self.upstream == other.upstream
             && self.downstream == other.downstream
+            && self.retention_days == other.retention_days
+            && self.target_file_size == other.target_file_size
     }
 }

@@ -45,7 +45,7 @@ impl FromStr for ProductName {
 /// Whether lakemeta manages the product's files or only references them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProductKind {
-    /// Stored by lakemeta under `<warehouse>/<domain>/<product>` as a Delta table.
+    /// Stored by lakemeta under `<warehouse>/<domain>/<product>-<id>` as a Delta table.
     Managed,
     /// Lives wherever it is; lakemeta references it by location.
     External,
@@ -221,6 +221,18 @@ pub struct DataProduct {
     /// by default they see every row).
     #[serde(default)]
     pub row_filter_applies_to_owners: Option<bool>,
+    /// The columns its Delta table is partitioned by (a managed product: set when the table is
+    /// created, by `PARTITIONED BY` or the contract's `partitioned` properties).
+    #[serde(default)]
+    pub partition_by: Option<Vec<String>>,
+    /// Its storage policy: how many days VACUUM keeps the files older versions need (its
+    /// contract's `retentionDays`; without one, its domain's).
+    #[serde(default)]
+    pub retention_days: Option<i64>,
+    /// Its storage policy: the size OPTIMIZE compacts its files to, in bytes (its contract's
+    /// `targetFileSize`; without one, its domain's).
+    #[serde(default)]
+    pub target_file_size: Option<i64>,
 }
 
 impl DataProduct {

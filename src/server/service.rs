@@ -1315,21 +1315,14 @@ impl LakeFlightService {
         let name = crate::model::ProductName::new(domain.as_str(), &cmd.table);
         let session = self.session(principal, channel.clone()).await?;
         session.authorize_ingest(&name).await.map_err(status_of)?;
-        let mut stream = ClientRows::new(request.into_inner(), "rows");
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next().await {
-            batches.push(batch?);
-        }
-        let schema = stream
-            .schema()
-            .cloned()
-            .or_else(|| batches.first().map(|b| b.schema()))
-            .ok_or_else(|| Status::invalid_argument("the ingest stream has no schema"))?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        session
-            .ingest(name, schema, batches, if_exists, create)
+        let rows = ClientRows::new(request.into_inner(), "rows")
+            .into_stream()
+            .await?;
+        let out = session
+            .ingest(name, rows, if_exists, create)
             .await
             .map_err(status_of)?;
+        let rows = out.rows_written.unwrap_or(0);
         tracing::info!(principal = %who, kind = "ingest", rows, "ingest");
         Ok(rows as i64)
     }

@@ -253,6 +253,8 @@ impl Session {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            retention_days: None,
+            target_file_size: None,
         };
         let summary = ChangeSummary {
             domains: vec![DomainChange::Create(domain)],

@@ -15,7 +15,7 @@ use super::session::Session;
 use super::statements::CheckTarget;
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, ProductKind, ProductName};
-use crate::storage::{OptimizeReport, SystemTableKind, VacuumOptions, VacuumReport};
+use crate::storage::{OptimizeReport, SystemTableKind, TableLayout, VacuumOptions, VacuumReport};
 
 /// A table to maintain: where it is and how it is named.
 struct Maintained {
@@ -26,6 +26,9 @@ struct Maintained {
     file_size: Option<std::num::NonZeroU64>,
     /// The system table it is, if it is one.
     system: Option<SystemTableKind>,
+    /// A product's storage policy (its own, else its domain's): kept in step before it is
+    /// maintained.
+    policy: TableLayout,
 }
 
 impl Session {
@@ -57,6 +60,7 @@ impl Session {
                 // warehouses made before system tables had the property set compact to it too
                 file_size: Some(SystemTableKind::FILE_SIZE),
                 system: Some(kind),
+                policy: TableLayout::default(),
             });
         }
         let product = state.product(name)?;
@@ -68,13 +72,38 @@ impl Session {
                 product.format, product.location
             )));
         }
+        let domain = state.domain(&name.domain)?;
         Ok(Maintained {
             location: product.location.clone(),
             shown: name.to_string(),
             product: Some(name.clone()),
             file_size: None,
             system: None,
+            policy: TableLayout {
+                retention_days: product.retention_days.or(domain.retention_days),
+                target_file_size: product.target_file_size.or(domain.target_file_size),
+                ..TableLayout::default()
+            },
         })
+    }
+
+    /// Sets a product's storage policy on its table where the table says otherwise (the
+    /// policy changed since it was created), so that VACUUM keeps files as long as the policy
+    /// says and OPTIMIZE compacts to its size.
+    async fn keep_policy(&self, target: &Maintained) -> Result<()> {
+        if target.policy == TableLayout::default() {
+            return Ok(());
+        }
+        self.warehouse()
+            .data()
+            .keep_policy(
+                &target.location,
+                &target.shown,
+                &target.policy,
+                &self.principal().name,
+            )
+            .await?;
+        Ok(())
     }
 
     /// Compacts a maintained table: a system table written by key is rewritten sorted by key
@@ -101,6 +130,7 @@ impl Session {
     /// `OPTIMIZE name [ZORDER BY (…)]`.
     pub(crate) async fn optimize(&self, name: &ProductName, zorder: &[String]) -> Result<Output> {
         let target = self.maintained(name, "OPTIMIZE")?;
+        self.keep_policy(&target).await?;
         let report = self.compact(&target, zorder).await?;
         self.after_maintenance(target.product.as_ref()).await?;
         let batch = optimize_batch(&target.shown, &report)?;
@@ -114,6 +144,7 @@ impl Session {
         options: VacuumOptions,
     ) -> Result<Output> {
         let target = self.maintained(name, "VACUUM")?;
+        self.keep_policy(&target).await?;
         let report = self
             .warehouse()
             .data()
@@ -220,6 +251,7 @@ impl Session {
                 let target = self.maintained(name, "MAINTAIN")?;
                 let data = self.warehouse().data();
                 let by = &self.principal().name;
+                self.keep_policy(&target).await?;
                 row.optimized = self.compact(&target, &[]).await?;
                 row.vacuumed = data
                     .vacuum(

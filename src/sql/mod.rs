@@ -2,6 +2,7 @@
 //! session that runs every statement as a principal.
 
 mod access;
+mod bound_plan;
 mod checks;
 mod commands;
 pub mod functions;
@@ -11,6 +12,7 @@ mod interrupt;
 mod lineage;
 mod maintain;
 mod memory;
+mod once_stream;
 mod output;
 mod parser;
 mod past;

@@ -68,6 +68,23 @@ impl Planned {
         }
     }
 
+    /// The plan as the rows of a write another engine runs: bound to this statement's task
+    /// context, its batches labelled `schema`, checked by `check` and counted in `tally`.
+    pub(crate) fn bind(
+        self,
+        schema: SchemaRef,
+        check: Option<super::bound_plan::BatchCheck>,
+        tally: Arc<super::bound_plan::Tally>,
+    ) -> Arc<dyn ExecutionPlan> {
+        Arc::new(super::bound_plan::BoundPlan::new(
+            Arc::clone(&self.plan),
+            Arc::clone(&self.task),
+            schema,
+            check,
+            tally,
+        ))
+    }
+
     /// Refuses to run it: its audit record ends with `error` (a check made when its rows were
     /// asked for).
     pub fn refuse(mut self, error: &Error) {
@@ -345,27 +362,22 @@ impl Session {
         ))
     }
 
-    /// A bulk load: writes `batches` (of `schema`) into the data product `name` — appended,
-    /// or replacing its data, when it exists (`if_exists`); created as a managed Delta product
-    /// when it does not and `create` is set.
+    /// A bulk load: writes `rows` into the data product `name` as they arrive — appended, or
+    /// replacing its data, when it exists (`if_exists`); created as a managed Delta product
+    /// when it does not and `create` is set. Nothing is kept when the rows end in an error.
     pub async fn ingest(
         &self,
         name: ProductName,
-        schema: SchemaRef,
-        batches: Vec<RecordBatch>,
+        rows: SendableRecordBatchStream,
         if_exists: IfExists,
         create: bool,
     ) -> Result<Output> {
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         let span = self
-            .begin(
-                "ingest",
-                Some(format!("bulk ingest of {rows} rows into {name}")),
-            )
+            .begin("ingest", Some(format!("bulk ingest into {name}")))
             .await?;
         let failures = storage_failures();
         let result = self
-            .load(name, schema, batches, if_exists, create)
+            .load(name, rows, if_exists, create)
             .await
             .map_err(Error::unwrap_df);
         let result = attribute_storage_failures(failures, result);
@@ -640,6 +652,8 @@ impl Session {
         } else {
             String::new()
         };
+        // DataFusion plans no partitioning: taken from the statement, for the Delta table
+        let (stmt, partition_by) = take_partitioning(stmt)?;
         let plan = self.plan_df(stmt).await?;
         let plan = match params {
             Some(values) => plan.with_param_values(values)?,
@@ -651,8 +665,8 @@ impl Session {
                 self.create_table_as(
                     name,
                     (*c.input).clone(),
-                    c.if_not_exists,
-                    c.or_replace,
+                    (c.if_not_exists, c.or_replace),
+                    partition_by,
                     &text,
                 )
                 .await
@@ -740,6 +754,38 @@ impl Session {
     pub(crate) async fn forget(&self, name: &ProductName) {
         self.catalog.tables().forget(name).await;
     }
+}
+
+/// The statement without its `PARTITIONED BY (…)`, and the columns it names (`CREATE TABLE …
+/// PARTITIONED BY (…) AS SELECT`; types, as Hive writes them, are not needed and not read).
+fn take_partitioning(stmt: DfStatement) -> Result<(DfStatement, Vec<String>)> {
+    use datafusion::sql::sqlparser::ast::{HiveDistributionStyle, Statement as Sql};
+    let DfStatement::Statement(mut sql) = stmt else {
+        return Ok((stmt, Vec::new()));
+    };
+    let Sql::CreateTable(create) = sql.as_mut() else {
+        return Ok((DfStatement::Statement(sql), Vec::new()));
+    };
+    let HiveDistributionStyle::PARTITIONED { columns } =
+        std::mem::replace(&mut create.hive_distribution, HiveDistributionStyle::NONE)
+    else {
+        return Ok((DfStatement::Statement(sql), Vec::new()));
+    };
+    if create.query.is_none() {
+        return Err(Error::invalid(
+            "PARTITIONED BY goes with CREATE TABLE domain.name PARTITIONED BY (column, …) AS \
+             SELECT …: a data product is made from a query",
+        ));
+    }
+    // an unquoted name is folded to lower case, as the query's columns are
+    let names = columns
+        .iter()
+        .map(|c| match c.name.quote_style {
+            Some(_) => c.name.value.clone(),
+            None => c.name.value.to_lowercase(),
+        })
+        .collect();
+    Ok((DfStatement::Statement(sql), names))
 }
 
 /// The one statement of a prepared statement.

@@ -4,38 +4,42 @@
 
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::dml::InsertOp;
 
+use super::bound_plan::{BatchCheck, Tally};
+use super::once_stream::OnceStream;
 use super::output::Output;
-use super::session::{IfExists, Session, columns_of, declared_product};
+use super::session::{IfExists, Planned, Session, columns_of, declared_product};
 use crate::catalog::{ChangeSummary, ProductChange};
 use crate::error::{Error, Result};
 use crate::lineage::{Captured, capture};
 use crate::model::{DataProduct, ProductName};
-use crate::storage::DeltaWrite;
+use crate::storage::{DeltaWrite, TableLayout, WriteInput};
 
 impl Session {
     /// The work of [`Session::ingest`], audited there.
     pub(crate) async fn load(
         &self,
         name: ProductName,
-        schema: SchemaRef,
-        batches: Vec<RecordBatch>,
+        rows: SendableRecordBatchStream,
         if_exists: IfExists,
         create: bool,
     ) -> Result<Output> {
         self.install(std::slice::from_ref(&name), false).await?;
         let state = self.catalog().state();
         state.domain(&name.domain)?;
-        let input = if batches.is_empty() {
-            self.context().read_batch(RecordBatch::new_empty(schema))?
-        } else {
-            self.context().read_batches(batches)?
-        }
-        .into_unoptimized_plan();
+        let table = StreamingTable::try_new(rows.schema(), vec![Arc::new(OnceStream::new(rows))])?;
+        let input = self
+            .context()
+            .read_table(Arc::new(table))?
+            .into_unoptimized_plan();
         let exists = state.products.contains_key(&name);
         let statement = format!("bulk ingest into {name}");
         match (exists, if_exists) {
@@ -48,23 +52,25 @@ impl Session {
                     .await
             }
             (true, IfExists::Replace) => {
-                self.create_table_as(name, input, false, true, &statement)
+                self.create_table_as(name, input, (false, true), Vec::new(), &statement)
                     .await
             }
             (false, _) if create => {
-                self.create_table_as(name, input, false, false, &statement)
+                self.create_table_as(name, input, (false, false), Vec::new(), &statement)
                     .await
             }
             (false, _) => Err(state.product(&name).unwrap_err()),
         }
     }
 
+    /// `CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [PARTITIONED BY (…)] AS input`
+    /// (`exists`: if not exists, or replace).
     pub(crate) async fn create_table_as(
         &self,
         name: ProductName,
         input: LogicalPlan,
-        if_not_exists: bool,
-        or_replace: bool,
+        (if_not_exists, or_replace): (bool, bool),
+        partition_by: Vec<String>,
         statement: &str,
     ) -> Result<Output> {
         crate::model::validate_name("product", &name.name).map_err(Error::Invalid)?;
@@ -98,38 +104,78 @@ impl Session {
             }
         }
         let wh = self.warehouse();
-        let url = match &existing {
-            Some(p) => wh.data().resolve(&p.location)?,
-            None => wh.managed_location(&name.domain, &name.name)?,
+        let (url, mode) = match &existing {
+            Some(p) => (wh.data().resolve(&p.location)?, DeltaWrite::Replace),
+            None => (
+                wh.new_product_location(&name.domain, &name.name)?,
+                DeltaWrite::Create,
+            ),
         };
-        // columns are nullable, as CREATE TABLE … AS makes them in SQL databases: a later
-        // INSERT may leave a value out (a contract that requires one says so, and checks it)
-        let schema = nullable(input.schema().as_arrow());
+        let first = self.physical(input.clone()).await?;
+        // the columns as the plan makes them (the types of a UNION's columns, say, are settled
+        // by the physical plan); nullable, as CREATE TABLE … AS makes them in SQL databases: a
+        // later INSERT may leave a value out (a contract that requires one says so, and checks it)
+        let schema = nullable(&first.schema());
         let captured = capture(&input, &|r| self.product_of(r));
-        let batches = self
-            .collect(input)
-            .await?
-            .into_iter()
-            .map(|b| RecordBatch::try_new(nullable(&b.schema()), b.columns().to_vec()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let _writing = self.catalog().begin_write();
-        let version = wh
-            .data()
-            // a new product replaces what its location may hold: rows of a creation that was
-            // interrupted before the catalog took it, which no one can read — never added to
-            .write_delta(
-                &url,
-                &schema,
-                batches,
-                DeltaWrite::Replace,
-                &self.principal().name,
-            )
-            .await?;
-        let domain = state.domain(&name.domain)?;
         // a replaced product keeps what its columns were said to be; a copy keeps the
-        // sensitivity of what it was made from
+        // sensitivity of what it was made from (and, like it, no value of a PII column in the
+        // statistics of its Delta log)
         let mut columns = kept_column_metadata(columns_of(&schema), existing.as_ref());
         inherit_classification(&mut columns, &captured, &state);
+        let policy = state.governance.policy();
+        let domain = state.domain(&name.domain)?;
+        let partition_by = match &existing {
+            // a replaced table keeps its partitioning, which only a new table can change
+            Some(p) => {
+                let kept = p.partition_by.clone().unwrap_or_default();
+                if !partition_by.is_empty() && partition_by != kept {
+                    return Err(Error::invalid(format!(
+                        "{name} is {}; a table's partitioning is set when it is created: leave \
+                         PARTITIONED BY out, or DROP DATA PRODUCT {name} first",
+                        if kept.is_empty() {
+                            "not partitioned".to_string()
+                        } else {
+                            format!("partitioned by {}", kept.join(", "))
+                        }
+                    )));
+                }
+                kept
+            }
+            None => partition_by,
+        };
+        let layout = TableLayout {
+            partition_by: partition_by.clone(),
+            private: columns
+                .iter()
+                .filter(|c| policy.column_mask(c).is_some())
+                .map(|c| c.name.clone())
+                .collect(),
+            retention_days: existing
+                .as_ref()
+                .and_then(|p| p.retention_days)
+                .or(domain.retention_days),
+            target_file_size: existing
+                .as_ref()
+                .and_then(|p| p.target_file_size)
+                .or(domain.target_file_size),
+        };
+        let tally = Arc::new(Tally::default());
+        let rows = self.write_input(input, first, Arc::clone(&schema), None, &tally);
+        let written = wh
+            .data()
+            .write_delta(&url, &rows, mode, &self.principal().name, &layout)
+            .await;
+        let version = match written {
+            Ok(v) => v,
+            Err(e) => {
+                if mode == DeltaWrite::Create {
+                    // the new table's location is this statement's alone
+                    let _ = wh.data().delete_tree(&url).await;
+                }
+                return Err(tally.take_failure().unwrap_or(e));
+            }
+        };
+        let _writing = self.catalog().begin_write();
         let mut tags: Vec<String> = existing
             .as_ref()
             .map(|p| p.tags.clone())
@@ -151,6 +197,9 @@ impl Session {
                 .map(|p| p.description.clone())
                 .unwrap_or_default(),
             tags,
+            partition_by: (!partition_by.is_empty()).then_some(partition_by),
+            retention_days: existing.as_ref().and_then(|p| p.retention_days),
+            target_file_size: existing.as_ref().and_then(|p| p.target_file_size),
             ..declared_product(&name, columns, &self.principal().name)
         };
         let change = match existing {
@@ -165,25 +214,46 @@ impl Session {
             ..Default::default()
         };
         if let Err(e) = self.catalog().commit(&changes, self.principal()).await {
-            // a commit can fail after the product landed (its reload, say): the rows of a new
-            // table go only when the catalog, read again, surely does not hold it
-            let registered = match self.catalog().refresh().await {
-                Ok(_) => self.catalog().state().products.contains_key(&name),
-                Err(_) => true,
-            };
-            if version == 0 && !registered {
-                let _ = wh.data().delete_tree(&url).await;
+            if mode != DeltaWrite::Create {
+                return Err(e);
             }
-            return Err(e);
+            // a commit can fail after the product landed (its reload, say): the new table goes
+            // only when the catalog, read again, surely does not hold it
+            let holder = match self.catalog().refresh().await {
+                Ok(_) => self
+                    .catalog()
+                    .state()
+                    .products
+                    .get(&name)
+                    .map(|p| p.location.clone()),
+                Err(_) => return Err(e),
+            };
+            if holder.as_deref() == Some(url.as_str()) {
+                return Err(e);
+            }
+            let _ = wh.data().delete_tree(&url).await;
+            return Err(match holder {
+                // two creations of one name: the other one's commit came first
+                Some(_) => Error::AlreadyExists {
+                    what: format!("data product {name} (created by another statement meanwhile)"),
+                    hint: "use CREATE OR REPLACE TABLE or INSERT INTO, or choose another name; \
+                           nothing of this statement was kept"
+                        .into(),
+                },
+                None => e,
+            });
         }
         self.forget(&name).await;
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let note = self
             .record_captured(&name, &captured, &columns, statement, true)
             .await;
-        Ok(Output::message(format!(
-            "CREATE TABLE {name} (managed Delta, version {version}){note}"
-        )))
+        let mut out = Output::message(format!(
+            "CREATE TABLE {name} (managed Delta, version {version}, {} rows){note}",
+            tally.rows()
+        ));
+        out.rows_written = Some(tally.rows());
+        Ok(out)
     }
 
     pub(crate) async fn insert_into(
@@ -207,11 +277,13 @@ impl Session {
         let overwrite = matches!(op, InsertOp::Overwrite | InsertOp::Replace);
         let columns: Vec<String> = product.columns.iter().map(|c| c.name.clone()).collect();
         let captured = capture(&input, &|r| self.product_of(r));
-        let schema = Arc::new(input.schema().as_arrow().clone());
         // DataFusion types an INSERT's VALUES by the target's columns, NOT NULL included, and
         // would refuse a NULL there with Arrow's own words; the check below names the column
-        let batches = self.collect(nullable_values(input)?).await?;
+        let input = nullable_values(input)?;
+        let first = self.physical(input.clone()).await?;
+        let schema = first.schema();
         // the rows keep the sensitivity of their sources: the target must carry it already
+        // (what the statement reads is known once it is planned)
         let target_tags = state.governance.sensitive_tags(product);
         let missing: Vec<String> = self
             .inherited_tags(&name)
@@ -227,41 +299,28 @@ impl Session {
             )));
         }
         // the rows come in the product's column order: a required column must have its values
-        if schema.fields().len() == product.columns.len() {
-            for (i, c) in product.columns.iter().enumerate() {
-                let missing: usize = batches.iter().map(|b| b.column(i).null_count()).sum();
-                if !c.nullable && missing > 0 {
-                    return Err(Error::invalid(format!(
-                        "column '{}' of data product {name} is required (NOT NULL{}), but {missing} \
-                         row(s) of the INSERT leave it NULL: give every row a value; nothing \
-                         was written",
-                        c.name,
-                        if product.contract_spec.is_empty() {
-                            ""
-                        } else {
-                            ", as its contract says"
-                        }
-                    )));
-                }
-            }
-        }
-        let _writing = self.catalog().begin_write();
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        let check = (schema.fields().len() == product.columns.len())
+            .then(|| required_columns(&name, product));
+        let tally = Arc::new(Tally::default());
+        let rows = self.write_input(input, first, schema, check, &tally);
         let version = self
             .warehouse()
             .data()
             .write_delta(
                 &url,
-                &schema,
-                batches,
+                &rows,
                 if overwrite {
                     DeltaWrite::Overwrite
                 } else {
                     DeltaWrite::Append
                 },
                 &self.principal().name,
+                &TableLayout::default(),
             )
-            .await?;
+            .await
+            .map_err(|e| tally.take_failure().unwrap_or(e))?;
+        let rows = tally.rows();
+        let _writing = self.catalog().begin_write();
         self.forget(&name).await;
         let note = self
             .record_captured(&name, &captured, &columns, statement, overwrite)
@@ -269,7 +328,7 @@ impl Session {
         let mut out = Output::message(format!(
             "INSERT INTO {name}: {rows} rows (version {version}){note}"
         ));
-        out.rows_written = Some(rows as u64);
+        out.rows_written = Some(rows);
         Ok(out)
     }
 
@@ -329,12 +388,72 @@ impl Session {
         }
     }
 
-    /// Runs a plan to completion, through the access gate. The Delta write that follows takes
-    /// record batches: deltalake's plan-input path needs its own query planner, which this
-    /// session does not have.
-    async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-        Ok(self.physical(plan).await?.collect().await?.batches)
+    /// The rows of `plan` for a Delta write, labelled `schema`, checked by `check` and counted
+    /// in `tally`: `first` (planned already, so its reads passed the gate and were recorded
+    /// before anything is written) for the write's first attempt, a new plan for each later one.
+    fn write_input<'a>(
+        &'a self,
+        plan: LogicalPlan,
+        first: Planned,
+        schema: SchemaRef,
+        check: Option<BatchCheck>,
+        tally: &Arc<Tally>,
+    ) -> WriteInput<'a> {
+        let first = Mutex::new(Some(first));
+        let tally = Arc::clone(tally);
+        let columns = Arc::clone(&schema);
+        WriteInput {
+            plan: Box::new(move || {
+                let first = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let (plan, schema, check, tally) = (
+                    plan.clone(),
+                    Arc::clone(&columns),
+                    check.clone(),
+                    Arc::clone(&tally),
+                );
+                Box::pin(async move {
+                    let planned = match first {
+                        Some(p) => p,
+                        None => self.physical(plan).await?,
+                    };
+                    tally.restart();
+                    Ok(planned.bind(schema, check, tally))
+                })
+            }),
+            schema,
+            runtime: self.context().runtime_env(),
+        }
     }
+}
+
+/// The check that the rows of an INSERT give every required column of `product` a value.
+fn required_columns(name: &ProductName, product: &DataProduct) -> BatchCheck {
+    let required: Vec<(usize, String)> = product
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.nullable)
+        .map(|(i, c)| (i, c.name.clone()))
+        .collect();
+    let contract = if product.contract_spec.is_empty() {
+        ""
+    } else {
+        ", as its contract says"
+    };
+    let name = name.clone();
+    Arc::new(move |batch: &RecordBatch| {
+        for (i, column) in &required {
+            let missing = batch.column(*i).null_count();
+            if missing > 0 {
+                return Err(Error::invalid(format!(
+                    "column '{column}' of data product {name} is required (NOT NULL{contract}), \
+                     but {missing} row(s) of the INSERT leave it NULL: give every row a value; \
+                     nothing was written"
+                )));
+            }
+        }
+        Ok(())
+    })
 }
 
 /// New columns with the description, tags and classification of the same-named columns of

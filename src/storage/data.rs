@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
@@ -21,6 +20,7 @@ use url::Url;
 
 use super::history::HistoryEntry;
 use super::location::WarehouseLocation;
+use super::plan_input::{WriteInput, scan_of, write_session};
 use super::resilient_store::ResilientStore;
 use super::retry::RetryPolicy;
 use super::system_table::{LogWatch, delta_err, is_commit_race, table_handle};
@@ -256,16 +256,16 @@ impl DataStore {
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
 
-    /// Creates an empty managed Delta table at `url` with `schema`. Fails when one exists. The
-    /// `private` columns (classified as PII) get no min/max statistics in the Delta log
-    /// (`delta.dataSkippingStatsColumns` lists the others), so the log holds no PII value.
+    /// Creates an empty managed Delta table at `url` with `schema`, laid out as `layout` says.
+    /// Fails when one exists.
     pub async fn create_delta(
         &self,
         url: &Url,
         schema: &SchemaRef,
         name: &str,
-        private: &[String],
+        layout: &TableLayout,
     ) -> Result<()> {
+        layout.check(schema)?;
         let (_, store) = self.store_for(url)?;
         let table = table_handle(&store, url, &self.location.options)?;
         let kernel: StructType = schema.as_ref().try_into_kernel().map_err(|e| {
@@ -276,24 +276,11 @@ impl DataStore {
             .with_table_name(name)
             .with_columns(kernel.fields().cloned())
             .with_save_mode(SaveMode::ErrorIfExists);
-        if !private.is_empty() {
-            let public: Vec<String> = schema
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .filter(|n| !private.contains(n))
-                .collect();
-            create = if public.is_empty() {
-                create.with_configuration_property(
-                    TableProperty::DataSkippingNumIndexedCols,
-                    Some("0"),
-                )
-            } else {
-                create.with_configuration_property(
-                    TableProperty::DataSkippingStatsColumns,
-                    Some(public.join(",")),
-                )
-            };
+        for (key, value) in layout.properties(schema) {
+            create = create.with_configuration_property(key, value);
+        }
+        if !layout.partition_by.is_empty() {
+            create = create.with_partition_columns(layout.partition_by.clone());
         }
         if let Err(e) = create.await {
             // a table there now (made before, or by a concurrent creation) is what failed it
@@ -310,28 +297,28 @@ impl DataStore {
         Ok(())
     }
 
-    /// Writes `batches` (of `schema`; there may be none) to the Delta table at `url` (created
-    /// if missing) in one commit, as `mode` says, recording principal `by` in the commit.
-    /// Returns the new version.
+    /// Writes the rows of `input` to the Delta table at `url` in one commit, as `mode` says,
+    /// recording principal `by` in the commit; a table this write creates is laid out as
+    /// `layout` says. Returns the new version. The rows stream into the
+    /// table's files as the plan makes them (a query without rows still makes, or empties, a
+    /// table of its columns); a write that fails leaves its files uncommitted, for VACUUM.
     ///
     /// A write that replaces the rows commits only on the version it read: Delta's conflict
     /// check lets it pass a concurrent compaction (which changed no data) and the compacted
     /// copy of the rows it replaced would stay. So when another commit came first, the write
-    /// is made again on the new version, as an append is when a compaction's claim
-    /// ([`DataStore::optimize`]) came first, until it commits or the attempts run out
-    /// ([`Error::Conflict`], nothing written). A table created by this write is not written
-    /// again: a creation that raced another is a conflict.
+    /// is made again (with a new plan of its rows) on the new version, as an append is when a
+    /// compaction's claim ([`DataStore::optimize`]) came first, until it commits or the
+    /// attempts run out ([`Error::Conflict`], nothing written). A creation is made once.
     pub async fn write_delta(
         &self,
         url: &Url,
-        schema: &SchemaRef,
-        mut batches: Vec<RecordBatch>,
+        input: &WriteInput<'_>,
         mode: DeltaWrite,
         by: &str,
+        layout: &TableLayout,
     ) -> Result<u64> {
-        if batches.is_empty() {
-            // a query without rows still makes (or empties) a table of its columns
-            batches.push(RecordBatch::new_empty(Arc::clone(schema)));
+        if mode == DeltaWrite::Create {
+            layout.check(&input.schema)?;
         }
         let (_, store) = self.store_for(url)?;
         let policy = RetryPolicy {
@@ -348,18 +335,28 @@ impl DataStore {
                 Err(_) if !LogWatch::new(&store, url)?.exists().await? => false,
                 Err(e) => return Err(delta_err(url, e)),
             };
+            if existed && mode == DeltaWrite::Create {
+                return Err(Error::AlreadyExists {
+                    what: format!("a Delta table at {url}"),
+                    hint: "drop the product or choose another name".into(),
+                });
+            }
             // who wrote, and (a commit that replaces the rows) how many rows it removed: what
             // SHOW HISTORY reads back
             let removed = match mode {
-                DeltaWrite::Append => 0,
+                DeltaWrite::Append | DeltaWrite::Create => 0,
                 DeltaWrite::Overwrite | DeltaWrite::Replace => super::history::row_count(&table),
             };
             let mut properties = super::history::commit_properties(by, removed);
-            if mode != DeltaWrite::Append {
+            if !matches!(mode, DeltaWrite::Append) {
                 properties = properties.with_max_retries(0);
             }
+            let rows = scan_of((input.plan)().await?)?;
+            let session = write_session(&input.runtime);
             let write = table
-                .write(batches.clone())
+                .write(Vec::new())
+                .with_input_plan(rows)
+                .with_session_state(Arc::new(session))
                 .with_commit_properties(properties);
             let write = match mode {
                 DeltaWrite::Append => write.with_save_mode(SaveMode::Append),
@@ -367,6 +364,15 @@ impl DataStore {
                 DeltaWrite::Replace => write
                     .with_save_mode(SaveMode::Overwrite)
                     .with_schema_mode(SchemaMode::Overwrite),
+                DeltaWrite::Create => write
+                    .with_save_mode(SaveMode::ErrorIfExists)
+                    .with_partition_columns(layout.partition_by.clone())
+                    .with_configuration(
+                        layout
+                            .properties(&input.schema)
+                            .into_iter()
+                            .map(|(k, v)| (k.as_ref().to_string(), v)),
+                    ),
             };
             match write.await {
                 Ok(t) => return Ok(t.version().unwrap_or(0)),
@@ -409,8 +415,27 @@ impl DataStore {
                 location: url.to_string(),
                 source: e,
             })?;
+        // a local filesystem keeps the directories the files were in
+        if url.scheme() == "file"
+            && let Ok(dir) = url.to_file_path()
+        {
+            remove_empty_dirs(&dir);
+        }
         Ok(())
     }
+}
+
+/// Removes `dir` and the directories under it that hold no file (a file written there
+/// meanwhile keeps its directories).
+fn remove_empty_dirs(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_empty_dirs(&entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn has_extension(location: &str) -> bool {
@@ -418,6 +443,89 @@ fn has_extension(location: &str) -> bool {
         .rsplit('/')
         .next()
         .is_some_and(|last| last.contains('.'))
+}
+
+/// How a managed product's new Delta table is laid out and kept: what the product's storage
+/// policy and its columns' classification say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableLayout {
+    /// The columns the table is partitioned by.
+    pub partition_by: Vec<String>,
+    /// Columns (classified as PII) that get no min/max statistics in the Delta log
+    /// (`delta.dataSkippingStatsColumns` lists the others), so the log holds no PII value.
+    pub private: Vec<String>,
+    /// Days VACUUM keeps the files older versions need (`delta.deletedFileRetentionDuration`).
+    pub retention_days: Option<i64>,
+    /// The size files are written and compacted to, in bytes (`delta.targetFileSize`).
+    pub target_file_size: Option<i64>,
+}
+
+impl TableLayout {
+    /// Fails unless every partition column is a column of `schema` of a simple type.
+    fn check(&self, schema: &SchemaRef) -> Result<()> {
+        for column in &self.partition_by {
+            let Ok(field) = schema.field_with_name(column) else {
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                return Err(Error::invalid(format!(
+                    "the table is to be partitioned by column '{column}', which it does not have; \
+                     its columns are {}",
+                    names.join(", ")
+                )));
+            };
+            if field.data_type().is_nested() {
+                return Err(Error::invalid(format!(
+                    "column '{column}' is {}: a Delta table is partitioned by columns of a \
+                     simple type (text, numbers, dates); choose another",
+                    field.data_type()
+                )));
+            }
+        }
+        if !self.partition_by.is_empty() && self.partition_by.len() == schema.fields().len() {
+            return Err(Error::invalid(
+                "every column of the table would be a partition column: a Delta table needs a \
+                 column that is not one; partition by fewer",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The table properties it sets.
+    pub(super) fn properties(&self, schema: &SchemaRef) -> Vec<(TableProperty, Option<String>)> {
+        let mut properties = Vec::new();
+        if !self.private.is_empty() {
+            let public: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| !self.private.contains(n))
+                .collect();
+            properties.push(if public.is_empty() {
+                (TableProperty::DataSkippingNumIndexedCols, Some("0".into()))
+            } else {
+                (
+                    TableProperty::DataSkippingStatsColumns,
+                    Some(public.join(",")),
+                )
+            });
+        }
+        properties.extend(self.policy_properties());
+        properties
+    }
+
+    /// The table properties of its storage policy alone (what maintenance keeps in step).
+    pub(super) fn policy_properties(&self) -> Vec<(TableProperty, Option<String>)> {
+        let mut properties = Vec::new();
+        if let Some(days) = self.retention_days {
+            properties.push((
+                TableProperty::DeletedFileRetentionDuration,
+                Some(format!("interval {days} days")),
+            ));
+        }
+        if let Some(bytes) = self.target_file_size {
+            properties.push((TableProperty::TargetFileSize, Some(bytes.to_string())));
+        }
+        properties
+    }
 }
 
 /// How [`DataStore::write_delta`] treats the data already in the table.
@@ -429,4 +537,6 @@ pub enum DeltaWrite {
     Overwrite,
     /// Replace the rows and the columns (`CREATE OR REPLACE TABLE`).
     Replace,
+    /// Create the table with the rows; fails when one is there.
+    Create,
 }

@@ -10,7 +10,7 @@ use std::num::NonZeroU64;
 use deltalake::operations::optimize::OptimizeType;
 use deltalake::table::config::TablePropertiesExt;
 
-use super::data::{DataStore, missing_or};
+use super::data::{DataStore, TableLayout, missing_or};
 use super::system_table::{delta_err, is_commit_race};
 use crate::error::{Error, Result};
 
@@ -123,15 +123,7 @@ impl DataStore {
         if let Some(size) = target_size {
             optimize = optimize.with_target_size(size);
         }
-        let (table, metrics) = optimize.await.map_err(|e| {
-            if is_commit_race(&e) {
-                Error::Conflict {
-                    what: what.to_string(),
-                }
-            } else {
-                delta_err(&dir, e)
-            }
-        })?;
+        let (table, metrics) = optimize.await.map_err(|e| conflict_or(&dir, what, e))?;
         let bytes = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(OptimizeReport {
             files_removed: metrics.num_files_removed,
@@ -182,6 +174,59 @@ impl DataStore {
             files: metrics.files_deleted,
             retain_hours,
         })
+    }
+}
+
+impl DataStore {
+    /// Brings the table properties of the Delta table at `location` (`what` names it in
+    /// errors) in step with the storage policy of `layout` — retention and target file size —
+    /// in one commit recording principal `by`, when they differ. Returns true when it committed.
+    pub async fn keep_policy(
+        &self,
+        location: &str,
+        what: &str,
+        layout: &TableLayout,
+        by: &str,
+    ) -> Result<bool> {
+        let (dir, _, mut table) = self.delta_handle(location)?;
+        table.load().await.map_err(|e| missing_or(&dir, e))?;
+        let config = table
+            .snapshot()
+            .map_err(|e| delta_err(&dir, e))?
+            .table_config();
+        let retention_differs = layout.retention_days.is_some_and(|days| {
+            config.deleted_file_retention_duration().as_secs() != days.unsigned_abs() * 86_400
+        });
+        let size_differs = layout
+            .target_file_size
+            .is_some_and(|bytes| config.target_file_size().get() != bytes.unsigned_abs());
+        if !retention_differs && !size_differs {
+            return Ok(false);
+        }
+        let properties: std::collections::HashMap<String, String> = layout
+            .policy_properties()
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.as_ref().to_string(), v?)))
+            .collect();
+        table
+            .set_tbl_properties()
+            .with_properties(properties)
+            .with_raise_if_not_exists(false)
+            .with_commit_properties(super::history::commit_properties(by, 0))
+            .await
+            .map_err(|e| conflict_or(&dir, what, e))?;
+        Ok(true)
+    }
+}
+
+/// A commit that lost a race as [`Error::Conflict`] on `what`; any other failure as it is.
+fn conflict_or(dir: &url::Url, what: &str, e: deltalake::DeltaTableError) -> Error {
+    if is_commit_race(&e) {
+        Error::Conflict {
+            what: what.to_string(),
+        }
+    } else {
+        delta_err(dir, e)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Storage: the only module that knows Delta and object storage.
 //!
 //! A warehouse is a root URL. Its metadata lives in Delta tables under `<root>/_meta/`, its
-//! managed data products under `<root>/<domain>/<product>/`.
+//! managed data products under `<root>/<domain>/<product>-<id>/`.
 
 mod blind_append;
 mod by_key;
@@ -11,6 +11,7 @@ mod history;
 mod location;
 mod maintenance;
 mod mask_key;
+mod plan_input;
 mod resilient_store;
 mod retry;
 mod s3;
@@ -22,12 +23,13 @@ mod time_travel;
 mod warehouse;
 
 pub use by_key::KnownRows;
-pub use data::{DataStore, DeltaWrite, ProductData};
+pub use data::{DataStore, DeltaWrite, ProductData, TableLayout};
 pub use delta_types::delta_type;
 pub use history::HistoryEntry;
 pub use location::{WarehouseLocation, url_within};
 pub use maintenance::{OptimizeReport, VacuumOptions, VacuumReport};
 pub use mask_key::MaskKey;
+pub use plan_input::WriteInput;
 pub use resilient_store::{ResilientStore, attribute_storage_failures, storage_failures};
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;

@@ -137,6 +137,9 @@ impl SystemTableKind {
                 ts("created_at"),
                 ts("updated_at"),
                 utf8("updated_by", false),
+                // added with storage policies
+                Field::new("retention_days", DataType::Int64, true),
+                Field::new("target_file_size", DataType::Int64, true),
             ],
             SystemTableKind::Products => vec![
                 utf8("domain", false),
@@ -173,6 +176,14 @@ impl SystemTableKind {
                 // added with contract row filters
                 utf8("row_filter", true),
                 Field::new("row_filter_applies_to_owners", DataType::Boolean, true),
+                // added with storage policies
+                Field::new(
+                    "partition_by",
+                    DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+                    true,
+                ),
+                Field::new("retention_days", DataType::Int64, true),
+                Field::new("target_file_size", DataType::Int64, true),
             ],
             SystemTableKind::Contracts => vec![
                 utf8("product", false),

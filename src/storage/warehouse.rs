@@ -154,9 +154,20 @@ impl Warehouse {
         &self.mask_key
     }
 
-    /// The location of a managed product's Delta table, `<root>/<domain>/<name>/`.
-    pub fn managed_location(&self, domain: &str, name: &str) -> Result<Url> {
-        self.location.join(&format!("{domain}/{name}/"))
+    /// The directory of a domain's managed products, `<root>/<domain>/`.
+    pub fn domain_location(&self, domain: &str) -> Result<Url> {
+        self.location.join(&format!("{domain}/"))
+    }
+
+    /// A new location for the Delta table of a managed product being created,
+    /// `<root>/<domain>/<name>-<id>/`, with an id of its own: two creations of one name never
+    /// write into one table (the catalog's commit decides which one becomes the product), and
+    /// the files of a creation interrupted before the catalog took it lie where no later
+    /// creation looks.
+    pub fn new_product_location(&self, domain: &str, name: &str) -> Result<Url> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.location
+            .join(&format!("{domain}/{name}-{}/", &id[..12]))
     }
 }
 

@@ -77,6 +77,8 @@ fn domain() -> ChangeSummary {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            retention_days: None,
+            target_file_size: None,
         })],
         ..Default::default()
     }

@@ -859,3 +859,38 @@ pub(super) fn id_batches(rows: i64) -> Vec<RecordBatch> {
         })
         .collect()
 }
+
+/// A bulk ingest streams its rows into a new product's table as they arrive: the product is
+/// made with every row, in a table of its own under its domain's directory.
+#[tokio::test]
+async fn an_ingest_streams_its_rows_into_a_new_product() {
+    use arrow_flight::sql::TableExistsOption;
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
+    s.sql("CREATE DOMAIN shop OWNER 'x'").await.unwrap();
+    let (url, _stop) = server_over(Arc::clone(s.catalog()), dir.path()).await;
+    let taken = ingest(
+        &url,
+        ("alice", "wonderland"),
+        ("shop", "feed"),
+        TableExistsOption::Fail,
+        id_batches(250_000),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken, 250_000);
+    let again = super::session(wh.to_str().unwrap()).await;
+    assert_eq!(
+        super::scalar(&again, "SELECT count(*) || ' ' || sum(id) FROM shop.feed").await,
+        format!("250000 {}", (0..250_000i64).sum::<i64>())
+    );
+    let tables: Vec<String> = std::fs::read_dir(wh.join("shop"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        tables.len() == 1 && tables[0].starts_with("feed-"),
+        "{tables:?}"
+    );
+}

@@ -51,7 +51,9 @@ async fn optimize_compacts_and_vacuum_deletes_only_what_no_kept_version_needs() 
             .await
             .unwrap();
     }
-    let data = wh.join("shop/t");
+    let location = scalar(&s, "SELECT location FROM meta.products WHERE name = 't'").await;
+    let data = url::Url::parse(&location).unwrap().to_file_path().unwrap();
+    assert!(data.starts_with(wh.join("shop")), "{location}");
     assert_eq!(parquet_files(&data), 10);
 
     let optimize = "OPTIMIZE shop.t";
@@ -437,5 +439,236 @@ async fn lakemeta_maintain_reports_each_table_as_it_goes() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every directory name under `dir` (recursively), the Delta log left out.
+fn directories(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() && !p.ends_with("_delta_log") {
+            found.push(p.file_name().unwrap().to_string_lossy().into_owned());
+            found.extend(directories(&p));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The directory of product `name`'s table.
+async fn table_dir(s: &Session, name: &str) -> std::path::PathBuf {
+    let location = scalar(
+        s,
+        &format!("SELECT location FROM meta.products WHERE name = '{name}'"),
+    )
+    .await;
+    url::Url::parse(&location).unwrap().to_file_path().unwrap()
+}
+
+/// The partition columns of the one product, as `meta.products` lists them.
+async fn partitioned_by(s: &Session) -> String {
+    scalar(
+        s,
+        "SELECT array_to_string(partition_by, ',') FROM meta.products",
+    )
+    .await
+}
+
+/// `CREATE TABLE … PARTITIONED BY (…) AS`: a Delta table partitioned by the named columns,
+/// which `meta.products` records and later writes keep; a column the query does not make, or a
+/// replacement that would change the partitioning, is refused and changes nothing.
+#[tokio::test]
+async fn create_table_partitioned_by_lays_out_the_table_by_its_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
+    s.sql(
+        "CREATE DOMAIN shop OWNER 'x'; \
+         CREATE TABLE shop.sales PARTITIONED BY (Region) AS \
+         SELECT * FROM (VALUES (1, 'eu', 2.5), (2, 'us', 4.0), (3, 'eu', 1.0)) t(id, region, amount); \
+         INSERT INTO shop.sales VALUES (4, 'apac', 9.0)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(partitioned_by(&s).await, "region");
+    let table = table_dir(&s, "sales").await;
+    assert_eq!(
+        directories(&table),
+        ["region=apac", "region=eu", "region=us"]
+    );
+    assert_eq!(
+        scalar(&s, "SELECT sum(amount) FROM shop.sales WHERE region = 'eu'").await,
+        "3.5"
+    );
+
+    let unknown = s
+        .sql("CREATE TABLE shop.other PARTITIONED BY (day) AS SELECT 1 AS id, 'x' AS name")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("'day'") && unknown.contains("id, name"),
+        "{unknown}"
+    );
+    let changed = s
+        .sql("CREATE OR REPLACE TABLE shop.sales PARTITIONED BY (id) AS SELECT 1 AS id, 'eu' AS region")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        changed.contains("partitioned by region") && changed.contains("DROP DATA PRODUCT"),
+        "{changed}"
+    );
+    assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "1");
+    assert_eq!(scalar(&s, "SELECT count(*) FROM shop.sales").await, "4");
+    // a replacement keeps the partitioning it does not name
+    s.sql("CREATE OR REPLACE TABLE shop.sales AS SELECT 5 AS id, 'eu' AS region, 1.0 AS amount")
+        .await
+        .unwrap();
+    assert_eq!(partitioned_by(&s).await, "region");
+}
+
+const POLICY_DOMAIN: &str = "apiVersion: lakemeta/v1
+kind: Domain
+name: shop
+owner: shop-team
+storage:
+  retentionDays: 2
+  targetFileSize: 64MiB
+";
+
+/// A contract of `name` in domain shop, partitioned by `region`, with `extra` custom properties.
+fn policy_contract(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: v3.1.0
+kind: DataContract
+id: shop-{name}
+version: 1.0.0
+status: active
+domain: shop
+dataProduct: {name}
+team:
+  name: shop-team
+schema:
+  - name: {name}
+    logicalType: object
+    properties:
+      - name: id
+        physicalType: bigint
+        required: true
+      - name: region
+        physicalType: string
+        partitioned: true
+        partitionKeyPosition: 1
+customProperties:
+  - property: accessPatterns
+    value: [batch]
+{extra}"
+    )
+}
+
+/// A storage policy: the domain spec's `storage` block for its products, a contract's
+/// `retentionDays` and `targetFileSize` for its own, `partitioned` properties for the table's
+/// layout. The tables are created so; a changed policy is set on the table by the next
+/// maintenance, and VACUUM keeps files as long as the policy says.
+#[tokio::test]
+async fn storage_policies_of_domains_and_contracts_lay_out_and_keep_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(specs.join("shop.yaml"), POLICY_DOMAIN).unwrap();
+    std::fs::write(specs.join("plain.yaml"), policy_contract("plain", "")).unwrap();
+    std::fs::write(
+        specs.join("kept.yaml"),
+        policy_contract(
+            "kept",
+            "  - property: retentionDays\n    value: 10\n  - property: targetFileSize\n    value: 2MiB\n",
+        ),
+    )
+    .unwrap();
+    let s = super::session_as(wh.to_str().unwrap(), "admin").await;
+    let apply = |s: &Session| {
+        let specs = lakemeta::contracts::load_path(&specs).unwrap();
+        let (catalog, state, principal) =
+            (Arc::clone(s.catalog()), s.state(), s.principal().clone());
+        async move {
+            lakemeta::contracts::apply_specs(&catalog, &specs, &state, &principal)
+                .await
+                .unwrap()
+        }
+    };
+    apply(&s).await;
+    assert_eq!(
+        scalar(
+            &s,
+            "SELECT retention_days || ' ' || target_file_size FROM meta.domains"
+        )
+        .await,
+        "2 67108864"
+    );
+    assert_eq!(
+        scalar(
+            &s,
+            "SELECT array_to_string(partition_by, ',') || ' ' || retention_days || ' ' || \
+             target_file_size FROM meta.products WHERE name = 'kept'"
+        )
+        .await,
+        "region 10 2097152"
+    );
+    // the tables were created with the policy: their own, else their domain's
+    for (name, retention, size) in [
+        ("plain", "interval 2 days", "67108864"),
+        ("kept", "interval 10 days", "2097152"),
+    ] {
+        let log = std::fs::read_to_string(
+            table_dir(&s, name)
+                .await
+                .join("_delta_log/00000000000000000000.json"),
+        )
+        .unwrap();
+        assert!(
+            log.contains(&format!(
+                "\"delta.deletedFileRetentionDuration\":\"{retention}\""
+            )) && log.contains(&format!("\"delta.targetFileSize\":\"{size}\""))
+                && log.contains("\"partitionColumns\":[\"region\"]"),
+            "{name}: {log}"
+        );
+    }
+    assert_eq!(field(&s, "VACUUM shop.plain", "retain_hours").await, "48");
+    assert_eq!(field(&s, "VACUUM shop.kept", "retain_hours").await, "240");
+    // the domain keeps files longer now: the next maintenance sets it on the table
+    std::fs::write(
+        specs.join("shop.yaml"),
+        POLICY_DOMAIN.replace("retentionDays: 2", "retentionDays: 5"),
+    )
+    .unwrap();
+    apply(&s).await;
+    assert_eq!(field(&s, "VACUUM shop.plain", "retain_hours").await, "120");
+    assert_eq!(field(&s, "VACUUM shop.kept", "retain_hours").await, "240");
+    let history = s
+        .sql("SHOW HISTORY shop.plain")
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let history = arrow::util::pretty::pretty_format_batches(&history.batches)
+        .unwrap()
+        .to_string();
+    assert!(history.contains("SET TBLPROPERTIES"), "{history}");
+
+    // a policy a table cannot keep is refused at its place, and nothing is applied
+    std::fs::write(
+        specs.join("shop.yaml"),
+        POLICY_DOMAIN.replace("targetFileSize: 64MiB", "targetFileSize: 10KiB"),
+    )
+    .unwrap();
+    let e = lakemeta::contracts::load_path(&specs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("storage.targetFileSize") && e.contains("at least 1MiB"),
+        "{e}"
     );
 }

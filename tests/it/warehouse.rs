@@ -106,36 +106,83 @@ async fn another_process_write_is_visible_to_the_next_query() {
     );
 }
 
-/// A creation interrupted after writing its rows and before the catalog took them (a kill, a
-/// lost connection) leaves a Delta table no one can read at the product's place; creating the
-/// product again starts from nothing instead of adding to those rows.
+/// The table directories of domain `domain`'s products named `name` (`<name>-<id>`).
+fn tables_of(root: &std::path::Path, domain: &str, name: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(domain)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.strip_prefix(name)
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|id| id.len() == 12)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Two processes create one product at once: each writes its rows into a table of its own, the
+/// catalog's commit takes one of them, and the other statement fails naming the product and
+/// leaves nothing behind — no rows added to the winner's, no table of its own.
 #[tokio::test]
-async fn a_product_created_again_after_an_interrupted_creation_has_only_its_rows() {
-    use std::sync::Arc;
+async fn two_concurrent_creations_of_one_product_one_wins_the_other_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let a = super::session(root).await;
+    a.sql("CREATE DOMAIN shop OWNER 'x'").await.unwrap();
+    let b = super::session(root).await;
+    let create = |who: i64| {
+        format!(
+            "CREATE TABLE shop.big AS SELECT {who} AS who, value AS id \
+             FROM generate_series(1, 200000)"
+        )
+    };
+    let (first, second) = (create(1), create(2));
+    let (ra, rb) = tokio::join!(a.sql(&first), b.sql(&second));
+    let (won, lost) = match (ra, rb) {
+        (Ok(_), Err(e)) => (1, e),
+        (Err(e), Ok(_)) => (2, e),
+        (ra, rb) => panic!("one creation must win: {:?} / {:?}", ra.err(), rb.err()),
+    };
+    let message = lost.to_string();
+    assert!(
+        matches!(lost, lakemeta::Error::AlreadyExists { .. }) && message.contains("shop.big"),
+        "{message}"
+    );
+    let c = super::session(root).await;
+    assert_eq!(
+        super::scalar(
+            &c,
+            "SELECT count(*) || ' ' || min(who) || ' ' || max(who) FROM shop.big"
+        )
+        .await,
+        format!("200000 {won} {won}")
+    );
+    assert_eq!(tables_of(dir.path(), "shop", "big").len(), 1);
+}
 
-    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
-    use lakemeta::storage::DeltaWrite;
-
+/// A creation whose query fails part-way, after some of its rows were written, leaves no table
+/// and no product; creating the product again holds only the new rows.
+#[tokio::test]
+async fn a_creation_that_fails_part_way_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let s = super::session(dir.path().to_str().unwrap()).await;
     s.sql("CREATE DOMAIN shop OWNER 'x'").await.unwrap();
-    let left = RecordBatch::try_from_iter([(
-        "id",
-        Arc::new(Int64Array::from(vec![7, 8, 9, 10, 11])) as ArrayRef,
-    )])
-    .unwrap();
-    let place = s.warehouse().managed_location("shop", "big").unwrap();
-    s.warehouse()
-        .data()
-        .write_delta(
-            &place,
-            &left.schema(),
-            vec![left],
-            DeltaWrite::Append,
-            "someone",
+    let e = s
+        .sql(
+            "CREATE TABLE shop.big AS SELECT CAST(CASE WHEN value < 150000 THEN '1' ELSE 'x' \
+             END AS INT) AS v FROM generate_series(1, 200000)",
         )
         .await
-        .unwrap();
+        .unwrap_err();
+    assert!(e.to_string().contains("'x'"), "{e}");
+    assert!(tables_of(dir.path(), "shop", "big").is_empty());
+    assert_eq!(
+        super::scalar(&s, "SELECT count(*) FROM meta.products").await,
+        "0"
+    );
     s.sql("CREATE TABLE shop.big AS SELECT value AS id FROM generate_series(1, 3)")
         .await
         .unwrap();
@@ -143,6 +190,7 @@ async fn a_product_created_again_after_an_interrupted_creation_has_only_its_rows
         super::scalar(&s, "SELECT count(*) FROM shop.big").await,
         "3"
     );
+    assert_eq!(tables_of(dir.path(), "shop", "big").len(), 1);
 }
 
 /// `SHOW HISTORY`: a product's commits newest first, each with who made it and the rows it
