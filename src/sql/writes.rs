@@ -2,9 +2,7 @@
 //! ingest. Each checks first that its principal may write the product (its domain's owner team
 //! or an admin), records the lineage it makes, and reads its source through the access gate.
 
-use std::sync::Arc;
-
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
@@ -63,8 +61,9 @@ impl Session {
         }
     }
 
-    /// `CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [PARTITIONED BY (…)] AS input`
-    /// (`exists`: if not exists, or replace).
+    /// `CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [PARTITIONED BY (partition_by)] AS
+    /// input`: the rows stream into a new table of the product's own (or replace a managed
+    /// product's), which becomes the product when the catalog commits it.
     pub(crate) async fn create_table_as(
         &self,
         name: ProductName,
