@@ -269,8 +269,73 @@ impl Session {
             progress(&row);
             rows.push(row);
         }
+        if matches!(target, CheckTarget::All) && admin {
+            self.remove_abandoned_tables(&mut rows, progress).await;
+        }
         let batch = maintain_batch(&rows)?;
         Ok(Output::rows(batch.schema(), vec![batch]))
+    }
+
+    /// Deletes the tables that creations cut off before the catalog took them left in the
+    /// domains' directories, once untouched for longer than the domain's retention (a week by
+    /// default): a row each, `files_deleted` its files.
+    async fn remove_abandoned_tables(
+        &self,
+        rows: &mut Vec<MaintainedTable>,
+        progress: &(dyn Fn(&MaintainedTable) + Sync),
+    ) {
+        // the catalog as it is now: a table another process has just made its product's stays
+        let state = match self.catalog().refresh().await {
+            Ok(_) => self.catalog().state(),
+            Err(e) => {
+                tracing::warn!(error = %e, "abandoned tables not looked for");
+                return;
+            }
+        };
+        let data = self.warehouse().data();
+        for domain in state.domains.values() {
+            let started = std::time::Instant::now();
+            let kept: Vec<url::Url> = state
+                .products_in(&domain.name)
+                .filter_map(|p| data.resolve(&p.location).ok())
+                .collect();
+            let days = domain.retention_days.unwrap_or(7).unsigned_abs();
+            let age = std::time::Duration::from_secs(days * 86_400);
+            let found = match self.warehouse().domain_location(&domain.name) {
+                Ok(dir) => data.abandoned_tables(&dir, &kept, age).await,
+                Err(e) => Err(e),
+            };
+            let mut report = |table: String, files: Vec<String>, error: Option<String>| {
+                let row = MaintainedTable {
+                    table,
+                    vacuumed: VacuumReport {
+                        files,
+                        retain_hours: days * 24,
+                    },
+                    error,
+                    seconds: started.elapsed().as_secs_f64(),
+                    ..Default::default()
+                };
+                progress(&row);
+                rows.push(row);
+            };
+            match found {
+                Err(e) => report(
+                    format!("{}: tables of no product", domain.name),
+                    Vec::new(),
+                    Some(e.to_string()),
+                ),
+                Ok(tables) => {
+                    for (table, files) in tables {
+                        let shown = format!("{table} (the table of no product)");
+                        match data.delete_tree(&table).await {
+                            Ok(()) => report(shown, files, None),
+                            Err(e) => report(shown, Vec::new(), Some(e.to_string())),
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

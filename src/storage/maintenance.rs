@@ -219,6 +219,68 @@ impl DataStore {
     }
 }
 
+impl DataStore {
+    /// The table directories in `dir` (a domain's directory) that are no product's table —
+    /// `kept` lists the tables of its products — and whose newest file is older than `age`:
+    /// what creations cut off before the catalog took their table left behind. Each with its
+    /// files. Only directories named as lakemeta names a new product's table
+    /// (`<name>-<12 hex digits>`) are considered.
+    pub async fn abandoned_tables(
+        &self,
+        dir: &url::Url,
+        kept: &[url::Url],
+        age: std::time::Duration,
+    ) -> Result<Vec<(url::Url, Vec<String>)>> {
+        use futures::TryStreamExt;
+        let (_, store) = self.store_for(dir)?;
+        let failed = |e: object_store::Error| Error::ObjectStore {
+            location: dir.to_string(),
+            source: e,
+        };
+        let prefix = object_store::path::Path::from_url_path(dir.path())
+            .map_err(|e| Error::invalid(format!("{dir}: {e}")))?;
+        let listing = store
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(failed)?;
+        let same = |a: &url::Url, b: &url::Url| {
+            a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/')
+        };
+        let now = chrono::Utc::now();
+        let mut abandoned = Vec::new();
+        for sub in listing.common_prefixes {
+            let Some(name) = sub.filename() else { continue };
+            if !is_table_dir(name) {
+                continue;
+            }
+            let url = dir
+                .join(&format!("{name}/"))
+                .map_err(|e| Error::invalid(format!("{dir}{name}: {e}")))?;
+            if kept.iter().any(|k| same(k, &url)) {
+                continue;
+            }
+            let files: Vec<object_store::ObjectMeta> =
+                store.list(Some(&sub)).try_collect().await.map_err(failed)?;
+            let Some(newest) = files.iter().map(|f| f.last_modified).max() else {
+                continue;
+            };
+            let idle = (now - newest).to_std().unwrap_or_default();
+            if idle > age {
+                let names = files.into_iter().map(|f| f.location.to_string()).collect();
+                abandoned.push((url, names));
+            }
+        }
+        Ok(abandoned)
+    }
+}
+
+/// True for a directory name lakemeta gives a new product's table: `<name>-<12 hex digits>`.
+fn is_table_dir(name: &str) -> bool {
+    name.rsplit_once('-').is_some_and(|(product, id)| {
+        !product.is_empty() && id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// A commit that lost a race as [`Error::Conflict`] on `what`; any other failure as it is.
 fn conflict_or(dir: &url::Url, what: &str, e: deltalake::DeltaTableError) -> Error {
     if is_commit_race(&e) {

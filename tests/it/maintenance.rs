@@ -672,3 +672,57 @@ async fn storage_policies_of_domains_and_contracts_lay_out_and_keep_tables() {
         "{e}"
     );
 }
+
+/// Copies the files under `from` to `to`, each last modified `age` ago.
+fn copy_aged(from: &Path, to: &Path, age: std::time::Duration) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let p = entry.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_aged(&p, &target, age);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() - age)
+                .unwrap();
+        }
+    }
+}
+
+/// `MAINTAIN` of everything deletes the tables that creations cut off before the catalog took
+/// them left in a domain's directory, once untouched for longer than the retention; a product's
+/// table, a recent one (a creation may still be writing it) and what lakemeta did not name are
+/// kept.
+#[tokio::test]
+async fn maintain_deletes_tables_of_no_product_once_older_than_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
+    s.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 1 AS id")
+        .await
+        .unwrap();
+    let table = table_dir(&s, "t").await;
+    let day = std::time::Duration::from_secs(86_400);
+    let shop = wh.join("shop");
+    copy_aged(&table, &shop.join("ghost-0123456789ab"), day * 8);
+    copy_aged(&table, &shop.join("fresh-0123456789ab"), day);
+    copy_aged(&table, &shop.join("notes"), day * 30);
+    let out = s.sql("MAINTAIN").await.unwrap().pop().unwrap();
+    let shown = arrow::util::pretty::pretty_format_batches(&out.batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        shown.contains("ghost-0123456789ab/ (the table of no product)"),
+        "{shown}"
+    );
+    assert!(!shop.join("ghost-0123456789ab").exists());
+    for kept in ["fresh-0123456789ab", "notes"] {
+        assert!(shop.join(kept).exists(), "{kept} was deleted");
+    }
+    assert!(table.exists());
+    assert_eq!(scalar(&s, "SELECT count(*) FROM shop.t").await, "1");
+}
