@@ -472,6 +472,13 @@ impl TableLayout {
                     names.join(", ")
                 )));
             };
+            if self.private.contains(column) {
+                return Err(Error::invalid(format!(
+                    "column '{column}' is classified as personal data: a partition column's \
+                     values are written into the table's file paths and its Delta log, which \
+                     must hold none; partition by another column"
+                )));
+            }
             if field.data_type().is_nested() {
                 return Err(Error::invalid(format!(
                     "column '{column}' is {}: a Delta table is partitioned by columns of a \
@@ -539,4 +546,45 @@ pub enum DeltaWrite {
     Replace,
     /// Create the table with the rows; fails when one is there.
     Create,
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("email", DataType::Utf8, true),
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                true,
+            ),
+        ]))
+    }
+
+    fn refusal(partition_by: &[&str]) -> String {
+        let layout = TableLayout {
+            partition_by: partition_by.iter().map(|c| c.to_string()).collect(),
+            private: vec!["email".into()],
+            ..TableLayout::default()
+        };
+        layout.check(&schema()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_table_is_partitioned_by_its_own_simple_public_columns() {
+        let fine = TableLayout {
+            partition_by: vec!["id".into()],
+            private: vec!["email".into()],
+            ..TableLayout::default()
+        };
+        assert!(fine.check(&schema()).is_ok());
+        assert!(refusal(&["day"]).contains("'day', which it does not have"));
+        assert!(refusal(&["email"]).contains("personal data"));
+        assert!(refusal(&["tags"]).contains("simple type"));
+    }
 }
