@@ -163,6 +163,12 @@ fn generated_contract(p: &DataProduct) -> Result<String> {
     if !p.access_patterns.is_empty() {
         custom.push(json!({"property": "accessPatterns", "value": p.access_patterns}));
     }
+    if let Some(days) = p.retention_days {
+        custom.push(json!({"property": "retentionDays", "value": days}));
+    }
+    if let Some(bytes) = p.target_file_size {
+        custom.push(json!({"property": "targetFileSize", "value": bytes}));
+    }
     if let Some(f) = &p.row_filter {
         custom.push(json!({"property": "rowFilter", "value": f}));
         if let Some(owners) = p.row_filter_applies_to_owners {
@@ -206,6 +212,15 @@ fn property(p: &DataProduct, c: &Column) -> Value {
     }
     if c.primary_key {
         m.insert("primaryKey".into(), json!(true));
+    }
+    if let Some(at) = p
+        .partition_by
+        .iter()
+        .flatten()
+        .position(|column| *column == c.name)
+    {
+        m.insert("partitioned".into(), json!(true));
+        m.insert("partitionKeyPosition".into(), json!(at + 1));
     }
     if !c.description.is_empty() {
         m.insert("description".into(), json!(c.description));

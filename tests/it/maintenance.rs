@@ -501,6 +501,16 @@ async fn create_table_partitioned_by_lays_out_the_table_by_its_columns() {
         scalar(&s, "SELECT sum(amount) FROM shop.sales WHERE region = 'eu'").await,
         "3.5"
     );
+    // the contract lakemeta writes for it says so, as ODCS does
+    let state = s.catalog().state();
+    let product = &state.products[&lakemeta::model::ProductName::new("shop", "sales")];
+    let contract = lakemeta::contracts::export_contract(product).unwrap();
+    let region = &contract[contract.find("name: region").unwrap()..];
+    let region = &region[..region.find("- name:").unwrap_or(region.len())];
+    assert!(
+        region.contains("partitioned: true") && region.contains("partitionKeyPosition: 1"),
+        "{contract}"
+    );
 
     let unknown = s
         .sql("CREATE TABLE shop.other PARTITIONED BY (day) AS SELECT 1 AS id, 'x' AS name")
