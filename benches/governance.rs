@@ -116,16 +116,8 @@ fn domain_owner(d: usize) -> String {
 fn domains() -> Vec<Domain> {
     (0..DOMAINS)
         .map(|d| Domain {
-            name: domain_name(d),
-            owner_team: domain_owner(d),
             description: format!("Generated domain {d}"),
-            upstream: vec![],
-            downstream: vec![],
-            created_at: 0,
-            updated_at: 0,
-            updated_by: String::new(),
-            retention_days: None,
-            target_file_size: None,
+            ..Domain::new(domain_name(d), domain_owner(d))
         })
         .collect()
 }

@@ -238,20 +238,7 @@ async fn build(root: &str) {
     let who = Principal::new("bench");
     let mut rng = StdRng::seed_from_u64(7);
     let domains = (0..DOMAINS)
-        .map(|d| {
-            DomainChange::Create(Domain {
-                name: domain_of(d),
-                owner_team: format!("team_{d}"),
-                description: String::new(),
-                upstream: vec![],
-                downstream: vec![],
-                created_at: 0,
-                updated_at: 0,
-                updated_by: String::new(),
-                retention_days: None,
-                target_file_size: None,
-            })
-        })
+        .map(|d| DomainChange::Create(Domain::new(domain_of(d), format!("team_{d}"))))
         .collect();
     let products: Vec<DataProduct> = (0..PRODUCTS).map(|i| product(i, &mut rng)).collect();
     let t = Instant::now();

@@ -12,6 +12,7 @@ mod openlineage;
 mod operations;
 mod product_tables;
 mod providers;
+mod rebase;
 mod search;
 mod snapshot;
 

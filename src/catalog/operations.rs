@@ -372,6 +372,9 @@ fn product_diff(a: &DataProduct, b: &DataProduct) -> Vec<String> {
     if a.access_patterns != b.access_patterns {
         d.push("access patterns".into());
     }
+    if d.is_empty() && a.same_definition(b) {
+        d.push("table measured".into());
+    }
     if d.is_empty() {
         d.push("metadata".into());
     }
@@ -429,7 +432,32 @@ impl Catalog {
     /// done by an interrupt. Each row is checked against the version the operation read; a row
     /// changed by another writer in the meantime ends in [`Error::Conflict`] before anything is
     /// written to that table.
+    ///
+    /// A commit of products alone whose rows another writer changed only by recording what
+    /// maintenance measured of their tables is made again on the rows as they are now.
     pub async fn commit(&self, changes: &ChangeSummary, principal: &Principal) -> Result<()> {
+        const ATTEMPTS: usize = 5;
+        let mut changes = std::borrow::Cow::Borrowed(changes);
+        let mut attempt = 1;
+        loop {
+            match self.commit_once(&changes, principal).await {
+                Err(Error::Conflict { what }) if attempt < ATTEMPTS => {
+                    // the failed commit read the catalog again
+                    let state = self.state();
+                    let Some(rebased) = super::rebase::rebase_on_measurements(&state, &changes)
+                    else {
+                        return Err(Error::Conflict { what });
+                    };
+                    changes = std::borrow::Cow::Owned(rebased);
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt of [`Catalog::commit`].
+    async fn commit_once(&self, changes: &ChangeSummary, principal: &Principal) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -652,11 +680,20 @@ fn stamp_product(
     now: i64,
     who: &str,
 ) -> DataProduct {
-    DataProduct {
-        created_at: before.map_or(now, |b| b.created_at),
-        updated_at: now,
-        updated_by: who.to_string(),
-        ..p.clone()
+    match before {
+        // what lakemeta measured of its table changed, not the product
+        Some(b) if b.same_definition(p) => DataProduct {
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+            updated_by: b.updated_by.clone(),
+            ..p.clone()
+        },
+        _ => DataProduct {
+            created_at: before.map_or(now, |b| b.created_at),
+            updated_at: now,
+            updated_by: who.to_string(),
+            ..p.clone()
+        },
     }
 }
 

@@ -373,7 +373,7 @@ async fn plan(
             None => Some(ProductChange::Create(desired.clone())),
             Some(before) if !before.same_definition(&desired) => Some(ProductChange::Update {
                 before: DataProduct::clone(before),
-                after: desired.clone(),
+                after: desired.clone().measured_as(before),
             }),
             Some(_) => None,
         };

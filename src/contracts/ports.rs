@@ -336,7 +336,7 @@ fn set_port(
         None => ProductChange::Create(desired),
         Some(before) if !before.same_definition(&desired) => ProductChange::Update {
             before: before.clone(),
-            after: desired,
+            after: desired.measured_as(before),
         },
         Some(_) => return Ok(()),
     };

@@ -671,18 +671,7 @@ mod tests {
     }
 
     fn domain() -> Domain {
-        Domain {
-            name: "users".into(),
-            owner_team: "growth-team".into(),
-            description: String::new(),
-            upstream: vec![],
-            downstream: vec![],
-            created_at: 0,
-            updated_at: 0,
-            updated_by: String::new(),
-            retention_days: None,
-            target_file_size: None,
-        }
+        Domain::new("users", "growth-team")
     }
 
     fn product(tags: &[&str], classification: &str) -> DataProduct {

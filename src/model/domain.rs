@@ -30,6 +30,23 @@ pub struct Domain {
 }
 
 impl Domain {
+    /// A domain owned by `owner_team`, with no description, declared neighbours or storage
+    /// policy; [`crate::catalog::Catalog::commit`] stamps its times and author.
+    pub fn new(name: impl Into<String>, owner_team: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            owner_team: owner_team.into(),
+            description: String::new(),
+            upstream: vec![],
+            downstream: vec![],
+            created_at: 0,
+            updated_at: 0,
+            updated_by: String::new(),
+            retention_days: None,
+            target_file_size: None,
+        }
+    }
+
     /// True when the user-declared fields are equal (timestamps and author ignored).
     pub fn same_definition(&self, other: &Domain) -> bool {
         self.name == other.name

@@ -233,6 +233,16 @@ pub struct DataProduct {
     /// `targetFileSize`; without one, its domain's).
     #[serde(default)]
     pub target_file_size: Option<i64>,
+    /// How many data files its table had when lakemeta last measured it: when `CREATE TABLE …
+    /// AS` wrote it and after each `OPTIMIZE`, `VACUUM` and `MAINTAIN` (a managed product).
+    #[serde(default)]
+    pub file_count: Option<i64>,
+    /// The bytes of those data files.
+    #[serde(default)]
+    pub size_bytes: Option<i64>,
+    /// When it was last compacted or vacuumed (microseconds, UTC).
+    #[serde(default)]
+    pub last_maintained: Option<i64>,
 }
 
 impl DataProduct {
@@ -271,14 +281,29 @@ impl DataProduct {
         self.format.parse().unwrap_or(DataFormat::Delta)
     }
 
-    /// True when everything a user declares is equal (timestamps and author ignored).
+    /// True when everything a user declares is equal (timestamps, author and what lakemeta
+    /// measured of the table ignored).
     pub fn same_definition(&self, other: &DataProduct) -> bool {
         let strip = |p: &DataProduct| DataProduct {
             created_at: 0,
             updated_at: 0,
             updated_by: String::new(),
+            file_count: None,
+            size_bytes: None,
+            last_maintained: None,
             ..p.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// This product with what lakemeta last measured of `before`'s table (a new definition of
+    /// a product keeps them: its table is still the one measured).
+    pub fn measured_as(self, before: &DataProduct) -> DataProduct {
+        DataProduct {
+            file_count: before.file_count,
+            size_bytes: before.size_bytes,
+            last_maintained: before.last_maintained,
+            ..self
+        }
     }
 }

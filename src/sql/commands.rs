@@ -337,6 +337,7 @@ impl Session {
             ("location".into(), p.location.clone()),
             ("format".into(), p.format.clone()),
             ("data_version".into(), version),
+            ("storage".into(), storage_text(&p)),
             ("owner".into(), p.owner.clone()),
             ("description".into(), p.description.clone()),
             ("tags".into(), p.tags.join(", ")),
@@ -446,4 +447,21 @@ impl Session {
         }
         Output::properties(rows)
     }
+}
+
+/// What lakemeta last measured of a managed product's table, for `DESCRIBE PRODUCT`: `3 files,
+/// 12.4 KiB (at creation)`, `… (maintained 2027-01-31T03:00:00Z)`; `-` when never measured.
+fn storage_text(p: &DataProduct) -> String {
+    let (Some(files), Some(bytes)) = (p.file_count, p.size_bytes) else {
+        return "-".into();
+    };
+    let when = p.last_maintained.map_or_else(
+        || "at creation".to_string(),
+        |t| format!("maintained {}", crate::model::format_timestamp(t)),
+    );
+    format!(
+        "{files} file{}, {} ({when})",
+        if files == 1 { "" } else { "s" },
+        bytesize::ByteSize::b(bytes.unsigned_abs()).display().iec()
+    )
 }

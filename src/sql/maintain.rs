@@ -13,9 +13,35 @@ use arrow::datatypes::{DataType, Field, Schema};
 use super::output::Output;
 use super::session::Session;
 use super::statements::CheckTarget;
+use crate::catalog::{ChangeSummary, ProductChange};
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, ProductKind, ProductName};
-use crate::storage::{OptimizeReport, SystemTableKind, TableLayout, VacuumOptions, VacuumReport};
+use crate::storage::{
+    OptimizeReport, SystemTableKind, TableFiles, TableLayout, VacuumOptions, VacuumReport,
+};
+
+/// A maintained product's table as maintenance left it, to record in `meta.products`.
+struct Measured {
+    product: ProductName,
+    /// The product's row when its maintenance began: a product changed since (replaced,
+    /// dropped, given another table) is not recorded.
+    seen: Arc<DataProduct>,
+    live: TableFiles,
+    /// When (microseconds, UTC).
+    at: i64,
+}
+
+impl Maintained {
+    /// What maintenance left of this table, when it is a product's.
+    fn measured(&self, live: TableFiles) -> Option<Measured> {
+        Some(Measured {
+            product: self.product.clone()?,
+            seen: Arc::clone(self.row.as_ref()?),
+            live,
+            at: crate::model::now_micros(),
+        })
+    }
+}
 
 /// A table to maintain: where it is and how it is named.
 struct Maintained {
@@ -26,6 +52,8 @@ struct Maintained {
     file_size: Option<std::num::NonZeroU64>,
     /// The system table it is, if it is one.
     system: Option<SystemTableKind>,
+    /// A product's row as the catalog held it.
+    row: Option<Arc<DataProduct>>,
     /// A product's storage policy (its own, else its domain's): kept in step before it is
     /// maintained.
     policy: TableLayout,
@@ -60,6 +88,7 @@ impl Session {
                 // warehouses made before system tables had the property set compact to it too
                 file_size: Some(SystemTableKind::FILE_SIZE),
                 system: Some(kind),
+                row: None,
                 policy: TableLayout::default(),
             });
         }
@@ -79,6 +108,7 @@ impl Session {
             product: Some(name.clone()),
             file_size: None,
             system: None,
+            row: state.products.get(name).cloned(),
             policy: TableLayout {
                 retention_days: product.retention_days.or(domain.retention_days),
                 target_file_size: product.target_file_size.or(domain.target_file_size),
@@ -133,6 +163,9 @@ impl Session {
         self.keep_policy(&target).await?;
         let report = self.compact(&target, zorder).await?;
         self.after_maintenance(target.product.as_ref()).await?;
+        if let Some(m) = target.measured(report.live) {
+            self.record_maintained(&[m]).await;
+        }
         let batch = optimize_batch(&target.shown, &report)?;
         Ok(Output::rows(batch.schema(), vec![batch]))
     }
@@ -156,8 +189,60 @@ impl Session {
             )
             .await?;
         self.after_maintenance(target.product.as_ref()).await?;
+        if !options.dry_run
+            && let Some(m) = target.measured(report.live)
+        {
+            self.record_maintained(&[m]).await;
+        }
         let batch = vacuum_batch(&target.shown, options.dry_run, &report)?;
         Ok(Output::rows(batch.schema(), vec![batch]))
+    }
+
+    /// Records in `meta.products` what maintenance left of each product's table (its files,
+    /// their bytes, when): one catalog commit, made again on a newer catalog when another
+    /// writer's came first. A product dropped or given another table meanwhile is left out.
+    /// The maintenance is done whatever this finds, so a failure is logged, not returned.
+    async fn record_maintained(&self, measured: &[Measured]) {
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let state = self.catalog().state();
+            let products = measured
+                .iter()
+                .filter_map(|m| {
+                    let before = state.products.get(&m.product)?;
+                    if **before != *m.seen {
+                        return None;
+                    }
+                    let after = DataProduct {
+                        file_count: i64::try_from(m.live.count).ok(),
+                        size_bytes: i64::try_from(m.live.bytes).ok(),
+                        last_maintained: Some(m.at),
+                        ..DataProduct::clone(before)
+                    };
+                    Some(ProductChange::Update {
+                        before: DataProduct::clone(before),
+                        after,
+                    })
+                })
+                .collect::<Vec<_>>();
+            let changes = ChangeSummary {
+                products,
+                ..Default::default()
+            };
+            match self.catalog().commit(&changes, self.principal()).await {
+                Ok(()) => return,
+                Err(Error::Conflict { .. }) if attempt < ATTEMPTS => {
+                    if let Err(e) = self.catalog().refresh().await {
+                        tracing::warn!(error = %e, "maintenance not recorded in meta.products");
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "maintenance not recorded in meta.products");
+                    return;
+                }
+            }
+        }
     }
 
     /// Catches the catalog up with a maintained system table; a product's provider is reopened
@@ -172,6 +257,10 @@ impl Session {
         }
     }
 }
+
+/// How many maintained products `MAINTAIN` records in `meta.products` in one catalog commit
+/// (a long run records as it goes).
+const RECORDED_TOGETHER: usize = 100;
 
 /// What `MAINTAIN` did to one table.
 #[derive(Debug, Clone, Default)]
@@ -241,6 +330,7 @@ impl Session {
             }
         }
         let mut rows = Vec::with_capacity(tables.len());
+        let mut measured = Vec::new();
         for name in &tables {
             let started = std::time::Instant::now();
             let mut row = MaintainedTable {
@@ -261,14 +351,22 @@ impl Session {
                         by,
                     )
                     .await?;
-                self.after_maintenance(target.product.as_ref()).await
+                self.after_maintenance(target.product.as_ref()).await?;
+                Ok::<_, Error>(target.measured(row.vacuumed.live))
             }
             .await;
-            row.error = done.err().map(|e| e.to_string());
+            match done {
+                Ok(m) => measured.extend(m),
+                Err(e) => row.error = Some(e.to_string()),
+            }
             row.seconds = started.elapsed().as_secs_f64();
             progress(&row);
             rows.push(row);
+            if measured.len() >= RECORDED_TOGETHER {
+                self.record_maintained(&std::mem::take(&mut measured)).await;
+            }
         }
+        self.record_maintained(&measured).await;
         if matches!(target, CheckTarget::All) && admin {
             self.remove_abandoned_tables(&mut rows, progress).await;
         }
@@ -311,6 +409,7 @@ impl Session {
                     vacuumed: VacuumReport {
                         files,
                         retain_hours: days * 24,
+                        live: TableFiles::default(),
                     },
                     error,
                     seconds: started.elapsed().as_secs_f64(),

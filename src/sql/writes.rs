@@ -164,8 +164,8 @@ impl Session {
             .data()
             .write_delta(&url, &rows, mode, &self.principal().name, &layout)
             .await;
-        let version = match written {
-            Ok(v) => v,
+        let written = match written {
+            Ok(w) => w,
             Err(e) => {
                 if mode == DeltaWrite::Create {
                     // the new table's location is this statement's alone
@@ -199,6 +199,9 @@ impl Session {
             partition_by: (!partition_by.is_empty()).then_some(partition_by),
             retention_days: existing.as_ref().and_then(|p| p.retention_days),
             target_file_size: existing.as_ref().and_then(|p| p.target_file_size),
+            file_count: i64::try_from(written.live.count).ok(),
+            size_bytes: i64::try_from(written.live.bytes).ok(),
+            last_maintained: existing.as_ref().and_then(|p| p.last_maintained),
             ..declared_product(&name, columns, &self.principal().name)
         };
         let change = match existing {
@@ -248,7 +251,8 @@ impl Session {
             .record_captured(&name, &captured, &columns, statement, true)
             .await;
         let mut out = Output::message(format!(
-            "CREATE TABLE {name} (managed Delta, version {version}, {} rows){note}",
+            "CREATE TABLE {name} (managed Delta, version {}, {} rows){note}",
+            written.version,
             tally.rows()
         ));
         out.rows_written = Some(tally.rows());
@@ -317,7 +321,8 @@ impl Session {
                 &TableLayout::default(),
             )
             .await
-            .map_err(|e| tally.take_failure().unwrap_or(e))?;
+            .map_err(|e| tally.take_failure().unwrap_or(e))?
+            .version;
         let rows = tally.rows();
         let _writing = self.catalog().begin_write();
         self.forget(&name).await;

@@ -299,7 +299,7 @@ impl DataStore {
 
     /// Writes the rows of `input` to the Delta table at `url` in one commit, as `mode` says,
     /// recording principal `by` in the commit; a table this write creates is laid out as
-    /// `layout` says. Returns the new version. The rows stream into the
+    /// `layout` says. Returns the new version and the table's files. The rows stream into the
     /// table's files as the plan makes them (a query without rows still makes, or empties, a
     /// table of its columns); a write that fails leaves its files uncommitted, for VACUUM.
     ///
@@ -316,7 +316,7 @@ impl DataStore {
         mode: DeltaWrite,
         by: &str,
         layout: &TableLayout,
-    ) -> Result<u64> {
+    ) -> Result<Written> {
         if mode == DeltaWrite::Create {
             layout.check(&input.schema)?;
         }
@@ -375,7 +375,12 @@ impl DataStore {
                     ),
             };
             match write.await {
-                Ok(t) => return Ok(t.version().unwrap_or(0)),
+                Ok(t) => {
+                    return Ok(Written {
+                        version: t.version().unwrap_or(0),
+                        live: super::maintenance::TableFiles::of(&t),
+                    });
+                }
                 Err(e) if is_commit_race(&e) => {
                     if !existed || attempt >= policy.max_attempts {
                         return Err(Error::Conflict {
@@ -533,6 +538,15 @@ impl TableLayout {
         }
         properties
     }
+}
+
+/// What [`DataStore::write_delta`] left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The table's new version.
+    pub version: u64,
+    /// Its live files.
+    pub live: super::maintenance::TableFiles,
 }
 
 /// How [`DataStore::write_delta`] treats the data already in the table.

@@ -17,6 +17,31 @@ use crate::error::{Error, Result};
 /// The table property a compaction's claim sets (to a new identifier each time).
 pub const COMPACTION: &str = "lakemeta.compaction";
 
+/// A table's live data files (those its newest version reads): how many, and their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableFiles {
+    /// How many.
+    pub count: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+impl TableFiles {
+    /// The live files of a loaded table (none when it has no snapshot).
+    pub(super) fn of(table: &deltalake::DeltaTable) -> Self {
+        let Ok(snapshot) = table.snapshot() else {
+            return Self::default();
+        };
+        snapshot
+            .log_data()
+            .iter()
+            .fold(Self::default(), |t, f| Self {
+                count: t.count + 1,
+                bytes: t.bytes + u64::try_from(f.size()).unwrap_or(0),
+            })
+    }
+}
+
 /// What an `OPTIMIZE` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OptimizeReport {
@@ -30,6 +55,8 @@ pub struct OptimizeReport {
     pub bytes_added: u64,
     /// The table's version afterwards (unchanged when there was nothing to compact).
     pub version: u64,
+    /// The table's live files afterwards.
+    pub live: TableFiles,
 }
 
 /// What a `VACUUM` did (or, dry, would do).
@@ -39,6 +66,8 @@ pub struct VacuumReport {
     pub files: Vec<String>,
     /// The retention it kept, in hours.
     pub retain_hours: u64,
+    /// The table's live files (which a vacuum leaves as they are).
+    pub live: TableFiles,
 }
 
 /// How to vacuum.
@@ -109,6 +138,7 @@ impl DataStore {
             // nothing to compact: no claim, no commit
             return Ok(OptimizeReport {
                 version: table.version().unwrap_or(0),
+                live: TableFiles::of(&table),
                 ..OptimizeReport::default()
             });
         }
@@ -131,6 +161,7 @@ impl DataStore {
             bytes_removed: bytes(metrics.files_removed.total_size),
             bytes_added: bytes(metrics.files_added.total_size),
             version: table.version().unwrap_or(before),
+            live: TableFiles::of(&table),
         })
     }
 
@@ -162,6 +193,7 @@ impl DataStore {
             .ok()
             .and_then(chrono::TimeDelta::try_hours)
             .unwrap_or(chrono::TimeDelta::MAX);
+        let live = TableFiles::of(&table);
         let (_, metrics) = table
             .vacuum()
             .with_retention_period(retention)
@@ -173,6 +205,7 @@ impl DataStore {
         Ok(VacuumReport {
             files: metrics.files_deleted,
             retain_hours,
+            live,
         })
     }
 }

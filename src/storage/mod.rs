@@ -23,11 +23,11 @@ mod time_travel;
 mod warehouse;
 
 pub use by_key::KnownRows;
-pub use data::{DataStore, DeltaWrite, ProductData, TableLayout};
+pub use data::{DataStore, DeltaWrite, ProductData, TableLayout, Written};
 pub use delta_types::delta_type;
 pub use history::HistoryEntry;
 pub use location::{WarehouseLocation, url_within};
-pub use maintenance::{OptimizeReport, VacuumOptions, VacuumReport};
+pub use maintenance::{OptimizeReport, TableFiles, VacuumOptions, VacuumReport};
 pub use mask_key::MaskKey;
 pub use plan_input::WriteInput;
 pub use resilient_store::{ResilientStore, attribute_storage_failures, storage_failures};

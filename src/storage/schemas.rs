@@ -184,6 +184,10 @@ impl SystemTableKind {
                 ),
                 Field::new("retention_days", DataType::Int64, true),
                 Field::new("target_file_size", DataType::Int64, true),
+                // added with maintenance: the table as last measured
+                Field::new("file_count", DataType::Int64, true),
+                Field::new("size_bytes", DataType::Int64, true),
+                ts_null("last_maintained"),
             ],
             SystemTableKind::Contracts => vec![
                 utf8("product", false),

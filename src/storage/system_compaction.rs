@@ -8,20 +8,10 @@ use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 
-use super::maintenance::{OptimizeReport, claim_compaction, small_files};
+use super::maintenance::{OptimizeReport, TableFiles, claim_compaction, small_files};
 use super::schemas::SystemTableKind;
 use super::system_table::{Commit, SystemTable, read_all};
 use crate::error::{Error, Result};
-
-/// The live data files of a loaded table: how many, and their bytes.
-fn files_of(table: &DeltaTable) -> (u64, u64) {
-    let Ok(snapshot) = table.snapshot() else {
-        return (0, 0);
-    };
-    snapshot.log_data().iter().fold((0, 0), |(n, bytes), f| {
-        (n + 1, bytes + u64::try_from(f.size()).unwrap_or(0))
-    })
-}
 
 /// True when two or more of the table's files are smaller than the target size.
 fn needs_compaction(table: &DeltaTable) -> bool {
@@ -41,11 +31,11 @@ impl SystemTable {
                 self.kind().name()
             )));
         }
-        let before = std::sync::Mutex::new((0, 0));
+        let before = std::sync::Mutex::new(TableFiles::default());
         let version = self
             .commit_with_retry(|table: DeltaTable| {
                 if let Ok(mut b) = before.lock() {
-                    *b = files_of(&table);
+                    *b = TableFiles::of(&table);
                 }
                 async move {
                     if !needs_compaction(&table) {
@@ -66,20 +56,23 @@ impl SystemTable {
                 }
             })
             .await?;
+        let table = self.delta_table().await;
+        let after = TableFiles::of(&table);
         let Some(version) = version else {
             return Ok(OptimizeReport {
-                version: self.version().await,
+                version: table.version().unwrap_or(0),
+                live: after,
                 ..OptimizeReport::default()
             });
         };
         let before = before.lock().map(|b| *b).unwrap_or_default();
-        let after = files_of(&self.delta_table().await);
         Ok(OptimizeReport {
-            files_removed: before.0,
-            files_added: after.0,
-            bytes_removed: before.1,
-            bytes_added: after.1,
+            files_removed: before.count,
+            files_added: after.count,
+            bytes_removed: before.bytes,
+            bytes_added: after.bytes,
             version,
+            live: after,
         })
     }
 }

@@ -68,18 +68,7 @@ async fn commit(catalog: &Catalog, products: Vec<ProductChange>) {
 
 fn domain() -> ChangeSummary {
     ChangeSummary {
-        domains: vec![DomainChange::Create(Domain {
-            name: "shop".into(),
-            owner_team: "team-shop".into(),
-            description: String::new(),
-            upstream: vec![],
-            downstream: vec![],
-            created_at: 0,
-            updated_at: 0,
-            updated_by: String::new(),
-            retention_days: None,
-            target_file_size: None,
-        })],
+        domains: vec![DomainChange::Create(Domain::new("shop", "team-shop"))],
         ..Default::default()
     }
 }

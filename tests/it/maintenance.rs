@@ -55,9 +55,30 @@ async fn optimize_compacts_and_vacuum_deletes_only_what_no_kept_version_needs() 
     let data = url::Url::parse(&location).unwrap().to_file_path().unwrap();
     assert!(data.starts_with(wh.join("shop")), "{location}");
     assert_eq!(parquet_files(&data), 10);
+    // meta.products holds the table as lakemeta last measured it: at creation, one file
+    let measured = "SELECT file_count, size_bytes > 0 AS sized, last_maintained IS NULL AS never, \
+                    updated_at FROM meta.products WHERE name = 't'";
+    assert_eq!(field(&s, measured, "file_count").await, "1");
+    assert_eq!(field(&s, measured, "sized").await, "true");
+    assert_eq!(field(&s, measured, "never").await, "true");
+    let updated = field(&s, measured, "updated_at").await;
 
     let optimize = "OPTIMIZE shop.t";
     assert_eq!(field(&s, optimize, "files_removed").await, "10");
+    // … and after each maintenance, which is not a change of the product
+    assert_eq!(field(&s, measured, "file_count").await, "1");
+    assert_eq!(field(&s, measured, "never").await, "false");
+    assert_eq!(field(&s, measured, "updated_at").await, updated);
+    let describe = s.sql("DESCRIBE PRODUCT shop.t").await.unwrap();
+    let describe = arrow::util::pretty::pretty_format_batches(&describe[0].batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        describe.lines().any(|l| l.contains("| storage ")
+            && l.contains("| 1 file, ")
+            && l.contains(" (maintained 20")),
+        "{describe}"
+    );
     assert_eq!(parquet_files(&data), 11);
     assert_eq!(scalar(&s, "SELECT count(*) FROM shop.t").await, "10");
     assert_eq!(scalar(&s, "SELECT sum(id) FROM shop.t").await, "55");
@@ -97,6 +118,16 @@ async fn optimize_compacts_and_vacuum_deletes_only_what_no_kept_version_needs() 
     );
     assert_eq!(parquet_files(&data), 1);
     assert_eq!(scalar(&s, "SELECT sum(id) FROM shop.t").await, "55");
+    // the one file left is the one meta.products measured
+    let only = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .unwrap();
+    assert_eq!(
+        scalar(&s, "SELECT size_bytes FROM meta.products WHERE name = 't'").await,
+        std::fs::metadata(only).unwrap().len().to_string()
+    );
     // the versions before the compaction are gone with their files
     let err = s
         .sql("SELECT * FROM shop.t VERSION AS OF 3")
@@ -284,7 +315,9 @@ async fn compaction_racing_inserts_loses_and_doubles_no_row() {
 }
 
 /// Compactions racing writes that replace the rows (`CREATE OR REPLACE TABLE … AS`): a
-/// compaction of files a replacement removed must not bring their rows back.
+/// compaction of files a replacement removed must not bring their rows back, and a
+/// replacement's catalog commit does not fail because a compaction recorded its measurement of
+/// the product's table meanwhile (every write here must succeed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_racing_replacements_brings_no_replaced_row_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +455,18 @@ async fn lakemeta_maintain_reports_each_table_as_it_goes() {
         stderr.contains("shop.a: 3 files compacted into 1, 0 deleted"),
         "{stderr}"
     );
+    {
+        let s = super::session(wh.to_str().unwrap()).await;
+        assert_eq!(
+            scalar(
+                &s,
+                "SELECT count(*) FROM meta.products WHERE file_count = 1 \
+                 AND last_maintained > now() - INTERVAL '1 hour'"
+            )
+            .await,
+            "2"
+        );
+    }
     assert!(stderr.contains("meta.products: "), "{stderr}");
     assert!(
         stdout.starts_with("table,files_compacted,files_written,files_deleted,seconds,error"),
