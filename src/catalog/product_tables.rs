@@ -50,6 +50,9 @@ pub struct ProductTables {
     slots: std::sync::Mutex<HashMap<ProductName, Arc<Slot>>>,
     /// Counts statements' uses of products, for [`Slot::used`].
     clock: AtomicU64,
+    /// The views of `meta` (each planned when a statement reads it, over its own session's
+    /// tables), made by the first session that needed them.
+    views: std::sync::OnceLock<BTreeMap<String, Arc<dyn TableProvider>>>,
 }
 
 impl std::fmt::Debug for ProductTables {
@@ -59,6 +62,19 @@ impl std::fmt::Debug for ProductTables {
 }
 
 impl ProductTables {
+    /// The views of `meta`, once a session made them.
+    pub fn views(&self) -> Option<BTreeMap<String, Arc<dyn TableProvider>>> {
+        self.views.get().cloned()
+    }
+
+    /// Keeps the views a session made (unless another kept its own first); returns the kept.
+    pub fn keep_views(
+        &self,
+        views: BTreeMap<String, Arc<dyn TableProvider>>,
+    ) -> BTreeMap<String, Arc<dyn TableProvider>> {
+        self.views.get_or_init(|| views).clone()
+    }
+
     /// Providers of the `meta` schema for the given catalog state.
     pub async fn meta_providers(
         &self,

@@ -20,7 +20,6 @@ use super::output::Output;
 use super::parser::{Versions, parse_sql, versions};
 use super::past::PastTable;
 use super::statements::ParsedStatement;
-use super::views::Views;
 use crate::catalog::{Catalog, LakeCatalog, META_SCHEMA, Published};
 use crate::error::{Error, Result};
 use crate::governance::{AuditSpan, Caller, Channel, verify_plan};
@@ -166,7 +165,6 @@ pub struct Session {
     catalog: Arc<Catalog>,
     ctx: SessionContext,
     caller: Arc<Caller>,
-    views: Views,
 }
 
 impl std::fmt::Debug for Session {
@@ -216,7 +214,6 @@ impl Session {
             catalog,
             ctx,
             caller,
-            views: Views::default(),
         };
         session.install(&[], false).await?;
         Ok(session)
@@ -503,25 +500,25 @@ impl Session {
             .iter()
             .map(|(name, (provider, _))| (name.clone(), Arc::clone(provider)))
             .collect();
-        let audit_version = self.audit_version().await;
-        let (views, stale) = self.views.current(&state, audit_version).await;
-        if stale {
-            // plan the views over this snapshot's system tables, then install them too
-            self.ctx.register_catalog(
-                CATALOG_NAME,
-                Arc::new(LakeCatalog::new(
-                    &state,
-                    meta.clone(),
-                    &products,
-                    &past_products,
-                    &self.caller,
-                    wh.mask_key(),
-                )),
-            );
-            meta.extend(self.views.plan(&self.ctx, &state, audit_version).await?);
-        } else {
-            meta.extend(views);
-        }
+        let views = match tables.views() {
+            Some(views) => views,
+            None => {
+                // the views' columns, worked out once over the system tables
+                self.ctx.register_catalog(
+                    CATALOG_NAME,
+                    Arc::new(LakeCatalog::new(
+                        &state,
+                        meta.clone(),
+                        &products,
+                        &past_products,
+                        &self.caller,
+                        wh.mask_key(),
+                    )),
+                );
+                tables.keep_views(super::views::plan_views(&self.ctx).await?)
+            }
+        };
+        meta.extend(views);
         self.ctx.register_catalog(
             CATALOG_NAME,
             Arc::new(LakeCatalog::new(
@@ -534,14 +531,6 @@ impl Session {
             )),
         );
         Ok(opened)
-    }
-
-    /// The loaded version of `meta.audit_log`.
-    async fn audit_version(&self) -> u64 {
-        self.warehouse()
-            .table(crate::storage::SystemTableKind::AuditLog)
-            .version()
-            .await
     }
 
     /// Refuses a name of schema `meta` (the default one) that is no table of it: an unknown

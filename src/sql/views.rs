@@ -1,104 +1,131 @@
-//! Views of the `meta` schema written in SQL (`sql/views/*.sql`), planned over the system tables
-//! and cached until the tables they read move to a new version.
+//! Views of the `meta` schema written in SQL (`sql/views/*.sql`), shared by every session of a
+//! catalog (every call of every user of a server). A view's SQL is planned each time a
+//! statement reads it, over the reading session's own tables — the system tables as its
+//! caller's gate serves them (`meta.audit_log`: a user's own rows) — so no caller's plan or
+//! rows reach another's, and a view always reads the snapshot its statement reads.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::catalog::TableProvider;
-use datafusion::datasource::ViewTable;
-use datafusion::execution::context::SessionContext;
-use tokio::sync::Mutex;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session as DfSession, TableProvider};
+use datafusion::datasource::{TableType, ViewTable};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
 
-use crate::catalog::CatalogState;
 use crate::error::{Error, Result};
-use crate::storage::SystemTableKind;
 
-/// The views: name in `meta`, SQL, and the system tables whose versions they depend on.
-const VIEWS: &[(&str, &str, &[SystemTableKind])] = &[
+/// The views: name in `meta` and SQL.
+const VIEWS: &[(&str, &str)] = &[
     (
         "product_health",
         include_str!("../../sql/views/product_health.sql"),
-        &[SystemTableKind::Products, SystemTableKind::QualityResults],
     ),
     (
         "domain_dependencies",
         include_str!("../../sql/views/domain_dependencies.sql"),
-        &[SystemTableKind::Domains, SystemTableKind::Lineage],
     ),
     (
+        // the caller's gate decides whose audit rows the view counts (admins: everyone's)
         "product_usage",
         include_str!("../../sql/views/product_usage.sql"),
-        // the teams decide whose audit rows the view may count (admins: everyone's)
-        &[SystemTableKind::AuditLog, SystemTableKind::Teams],
     ),
 ];
 
-/// A planned view and the versions of the tables it reads.
-type Planned = (Vec<u64>, Arc<dyn TableProvider>);
-
-/// The views of one session, each with the versions it was planned at.
-#[derive(Default)]
-pub(crate) struct Views {
-    cache: Mutex<BTreeMap<&'static str, Planned>>,
+/// A view of `meta`, planned when a statement reads it.
+#[derive(Debug)]
+struct SharedView {
+    name: &'static str,
+    sql: &'static str,
+    /// Its columns, as planned once: the system tables' columns are the same for every caller.
+    schema: SchemaRef,
 }
 
-impl std::fmt::Debug for Views {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Views")
+/// Plans a view's SQL in `state`.
+async fn plan_view(state: &SessionState, name: &str, sql: &str) -> Result<LogicalPlan> {
+    state
+        .create_logical_plan(sql)
+        .await
+        .map_err(|e| Error::invalid(format!("the view meta.{name} does not plan: {e}")))
+}
+
+#[async_trait]
+impl TableProvider for SharedView {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
     }
-}
 
-impl Views {
-    /// The cached views that are still current, and the names of those that need planning.
-    /// `audit`: the loaded version of `meta.audit_log`, which is not part of a snapshot.
-    pub(crate) async fn current(
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn get_table_definition(&self) -> Option<&str> {
+        Some(self.sql)
+    }
+
+    fn supports_filters_pushdown(
         &self,
-        state: &CatalogState,
-        audit: u64,
-    ) -> (BTreeMap<String, Arc<dyn TableProvider>>, bool) {
-        let cache = self.cache.lock().await;
-        let mut out = BTreeMap::new();
-        let mut stale = false;
-        for (name, _, deps) in VIEWS {
-            let key = versions(state, deps, audit);
-            match cache.get(name) {
-                Some((k, p)) if *k == key => {
-                    out.insert(name.to_string(), Arc::clone(p));
-                }
-                _ => stale = true,
-            }
-        }
-        (out, stale)
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // the filters are applied on top of the view's plan
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
     }
 
-    /// Plans every view in `ctx`, whose catalog must already hold the system tables.
-    pub(crate) async fn plan(
+    async fn scan(
         &self,
-        ctx: &SessionContext,
-        state: &CatalogState,
-        audit: u64,
-    ) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
-        let mut cache = self.cache.lock().await;
-        let mut out = BTreeMap::new();
-        for (name, sql, deps) in VIEWS {
-            let plan =
-                ctx.state().create_logical_plan(sql).await.map_err(|e| {
-                    Error::invalid(format!("the view meta.{name} does not plan: {e}"))
-                })?;
-            let view: Arc<dyn TableProvider> =
-                Arc::new(ViewTable::new(plan, Some(sql.to_string())));
-            cache.insert(name, (versions(state, deps, audit), Arc::clone(&view)));
-            out.insert(name.to_string(), view);
+        state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let session = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| {
+                DataFusionError::Plan(format!(
+                    "the view meta.{} is read through a lakemeta session only",
+                    self.name
+                ))
+            })?;
+        let plan = plan_view(session, self.name, self.sql)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let columns = |s: &arrow::datatypes::Schema| -> Vec<(String, arrow::datatypes::DataType)> {
+            s.fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect()
+        };
+        if columns(plan.schema().as_arrow()) != columns(&self.schema) {
+            return Err(DataFusionError::Plan(format!(
+                "the view meta.{} changed its columns since it was planned; open a new session",
+                self.name
+            )));
         }
-        Ok(out)
+        ViewTable::new(plan, Some(self.sql.to_string()))
+            .scan(state, projection, filters, limit)
+            .await
     }
 }
 
-fn versions(state: &CatalogState, deps: &[SystemTableKind], audit: u64) -> Vec<u64> {
-    deps.iter()
-        .map(|k| match k {
-            SystemTableKind::AuditLog => audit,
-            k => state.versions.get(k).copied().unwrap_or(0),
-        })
-        .collect()
+/// The views of `meta`, their columns worked out in `ctx`, whose catalog must already hold the
+/// system tables.
+pub(crate) async fn plan_views(
+    ctx: &SessionContext,
+) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
+    let state = ctx.state();
+    let mut out = BTreeMap::new();
+    for (name, sql) in VIEWS {
+        let plan = plan_view(&state, name, sql).await?;
+        let view: Arc<dyn TableProvider> = Arc::new(SharedView {
+            name,
+            sql,
+            schema: Arc::new(plan.schema().as_arrow().clone()),
+        });
+        out.insert(name.to_string(), view);
+    }
+    Ok(out)
 }
