@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::model::{DataProduct, Domain, OdpsProduct, ProductName};
+use crate::model::{Domain, OdpsProduct, ProductName};
 use crate::storage::RowChange;
 
 /// The changes one commit made to one table of the snapshot, from version `base` (the
@@ -78,7 +78,7 @@ pub(crate) struct Computed {
     /// `meta.domains`.
     pub(crate) domains: Option<Computation<String, Domain>>,
     /// `meta.products`.
-    pub(crate) products: Option<Computation<ProductName, Arc<DataProduct>>>,
+    pub(crate) products: Option<Computation<ProductName, Arc<super::StoredProduct>>>,
     /// `meta.data_products`.
     pub(crate) data_products: Option<Computation<String, OdpsProduct>>,
 }

@@ -15,6 +15,7 @@ mod providers;
 mod rebase;
 mod search;
 mod snapshot;
+mod stored;
 
 pub(crate) use access_tables::{grants_table, requests_table, team_members_table};
 pub use data_products::DataProductChange;
@@ -27,3 +28,4 @@ pub use product_tables::{ProductTables, Published};
 pub use providers::{LakeCatalog, META_SCHEMA, PastProduct};
 pub use search::{Doc, Hit, SearchIndex, words};
 pub use snapshot::{Catalog, CatalogState, Health, ProductMap, WriteGuard};
+pub use stored::StoredProduct;

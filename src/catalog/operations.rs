@@ -617,7 +617,7 @@ impl Catalog {
                     &[products_changed],
                     &product_changes,
                     DataProduct::qualified_name,
-                    |p| std::sync::Arc::new(p.clone()),
+                    |p| std::sync::Arc::new(super::StoredProduct::from(p.clone())),
                 ),
                 data_products: Computation::new(
                     from(SystemTableKind::DataProducts),

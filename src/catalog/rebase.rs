@@ -35,7 +35,7 @@ pub(crate) fn rebase_on_measurements(
             }
             ProductChange::Update { before, after } => {
                 let cur = current(before)?;
-                if **cur == *before {
+                if ***cur == *before {
                     c.clone()
                 } else if cur.same_definition(before) {
                     rebased = true;
@@ -58,7 +58,7 @@ pub(crate) fn rebase_on_measurements(
             }
             ProductChange::Delete(before) => {
                 let cur = current(before)?;
-                if **cur == *before {
+                if ***cur == *before {
                     c.clone()
                 } else if cur.same_definition(before) {
                     rebased = true;
@@ -96,7 +96,7 @@ mod tests {
 
     fn state_with(p: DataProduct) -> CatalogState {
         let mut products = crate::catalog::ProductMap::new();
-        products.insert(p.qualified_name(), Arc::new(p));
+        products.insert(p.qualified_name(), Arc::new(p.into()));
         let mut state = CatalogState::default();
         state.products = Arc::new(products);
         state

@@ -276,7 +276,7 @@ mod tests {
         ];
         let map: BTreeMap<_, _> = ps
             .into_iter()
-            .map(|p| (p.qualified_name(), std::sync::Arc::new(p)))
+            .map(|p| (p.qualified_name(), std::sync::Arc::new(p.into())))
             .collect();
         let index = SearchIndex::new(&map);
         let names = |hits: Vec<Hit>| {

@@ -15,7 +15,7 @@ use crate::model::{
 use crate::storage::{SystemTableKind, Warehouse, decode_on_cores};
 
 /// The products of a snapshot by qualified name.
-pub type ProductMap = BTreeMap<ProductName, Arc<DataProduct>>;
+pub type ProductMap = BTreeMap<ProductName, Arc<super::StoredProduct>>;
 
 /// Domains and products as of one version of the system tables.
 #[derive(Debug, Default, Clone)]
@@ -136,7 +136,7 @@ impl CatalogState {
     pub fn product(&self, name: &ProductName) -> Result<&DataProduct> {
         self.products
             .get(name)
-            .map(|p| p.as_ref())
+            .map(|p| &***p)
             .ok_or_else(|| Error::UnknownProduct {
                 name: name.to_string(),
                 hint: choices(
@@ -153,7 +153,7 @@ impl CatalogState {
         self.products
             .range(ProductName::new(domain, "")..)
             .take_while(move |(k, _)| k.domain == domain)
-            .map(|(_, p)| p.as_ref())
+            .map(|(_, p)| &***p)
     }
 }
 
@@ -358,17 +358,15 @@ impl Catalog {
             {
                 return Ok(Arc::new(rows));
             }
-            let rows: Vec<DataProduct> = self
+            // the rows are kept, each product decoded when first used
+            let batches = self
                 .warehouse
                 .table(SystemTableKind::Products)
-                .read_rows_parallel()
+                .read_batches()
                 .await?;
-            tracing::debug!(elapsed = ?started.elapsed(), rows = rows.len(), "products read");
-            Ok::<_, Error>(Arc::new(
-                rows.into_iter()
-                    .map(|p| (p.qualified_name(), Arc::new(p)))
-                    .collect(),
-            ))
+            let products = super::stored::stored_products(batches)?;
+            tracing::debug!(elapsed = ?started.elapsed(), rows = products.len(), "products read");
+            Ok::<_, Error>(Arc::new(products))
         };
         let data_products = async {
             let (from, now) = at(SystemTableKind::DataProducts);

@@ -404,7 +404,7 @@ async fn plan(
             planned
                 .get(n)
                 .map(|(p, _, _)| p)
-                .or_else(|| current.products.get(n).map(|p| p.as_ref()))
+                .or_else(|| current.products.get(n).map(|p| &***p))
         };
         let edges = declared_edges(spec, src, product, lookup, "", &mut plan_notes)?;
         for key in &spec.foreign_keys {
@@ -729,7 +729,7 @@ fn check_policy(
             let product = planned
                 .get(&name)
                 .map(|(p, _, _)| p)
-                .or_else(|| current.products.get(&name).map(|p| p.as_ref()));
+                .or_else(|| current.products.get(&name).map(|p| &***p));
             let Some(product) = product else {
                 return Err(src.error(
                     &format!("rowFilters[{i}].product"),

@@ -316,7 +316,7 @@ fn set_port(
     name: &ProductName,
     membership: Option<Membership<'_>>,
 ) -> Result<()> {
-    let existing = current.products.get(name).map(|p| p.as_ref());
+    let existing = current.products.get(name).map(|p| &***p);
     let mut desired = match planned.get(name).map(|(p, _, _)| p).or(existing) {
         Some(p) => p.clone(),
         None => return Err(Error::invalid(format!("unknown data product {name}"))),

@@ -217,7 +217,7 @@ pub fn foreign_keys(
     use arrow::array::{Int32Array, StringArray, UInt8Array};
     use arrow_flight::sql::UpdateDeleteRules;
     let state = session.catalog().state();
-    let lookup = |n: &crate::model::ProductName| state.products.get(n).map(|p| p.as_ref());
+    let lookup = |n: &crate::model::ProductName| state.products.get(n).map(|p| &***p);
     let mut by_name: std::collections::HashMap<&str, Vec<crate::model::ProductName>> =
         std::collections::HashMap::new();
     for n in state.products.keys() {

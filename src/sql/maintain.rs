@@ -25,7 +25,7 @@ struct Measured {
     product: ProductName,
     /// The product's row when its maintenance began: a product changed since (replaced,
     /// dropped, given another table) is not recorded.
-    seen: Arc<DataProduct>,
+    seen: Arc<crate::catalog::StoredProduct>,
     live: TableFiles,
     /// When (microseconds, UTC).
     at: i64,
@@ -53,7 +53,7 @@ struct Maintained {
     /// The system table it is, if it is one.
     system: Option<SystemTableKind>,
     /// A product's row as the catalog held it.
-    row: Option<Arc<DataProduct>>,
+    row: Option<Arc<crate::catalog::StoredProduct>>,
     /// A product's storage policy (its own, else its domain's): kept in step before it is
     /// maintained.
     policy: TableLayout,

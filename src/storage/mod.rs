@@ -34,5 +34,8 @@ pub use resilient_store::{ResilientStore, attribute_storage_failures, storage_fa
 pub use retry::RetryPolicy;
 pub use schemas::SystemTableKind;
 pub use stats::{ColumnStats, TableStats};
+pub(crate) use system_table::decode as decode_rows;
+#[cfg(test)]
+pub(crate) use system_table::encode as encode_rows;
 pub use system_table::{Keyed, RowChange, SystemTable, decode_on_cores};
 pub use warehouse::{LAYOUT_VERSION, Warehouse, root_store};
