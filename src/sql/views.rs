@@ -101,7 +101,8 @@ impl TableProvider for SharedView {
         };
         if columns(plan.schema().as_arrow()) != columns(&self.schema) {
             return Err(DataFusionError::Plan(format!(
-                "the view meta.{} changed its columns since it was planned; open a new session",
+                "the view meta.{} no longer has the columns it was planned with (the system \
+                 tables' columns changed while lakemeta ran): restart it",
                 self.name
             )));
         }

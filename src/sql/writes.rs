@@ -199,8 +199,8 @@ impl Session {
             partition_by: (!partition_by.is_empty()).then_some(partition_by),
             retention_days: existing.as_ref().and_then(|p| p.retention_days),
             target_file_size: existing.as_ref().and_then(|p| p.target_file_size),
-            file_count: i64::try_from(written.live.count).ok(),
-            size_bytes: i64::try_from(written.live.bytes).ok(),
+            file_count: written.live.and_then(|l| i64::try_from(l.count).ok()),
+            size_bytes: written.live.and_then(|l| i64::try_from(l.bytes).ok()),
             last_maintained: existing.as_ref().and_then(|p| p.last_maintained),
             ..declared_product(&name, columns, &self.principal().name)
         };

@@ -376,9 +376,12 @@ impl DataStore {
             };
             match write.await {
                 Ok(t) => {
+                    // a table made anew is measured; an append or overwrite is not (a pass over
+                    // the file list no caller needs)
+                    let anew = matches!(mode, DeltaWrite::Create | DeltaWrite::Replace);
                     return Ok(Written {
                         version: t.version().unwrap_or(0),
-                        live: super::maintenance::TableFiles::of(&t),
+                        live: anew.then(|| super::maintenance::TableFiles::of(&t)),
                     });
                 }
                 Err(e) if is_commit_race(&e) => {
@@ -545,8 +548,8 @@ impl TableLayout {
 pub struct Written {
     /// The table's new version.
     pub version: u64,
-    /// Its live files.
-    pub live: super::maintenance::TableFiles,
+    /// Its live files, when the write created or replaced the table.
+    pub live: Option<super::maintenance::TableFiles>,
 }
 
 /// How [`DataStore::write_delta`] treats the data already in the table.

@@ -345,16 +345,6 @@ impl SystemTable {
         read_all(&self.url, &t).await
     }
 
-    /// All rows of the loaded snapshot, decoded on every core: for the large tables (a
-    /// catalog of 100,000 products), decoding into rows costs more than reading the files.
-    pub async fn read_rows_parallel<T>(&self) -> Result<Vec<T>>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        let batches = self.read_batches().await?;
-        decode_on_cores(batches, self.kind.name(), decode::<T>).await
-    }
-
     /// All rows of the loaded snapshot, decoded.
     pub async fn read_rows<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
         decode(&self.read_batches().await?)
