@@ -38,14 +38,23 @@ async fn field(s: &Session, sql: &str, column: &str) -> String {
     arrow::util::display::array_value_to_string(b.column(i), 0).unwrap()
 }
 
+/// A session of alice's on the warehouse at `wh`, with domain `shop` and its table `t` of one
+/// row, `id`.
+async fn shop_t(wh: &Path, id: i64) -> Session {
+    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
+    s.sql(&format!(
+        "CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT {id} AS id"
+    ))
+    .await
+    .unwrap();
+    s
+}
+
 #[tokio::test]
 async fn optimize_compacts_and_vacuum_deletes_only_what_no_kept_version_needs() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
-    s.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 1 AS id")
-        .await
-        .unwrap();
+    let s = shop_t(&wh, 1).await;
     for i in 2..=10 {
         s.sql(&format!("INSERT INTO shop.t VALUES ({i})"))
             .await
@@ -258,11 +267,7 @@ async fn maintenance_is_for_owners_and_admins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_racing_inserts_loses_and_doubles_no_row() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = super::session_as(dir.path().to_str().unwrap(), "alice").await;
-    writer
-        .sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
-        .await
-        .unwrap();
+    let writer = shop_t(dir.path(), 0).await;
     let compactor = Session::with_catalog(
         Arc::clone(writer.catalog()),
         SessionOptions::new(Principal::new("alice")),
@@ -321,11 +326,7 @@ async fn compaction_racing_inserts_loses_and_doubles_no_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compaction_racing_replacements_brings_no_replaced_row_back() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = super::session_as(dir.path().to_str().unwrap(), "alice").await;
-    writer
-        .sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
-        .await
-        .unwrap();
+    let writer = shop_t(dir.path(), 0).await;
     let compactor = Session::with_catalog(
         Arc::clone(writer.catalog()),
         SessionOptions::new(Principal::new("alice")),
@@ -376,10 +377,7 @@ async fn compaction_racing_replacements_brings_no_replaced_row_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_compactions_keep_one_copy_of_each_row() {
     let dir = tempfile::tempdir().unwrap();
-    let a = super::session_as(dir.path().to_str().unwrap(), "alice").await;
-    a.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 0 AS id")
-        .await
-        .unwrap();
+    let a = shop_t(dir.path(), 0).await;
     let b = Session::with_catalog(
         Arc::clone(a.catalog()),
         SessionOptions::new(Principal::new("alice")),
@@ -755,10 +753,7 @@ fn copy_aged(from: &Path, to: &Path, age: std::time::Duration) {
 async fn maintain_deletes_tables_of_no_product_once_older_than_the_retention() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let s = super::session_as(wh.to_str().unwrap(), "alice").await;
-    s.sql("CREATE DOMAIN shop OWNER 'x'; CREATE TABLE shop.t AS SELECT 1 AS id")
-        .await
-        .unwrap();
+    let s = shop_t(&wh, 1).await;
     let table = table_dir(&s, "t").await;
     let day = std::time::Duration::from_secs(86_400);
     let shop = wh.join("shop");
