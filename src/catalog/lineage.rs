@@ -22,7 +22,8 @@ impl Catalog {
     /// many were new.
     pub async fn record_lineage(&self, edges: &[LineageEdge]) -> Result<usize> {
         let state = self.state();
-        let new = absent_edges(&*state.lineage().await?, edges);
+        let near = state.graph_near(&sources_of(edges), &[]).await?;
+        let new = absent_edges(&near, edges);
         self.change_lineage(&state, &[], &new).await?;
         Ok(new.len())
     }
@@ -37,7 +38,9 @@ impl Catalog {
         replace: bool,
     ) -> Result<()> {
         let state = self.state();
-        let graph = state.lineage().await?;
+        let graph = state
+            .graph_near(&sources_of(edges), &[target.to_string()])
+            .await?;
         let remove = if replace {
             stale_edges_into(&graph, target, edges, |e| e.kind == edge_kind::CAPTURED)
         } else {
@@ -57,7 +60,7 @@ impl Catalog {
     /// what is there).
     pub async fn remove_lineage_of(&self, products: &[String]) -> Result<()> {
         let state = self.state();
-        let graph = state.lineage().await?;
+        let graph = state.graph_near(products, products).await?;
         let mut seen = HashSet::new();
         let edges: Vec<LineageEdge> = products
             .iter()
@@ -103,6 +106,48 @@ impl Catalog {
             self.lineage_computed(v, Arc::new(graph.with_changes(remove, add)));
         }
         self.reload().await
+    }
+}
+
+/// The sources of these edges, each once.
+pub(crate) fn sources_of(edges: &[LineageEdge]) -> Vec<String> {
+    let mut sources: Vec<String> = edges.iter().map(|e| e.source.clone()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources
+}
+
+impl CatalogState {
+    /// A graph holding at least every edge of this snapshot out of `sources` or into
+    /// `targets`: the whole graph when a statement read it already, else just those edges,
+    /// read from the files of `meta.lineage` that can hold them (a change to a few products'
+    /// lineage does not read a million edges).
+    pub async fn graph_near(
+        &self,
+        sources: &[String],
+        targets: &[String],
+    ) -> Result<Arc<LineageGraph>> {
+        if let Some(graph) = self.lineage_if_read() {
+            return Ok(graph);
+        }
+        let Some((warehouse, version)) = &self.lineage.source else {
+            return Ok(Arc::new(LineageGraph::default()));
+        };
+        let table = warehouse.table(SystemTableKind::Lineage);
+        let schema = SystemTableKind::Lineage.schema();
+        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut edges = Vec::new();
+        for (column, products) in [("source", sources), ("target", targets)] {
+            if !products.is_empty() {
+                let batches = table
+                    .read_matching_at(*version, column, products, &columns)
+                    .await?;
+                edges.extend(edges_from_batches(&batches)?);
+            }
+        }
+        let mut seen = HashSet::new();
+        edges.retain(|e| seen.insert(e.identity()));
+        Ok(Arc::new(LineageGraph::new(edges)))
     }
 }
 
@@ -170,7 +215,8 @@ impl<'a> Strings<'a> {
 }
 
 /// The edges of `meta.lineage` read straight from its columns (a million edges load several
-/// times faster than through a generic row decoder).
+/// times faster than through a generic row decoder). The key columns must be there; a read
+/// of only those (a walk's) leaves the statement, author and time empty.
 pub(crate) fn edges_from_batches(batches: &[RecordBatch]) -> Result<Vec<LineageEdge>> {
     use arrow::array::AsArray;
     use arrow::datatypes::TimestampMicrosecondType;
@@ -181,14 +227,20 @@ pub(crate) fn edges_from_batches(batches: &[RecordBatch]) -> Result<Vec<LineageE
         let source_column = Strings::of(b, "source_column")?;
         let target_column = Strings::of(b, "target_column")?;
         let kind = Strings::of(b, "kind")?;
-        let statement = Strings::of(b, "statement")?;
-        let created_by = Strings::of(b, "created_by")?;
+        let unread = |name: &str| b.column_by_name(name).is_none();
+        let statement = (!unread("statement"))
+            .then(|| Strings::of(b, "statement"))
+            .transpose()?;
+        let created_by = (!unread("created_by"))
+            .then(|| Strings::of(b, "created_by"))
+            .transpose()?;
         let created_at = b
             .column_by_name("created_at")
             .map(|c| arrow::compute::cast(c, &DataType::Timestamp(TimeUnit::Microsecond, None)))
-            .transpose()?
-            .ok_or_else(|| crate::error::Error::invalid("meta.lineage has no column created_at"))?;
-        let created_at = created_at.as_primitive::<TimestampMicrosecondType>();
+            .transpose()?;
+        let created_at = created_at
+            .as_ref()
+            .map(|c| c.as_primitive::<TimestampMicrosecondType>());
         let text = |s: &Strings, i: usize| s.get(i).unwrap_or_default().to_string();
         for i in 0..b.num_rows() {
             edges.push(LineageEdge {
@@ -197,13 +249,14 @@ pub(crate) fn edges_from_batches(batches: &[RecordBatch]) -> Result<Vec<LineageE
                 source_column: source_column.get(i).map(str::to_string),
                 target_column: target_column.get(i).map(str::to_string),
                 kind: text(&kind, i),
-                statement: statement.get(i).map(str::to_string),
-                created_at: if created_at.is_valid(i) {
-                    created_at.value(i)
-                } else {
-                    0
-                },
-                created_by: text(&created_by, i),
+                statement: statement
+                    .as_ref()
+                    .and_then(|s| s.get(i))
+                    .map(str::to_string),
+                created_at: created_at
+                    .filter(|c| c.is_valid(i))
+                    .map_or(0, |c| c.value(i)),
+                created_by: created_by.as_ref().map(|s| text(s, i)).unwrap_or_default(),
             });
         }
     }

@@ -16,6 +16,7 @@ mod rebase;
 mod search;
 mod snapshot;
 mod stored;
+mod walk;
 
 pub(crate) use access_tables::{grants_table, requests_table, team_members_table};
 pub use data_products::DataProductChange;

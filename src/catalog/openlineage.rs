@@ -124,7 +124,10 @@ impl Catalog {
         }
         self.commit(&changes, principal).await?;
         let now = self.state();
-        let new = absent_edges(&*now.lineage().await?, &pending.edges);
+        let near = now
+            .graph_near(&super::lineage::sources_of(&pending.edges), &[])
+            .await?;
+        let new = absent_edges(&near, &pending.edges);
         report.new_edges = new.len();
         self.change_lineage(&now, &[], &new).await?;
         Ok(report)

@@ -28,7 +28,7 @@ pub struct CatalogState {
     /// ODPS data products by id.
     pub data_products: Arc<BTreeMap<String, OdpsProduct>>,
     /// The lineage graph (`meta.lineage`), read on first use: see [`CatalogState::lineage`].
-    lineage: Arc<LineagePart>,
+    pub(super) lineage: Arc<LineagePart>,
     /// Teams, the policy, grants and access requests.
     pub governance: Arc<Governance>,
     /// The Delta version of every system table this state was read at.
@@ -48,10 +48,13 @@ pub type Health = std::collections::HashMap<String, (String, Option<f64>, Option
 /// statement that does not walk the graph should not pay), or worked out from a commit of this
 /// process.
 #[derive(Debug, Default)]
-struct LineagePart {
+pub(super) struct LineagePart {
     graph: tokio::sync::OnceCell<Arc<LineageGraph>>,
     /// Where to read it from, and at which version; `None`: the graph is empty.
-    source: Option<(Arc<Warehouse>, u64)>,
+    pub(super) source: Option<(Arc<Warehouse>, u64)>,
+    /// How many walks began on this snapshot (the first reads only the edges it follows: see
+    /// [`CatalogState::walk`]).
+    pub(super) walks: AtomicUsize,
 }
 
 impl LineagePart {
@@ -59,6 +62,7 @@ impl LineagePart {
         Self {
             graph: tokio::sync::OnceCell::new(),
             source: Some((warehouse, version)),
+            walks: AtomicUsize::new(0),
         }
     }
 
@@ -66,6 +70,7 @@ impl LineagePart {
         Self {
             graph: tokio::sync::OnceCell::new_with(Some(graph)),
             source: None,
+            walks: AtomicUsize::new(0),
         }
     }
 }
@@ -118,6 +123,11 @@ impl CatalogState {
             .get_or_try_init(|| async { read().await.map(Arc::new) })
             .await
             .cloned()
+    }
+
+    /// The latest quality of the products if a statement has read it already.
+    pub fn health_if_read(&self) -> Option<Arc<Health>> {
+        self.health.get().cloned()
     }
 
     /// The domain, or an error that lists the domains there are.

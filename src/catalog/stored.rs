@@ -1,7 +1,7 @@
 //! The products of a snapshot as `meta.products` holds them. A snapshot read from the table
-//! keeps its rows and decodes a product the first time something uses it — with the others of
-//! its batch of rows — so a statement that uses no product, or a few, does not pay for
-//! decoding every one of 100,000 (what a new process paid before its first statement).
+//! keeps its rows and decodes a product the first time something uses it — with the few dozen
+//! rows next to it — so a statement that uses no product, or a few, does not pay for decoding
+//! every one of 100,000 (what a new process paid before its first statement).
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -25,7 +25,11 @@ enum Repr {
     Stored { rows: Arc<StoredRows>, index: usize },
 }
 
-/// One batch of rows of `meta.products`, decoded whole the first time one of them is used.
+/// Rows of `meta.products` decoded together: a statement that uses a few products scattered
+/// over the table decodes this many rows for each, not the thousands of a whole batch read.
+const ROWS_DECODED_TOGETHER: usize = 64;
+
+/// A run of rows of `meta.products`, decoded whole the first time one of them is used.
 struct StoredRows {
     batch: RecordBatch,
     decoded: OnceLock<Vec<DataProduct>>,
@@ -128,20 +132,24 @@ pub(crate) fn stored_products(batches: Vec<RecordBatch>) -> Result<ProductMap> {
         }
         decode_rows::<DataProduct>(&[batch.slice(0, 1)])?;
         let (domains, names) = keys(&batch)?;
-        let rows = Arc::new(StoredRows {
-            batch,
-            decoded: OnceLock::new(),
-        });
-        for index in 0..domains.len() {
-            if domains.is_null(index) || names.is_null(index) {
-                continue;
-            }
-            let name = ProductName::new(domains.value(index), names.value(index));
-            let product = StoredProduct(Repr::Stored {
-                rows: Arc::clone(&rows),
-                index,
+        for start in (0..batch.num_rows()).step_by(ROWS_DECODED_TOGETHER) {
+            let len = ROWS_DECODED_TOGETHER.min(batch.num_rows() - start);
+            let rows = Arc::new(StoredRows {
+                batch: batch.slice(start, len),
+                decoded: OnceLock::new(),
             });
-            map.insert(name, Arc::new(product));
+            for index in 0..len {
+                let at = start + index;
+                if domains.is_null(at) || names.is_null(at) {
+                    continue;
+                }
+                let name = ProductName::new(domains.value(at), names.value(at));
+                let product = StoredProduct(Repr::Stored {
+                    rows: Arc::clone(&rows),
+                    index,
+                });
+                map.insert(name, Arc::new(product));
+            }
         }
     }
     Ok(map)

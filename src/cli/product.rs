@@ -79,7 +79,8 @@ pub(super) async fn run(session: &Session, args: ProductArgs) -> Result<super::E
                 ExportFormat::Odps => {
                     let me = name.to_string();
                     let mut upstream: Vec<&crate::model::DataProduct> = Vec::new();
-                    for e in state.lineage().await?.edges_of(&me) {
+                    let near = state.graph_near(&[], std::slice::from_ref(&me)).await?;
+                    for e in near.edges_of(&me) {
                         if e.target != me || e.source == me {
                             continue;
                         }

@@ -57,7 +57,7 @@ impl Session {
         }
         let (s, t) = (source.product.to_string(), target.product.to_string());
         let found: Vec<LineageEdge> = state
-            .lineage()
+            .graph_near(std::slice::from_ref(&s), &[])
             .await?
             .edges_of(&s)
             .filter(|e| {

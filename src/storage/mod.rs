@@ -8,6 +8,7 @@ mod by_key;
 mod data;
 mod delta_types;
 mod history;
+mod key_reads;
 mod location;
 mod maintenance;
 mod mask_key;

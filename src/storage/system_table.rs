@@ -70,6 +70,36 @@ pub(super) enum Commit {
     Delete(datafusion::logical_expr::Expr),
 }
 
+impl Commit {
+    /// The commit with the rows it writes sorted by the table's key columns (nulls first), so
+    /// that each file a table written by key holds covers a narrow range of its first key
+    /// column and a read of a few keys skips the others (see
+    /// [`SystemTable::read_matching_at`]). Tables without a key are written as given.
+    fn sorted_by_key(self, kind: SystemTableKind) -> Result<Self> {
+        let sort = |batch: RecordBatch| -> Result<RecordBatch> {
+            let keys = kind
+                .key_columns()
+                .iter()
+                .filter_map(|c| batch.column_by_name(c))
+                .map(|values| arrow::compute::SortColumn {
+                    values: Arc::clone(values),
+                    options: None,
+                })
+                .collect::<Vec<_>>();
+            if keys.is_empty() || batch.num_rows() < 2 {
+                return Ok(batch);
+            }
+            let order = arrow::compute::lexsort_to_indices(&keys, None)?;
+            Ok(arrow::compute::take_record_batch(&batch, &order)?)
+        };
+        Ok(match self {
+            Commit::Write(batch, mode) => Commit::Write(sort(batch)?, mode),
+            Commit::ReplaceWhere(batch, predicate) => Commit::ReplaceWhere(sort(batch)?, predicate),
+            delete @ Commit::Delete(_) => delete,
+        })
+    }
+}
+
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
 /// kept fresh incrementally.
 pub struct SystemTable {
@@ -438,7 +468,7 @@ impl SystemTable {
             };
             let table = guard.clone();
             let commit_started = std::time::Instant::now();
-            let result = match commit {
+            let result = match commit.sorted_by_key(self.kind)? {
                 Commit::Write(batch, mode) => {
                     table
                         .write(vec![batch])

@@ -12,6 +12,7 @@ mod hostile;
 mod interrupt;
 mod jobs;
 mod kills;
+mod lineage_walks;
 mod maintenance;
 mod masks;
 mod openlineage;

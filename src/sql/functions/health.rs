@@ -20,16 +20,43 @@ pub(crate) async fn health_of(
 
 /// The latest quality of each product: status, score, when (read now).
 pub(crate) async fn latest_health(session: &SessionState) -> datafusion::common::Result<Health> {
+    read_health(session, None).await
+}
+
+/// The latest quality of `products` only, read now: the quality results of other products
+/// are not read (a cold walk that reached a few products does not pay for every product's).
+/// A snapshot's whole health, once read, answers for any products.
+pub(crate) async fn health_of_these(
+    state: &CatalogState,
+    session: &SessionState,
+    products: &[String],
+) -> datafusion::common::Result<Arc<Health>> {
+    match state.health_if_read() {
+        Some(all) => Ok(all),
+        None => read_health(session, Some(products)).await.map(Arc::new),
+    }
+}
+
+async fn read_health(
+    session: &SessionState,
+    only: Option<&[String]>,
+) -> datafusion::common::Result<Health> {
     use arrow::compute::cast;
+    use datafusion::prelude::{col, lit};
     let ctx = SessionContext::new_with_state(session.clone());
-    let batches = ctx
+    let mut frame = ctx
         .sql(
             "SELECT product, CASE WHEN errors > 0 THEN 'error' WHEN failed > 0 THEN 'fail' \
              ELSE 'pass' END, score, checked_at FROM meta.product_health",
         )
-        .await?
-        .collect()
         .await?;
+    if let Some(products) = only {
+        if products.is_empty() {
+            return Ok(HashMap::new());
+        }
+        frame = frame.filter(col("product").in_list(products.iter().map(lit).collect(), false))?;
+    }
+    let batches = frame.collect().await?;
     let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let mut out = HashMap::new();
     for b in &batches {

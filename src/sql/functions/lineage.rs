@@ -15,7 +15,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::Expr;
 
 use super::computed::{Computed, Rows};
-use super::health::health_of;
+use super::health::{health_of, health_of_these};
 use super::run_checks::string_arg;
 use crate::catalog::{Catalog, CatalogState};
 use crate::error::Error;
@@ -102,12 +102,16 @@ struct Walk {
 
 impl Walk {
     async fn reached(&self) -> datafusion::common::Result<Vec<Reached>> {
-        let graph = self.state.lineage().await.map_err(external)?;
         let product = self.start.0.to_string();
-        Ok(match &self.start.1 {
-            None => graph.walk(&product, self.direction, self.depth),
-            Some(c) => graph.walk_column(&product, c, self.direction, self.depth),
-        })
+        self.state
+            .walk(
+                &product,
+                self.start.1.as_deref(),
+                self.direction,
+                self.depth,
+            )
+            .await
+            .map_err(external)
     }
 }
 
@@ -278,7 +282,16 @@ impl Rows for ImpactTable {
     async fn rows(&self, session: &SessionState) -> datafusion::common::Result<RecordBatch> {
         let reached = self.0.reached().await?;
         let state = &self.0.state;
-        let health = health_of(state, session).await?;
+        // a walk on a snapshot whose graph was not read (the first of a process) reads the
+        // quality of the products it reached; later ones, everyone's once per snapshot
+        let health = if state.lineage_if_read().is_none() {
+            let mut products: Vec<String> = reached.iter().map(|r| r.product.clone()).collect();
+            products.sort_unstable();
+            products.dedup();
+            health_of_these(state, session, &products).await?
+        } else {
+            health_of(state, session).await?
+        };
         let r = &reached;
         let product = |x: &Reached| state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);
