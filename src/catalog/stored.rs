@@ -1,5 +1,5 @@
 //! The products of a snapshot as `meta.products` holds them. A snapshot read from the table
-//! keeps its rows and decodes a product the first time something uses it — with the few dozen
+//! keeps its rows and decodes a product the first time something uses it — with the fifteen
 //! rows next to it — so a statement that uses no product, or a few, does not pay for decoding
 //! every one of 100,000 (what a new process paid before its first statement).
 
@@ -27,7 +27,9 @@ enum Repr {
 
 /// Rows of `meta.products` decoded together: a statement that uses a few products scattered
 /// over the table decodes this many rows for each, not the thousands of a whole batch read.
-const ROWS_DECODED_TOGETHER: usize = 64;
+/// Decoding runs of 16 rows costs about what decoding whole batches does per product; one row
+/// at a time would cost about four times as much.
+const ROWS_DECODED_TOGETHER: usize = 16;
 
 /// A run of rows of `meta.products`, decoded whole the first time one of them is used.
 struct StoredRows {
