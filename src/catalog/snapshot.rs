@@ -43,10 +43,10 @@ pub struct CatalogState {
 /// `meta.product_health` reports it: status (`pass`, `fail`, `error`), score, when.
 pub type Health = std::collections::HashMap<String, (String, Option<f64>, Option<i64>)>;
 
-/// The lineage graph of a snapshot: read from `meta.lineage` at the snapshot's version the
-/// first time a statement walks it (a million edges take about a second to load, which a
-/// statement that does not walk the graph should not pay), or worked out from a commit of this
-/// process.
+/// The lineage graph of a snapshot: read whole from `meta.lineage` at the snapshot's version
+/// the first time something needs all of it — the second walk on the snapshot, a picture, an
+/// apply (a million edges take over half a second to load, which the first walk, reading only
+/// the edges it follows, does not pay) — or worked out from a commit of this process.
 #[derive(Debug, Default)]
 pub(super) struct LineagePart {
     graph: tokio::sync::OnceCell<Arc<LineageGraph>>,

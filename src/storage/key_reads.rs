@@ -1,8 +1,9 @@
 //! Reading the rows of a few keys of a system table without reading the table: the files whose
 //! log statistics rule the keys out are skipped, in the files read the row groups whose own
 //! statistics rule them out are skipped, and of the rest only the key column is decoded until a
-//! row matches. A table written by key is kept sorted by its first key column (see
-//! [`SystemTable::compact`]), so a handful of keys falls in a handful of files.
+//! row matches. A table written by key is kept sorted by its first key column (every commit
+//! writes its rows sorted by key, and [`SystemTable::compact`] rewrites the table so), so a
+//! handful of keys falls in a handful of files.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -3,8 +3,6 @@
 //! change reads and rewrites only the file its key falls in (a bin-packing compaction would mix
 //! the keys of the small files it merges, and every change would have to read every file).
 
-use datafusion::logical_expr::col;
-use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 
@@ -41,17 +39,12 @@ impl SystemTable {
                     if !needs_compaction(&table) {
                         return Ok(None);
                     }
+                    // the commit writes the rows sorted by key (as every commit of the table)
                     let batches = read_all(self.url(), &table).await?;
-                    let ctx = SessionContext::new();
-                    let sorted = ctx
-                        .read_batches(batches)?
-                        .sort(columns.iter().map(|c| col(*c).sort(true, true)).collect())?
-                        .collect()
-                        .await?;
-                    let Some(schema) = sorted.first().map(|b| b.schema()) else {
+                    let Some(schema) = batches.first().map(|b| b.schema()) else {
                         return Ok(None);
                     };
-                    let batch = arrow::compute::concat_batches(&schema, &sorted)?;
+                    let batch = arrow::compute::concat_batches(&schema, &batches)?;
                     Ok(Some(Commit::Write(batch, SaveMode::Overwrite)))
                 }
             })

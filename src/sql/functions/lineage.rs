@@ -90,8 +90,8 @@ fn depth_arg(function: &str, exprs: &[Expr], i: usize) -> datafusion::common::Re
     Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
-/// A walk of the lineage graph, made when the query runs (the graph of a snapshot is read on
-/// its first walk, not when the statement is planned).
+/// A walk of the lineage graph, made when the query runs (what it needs of `meta.lineage` is
+/// read then, not when the statement is planned; see [`CatalogState::walk`]).
 #[derive(Debug)]
 struct Walk {
     state: Arc<CatalogState>,
