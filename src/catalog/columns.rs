@@ -113,6 +113,7 @@ fn columns_schema() -> SchemaRef {
 fn columns_table(state: &CatalogState) -> Result<MemTable> {
     let started = std::time::Instant::now();
     let schema = columns_schema();
+    super::stored::decode_all(&state.products);
     let rows: Vec<ColumnRow> = state
         .products
         .values()

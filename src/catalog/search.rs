@@ -97,6 +97,7 @@ fn fields_of(p: &DataProduct) -> [BTreeSet<String>; 5] {
 impl SearchIndex {
     /// The index of these products.
     pub fn new(products: &super::ProductMap) -> Self {
+        super::stored::decode_all(products);
         let mut index = SearchIndex::default();
         for (i, (name, p)) in products.iter().enumerate() {
             let fields = fields_of(p);

@@ -27,12 +27,22 @@ enum Repr {
 
 /// Rows of `meta.products` decoded together: a statement that uses a few products scattered
 /// over the table decodes this many rows for each, not the thousands of a whole batch read.
-/// Decoding runs of 16 rows costs about what decoding whole batches does per product; one row
-/// at a time would cost about four times as much.
+/// A statement that uses every product decodes whole read batches instead ([`decode_all`]):
+/// in runs of 16 a process's first search took a third longer.
 const ROWS_DECODED_TOGETHER: usize = 16;
 
-/// A run of rows of `meta.products`, decoded whole the first time one of them is used.
+/// A run of rows of `meta.products`, decoded whole the first time one of them is used —
+/// unless the batch it was read in was decoded whole first (see [`decode_all`]).
 struct StoredRows {
+    batch: RecordBatch,
+    decoded: OnceLock<Vec<DataProduct>>,
+    /// The batch as read, of which `batch` is the rows from `offset` on.
+    read: Arc<ReadBatch>,
+    offset: usize,
+}
+
+/// A batch of `meta.products` as read, decoded whole by a statement that uses every product.
+struct ReadBatch {
     batch: RecordBatch,
     decoded: OnceLock<Vec<DataProduct>>,
 }
@@ -55,7 +65,10 @@ impl Deref for StoredProduct {
     fn deref(&self) -> &DataProduct {
         match &self.0 {
             Repr::Made(p) => p,
-            Repr::Stored { rows, index } => &rows.products()[*index],
+            Repr::Stored { rows, index } => match rows.read.decoded.get() {
+                Some(all) => &all[rows.offset + *index],
+                None => &rows.products()[*index],
+            },
         }
     }
 }
@@ -69,6 +82,19 @@ impl PartialEq for StoredProduct {
 impl StoredRows {
     fn products(&self) -> &[DataProduct] {
         self.decoded.get_or_init(|| decode_batch(&self.batch))
+    }
+}
+
+/// Decodes every product of the map not decoded yet, a whole read batch at a time: for a
+/// statement that uses them all (the search index, `meta.columns`), which decoding in runs of
+/// [`ROWS_DECODED_TOGETHER`] would slow down by a third.
+pub(crate) fn decode_all(products: &ProductMap) {
+    for p in products.values() {
+        if let Repr::Stored { rows, .. } = &p.0 {
+            rows.read
+                .decoded
+                .get_or_init(|| decode_batch(&rows.read.batch));
+        }
     }
 }
 
@@ -134,11 +160,17 @@ pub(crate) fn stored_products(batches: Vec<RecordBatch>) -> Result<ProductMap> {
         }
         decode_rows::<DataProduct>(&[batch.slice(0, 1)])?;
         let (domains, names) = keys(&batch)?;
+        let read = Arc::new(ReadBatch {
+            batch: batch.clone(),
+            decoded: OnceLock::new(),
+        });
         for start in (0..batch.num_rows()).step_by(ROWS_DECODED_TOGETHER) {
             let len = ROWS_DECODED_TOGETHER.min(batch.num_rows() - start);
             let rows = Arc::new(StoredRows {
                 batch: batch.slice(start, len),
                 decoded: OnceLock::new(),
+                read: Arc::clone(&read),
+                offset: start,
             });
             for index in 0..len {
                 let at = start + index;
@@ -185,6 +217,30 @@ mod tests {
         assert!(rows.decoded.get().is_none());
         assert_eq!(***p7, made[7]);
         assert!(rows.decoded.get().is_some());
+        for p in &made {
+            assert_eq!(**map[&p.qualified_name()], *p);
+        }
+    }
+
+    #[test]
+    fn a_statement_using_every_product_decodes_whole_read_batches() {
+        let made: Vec<DataProduct> = (0..40).map(product).collect();
+        let batch = crate::storage::encode_rows(SystemTableKind::Products, &made).unwrap();
+        let map = stored_products(vec![batch]).unwrap();
+        let runs = |name: &ProductName| match &map[name].0 {
+            Repr::Stored { rows, .. } => Arc::clone(rows),
+            Repr::Made(_) => panic!("{name} was read"),
+        };
+        // one product used: its run of rows is decoded, not the batch
+        let p3 = ProductName::new("d0", "p3");
+        assert_eq!(**map[&p3], made[3]);
+        assert!(runs(&p3).decoded.get().is_some());
+        assert!(runs(&p3).read.decoded.get().is_none());
+        // every product used: the batch is decoded once, the other runs are not
+        decode_all(&map);
+        let p37 = ProductName::new("d1", "p37");
+        assert!(runs(&p37).read.decoded.get().is_some());
+        assert!(runs(&p37).decoded.get().is_none());
         for p in &made {
             assert_eq!(**map[&p.qualified_name()], *p);
         }
