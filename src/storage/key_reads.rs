@@ -201,9 +201,11 @@ async fn read_file(
     wanted: Arc<Wanted>,
     schema: SchemaRef,
 ) -> Result<Vec<RecordBatch>> {
+    // the file's address, for errors (the table's URL ends in a slash)
+    let file = format!("{}/{path}", url.as_str().trim_end_matches('/'));
     let fetched = async { store.get(&path).await?.bytes().await };
     let bytes = fetched.await.map_err(|source| Error::ObjectStore {
-        location: format!("{url}/{path}"),
+        location: file.clone(),
         source,
     })?;
     let decode = move || -> std::result::Result<Vec<RecordBatch>, Failure> {
@@ -257,12 +259,12 @@ async fn read_file(
     };
     let decoded = tokio::task::spawn_blocking(decode)
         .await
-        .map_err(|e| Error::invalid(format!("reading {url}/{path} stopped: {e}")))?;
+        .map_err(|e| Error::invalid(format!("reading {file} stopped: {e}")))?;
     decoded.map_err(|failure| match failure {
         Failure::Parquet(e) => delta_err(url, e.into()),
         Failure::Arrow(e) => Error::Arrow(e),
         Failure::Layout(column) => Error::invalid(format!(
-            "{url}/{path}: column {column} is not a plain column; the file was not written by \
+            "{file}: column {column} is not a plain column; the file was not written by \
              lakemeta — restore the table from a backup"
         )),
     })
