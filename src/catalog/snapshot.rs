@@ -130,6 +130,13 @@ impl CatalogState {
         self.health.get().cloned()
     }
 
+    /// Gets the named products ready to use: the files of `meta.products` holding them are
+    /// decoded side by side now instead of one by one as each product is first read (see
+    /// [`super::stored`]). Products made by this process, or decoded already, cost nothing.
+    pub async fn prepare_products<'a>(&self, names: impl IntoIterator<Item = &'a ProductName>) {
+        super::stored::decode_files_of(&self.products, names).await;
+    }
+
     /// The domain, or an error that lists the domains there are.
     pub fn domain(&self, name: &str) -> Result<&Domain> {
         self.domains.get(name).ok_or_else(|| Error::UnknownDomain {
@@ -368,13 +375,13 @@ impl Catalog {
             {
                 return Ok(Arc::new(rows));
             }
-            // the rows are kept, each product decoded when first used
-            let batches = self
+            // the names are read; each file's rows are decoded when one of them is first used
+            let files = self
                 .warehouse
                 .table(SystemTableKind::Products)
-                .read_batches()
+                .read_keys(&super::stored::KEY_COLUMNS)
                 .await?;
-            let products = super::stored::stored_products(batches)?;
+            let products = super::stored::stored_products(files)?;
             tracing::debug!(elapsed = ?started.elapsed(), rows = products.len(), "products read");
             Ok::<_, Error>(Arc::new(products))
         };

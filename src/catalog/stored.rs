@@ -1,7 +1,9 @@
 //! The products of a snapshot as `meta.products` holds them. A snapshot read from the table
-//! keeps its rows and decodes a product the first time something uses it — with the fifteen
-//! rows next to it — so a statement that uses no product, or a few, does not pay for decoding
-//! every one of 100,000 (what a new process paid before its first statement).
+//! reads the products' names only (each data file fetched whole, its `domain` and `name`
+//! columns decoded); a file's other columns are decoded when one of its products is first
+//! used, and a product with the fifteen rows next to it — so a statement that uses no product,
+//! or a few, does not pay for decoding every one of 100,000 (what a new process paid before
+//! its first statement).
 
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
@@ -12,7 +14,7 @@ use arrow::datatypes::DataType;
 use super::snapshot::ProductMap;
 use crate::error::{Error, Result};
 use crate::model::{DataProduct, ProductName};
-use crate::storage::decode_rows;
+use crate::storage::{FileKeys, decode_rows};
 
 /// A data product of a snapshot: one made by this process, or a row of `meta.products`
 /// decoded when first used. Reads as a [`DataProduct`].
@@ -27,29 +29,30 @@ enum Repr {
 
 /// Rows of `meta.products` decoded together: a statement that uses a few products scattered
 /// over the table decodes this many rows for each, not the thousands of a whole batch read.
-/// A statement that uses every product decodes whole read batches instead ([`decode_all`]):
+/// A statement that uses every product decodes whole files instead ([`decode_all`]):
 /// in runs of 16 a process's first search took a third longer.
 const ROWS_DECODED_TOGETHER: usize = 16;
 
 /// A run of rows of `meta.products`, decoded whole the first time one of them is used —
-/// unless the batch it was read in was decoded whole first (see [`decode_all`]).
+/// unless the file it was read from was decoded whole first (see [`decode_all`]).
 struct StoredRows {
-    batch: RecordBatch,
     decoded: OnceLock<Vec<DataProduct>>,
-    /// The batch as read, of which `batch` is the rows from `offset` on.
-    read: Arc<ReadBatch>,
+    /// The file the rows are of, and where they are in it.
+    read: Arc<ReadFile>,
     offset: usize,
+    len: usize,
 }
 
-/// A batch of `meta.products` as read, decoded whole by a statement that uses every product.
-struct ReadBatch {
-    batch: RecordBatch,
+/// A data file of `meta.products`: its keys, read when the snapshot was; its rows, decoded
+/// when first used; its products, decoded whole by a statement that uses every product.
+struct ReadFile {
+    keys: FileKeys,
     decoded: OnceLock<Vec<DataProduct>>,
 }
 
 impl std::fmt::Debug for StoredRows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StoredRows({} rows)", self.batch.num_rows())
+        write!(f, "StoredRows({} rows)", self.len)
     }
 }
 
@@ -81,21 +84,99 @@ impl PartialEq for StoredProduct {
 
 impl StoredRows {
     fn products(&self) -> &[DataProduct] {
-        self.decoded.get_or_init(|| decode_batch(&self.batch))
+        self.decoded
+            .get_or_init(|| self.read.decode(self.offset, self.len))
     }
 }
 
-/// Decodes every product of the map not decoded yet, a whole read batch at a time: for a
-/// statement that uses them all (the search index, `meta.columns`), which decoding in runs of
-/// [`ROWS_DECODED_TOGETHER`] would slow down by a third.
-pub(crate) fn decode_all(products: &ProductMap) {
-    for p in products.values() {
-        if let Repr::Stored { rows, .. } = &p.0 {
-            rows.read
-                .decoded
-                .get_or_init(|| decode_batch(&rows.read.batch));
+impl ReadFile {
+    /// The products of `len` rows of the file from `offset`; when the file cannot be decoded,
+    /// each reads as a product of its name only that says why.
+    fn decode(&self, offset: usize, len: usize) -> Vec<DataProduct> {
+        match self.keys.rows.rows() {
+            Ok(rows) => decode_batch(&rows.slice(offset, len), &self.keys.keys.slice(offset, len)),
+            Err(why) => (offset..offset + len)
+                .map(|i| unreadable(&self.keys.keys, i, why.to_string()))
+                .collect(),
         }
     }
+
+    fn products(&self) -> &[DataProduct] {
+        self.decoded
+            .get_or_init(|| self.decode(0, self.keys.keys.num_rows()))
+    }
+}
+
+/// Decodes every product of the map not decoded yet, whole files at a time, side by side on
+/// the machine's cores: for a statement that uses them all (the search index,
+/// `meta.columns`), which decoding in runs of [`ROWS_DECODED_TOGETHER`] would slow down by a
+/// third.
+pub(crate) fn decode_all(products: &ProductMap) {
+    let files = files_of(products, products.keys());
+    decode_side_by_side(&files, |f| {
+        f.products();
+    });
+}
+
+/// Decodes, side by side on the machine's cores (off the async threads), the files that hold
+/// the rows of `names` and were not decoded yet: for a statement about to use products spread
+/// over many files (an impact analysis's reached products), which would otherwise decode them
+/// one after the other as it reads each product.
+pub(crate) async fn decode_files_of<'a>(
+    products: &ProductMap,
+    names: impl IntoIterator<Item = &'a ProductName>,
+) {
+    let files = files_of(products, names);
+    if files.len() < 2 {
+        return; // one file decodes as fast where it is used
+    }
+    let decode = move || {
+        // a file that fails to decode says so where its products are used
+        decode_side_by_side(&files, |f| {
+            let _ = f.keys.rows.rows();
+        })
+    };
+    let _ = tokio::task::spawn_blocking(decode).await;
+}
+
+/// The files of `meta.products` holding the rows of `names` whose rows are not decoded yet,
+/// each once.
+fn files_of<'a>(
+    products: &ProductMap,
+    names: impl IntoIterator<Item = &'a ProductName>,
+) -> Vec<Arc<ReadFile>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut files = Vec::new();
+    for name in names {
+        if let Some(Repr::Stored { rows, .. }) = products.get(name).map(|p| &p.0)
+            && rows.read.decoded.get().is_none()
+            && seen.insert(Arc::as_ptr(&rows.read))
+        {
+            files.push(Arc::clone(&rows.read));
+        }
+    }
+    files
+}
+
+/// Runs `work` on every file, the files split between the machine's cores (on the calling
+/// thread alone when a thread cannot be started).
+fn decode_side_by_side(files: &[Arc<ReadFile>], work: impl Fn(&ReadFile) + Sync) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if files.len() < 2 || cores < 2 {
+        files.iter().for_each(|f| work(f));
+        return;
+    }
+    let per_thread = files.len().div_ceil(cores);
+    let work = &work;
+    std::thread::scope(|scope| {
+        for part in files.chunks(per_thread) {
+            let started = std::thread::Builder::new()
+                .spawn_scoped(scope, move || part.iter().for_each(|f| work(f)));
+            if started.is_err() {
+                part.iter().for_each(|f| work(f));
+            }
+        }
+    });
 }
 
 /// The `domain` and `name` columns of a batch of `meta.products`.
@@ -116,25 +197,26 @@ fn keys(batch: &RecordBatch) -> Result<(StringArray, StringArray)> {
     Ok((column("domain")?, column("name")?))
 }
 
-/// Every row of a batch, decoded; a row that cannot be decoded (the batch's first row was, when
-/// it was read) reads as a product of its name only that says so, and is logged.
-fn decode_batch(batch: &RecordBatch) -> Vec<DataProduct> {
+/// Every row of a batch, decoded; a row that cannot be decoded reads as a product of its name
+/// only (from `keys`, the same rows' keys) that says so, and is logged.
+fn decode_batch(batch: &RecordBatch, keys: &RecordBatch) -> Vec<DataProduct> {
     match decode_rows::<DataProduct>(std::slice::from_ref(batch)) {
         Ok(rows) if rows.len() == batch.num_rows() => rows,
         _ => (0..batch.num_rows())
             .map(
                 |i| match decode_rows::<DataProduct>(&[batch.slice(i, 1)]).map(|mut v| v.pop()) {
                     Ok(Some(p)) => p,
-                    Ok(None) => unreadable(batch, i, "no row".to_string()),
-                    Err(e) => unreadable(batch, i, e.to_string()),
+                    Ok(None) => unreadable(keys, i, "no row".to_string()),
+                    Err(e) => unreadable(keys, i, e.to_string()),
                 },
             )
             .collect(),
     }
 }
 
-fn unreadable(batch: &RecordBatch, i: usize, why: String) -> DataProduct {
-    let (domain, name) = match keys(batch) {
+/// A product of the name at row `i` of `keys` that says why its row could not be read.
+fn unreadable(keys_batch: &RecordBatch, i: usize, why: String) -> DataProduct {
+    let (domain, name) = match keys(keys_batch) {
         Ok((d, n)) if !d.is_null(i) && !n.is_null(i) => {
             (d.value(i).to_string(), n.value(i).to_string())
         }
@@ -149,28 +231,42 @@ fn unreadable(batch: &RecordBatch, i: usize, why: String) -> DataProduct {
     }
 }
 
-/// The products of the batches of `meta.products`, each decoded when first used. A batch whose
-/// first row does not decode fails here, so that a table of another layout is refused when it
-/// is read, as a whole.
-pub(crate) fn stored_products(batches: Vec<RecordBatch>) -> Result<ProductMap> {
+/// The key columns [`stored_products`] reads of `meta.products`.
+pub(crate) const KEY_COLUMNS: [&str; 2] = ["domain", "name"];
+
+/// The products of the files of `meta.products` (their [`KEY_COLUMNS`] read, the rest when
+/// first used), each decoded when first used. The first file's first row is decoded here, so
+/// that a table of another layout is refused when it is read, as a whole.
+pub(crate) fn stored_products(files: Vec<FileKeys>) -> Result<ProductMap> {
     let mut map = ProductMap::new();
-    for batch in batches {
-        if batch.num_rows() == 0 {
+    let mut checked = false;
+    for file in files {
+        let count = file.keys.num_rows();
+        if count == 0 {
             continue;
         }
-        decode_rows::<DataProduct>(&[batch.slice(0, 1)])?;
-        let (domains, names) = keys(&batch)?;
-        let read = Arc::new(ReadBatch {
-            batch: batch.clone(),
+        if !checked {
+            let rows = file.rows.rows().map_err(|why| {
+                Error::invalid(format!(
+                    "meta.products cannot be read: {why}; the warehouse was written by another \
+                     program: open it with the lakemeta that wrote it"
+                ))
+            })?;
+            decode_rows::<DataProduct>(&[rows.slice(0, 1)])?;
+            checked = true;
+        }
+        let (domains, names) = keys(&file.keys)?;
+        let read = Arc::new(ReadFile {
+            keys: file,
             decoded: OnceLock::new(),
         });
-        for start in (0..batch.num_rows()).step_by(ROWS_DECODED_TOGETHER) {
-            let len = ROWS_DECODED_TOGETHER.min(batch.num_rows() - start);
+        for start in (0..count).step_by(ROWS_DECODED_TOGETHER) {
+            let len = ROWS_DECODED_TOGETHER.min(count - start);
             let rows = Arc::new(StoredRows {
-                batch: batch.slice(start, len),
                 decoded: OnceLock::new(),
                 read: Arc::clone(&read),
                 offset: start,
+                len,
             });
             for index in 0..len {
                 let at = start + index;
@@ -192,7 +288,21 @@ pub(crate) fn stored_products(batches: Vec<RecordBatch>) -> Result<ProductMap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::SystemTableKind;
+    use crate::storage::{FileRows, SystemTableKind};
+
+    /// Batches as the files of `meta.products`, their rows decoded already.
+    fn files(batches: Vec<RecordBatch>) -> Vec<FileKeys> {
+        batches
+            .into_iter()
+            .map(|b| {
+                let keys = KEY_COLUMNS.map(|c| b.schema().index_of(c).unwrap());
+                FileKeys {
+                    keys: b.project(&keys).unwrap(),
+                    rows: Arc::new(FileRows::decoded("test".into(), b)),
+                }
+            })
+            .collect()
+    }
 
     fn product(i: usize) -> DataProduct {
         DataProduct {
@@ -208,7 +318,7 @@ mod tests {
     fn products_are_decoded_when_first_used_and_read_as_written() {
         let made: Vec<DataProduct> = (0..10).map(product).collect();
         let batch = crate::storage::encode_rows(SystemTableKind::Products, &made).unwrap();
-        let map = stored_products(vec![batch.slice(0, 4), batch.slice(4, 6)]).unwrap();
+        let map = stored_products(files(vec![batch.slice(0, 4), batch.slice(4, 6)])).unwrap();
         assert_eq!(map.len(), 10);
         let p7 = &map[&ProductName::new("d1", "p7")];
         let Repr::Stored { rows, .. } = &p7.0 else {
@@ -223,20 +333,20 @@ mod tests {
     }
 
     #[test]
-    fn a_statement_using_every_product_decodes_whole_read_batches() {
+    fn a_statement_using_every_product_decodes_whole_files() {
         let made: Vec<DataProduct> = (0..40).map(product).collect();
         let batch = crate::storage::encode_rows(SystemTableKind::Products, &made).unwrap();
-        let map = stored_products(vec![batch]).unwrap();
+        let map = stored_products(files(vec![batch])).unwrap();
         let runs = |name: &ProductName| match &map[name].0 {
             Repr::Stored { rows, .. } => Arc::clone(rows),
             Repr::Made(_) => panic!("{name} was read"),
         };
-        // one product used: its run of rows is decoded, not the batch
+        // one product used: its run of rows is decoded, not the file
         let p3 = ProductName::new("d0", "p3");
         assert_eq!(**map[&p3], made[3]);
         assert!(runs(&p3).decoded.get().is_some());
         assert!(runs(&p3).read.decoded.get().is_none());
-        // every product used: the batch is decoded once, the other runs are not
+        // every product used: the file is decoded once, the other runs are not
         decode_all(&map);
         let p37 = ProductName::new("d1", "p37");
         assert!(runs(&p37).read.decoded.get().is_some());
@@ -259,6 +369,6 @@ mod tests {
             ],
         )
         .unwrap();
-        assert!(stored_products(vec![batch]).is_err());
+        assert!(stored_products(files(vec![batch])).is_err());
     }
 }

@@ -152,22 +152,33 @@ async fn read_all_matching(
     Ok(out)
 }
 
+/// The address of a file of the table at `url`, for errors (the table's URL ends in a slash).
+pub(super) fn file_url(url: &Url, path: &Path) -> String {
+    format!("{}/{path}", url.as_str().trim_end_matches('/'))
+}
+
+/// The snapshot's data files, in the log's order; `None` when they do not stand alone:
+/// deletion vectors hide some of their rows, or partition values live in the log only.
+pub(super) fn standalone_files(snapshot: &DeltaTableState) -> Option<Vec<Path>> {
+    if !snapshot.metadata().partition_columns().is_empty() {
+        return None;
+    }
+    snapshot
+        .log_data()
+        .iter()
+        .map(|f| {
+            f.deletion_vector_descriptor()
+                .is_none()
+                .then(|| f.object_store_path())
+        })
+        .collect()
+}
+
 /// The table's files whose log statistics leave room for a wanted value of
 /// `column`; `None` when the files do not stand alone (deletion vectors, partitions).
 fn files_to_read(snapshot: &DeltaTableState, column: &str, wanted: &Wanted) -> Option<Vec<Path>> {
+    let files = standalone_files(snapshot)?;
     let data = snapshot.log_data();
-    let files: Vec<(Path, bool)> = data
-        .iter()
-        .map(|f| {
-            (
-                f.object_store_path(),
-                f.deletion_vector_descriptor().is_some(),
-            )
-        })
-        .collect();
-    if files.iter().any(|f| f.1) || !snapshot.metadata().partition_columns().is_empty() {
-        return None;
-    }
     let key = Column::new_unqualified(column);
     let as_strings = |a: Option<ArrayRef>| {
         a.filter(|a| a.len() == files.len())
@@ -185,7 +196,7 @@ fn files_to_read(snapshot: &DeltaTableState, column: &str, wanted: &Wanted) -> O
             .iter()
             .enumerate()
             .filter(|(i, _)| wanted.any_between(bound(&mins, *i), bound(&maxs, *i)))
-            .map(|(_, (path, _))| path.clone())
+            .map(|(_, path)| path.clone())
             .collect(),
     )
 }
@@ -201,8 +212,7 @@ async fn read_file(
     wanted: Arc<Wanted>,
     schema: SchemaRef,
 ) -> Result<Vec<RecordBatch>> {
-    // the file's address, for errors (the table's URL ends in a slash)
-    let file = format!("{}/{path}", url.as_str().trim_end_matches('/'));
+    let file = file_url(url, &path);
     let fetched = async { store.get(&path).await?.bytes().await };
     let bytes = fetched.await.map_err(|source| Error::ObjectStore {
         location: file.clone(),
@@ -260,21 +270,57 @@ async fn read_file(
     let decoded = tokio::task::spawn_blocking(decode)
         .await
         .map_err(|e| Error::invalid(format!("reading {file} stopped: {e}")))?;
-    decoded.map_err(|failure| match failure {
-        Failure::Parquet(e) => delta_err(url, e.into()),
-        Failure::Arrow(e) => Error::Arrow(e),
-        Failure::Layout(column) => Error::invalid(format!(
-            "{file}: column {column} is not a plain column; the file was not written by \
-             lakemeta — restore the table from a backup"
-        )),
-    })
+    decoded.map_err(|failure| failure.into_error(url, &file))
 }
 
 /// Why decoding a file failed.
-enum Failure {
+pub(super) enum Failure {
     Parquet(ParquetError),
     Arrow(ArrowError),
     Layout(String),
+    /// A column of the file whose type cannot be read as the table's.
+    Type {
+        column: String,
+        found: String,
+        expected: String,
+    },
+}
+
+impl Failure {
+    /// The error of a read of `file`, a file of the table at `url`.
+    pub(super) fn into_error(self, url: &Url, file: &str) -> Error {
+        match self {
+            Failure::Parquet(e) => delta_err(url, e.into()),
+            Failure::Arrow(e) => Error::Arrow(e),
+            Failure::Layout(column) => Error::invalid(format!(
+                "{file}: column {column} is not a plain column; the file was not written by \
+                 lakemeta — restore the table from a backup"
+            )),
+            Failure::Type {
+                column,
+                found,
+                expected,
+            } => Error::invalid(format!(
+                "{file}: column {column} holds {found} where the table holds {expected}; the \
+                 file was not written by this lakemeta — open the warehouse with the lakemeta \
+                 that wrote it, or restore the table from a backup"
+            )),
+        }
+    }
+
+    /// What went wrong, in words (for a failure that cannot be returned as an error).
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Failure::Parquet(e) => format!("the Parquet file cannot be read: {e}"),
+            Failure::Arrow(e) => format!("the file's columns do not fit the table: {e}"),
+            Failure::Layout(column) => format!("column {column} is not a plain column"),
+            Failure::Type {
+                column,
+                found,
+                expected,
+            } => format!("column {column} holds {found} where the table holds {expected}"),
+        }
+    }
 }
 
 impl From<ParquetError> for Failure {
@@ -305,7 +351,7 @@ fn row_group_may_hold(rg: &RowGroupMetaData, leaf: usize, wanted: &Wanted) -> bo
 
 /// A batch read from a file as a batch of `schema`: columns by name, cast to the table's types
 /// (a file may hold strings in another layout), a column the file lacks as nulls.
-fn conform(
+pub(super) fn conform(
     batch: &RecordBatch,
     schema: &SchemaRef,
 ) -> std::result::Result<RecordBatch, ArrowError> {

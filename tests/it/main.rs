@@ -18,6 +18,7 @@ mod masks;
 mod openlineage;
 mod outage;
 mod peers;
+mod products_read;
 mod quality;
 mod repl;
 mod s3;

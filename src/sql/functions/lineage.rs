@@ -284,14 +284,20 @@ impl Rows for ImpactTable {
         let state = &self.0.state;
         // a walk on a snapshot whose graph was not read (the first of a process) reads the
         // quality of the products it reached; later ones, everyone's once per snapshot
-        let health = if state.lineage_if_read().is_none() {
-            let mut products: Vec<String> = reached.iter().map(|r| r.product.clone()).collect();
-            products.sort_unstable();
-            products.dedup();
-            health_of_these(state, session, &products).await?
-        } else {
-            health_of(state, session).await?
+        let mut products: Vec<String> = reached.iter().map(|r| r.product.clone()).collect();
+        products.sort_unstable();
+        products.dedup();
+        let health = async {
+            if state.lineage_if_read().is_none() {
+                health_of_these(state, session, &products).await
+            } else {
+                health_of(state, session).await
+            }
         };
+        // the reached products' rows are decoded while their quality is read
+        let names: Vec<ProductName> = products.iter().filter_map(|p| p.parse().ok()).collect();
+        let (health, ()) = tokio::join!(health, state.prepare_products(&names));
+        let health = health?;
         let r = &reached;
         let product = |x: &Reached| state.products.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);
