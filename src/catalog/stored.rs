@@ -126,7 +126,8 @@ pub(crate) async fn decode_files_of<'a>(
     products: &ProductMap,
     names: impl IntoIterator<Item = &'a ProductName>,
 ) {
-    let files = files_of(products, names);
+    let mut files = files_of(products, names);
+    files.retain(|f| !f.keys.rows.is_decoded());
     if files.len() < 2 {
         return; // one file decodes as fast where it is used
     }
