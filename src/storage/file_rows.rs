@@ -9,19 +9,13 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use url::Url;
 
-use super::key_reads::{Failure, conform, file_url, standalone_files};
+use super::key_reads::{Failure, conform, each_file, standalone_files};
 use super::system_table::{SystemTable, delta_err, read_all};
 use crate::error::{Error, Result};
-
-/// How many of a table's files are fetched at once.
-const FILES_AT_ONCE: usize = 8;
 
 /// The rows of one data file of a system table: fetched, and decoded when first asked for.
 pub struct FileRows {
@@ -119,19 +113,16 @@ impl SystemTable {
         };
         tracing::debug!(table = self.kind().name(), files = paths.len(), "keys read");
         let store = table.log_store().object_store(None);
-        let reads = paths.into_iter().map(|path| {
+        let files = each_file(self.url(), store, paths, |file, bytes| {
             read_file_keys(
                 self.url(),
-                Arc::clone(&store),
-                path,
+                file,
+                bytes,
                 Arc::clone(&schema),
                 Arc::clone(&key_schema),
             )
-        });
-        let files: Vec<Option<FileKeys>> = futures::stream::iter(reads)
-            .buffered(FILES_AT_ONCE)
-            .try_collect()
-            .await?;
+        })
+        .await?;
         Ok(files.into_iter().flatten().collect())
     }
 }
@@ -140,17 +131,11 @@ impl SystemTable {
 /// without rows.
 async fn read_file_keys(
     url: &Url,
-    store: Arc<dyn ObjectStore>,
-    path: Path,
+    file: String,
+    bytes: Bytes,
     schema: SchemaRef,
     key_schema: SchemaRef,
 ) -> Result<Option<FileKeys>> {
-    let file = file_url(url, &path);
-    let fetched = async { store.get(&path).await?.bytes().await };
-    let bytes = fetched.await.map_err(|source| Error::ObjectStore {
-        location: file.clone(),
-        source,
-    })?;
     let fetched = bytes.clone();
     let (keys_schema, table) = (Arc::clone(&key_schema), Arc::clone(&schema));
     let keys = tokio::task::spawn_blocking(move || {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, new_null_array};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
+use bytes::Bytes;
 use datafusion::common::Column;
 use datafusion::physical_optimizer::pruning::PruningStatistics;
 use deltalake::DeltaTable;
@@ -100,23 +101,50 @@ impl SystemTable {
             return read_all_matching(self.url(), &table, column, &wanted, &schema).await;
         };
         let store = table.log_store().object_store(None);
-        let column = column.to_string();
-        let reads = paths.into_iter().map(|path| {
+        let per_file = each_file(self.url(), store, paths, |file, bytes| {
             read_file(
                 self.url(),
-                Arc::clone(&store),
-                path,
-                column.clone(),
+                file,
+                bytes,
+                column.to_string(),
                 Arc::clone(&wanted),
                 Arc::clone(&schema),
             )
-        });
-        let per_file: Vec<Vec<RecordBatch>> = futures::stream::iter(reads)
-            .buffered(FILES_AT_ONCE)
-            .try_collect()
-            .await?;
+        })
+        .await?;
         Ok(per_file.into_iter().flatten().collect())
     }
+}
+
+/// Fetches each of `paths` (files of the table at `url`) whole, a few at a time, and hands its
+/// address and bytes to `read`; the results in the order of the paths.
+pub(super) async fn each_file<T, F, Fut>(
+    url: &Url,
+    store: Arc<dyn ObjectStore>,
+    paths: Vec<Path>,
+    read: F,
+) -> Result<Vec<T>>
+where
+    F: Fn(String, Bytes) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let read = &read;
+    let reads = paths.into_iter().map(|path| {
+        let store = Arc::clone(&store);
+        async move {
+            let file = file_url(url, &path);
+            let fetched = async { store.get(&path).await?.bytes().await };
+            let bytes = fetched.await.map_err(|source| Error::ObjectStore {
+                location: file.clone(),
+                source,
+            })?;
+            read(file, bytes).await
+        }
+    });
+    futures::stream::iter(reads)
+        .buffered(FILES_AT_ONCE)
+        .try_collect()
+        .await
 }
 
 /// The rows of the whole table whose `column` is wanted: the read of a table whose files do
@@ -206,18 +234,12 @@ fn files_to_read(snapshot: &DeltaTableState, column: &str, wanted: &Wanted) -> O
 /// chunk) and decoded off the async threads.
 async fn read_file(
     url: &Url,
-    store: Arc<dyn ObjectStore>,
-    path: Path,
+    file: String,
+    bytes: Bytes,
     column: String,
     wanted: Arc<Wanted>,
     schema: SchemaRef,
 ) -> Result<Vec<RecordBatch>> {
-    let file = file_url(url, &path);
-    let fetched = async { store.get(&path).await?.bytes().await };
-    let bytes = fetched.await.map_err(|source| Error::ObjectStore {
-        location: file.clone(),
-        source,
-    })?;
     let decode = move || -> std::result::Result<Vec<RecordBatch>, Failure> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
         let parquet_schema = builder.parquet_schema().clone();

@@ -243,19 +243,9 @@ async fn compacting_the_catalog_sorts_it_into_few_files_and_keeps_every_row() {
 /// up with that commit.
 #[tokio::test]
 async fn a_snapshot_first_walked_after_a_newer_commit_reads_the_lineage_of_its_version() {
-    use lakemeta::model::{LineageEdge, edge_kind};
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("wh").to_string_lossy().into_owned();
-    let edge = |source: &str, target: &str| LineageEdge {
-        source: source.into(),
-        target: target.into(),
-        source_column: None,
-        target_column: None,
-        kind: edge_kind::DECLARED.into(),
-        statement: None,
-        created_at: 0,
-        created_by: "tester".into(),
-    };
+    let edge = crate::declared_edge;
     let writer = open(&root).await;
     assert_eq!(
         writer.record_lineage(&[edge("x.a", "x.b")]).await.unwrap(),

@@ -54,6 +54,20 @@ pub async fn scalar(s: &Session, sql: &str) -> String {
     arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
 }
 
+/// A declared lineage edge from product `source` to product `target`, recorded by `tester`.
+pub fn declared_edge(source: &str, target: &str) -> lakemeta::model::LineageEdge {
+    lakemeta::model::LineageEdge {
+        source: source.into(),
+        target: target.into(),
+        source_column: None,
+        target_column: None,
+        kind: lakemeta::model::edge_kind::DECLARED.into(),
+        statement: None,
+        created_at: 0,
+        created_by: "tester".into(),
+    }
+}
+
 /// The lakemeta binary.
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_lakemeta"))

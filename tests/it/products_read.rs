@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use lakemeta::catalog::{Catalog, ChangeSummary, DomainChange, ProductChange};
-use lakemeta::model::{Column, DataProduct, Domain, LineageEdge, Principal, edge_kind};
+use lakemeta::model::{Column, DataProduct, Domain, Principal};
 use lakemeta::sql::{Session, SessionOptions};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
 
@@ -43,19 +43,6 @@ fn product(domain: &str, i: usize) -> DataProduct {
             })
             .collect(),
         ..DataProduct::default()
-    }
-}
-
-fn edge(source: &str, target: &str) -> LineageEdge {
-    LineageEdge {
-        source: source.into(),
-        target: target.into(),
-        source_column: None,
-        target_column: None,
-        kind: edge_kind::DECLARED.into(),
-        statement: None,
-        created_at: 0,
-        created_by: "tester".into(),
     }
 }
 
@@ -100,7 +87,10 @@ async fn a_new_process_reads_every_product_as_written_from_every_file() {
     let mut edges = Vec::new();
     for i in 0..30 {
         for (s, t) in [("a", "b"), ("b", "c"), ("c", "d")] {
-            edges.push(edge(&format!("{s}.p{i:02}"), &format!("{t}.p{i:02}")));
+            edges.push(crate::declared_edge(
+                &format!("{s}.p{i:02}"),
+                &format!("{t}.p{i:02}"),
+            ));
         }
     }
     writer.record_lineage(&edges).await.unwrap();
