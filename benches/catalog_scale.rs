@@ -26,6 +26,10 @@ use lakemeta::model::{Column, DataProduct, Domain, Principal, ProductName};
 use lakemeta::sql::{Session, SessionOptions};
 use lakemeta::storage::{Warehouse, WarehouseLocation};
 
+/// The allocator of the `lakemeta` binary, so that a commit here costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PRODUCTS: usize = 10_000;
 const LARGE: usize = 100_000;
 const SINGLES: usize = 1_000;

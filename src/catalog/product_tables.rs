@@ -94,7 +94,7 @@ impl ProductTables {
             let provider = match fresh {
                 Some((_, p)) => Arc::clone(p),
                 None => {
-                    let table = t.delta_table().await;
+                    let table = t.delta_table().await?;
                     let p = table
                         .table_provider()
                         .await

@@ -12,6 +12,11 @@
 //! A blind append conflicts with nothing another writer can do to such a table: the next
 //! version taken by another process is skipped, and a column added meanwhile reads as null in
 //! the rows written without it.
+//!
+//! The catalog's tables written by key append new rows the same way, but only as exactly the
+//! version after the one their rows were checked against ([`commit_exactly`]): when another
+//! writer took it, the change is made again the ordinary way, on the rows as they are now (see
+//! `SystemTable::append_on`).
 
 use std::collections::HashMap;
 
@@ -40,16 +45,8 @@ pub(super) fn supported(table: &DeltaTable) -> bool {
     table.log_store().name() == CONDITIONAL_PUT_LOG_STORE
 }
 
-/// Writes `batch` as new files of `table` and commits them as the first free version after
-/// `after`. Returns the version committed.
-pub(super) async fn commit(
-    table: &DeltaTable,
-    after: u64,
-    batch: RecordBatch,
-    url: &Url,
-    policy: &RetryPolicy,
-    what: &str,
-) -> Result<u64> {
+/// Writes `batch` as new files of `table` and returns the bytes of the commit that adds them.
+async fn prepare(table: &DeltaTable, batch: RecordBatch, url: &Url) -> Result<bytes::Bytes> {
     let mut writer = RecordBatchWriter::for_table(table).map_err(|e| delta_err(url, e))?;
     writer.write(batch).await.map_err(|e| delta_err(url, e))?;
     let adds = writer.flush().await.map_err(|e| delta_err(url, e))?;
@@ -64,7 +61,20 @@ pub(super) async fn commit(
         HashMap::new(),
         Vec::new(),
     );
-    let bytes = data.get_bytes().map_err(|e| delta_err(url, e.into()))?;
+    data.get_bytes().map_err(|e| delta_err(url, e.into()))
+}
+
+/// Writes `batch` as new files of `table` and commits them as the first free version after
+/// `after`. Returns the version committed.
+pub(super) async fn commit(
+    table: &DeltaTable,
+    after: u64,
+    batch: RecordBatch,
+    url: &Url,
+    policy: &RetryPolicy,
+    what: &str,
+) -> Result<u64> {
+    let bytes = prepare(table, batch, url).await?;
     let log_store = table.log_store();
     let mut version = after + 1;
     let mut attempt = 1;
@@ -92,6 +102,28 @@ pub(super) async fn commit(
             }
             Err(e) => return Err(delta_err(url, e.into())),
         }
+    }
+}
+
+/// Writes `batch` as new files of `table` and commits them as exactly `version`. Returns false,
+/// committing nothing, when another writer took that version first (the written files are then
+/// left unreferenced, for `VACUUM`, as after any lost commit race).
+pub(super) async fn commit_exactly(
+    table: &DeltaTable,
+    version: u64,
+    batch: RecordBatch,
+    url: &Url,
+) -> Result<bool> {
+    let bytes = prepare(table, batch, url).await?;
+    let entry = CommitOrBytes::LogBytes(bytes);
+    match table
+        .log_store()
+        .write_commit_entry(version, entry, uuid::Uuid::new_v4())
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(TransactionError::VersionAlreadyExists(_)) => Ok(false),
+        Err(e) => Err(delta_err(url, e.into())),
     }
 }
 

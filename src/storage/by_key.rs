@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::schemas::SystemTableKind;
 use super::system_table::{
     Commit, Keyed, RowChange, SystemTable, decode, delta_err, encode, read_all,
 };
@@ -47,6 +48,78 @@ pub struct KnownRows<'a, T> {
     pub version: u64,
     /// The row with the key of the given row, if the table has one at that version.
     pub row: &'a (dyn Fn(&T) -> Option<T> + Send + Sync),
+}
+
+/// What keyed changes do to the rows they touch.
+struct Outcome<'a, T> {
+    /// The touched rows after the changes, by key.
+    rows: BTreeMap<String, T>,
+    /// The keys that had a row before the changes.
+    existed: BTreeSet<String>,
+    /// Every changed key, with a row that has it.
+    changed: BTreeMap<String, &'a T>,
+}
+
+impl<'a, T: Keyed + PartialEq + Clone> Outcome<'a, T> {
+    /// Applies `changes` to `current` (the rows with their keys as they are now), checking each
+    /// against the row it expects: a row that another writer changed is [`Error::Conflict`].
+    fn of(kind: SystemTableKind, changes: &'a [RowChange<T>], current: Vec<T>) -> Result<Self> {
+        let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
+        let existed: BTreeSet<String> = rows.keys().cloned().collect();
+        let mut changed: BTreeMap<String, &T> = BTreeMap::new();
+        for change in changes {
+            let conflict = |key: &str| Error::Conflict {
+                what: format!("{} row '{key}'", kind.name()),
+            };
+            match change {
+                RowChange::Upsert { expected, row } => {
+                    let key = row.key();
+                    if rows.get(&key) != expected.as_ref() {
+                        return Err(conflict(&key));
+                    }
+                    rows.insert(key.clone(), row.clone());
+                    changed.insert(key, row);
+                }
+                RowChange::Ensure { row } => {
+                    let key = row.key();
+                    match rows.get(&key) {
+                        Some(existing) if existing.same_content(row) => {}
+                        Some(_) => return Err(conflict(&key)),
+                        None => {
+                            rows.insert(key.clone(), row.clone());
+                            changed.insert(key, row);
+                        }
+                    }
+                }
+                RowChange::Delete { expected } => {
+                    let key = expected.key();
+                    if rows.get(&key) != Some(expected) {
+                        return Err(conflict(&key));
+                    }
+                    rows.remove(&key);
+                    changed.insert(key, expected);
+                }
+            }
+        }
+        Ok(Self {
+            rows,
+            existed,
+            changed,
+        })
+    }
+
+    /// True when every changed key is new (the change only adds rows).
+    fn only_new_keys(&self) -> bool {
+        !self.changed.keys().any(|k| self.existed.contains(k))
+    }
+
+    /// The rows with a changed key after the changes (removed ones are not there).
+    fn new_rows(&self) -> Vec<&T> {
+        self.changed
+            .keys()
+            .filter_map(|k| self.rows.get(k))
+            .collect()
+    }
 }
 
 impl SystemTable {
@@ -86,17 +159,35 @@ impl SystemTable {
         let touched: Vec<&T> = changes.iter().map(RowChange::row).collect();
         // a few keys: read and rewrite only their files; many (a bulk change): the whole table
         let by_key = !columns.is_empty() && touched.len() <= PRUNING_VALUES;
-        let read_filter = if by_key {
-            Some(rows_filter(columns, &encode(kind, &touched)?).await?)
-        } else {
-            None
-        };
         let only_new = changes.iter().all(|c| {
             matches!(
                 c,
                 RowChange::Upsert { expected: None, .. } | RowChange::Ensure { .. }
             )
         });
+        if let Some(k) = &known
+            && by_key
+            && only_new
+            && self.version().await == k.version
+        {
+            // checked against the rows the caller holds at the table's version: new rows are
+            // appended as the next version, unless another writer takes it first
+            let current = touched.iter().filter_map(|r| (k.row)(r)).collect();
+            let outcome = Outcome::of(kind, changes, current)?;
+            if outcome.changed.is_empty() {
+                return Ok(None);
+            }
+            if outcome.only_new_keys()
+                && let Some(version) = self
+                    .append_on(encode(kind, &outcome.new_rows())?, k.version)
+                    .await?
+            {
+                self.merge_small_files().await;
+                return Ok(Some(version));
+            }
+        }
+        // the filter that finds the touched rows, made when a commit first reads them
+        let read_filter = tokio::sync::OnceCell::new();
         let (read_filter, touched, known) = (&read_filter, &touched, &known);
         let version = self.commit_with_retry(move |table: DeltaTable| async move {
             let started = std::time::Instant::now();
@@ -109,52 +200,26 @@ impl SystemTable {
                 {
                     touched.iter().filter_map(|r| (k.row)(r)).collect()
                 }
-                _ => decode(&read_where(self.url(), &table, read_filter.as_ref()).await?)?,
+                _ => {
+                    let filter = read_filter
+                        .get_or_try_init(|| async {
+                            if by_key {
+                                Ok::<_, Error>(Some(rows_filter(columns, &encode(kind, touched)?).await?))
+                            } else {
+                                Ok(None)
+                            }
+                        })
+                        .await?;
+                    decode(&read_where(self.url(), &table, filter.as_ref()).await?)?
+                }
             };
             tracing::debug!(table = kind.name(), rows = current.len(), by_key, elapsed = ?started.elapsed(), "the rows a change touches");
-            let mut rows: BTreeMap<String, T> = current.into_iter().map(|r| (r.key(), r)).collect();
-            let existed: BTreeSet<String> = rows.keys().cloned().collect();
-            // every changed key, with a row that has it
-            let mut changed: BTreeMap<String, &T> = BTreeMap::new();
-            for change in changes {
-                let conflict = |key: &str| Error::Conflict {
-                    what: format!("{} row '{key}'", kind.name()),
-                };
-                match change {
-                    RowChange::Upsert { expected, row } => {
-                        let key = row.key();
-                        if rows.get(&key) != expected.as_ref() {
-                            return Err(conflict(&key));
-                        }
-                        rows.insert(key.clone(), row.clone());
-                        changed.insert(key, row);
-                    }
-                    RowChange::Ensure { row } => {
-                        let key = row.key();
-                        match rows.get(&key) {
-                            Some(existing) if existing.same_content(row) => {}
-                            Some(_) => return Err(conflict(&key)),
-                            None => {
-                                rows.insert(key.clone(), row.clone());
-                                changed.insert(key, row);
-                            }
-                        }
-                    }
-                    RowChange::Delete { expected } => {
-                        let key = expected.key();
-                        if rows.get(&key) != Some(expected) {
-                            return Err(conflict(&key));
-                        }
-                        rows.remove(&key);
-                        changed.insert(key, expected);
-                    }
-                }
-            }
-            if changed.is_empty() {
+            let outcome = Outcome::of(kind, changes, current)?;
+            if outcome.changed.is_empty() {
                 return Ok(None);
             }
-            let new_rows: Vec<&T> = changed.keys().filter_map(|k| rows.get(k)).collect();
-            if !columns.is_empty() && !changed.keys().any(|k| existed.contains(k)) {
+            let new_rows = outcome.new_rows();
+            if !columns.is_empty() && outcome.only_new_keys() {
                 // only new keys: the commit is made on the version just read, so no other
                 // writer can have added them meanwhile
                 return Ok(Some(Commit::Write(encode(kind, &new_rows)?, SaveMode::Append)));
@@ -162,10 +227,10 @@ impl SystemTable {
             if !by_key {
                 // the whole table was read (known rows stand for it only when every change
                 // is new, which appended above): written again whole, sorted by key
-                let all: Vec<T> = rows.into_values().collect();
+                let all: Vec<&T> = outcome.rows.values().collect();
                 return Ok(Some(Commit::Write(encode(kind, &all)?, SaveMode::Overwrite)));
             }
-            let keyed: Vec<&T> = changed.values().copied().collect();
+            let keyed: Vec<&T> = outcome.changed.values().copied().collect();
             let predicate = rows_filter(columns, &encode(kind, &keyed)?).await?;
             Ok(Some(if new_rows.is_empty() {
                 Commit::Delete(predicate)
@@ -208,6 +273,12 @@ impl SystemTable {
         let batch = encode(self.kind(), rows)?;
         let removed = encode(self.kind(), remove)?;
         let append_only = remove.is_empty() && absent_at.is_some();
+        if let Some(at) = absent_at.filter(|_| append_only)
+            && let Some(version) = self.append_on(batch.clone(), at).await?
+        {
+            self.merge_small_files().await;
+            return Ok(Some(version));
+        }
         let (batch, removed, key) = (&batch, &removed, &key);
         let version = self
             .commit_with_retry(move |table| async move {

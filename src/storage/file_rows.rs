@@ -80,7 +80,7 @@ impl SystemTable {
     /// now (see [`FileRows`]). A table whose files do not stand alone (deletion vectors,
     /// partitions; lakemeta writes neither into its system tables) is read and decoded whole.
     pub async fn read_keys(&self, key_columns: &[&str]) -> Result<Vec<FileKeys>> {
-        let table = self.delta_table().await;
+        let table = self.delta_table().await?;
         let schema = self.kind().schema();
         let key_schema = Arc::new(
             schema.project(

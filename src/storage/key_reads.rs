@@ -80,7 +80,7 @@ impl SystemTable {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let mut table = self.delta_table().await;
+        let mut table = self.delta_table().await?;
         if table.version() != Some(version) {
             table
                 .load_version(version)

@@ -49,7 +49,7 @@ impl SystemTable {
                 }
             })
             .await?;
-        let table = self.delta_table().await;
+        let table = self.delta_table().await?;
         let after = TableFiles::of(&table);
         let Some(version) = version else {
             return Ok(OptimizeReport {
@@ -84,7 +84,19 @@ impl SystemTable {
     /// own commit stands.
     pub(super) async fn merge_small_files(&self) {
         let mut guard = self.table.lock().await;
-        let small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
+        let mut small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
+        // each commit the writer's snapshot has not caught up with (a blind append) added at
+        // most one small file: catch up only when they may make the count
+        let behind = self
+            .known_version(&guard)
+            .saturating_sub(guard.version().unwrap_or(0));
+        if small + behind as usize >= AUTO_COMPACT_FILES && behind > 0 {
+            if let Err(e) = self.catch_up(&mut guard).await {
+                tracing::warn!(table = self.kind().name(), error = %e, "no merge of small files");
+                return;
+            }
+            small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
+        }
         if small < AUTO_COMPACT_FILES {
             return;
         }

@@ -111,8 +111,12 @@ pub struct SystemTable {
     /// The last loaded snapshot, published after every commit and refresh: readers take it
     /// without waiting for a commit in progress.
     loaded: std::sync::RwLock<DeltaTable>,
-    /// The newest version this process committed blind (the loaded snapshot may be older).
+    /// The newest version this process committed blind to the audit log (the loaded snapshot
+    /// may be older; readers see those rows after a [`Self::refresh`]).
     blind_version: AtomicU64,
+    /// The newest version this process appended with [`Self::append_on`] (the loaded snapshot
+    /// may be older; it catches up when it is next read or written).
+    appended: AtomicU64,
     policy: RetryPolicy,
 }
 
@@ -292,6 +296,7 @@ impl SystemTable {
             loaded: std::sync::RwLock::new(table.clone()),
             table: Mutex::new(table),
             blind_version: AtomicU64::new(0),
+            appended: AtomicU64::new(0),
             policy: RetryPolicy::default(),
         })
     }
@@ -311,9 +316,34 @@ impl SystemTable {
         self.policy = policy;
     }
 
-    /// The loaded version.
+    /// The table's version as this process knows it: the loaded snapshot's, or the newest
+    /// version this process appended with [`Self::append_on`], whichever is later.
     pub async fn version(&self) -> u64 {
         self.read_loaded(|t| t.version().unwrap_or(0))
+            .max(self.appended.load(Ordering::SeqCst))
+    }
+
+    /// [`Self::version`], or the writer's table's when that is later.
+    pub(super) fn known_version(&self, writer: &DeltaTable) -> u64 {
+        let loaded = self.read_loaded(|t| t.version().unwrap_or(0));
+        writer
+            .version()
+            .unwrap_or(0)
+            .max(loaded)
+            .max(self.appended.load(Ordering::SeqCst))
+    }
+
+    /// Brings the writer's table up to the newest commit when it is older than a version this
+    /// process knows of (appended with [`Self::append_on`], or loaded by a reader).
+    pub(super) async fn catch_up(&self, writer: &mut DeltaTable) -> Result<()> {
+        if writer.version().unwrap_or(0) < self.known_version(writer) {
+            writer
+                .update_incremental(None)
+                .await
+                .map_err(|e| delta_err(&self.url, e))?;
+            self.publish(writer);
+        }
+        Ok(())
     }
 
     /// Reads the published snapshot (a poisoned lock still holds a whole table: a writer only
@@ -325,48 +355,63 @@ impl SystemTable {
         }
     }
 
-    /// Publishes the table the writer now holds.
+    /// Publishes a snapshot unless a newer one is published already (a reader that caught up
+    /// and a writer may publish in either order; the newer stays).
     pub(super) fn publish(&self, table: &DeltaTable) {
         let mut g = match self.loaded.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *g = table.clone();
+        if table.version() >= g.version() {
+            *g = table.clone();
+        }
     }
 
     /// Brings the snapshot up to the latest commit, reading only the commits after the loaded
     /// version (and the newest checkpoint, if one was written since). Returns true when the
     /// version moved. When nothing was committed this costs one HEAD request for the next
     /// commit file, however long the log is.
+    ///
+    /// The commits this process appended with [`Self::append_on`] do not count as new: the
+    /// snapshot catches up with them when it is next read ([`Self::delta_table`]) or written.
     pub async fn refresh(&self) -> Result<bool> {
         let mut t = self.table.lock().await;
-        let before = t.version();
-        if let Some(v) = before
-            && !self.log.has_commit_after(v).await?
-        {
+        let before = self.known_version(&t);
+        if t.version().is_some() && !self.log.has_commit_after(before).await? {
             return Ok(false);
         }
         t.update_incremental(None)
             .await
             .map_err(|e| delta_err(&self.url, e))?;
         self.publish(&t);
-        Ok(t.version() != before)
+        Ok(t.version() != Some(before))
     }
 
-    /// A clone of the loaded table (snapshot included), for building query providers.
-    pub async fn delta_table(&self) -> DeltaTable {
-        self.read_loaded(DeltaTable::clone)
+    /// A clone of the loaded table (snapshot included), for building query providers; when
+    /// this process committed blind since it was loaded, first brought up to that commit
+    /// (without waiting for a commit in progress).
+    pub async fn delta_table(&self) -> Result<DeltaTable> {
+        let mut table = self.read_loaded(DeltaTable::clone);
+        let appended = self.appended.load(Ordering::SeqCst);
+        if table.version().unwrap_or(0) < appended {
+            table
+                .update_incremental(Some(appended))
+                .await
+                .map_err(|e| delta_err(&self.url, e))?;
+            self.publish(&table);
+        }
+        Ok(table)
     }
 
     /// All rows of the loaded snapshot, as record batches.
     pub async fn read_batches(&self) -> Result<Vec<RecordBatch>> {
-        let t = self.delta_table().await;
+        let t = self.delta_table().await?;
         read_all(&self.url, &t).await
     }
 
     /// All rows of the table at `version` (the loaded snapshot when it is at that version).
     pub async fn read_batches_at(&self, version: u64) -> Result<Vec<RecordBatch>> {
-        let mut t = self.delta_table().await;
+        let mut t = self.delta_table().await?;
         if t.version() != Some(version) {
             t.load_version(version)
                 .await
@@ -437,6 +482,47 @@ impl SystemTable {
         Ok(Some(version))
     }
 
+    /// Appends `batch` (sorted by key) as exactly the version after `at`, when the table is
+    /// still at `at` as far as this process knows, without bringing the loaded snapshot up to
+    /// date (see [`super::blind_append`]): an append to a keyed table that a caller has checked
+    /// against its rows at `at` then costs the same however many files the table has. Returns
+    /// `None`, writing nothing, when the table has moved past `at` or another writer takes the
+    /// version first (the caller then commits the ordinary way, which reads what changed), or
+    /// when the table's log store does not take blind commits.
+    pub(super) async fn append_on(&self, batch: RecordBatch, at: u64) -> Result<Option<u64>> {
+        let mut guard = self.table.lock().await;
+        if !blind_append::supported(&guard) || self.known_version(&guard) != at {
+            return Ok(None);
+        }
+        let Commit::Write(batch, _) =
+            Commit::Write(batch, SaveMode::Append).sorted_by_key(self.kind)?
+        else {
+            unreachable!("sorting keeps the kind of commit")
+        };
+        let version = at + 1;
+        if !blind_append::commit_exactly(&guard, version, batch, &self.url).await? {
+            return Ok(None);
+        }
+        self.appended.fetch_max(version, Ordering::SeqCst);
+        let checkpoint_due = guard.snapshot().is_ok_and(|s| {
+            (version + 1).is_multiple_of(s.table_config().checkpoint_interval().get())
+        });
+        if checkpoint_due {
+            // as delta-rs does after an ordinary commit: catch up, and leave readers a
+            // checkpoint to start from
+            match guard.update_incremental(Some(version)).await {
+                Ok(()) => {
+                    self.publish(&guard);
+                    blind_append::checkpoint(&guard, &self.url).await;
+                }
+                Err(e) => {
+                    tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
+                }
+            }
+        }
+        Ok(Some(version))
+    }
+
     /// One commit, made with delta-rs's own retries off: `build` computes what to write from the
     /// table as it is now (`None`: nothing, and no commit is made); when another writer committed first, the snapshot catches up, `build`
     /// runs again, and the commit is retried after a backoff with jitter.
@@ -455,6 +541,8 @@ impl SystemTable {
                     .await
                     .map_err(|e| delta_err(&self.url, e))?;
                 self.publish(&guard);
+            } else {
+                self.catch_up(&mut guard).await?;
             }
             let Some(commit) = build(guard.clone()).await? else {
                 return Ok(None);

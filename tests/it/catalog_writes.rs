@@ -274,3 +274,83 @@ async fn a_snapshot_first_walked_after_a_newer_commit_reads_the_lineage_of_its_v
     // the snapshot keeps what it read: walked again, it answers the same
     assert_eq!(targets(&before.lineage().await.unwrap()), ["x.b"]);
 }
+
+/// A new product is appended as the next version without the writer reading the table back,
+/// and two processes appending at once each land once: the one that finds its version taken
+/// reads what the other wrote and commits after it, and a product the other created first is
+/// a conflict, not a second row. The appends leave readers a checkpoint as ordinary commits do,
+/// and the writer itself, a reader of a past version and a new process all see every product
+/// once.
+#[tokio::test]
+async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
+    let (_dir, root, a) = shop().await;
+    let b = open(&root).await;
+    let products = |c: &Catalog| {
+        let mut names: Vec<String> = c.state().products.keys().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    };
+    let start = a
+        .warehouse()
+        .table(lakemeta::storage::SystemTableKind::Products);
+    let before = start.version().await;
+
+    commit(&a, vec![ProductChange::Create(product(1))]).await;
+    assert_eq!(start.version().await, before + 1);
+    // the table's own rows catch up with the append when they are read
+    let rows = start.read_rows::<DataProduct>().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].name, "p00001");
+    // b still holds the version before: its append finds that version taken
+    commit(&b, vec![ProductChange::Create(product(2))]).await;
+    assert_eq!(products(&b), ["shop.p00001", "shop.p00002"]);
+    let again = ChangeSummary {
+        products: vec![ProductChange::Create(product(1))],
+        ..Default::default()
+    };
+    let err = b
+        .commit(&again, &Principal::new("alice"))
+        .await
+        .expect_err("a product another process created first");
+    assert!(err.to_string().contains("p00001"), "{err}");
+    // a, behind b now, appends again
+    commit(&a, vec![ProductChange::Create(product(3))]).await;
+    assert_eq!(products(&a), ["shop.p00001", "shop.p00002", "shop.p00003"]);
+
+    // more appends than a checkpoint interval: readers start from a checkpoint
+    for i in 10..35 {
+        commit(&a, vec![ProductChange::Create(product(i))]).await;
+    }
+    let log = Path::new(&root).join("_meta/products/_delta_log");
+    let checkpoints = std::fs::read_dir(&log)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".checkpoint.")
+        })
+        .count();
+    assert!(checkpoints >= 1, "no checkpoint in {}", log.display());
+
+    let s = super::session_as(&root, "alice").await;
+    assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "28");
+    let doubled = "SELECT count(*) - count(DISTINCT name) FROM meta.products";
+    assert_eq!(scalar(&s, doubled).await, "0");
+    let past = format!(
+        "SELECT count(*) FROM meta.products VERSION AS OF {}",
+        before + 1
+    );
+    assert_eq!(scalar(&s, &past).await, "1");
+    let fresh = open(&root).await;
+    assert_eq!(products(&fresh), products(&a));
+    assert_eq!(fresh.state().products.len(), 28);
+    let rows = fresh
+        .warehouse()
+        .table(lakemeta::storage::SystemTableKind::Products)
+        .read_rows::<DataProduct>()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 28);
+}
