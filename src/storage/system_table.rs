@@ -76,28 +76,32 @@ impl Commit {
     /// column and a read of a few keys skips the others (see
     /// [`SystemTable::read_matching_at`]). Tables without a key are written as given.
     fn sorted_by_key(self, kind: SystemTableKind) -> Result<Self> {
-        let sort = |batch: RecordBatch| -> Result<RecordBatch> {
-            let keys = kind
-                .key_columns()
-                .iter()
-                .filter_map(|c| batch.column_by_name(c))
-                .map(|values| arrow::compute::SortColumn {
-                    values: Arc::clone(values),
-                    options: None,
-                })
-                .collect::<Vec<_>>();
-            if keys.is_empty() || batch.num_rows() < 2 {
-                return Ok(batch);
-            }
-            let order = arrow::compute::lexsort_to_indices(&keys, None)?;
-            Ok(arrow::compute::take_record_batch(&batch, &order)?)
-        };
         Ok(match self {
-            Commit::Write(batch, mode) => Commit::Write(sort(batch)?, mode),
-            Commit::ReplaceWhere(batch, predicate) => Commit::ReplaceWhere(sort(batch)?, predicate),
+            Commit::Write(batch, mode) => Commit::Write(sorted_by_key(kind, batch)?, mode),
+            Commit::ReplaceWhere(batch, predicate) => {
+                Commit::ReplaceWhere(sorted_by_key(kind, batch)?, predicate)
+            }
             delete @ Commit::Delete(_) => delete,
         })
     }
+}
+
+/// `batch` sorted by the table's key columns (nulls first); a table without a key as given.
+fn sorted_by_key(kind: SystemTableKind, batch: RecordBatch) -> Result<RecordBatch> {
+    let keys = kind
+        .key_columns()
+        .iter()
+        .filter_map(|c| batch.column_by_name(c))
+        .map(|values| arrow::compute::SortColumn {
+            values: Arc::clone(values),
+            options: None,
+        })
+        .collect::<Vec<_>>();
+    if keys.is_empty() || batch.num_rows() < 2 {
+        return Ok(batch);
+    }
+    let order = arrow::compute::lexsort_to_indices(&keys, None)?;
+    Ok(arrow::compute::take_record_batch(&batch, &order)?)
 }
 
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
@@ -494,11 +498,7 @@ impl SystemTable {
         if !blind_append::supported(&guard) || self.known_version(&guard) != at {
             return Ok(None);
         }
-        let Commit::Write(batch, _) =
-            Commit::Write(batch, SaveMode::Append).sorted_by_key(self.kind)?
-        else {
-            unreachable!("sorting keeps the kind of commit")
-        };
+        let batch = sorted_by_key(self.kind, batch)?;
         let version = at + 1;
         if !blind_append::commit_exactly(&guard, version, batch, &self.url).await? {
             return Ok(None);
