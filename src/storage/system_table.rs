@@ -112,8 +112,8 @@ pub struct SystemTable {
     log: LogWatch,
     /// The table writers and refreshes work on, one at a time (a commit holds it throughout).
     pub(super) table: Mutex<DeltaTable>,
-    /// The last loaded snapshot, published after every commit and refresh: readers take it
-    /// without waiting for a commit in progress.
+    /// The newest loaded snapshot, published after every commit, refresh and catch-up: readers
+    /// take it without waiting for a commit in progress.
     loaded: std::sync::RwLock<DeltaTable>,
     /// The newest version this process committed blind to the audit log (the loaded snapshot
     /// may be older; readers see those rows after a [`Self::refresh`]).
@@ -392,8 +392,8 @@ impl SystemTable {
     }
 
     /// A clone of the loaded table (snapshot included), for building query providers; when
-    /// this process committed blind since it was loaded, first brought up to that commit
-    /// (without waiting for a commit in progress).
+    /// this process appended with [`Self::append_on`] since it was loaded, first brought up to
+    /// that version (without waiting for a commit in progress).
     pub async fn delta_table(&self) -> Result<DeltaTable> {
         let mut table = self.read_loaded(DeltaTable::clone);
         let appended = self.appended.load(Ordering::SeqCst);
