@@ -473,17 +473,24 @@ impl SystemTable {
         self.blind_version.fetch_max(version, Ordering::SeqCst);
         if (version + 1).is_multiple_of(blind_append::CHECKPOINT_EVERY) {
             // catch up once in a while, and leave readers a checkpoint to start from
-            match guard.update_incremental(Some(version)).await {
-                Ok(()) => {
-                    self.publish(&guard);
-                    blind_append::checkpoint(&guard, &self.url).await;
-                }
-                Err(e) => {
-                    tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
-                }
-            }
+            self.checkpoint_at(&mut guard, version).await;
         }
         Ok(Some(version))
+    }
+
+    /// Brings the writer's table up to `version`, a commit of this process, and writes a
+    /// checkpoint there. A failure is logged: the commit stands either way, and a later
+    /// checkpoint tries again.
+    async fn checkpoint_at(&self, writer: &mut DeltaTable, version: u64) {
+        match writer.update_incremental(Some(version)).await {
+            Ok(()) => {
+                self.publish(writer);
+                blind_append::checkpoint(writer, &self.url).await;
+            }
+            Err(e) => {
+                tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
+            }
+        }
     }
 
     /// Appends `batch` (sorted by key) as exactly the version after `at`, when the table is
@@ -508,17 +515,8 @@ impl SystemTable {
             (version + 1).is_multiple_of(s.table_config().checkpoint_interval().get())
         });
         if checkpoint_due {
-            // as delta-rs does after an ordinary commit: catch up, and leave readers a
-            // checkpoint to start from
-            match guard.update_incremental(Some(version)).await {
-                Ok(()) => {
-                    self.publish(&guard);
-                    blind_append::checkpoint(&guard, &self.url).await;
-                }
-                Err(e) => {
-                    tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
-                }
-            }
+            // as delta-rs does after an ordinary commit
+            self.checkpoint_at(&mut guard, version).await;
         }
         Ok(Some(version))
     }
