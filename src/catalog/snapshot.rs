@@ -329,14 +329,19 @@ impl Catalog {
         let started = std::time::Instant::now();
         let old = self.state();
         let mut versions = BTreeMap::new();
+        // the version whose rows each table holds (a merge of small files this process made
+        // after its commit changes no row: what the commit worked out still holds)
+        let mut rows_versions = BTreeMap::new();
         for t in self.warehouse.tables().filter(|t| t.kind().in_snapshot()) {
             versions.insert(t.kind(), t.version().await);
+            rows_versions.insert(t.kind(), t.rows_version().await);
         }
         let same = |k: SystemTableKind| old.versions.get(&k) == versions.get(&k);
-        let at = |k: SystemTableKind| (old.versions.get(&k), versions.get(&k));
+        let at = |k: SystemTableKind| (old.versions.get(&k), rows_versions.get(&k));
         // the parts are read side by side; the lineage is read when a statement first walks it
         let lineage_version = versions.get(&SystemTableKind::Lineage).copied();
-        let lineage = match self.take_computed_lineage(lineage_version.as_ref()) {
+        let lineage_rows = rows_versions.get(&SystemTableKind::Lineage);
+        let lineage = match self.take_computed_lineage(lineage_rows) {
             Some(graph) => Arc::new(LineagePart::known(graph)),
             None if same(SystemTableKind::Lineage) => Arc::clone(&old.lineage),
             None => Arc::new(LineagePart::at(

@@ -16,14 +16,16 @@
 //! The catalog's tables written by key append new rows the same way, but only as exactly the
 //! version after the one their rows were checked against ([`commit_exactly`]): when another
 //! writer took it, the change is made again the ordinary way, on the rows as they are now (see
-//! `SystemTable::append_on`).
+//! `SystemTable::append_on`). They merge the small files those appends leave with a commit of
+//! exactly the next version too ([`commit_actions_exactly`]), after which the writer catches
+//! up and writes a checkpoint.
 
 use std::collections::HashMap;
 
 use arrow::array::RecordBatch;
 use deltalake::DeltaTable;
-use deltalake::kernel::Action;
 use deltalake::kernel::transaction::{CommitData, TransactionError};
+use deltalake::kernel::{Action, Add};
 use deltalake::logstore::CommitOrBytes;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -45,23 +47,55 @@ pub(super) fn supported(table: &DeltaTable) -> bool {
     table.log_store().name() == CONDITIONAL_PUT_LOG_STORE
 }
 
-/// Writes `batch` as new files of `table` and returns the bytes of the commit that adds them.
-async fn prepare(table: &DeltaTable, batch: RecordBatch, url: &Url) -> Result<bytes::Bytes> {
+/// Writes each of `batches` as a new file of `table` (not yet committed) and returns their add
+/// actions.
+pub(super) async fn write_files(
+    table: &DeltaTable,
+    batches: impl IntoIterator<Item = RecordBatch>,
+    url: &Url,
+) -> Result<Vec<Add>> {
     let mut writer = RecordBatchWriter::for_table(table).map_err(|e| delta_err(url, e))?;
-    writer.write(batch).await.map_err(|e| delta_err(url, e))?;
-    let adds = writer.flush().await.map_err(|e| delta_err(url, e))?;
-    let operation = DeltaOperation::Write {
+    let mut adds = Vec::new();
+    for batch in batches {
+        writer.write(batch).await.map_err(|e| delta_err(url, e))?;
+        adds.extend(writer.flush().await.map_err(|e| delta_err(url, e))?);
+    }
+    Ok(adds)
+}
+
+/// The bytes of a commit of `actions` made by `operation`; `by`, when given, is recorded as
+/// the principal who made it.
+fn commit_bytes(
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    by: Option<&str>,
+    url: &Url,
+) -> Result<bytes::Bytes> {
+    let metadata = by
+        .map(|by| HashMap::from([("userName".to_string(), serde_json::Value::from(by))]))
+        .unwrap_or_default();
+    let data = CommitData::new(actions, operation, metadata, Vec::new());
+    data.get_bytes().map_err(|e| delta_err(url, e.into()))
+}
+
+/// The append of new files.
+fn append_operation() -> DeltaOperation {
+    DeltaOperation::Write {
         mode: SaveMode::Append,
         partition_by: None,
         predicate: None,
-    };
-    let data = CommitData::new(
+    }
+}
+
+/// Writes `batch` as new files of `table` and returns the bytes of the commit that adds them.
+async fn prepare(table: &DeltaTable, batch: RecordBatch, url: &Url) -> Result<bytes::Bytes> {
+    let adds = write_files(table, [batch], url).await?;
+    commit_bytes(
         adds.into_iter().map(Action::Add).collect(),
-        operation,
-        HashMap::new(),
-        Vec::new(),
-    );
-    data.get_bytes().map_err(|e| delta_err(url, e.into()))
+        append_operation(),
+        None,
+        url,
+    )
 }
 
 /// Writes `batch` as new files of `table` and commits them as the first free version after
@@ -105,16 +139,44 @@ pub(super) async fn commit(
     }
 }
 
-/// Writes `batch` as new files of `table` and commits them as exactly `version`. Returns false,
-/// committing nothing, when another writer took that version first (the written files are then
-/// left unreferenced, for `VACUUM`, as after any lost commit race).
+/// Writes `batch` as new files of `table` and commits them as exactly `version`. Returns the
+/// files added, or `None`, committing nothing, when another writer took that version first (the
+/// written files are then left unreferenced, for `VACUUM`, as after any lost commit race).
 pub(super) async fn commit_exactly(
     table: &DeltaTable,
     version: u64,
     batch: RecordBatch,
     url: &Url,
+) -> Result<Option<Vec<Add>>> {
+    let adds = write_files(table, [batch], url).await?;
+    let actions = adds.iter().cloned().map(Action::Add).collect();
+    let bytes = commit_bytes(actions, append_operation(), None, url)?;
+    Ok(put_exactly(table, version, bytes, url)
+        .await?
+        .then_some(adds))
+}
+
+/// Commits `actions`, made by `operation` and recorded as made by `by`, as exactly `version`.
+/// Returns false, committing nothing, when another writer took that version first.
+pub(super) async fn commit_actions_exactly(
+    table: &DeltaTable,
+    version: u64,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    by: &str,
+    url: &Url,
 ) -> Result<bool> {
-    let bytes = prepare(table, batch, url).await?;
+    let bytes = commit_bytes(actions, operation, Some(by), url)?;
+    put_exactly(table, version, bytes, url).await
+}
+
+/// Puts `bytes` as the commit file of exactly `version`; false when it exists already.
+async fn put_exactly(
+    table: &DeltaTable,
+    version: u64,
+    bytes: bytes::Bytes,
+    url: &Url,
+) -> Result<bool> {
     let entry = CommitOrBytes::LogBytes(bytes);
     match table
         .log_store()

@@ -161,7 +161,7 @@ async fn read_file_keys(
 
 /// The rows of a Parquet file as batches of `schema` (the columns of it the file holds, the
 /// others null), refused when a column of the file cannot take the type `table` gives it.
-fn decode(
+pub(super) fn decode(
     bytes: Bytes,
     schema: &SchemaRef,
     table: &SchemaRef,

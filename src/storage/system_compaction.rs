@@ -3,12 +3,20 @@
 //! change reads and rewrites only the file its key falls in (a bin-packing compaction would mix
 //! the keys of the small files it merges, and every change would have to read every file).
 
-use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
+use std::sync::Arc;
 
+use arrow::array::RecordBatch;
+use deltalake::DeltaTable;
+use deltalake::kernel::{Action, Remove};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use object_store::path::Path;
+
+use super::blind_append;
+use super::file_rows::decode;
+use super::key_reads::each_file;
 use super::maintenance::{OptimizeReport, TableFiles, claim_compaction, small_files};
 use super::schemas::SystemTableKind;
-use super::system_table::{Commit, SystemTable, read_all};
+use super::system_table::{AppendedFile, Commit, SystemTable, read_all, sorted_by_key};
 use crate::error::{Error, Result};
 
 /// True when two or more of the table's files are smaller than the target size.
@@ -75,35 +83,268 @@ impl SystemTable {
 /// kept few.
 const AUTO_COMPACT_FILES: usize = 32;
 
+/// The files the commits merge are those smaller than this (half the target size): a file
+/// between it and the target counts as full, since merging it would rewrite its rows again
+/// for little gain (`OPTIMIZE` of the table rewrites them all, sorted by key).
+const MERGE_BELOW: u64 = SystemTableKind::FILE_SIZE.get() / 2;
+
+/// Who the commits that merge small files are recorded as made by.
+const MAINTAINER: &str = "lakemeta";
+
+/// The small files of a table to merge: where each is, and the action that removes it.
+struct SmallFiles {
+    paths: Vec<Path>,
+    removes: Vec<Action>,
+    /// The bytes a row takes in the densest of them (the others carry more of a file's fixed
+    /// overhead per row).
+    row_bytes: u64,
+}
+
+/// A small file's tier: 0 for fewer than [`AUTO_COMPACT_FILES`] rows (what changes append),
+/// 1 for fewer than that many times as many (what merging tier 0 leaves), and so on.
+fn tier(rows: usize) -> u32 {
+    let mut tier = 0;
+    let mut limit = AUTO_COMPACT_FILES;
+    while rows >= limit {
+        tier += 1;
+        limit = limit.saturating_mul(AUTO_COMPACT_FILES);
+    }
+    tier
+}
+
+impl SmallFiles {
+    /// The files to merge: of the files smaller than [`MERGE_BELOW`] among the writer's
+    /// snapshot and the files appended after it, those of the lowest tier (see [`tier`]) that
+    /// has [`AUTO_COMPACT_FILES`] of them — none when no tier has. `None` when the snapshot's
+    /// files do not stand alone (deletion vectors, partitions: lakemeta writes neither into
+    /// its system tables).
+    ///
+    /// By tier, as a log-structured store merges: files of one change are merged with each
+    /// other, the files those merges leave with each other once there are enough of them, and
+    /// so on, so a row is rewritten a few times on its way into a full file — not at every
+    /// merge, as it would be if each merge took every small file.
+    fn of(writer: &DeltaTable, appended: Vec<AppendedFile>) -> Option<Self> {
+        let small_below = i64::try_from(MERGE_BELOW).unwrap_or(i64::MAX);
+        let snapshot = writer.snapshot().ok()?;
+        if !snapshot.metadata().partition_columns().is_empty() {
+            return None;
+        }
+        // first the tiers alone (this runs after every commit, and a merge is seldom due)
+        let mut per_tier = std::collections::BTreeMap::<u32, usize>::new();
+        for file in snapshot.log_data().iter() {
+            if file.deletion_vector_descriptor().is_some() {
+                return None;
+            }
+            // a file without a row count (not written by lakemeta) is left to OPTIMIZE
+            if let Some(rows) = file.num_records().filter(|_| file.size() < small_below) {
+                *per_tier.entry(tier(rows)).or_default() += 1;
+            }
+        }
+        for file in &appended {
+            if let Some(rows) = file.rows.filter(|_| file.add.size < small_below) {
+                *per_tier.entry(tier(rows)).or_default() += 1;
+            }
+        }
+        let mut due = Self {
+            paths: Vec::new(),
+            removes: Vec::new(),
+            row_bytes: u64::MAX,
+        };
+        let Some(merged) = per_tier
+            .into_iter()
+            .find(|(_, n)| *n >= AUTO_COMPACT_FILES)
+            .map(|(t, _)| t)
+        else {
+            return Some(due);
+        };
+        let row_bytes = |size: i64, rows: usize| {
+            u64::try_from(size).unwrap_or(0) / u64::try_from(rows.max(1)).unwrap_or(1)
+        };
+        for file in snapshot.log_data().iter() {
+            if let Some(rows) = file.num_records().filter(|_| file.size() < small_below)
+                && tier(rows) == merged
+            {
+                due.row_bytes = due.row_bytes.min(row_bytes(file.size(), rows));
+                due.paths.push(file.object_store_path());
+                due.removes.push(Action::Remove(file.remove_action(false)));
+            }
+        }
+        for AppendedFile { add, rows } in appended {
+            let Some(rows) = rows.filter(|_| add.size < small_below) else {
+                continue;
+            };
+            if tier(rows) != merged {
+                continue;
+            }
+            due.row_bytes = due.row_bytes.min(row_bytes(add.size, rows));
+            due.paths
+                .push(Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())));
+            due.removes.push(Action::Remove(Remove {
+                path: add.path,
+                data_change: false,
+                deletion_timestamp: Some(chrono::Utc::now().timestamp_millis()),
+                extended_file_metadata: Some(true),
+                partition_values: Some(add.partition_values),
+                size: Some(add.size),
+                tags: add.tags,
+                deletion_vector: None,
+                base_row_id: add.base_row_id,
+                default_row_commit_version: add.default_row_commit_version,
+            }));
+        }
+        Some(due)
+    }
+
+    /// How many files `rows` merged rows are written as: as many as the rows fill to
+    /// [`SystemTableKind::FILE_SIZE`] by the bytes a row takes, at least one. Whole files only
+    /// (rounded down): the estimate counts some of a small file's fixed overhead as rows, and
+    /// a part that came out smaller than estimated could fall back into the tier it came from.
+    fn output_files(&self, rows: usize) -> usize {
+        let estimate = u64::try_from(rows)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(self.row_bytes);
+        let files = estimate / SystemTableKind::FILE_SIZE.get();
+        usize::try_from(files)
+            .unwrap_or(usize::MAX)
+            .clamp(1, rows.max(1))
+    }
+}
+
 impl SystemTable {
     /// After a commit: when the table has [`AUTO_COMPACT_FILES`] files smaller than
-    /// [`SystemTableKind::FILE_SIZE`], merges them into files of that size, after claiming the
-    /// table as `OPTIMIZE` does (of two racing merges one fails, so no row is kept twice; every
-    /// other writer of a system table commits only on the version it read). A merge that loses
-    /// a race is left for the next commit, and a failure is logged, never the caller's: its
-    /// own commit stands.
+    /// [`MERGE_BELOW`] of one tier (see [`SmallFiles::of`]), merges them into files of about
+    /// [`SystemTableKind::FILE_SIZE`], their rows sorted by key, in a commit made as
+    /// exactly the next version: one that another writer took first means the table changed,
+    /// and the merge is left for a later commit (so no row is ever kept twice, or lost). The writer's snapshot then catches up and a checkpoint is written there. The
+    /// files this process appended since the snapshot are known without reading the log, so a
+    /// merge reads the small files and nothing else. A failure is logged, never the caller's:
+    /// its own commit stands.
     pub(super) async fn merge_small_files(&self) {
         let mut guard = self.table.lock().await;
-        let mut small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
-        // each commit the writer's snapshot has not caught up with (a blind append) added at
-        // most one small file: catch up only when they may make the count
-        let behind = self
-            .known_version(&guard)
-            .saturating_sub(guard.version().unwrap_or(0));
-        if small + behind as usize >= AUTO_COMPACT_FILES && behind > 0 {
-            if let Err(e) = self.catch_up(&mut guard).await {
-                tracing::warn!(table = self.kind().name(), error = %e, "no merge of small files");
-                return;
-            }
-            small = small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES);
+        if !blind_append::supported(&guard) {
+            return self.merge_with_optimize(guard).await;
         }
-        if small < AUTO_COMPACT_FILES {
+        let appended = match self.appended_since(&guard) {
+            Some(appended) => appended,
+            None => {
+                // another writer committed since the snapshot: the table's files are known once
+                // it catches up, which is worth it only when a merge may be due
+                let behind = self.known_version(&guard) - guard.version().unwrap_or(0);
+                let small = small_files(&guard, MERGE_BELOW, AUTO_COMPACT_FILES);
+                if small + (behind as usize) < AUTO_COMPACT_FILES {
+                    return;
+                }
+                if let Err(e) = self.catch_up(&mut guard).await {
+                    tracing::warn!(table = self.kind().name(), error = %e, "no merge of small files");
+                    return;
+                }
+                Vec::new()
+            }
+        };
+        let Some(small) = SmallFiles::of(&guard, appended) else {
+            return self.merge_with_optimize(guard).await;
+        };
+        if small.paths.len() < AUTO_COMPACT_FILES {
+            return;
+        }
+        let version = self.known_version(&guard) + 1;
+        match self.merge(&guard, small, version).await {
+            Ok(true) => {
+                self.note_merged(version);
+                self.checkpoint_at(&mut guard, version).await;
+            }
+            Ok(false) => {
+                tracing::debug!(
+                    table = self.kind().name(),
+                    version,
+                    "a merge lost its version"
+                )
+            }
+            Err(e) => tracing::warn!(
+                table = self.kind().name(),
+                error = %e,
+                "the small files of a system table were not merged; the next commit tries again"
+            ),
+        }
+    }
+
+    /// Reads `small`'s rows, writes them sorted by key into new files, and commits those with
+    /// the removal of `small` as exactly `version`; false when another writer took it.
+    async fn merge(
+        &self,
+        writer: &DeltaTable,
+        mut small: SmallFiles,
+        version: u64,
+    ) -> Result<bool> {
+        let schema = self.kind().schema();
+        let store = writer.log_store().object_store(None);
+        let paths = std::mem::take(&mut small.paths);
+        let per_file = each_file(self.url(), store, paths, |file, bytes| {
+            let schema = Arc::clone(&schema);
+            async move {
+                let rows = tokio::task::spawn_blocking(move || decode(bytes, &schema, &schema))
+                    .await
+                    .map_err(|e| Error::invalid(format!("reading {file} stopped: {e}")))?;
+                rows.map_err(|failure| failure.into_error(self.url(), &file))
+            }
+        })
+        .await?;
+        let batches: Vec<RecordBatch> = per_file.into_iter().flatten().collect();
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
+        let rows = batch.num_rows();
+        let batch = sorted_by_key(self.kind(), batch)?;
+        let per_file = rows.div_ceil(small.output_files(rows)).max(1);
+        let parts = (0..rows)
+            .step_by(per_file)
+            .map(|start| batch.slice(start, per_file.min(rows - start)));
+        let removed = small.removes.len();
+        let mut actions = std::mem::take(&mut small.removes);
+        for mut add in blind_append::write_files(writer, parts, self.url()).await? {
+            add.data_change = false;
+            actions.push(Action::Add(add));
+        }
+        let operation = DeltaOperation::Optimize {
+            predicate: None,
+            target_size: i64::try_from(SystemTableKind::FILE_SIZE.get()).unwrap_or(i64::MAX),
+        };
+        let committed = blind_append::commit_actions_exactly(
+            writer,
+            version,
+            actions,
+            operation,
+            MAINTAINER,
+            self.url(),
+        )
+        .await?;
+        if committed {
+            tracing::debug!(
+                table = self.kind().name(),
+                version,
+                files = removed,
+                rows,
+                "merged the small files of a system table"
+            );
+        }
+        Ok(committed)
+    }
+
+    /// The merge of small files for a table whose log store does not take commits of an exact
+    /// version, or whose files do not stand alone: delta-rs's optimize, after claiming the
+    /// table as `OPTIMIZE` does (of two racing merges one fails, so no row is kept twice).
+    async fn merge_with_optimize(&self, mut guard: tokio::sync::MutexGuard<'_, DeltaTable>) {
+        if let Err(e) = self.catch_up(&mut guard).await {
+            tracing::warn!(table = self.kind().name(), error = %e, "no merge of small files");
+            return;
+        }
+        if small_files(&guard, SystemTableKind::FILE_SIZE.get(), AUTO_COMPACT_FILES)
+            < AUTO_COMPACT_FILES
+        {
             return;
         }
         // delta-rs's optimize commits with its own retries, and Delta's conflict check lets
         // two compactions of the same files both commit: the claim keeps it to one
         let name = format!("meta.{}", self.kind().name());
-        let claimed = match claim_compaction(self.url(), guard.clone(), &name, "lakemeta").await {
+        let claimed = match claim_compaction(self.url(), guard.clone(), &name, MAINTAINER).await {
             Ok(t) => t,
             Err(e) => {
                 tracing::debug!(table = %name, error = %e, "no claim to merge small files");
@@ -115,7 +356,7 @@ impl SystemTable {
         let merged = claimed
             .optimize()
             .with_target_size(SystemTableKind::FILE_SIZE)
-            .with_commit_properties(super::history::commit_properties("lakemeta", 0))
+            .with_commit_properties(super::history::commit_properties(MAINTAINER, 0))
             .await;
         match merged {
             Ok((table, metrics)) => {
@@ -134,5 +375,44 @@ impl SystemTable {
                 "the small files of a system table were not merged; the next commit tries again"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merging(row_bytes: u64) -> SmallFiles {
+        SmallFiles {
+            paths: Vec::new(),
+            removes: Vec::new(),
+            row_bytes,
+        }
+    }
+
+    #[test]
+    fn a_file_moves_up_a_tier_with_each_merge_of_its_tier() {
+        assert_eq!(tier(0), 0);
+        assert_eq!(tier(1), 0);
+        assert_eq!(tier(31), 0);
+        assert_eq!(tier(32), 1);
+        assert_eq!(tier(1023), 1);
+        assert_eq!(tier(1024), 2);
+    }
+
+    #[test]
+    fn merged_rows_fill_files_of_the_target_size_and_leave_their_tier() {
+        // 32 one-row files of 16 KB (mostly a file's fixed overhead): one file
+        assert_eq!(merging(16 * 1024).output_files(32), 1);
+        assert_eq!(merging(16 * 1024).output_files(40), 1);
+        // 64 of them: two files of 32 rows, each of the next tier
+        assert_eq!(merging(16 * 1024).output_files(64), 2);
+        assert_eq!(tier(64 / 2), 1);
+        // 1,024 rows of 2 KB: four full files of 512 KB
+        assert_eq!(merging(2048).output_files(1024), 4);
+        // rows that do not fill two files stay in one
+        assert_eq!(merging(700).output_files(1024), 1);
+        // nothing to write still makes one (empty) part
+        assert_eq!(merging(0).output_files(0), 1);
     }
 }

@@ -2,9 +2,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
-use deltalake::kernel::StructType;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{CommitProperties, TransactionError};
+use deltalake::kernel::{Add, StructType};
 use deltalake::protocol::SaveMode;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
@@ -87,7 +87,7 @@ impl Commit {
 }
 
 /// `batch` sorted by the table's key columns (nulls first); a table without a key as given.
-fn sorted_by_key(kind: SystemTableKind, batch: RecordBatch) -> Result<RecordBatch> {
+pub(super) fn sorted_by_key(kind: SystemTableKind, batch: RecordBatch) -> Result<RecordBatch> {
     let keys = kind
         .key_columns()
         .iter()
@@ -102,6 +102,15 @@ fn sorted_by_key(kind: SystemTableKind, batch: RecordBatch) -> Result<RecordBatc
     }
     let order = arrow::compute::lexsort_to_indices(&keys, None)?;
     Ok(arrow::compute::take_record_batch(&batch, &order)?)
+}
+
+/// A data file this process appended with [`SystemTable::append_on`].
+#[derive(Debug, Clone)]
+pub(super) struct AppendedFile {
+    /// The action that added it.
+    pub(super) add: Add,
+    /// Its rows, when known.
+    pub(super) rows: Option<usize>,
 }
 
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
@@ -121,6 +130,12 @@ pub struct SystemTable {
     /// The newest version this process appended with [`Self::append_on`] (the loaded snapshot
     /// may be older; it catches up when it is next read or written).
     appended: AtomicU64,
+    /// The files of the versions after the writer's snapshot that this process appended with
+    /// [`Self::append_on`], by version, consecutive (see [`Self::appended_since`]).
+    appended_files: std::sync::Mutex<Vec<(u64, Vec<AppendedFile>)>>,
+    /// The newest version this process committed as a merge of small files (which leaves the
+    /// rows as the version before it had them).
+    merged: AtomicU64,
     policy: RetryPolicy,
 }
 
@@ -301,6 +316,8 @@ impl SystemTable {
             table: Mutex::new(table),
             blind_version: AtomicU64::new(0),
             appended: AtomicU64::new(0),
+            appended_files: std::sync::Mutex::new(Vec::new()),
+            merged: AtomicU64::new(0),
             policy: RetryPolicy::default(),
         })
     }
@@ -481,7 +498,7 @@ impl SystemTable {
     /// Brings the writer's table up to `version`, a commit of this process, and writes a
     /// checkpoint there. A failure is logged: the commit stands either way, and a later
     /// checkpoint tries again.
-    async fn checkpoint_at(&self, writer: &mut DeltaTable, version: u64) {
+    pub(super) async fn checkpoint_at(&self, writer: &mut DeltaTable, version: u64) {
         match writer.update_incremental(Some(version)).await {
             Ok(()) => {
                 self.publish(writer);
@@ -500,25 +517,96 @@ impl SystemTable {
     /// `None`, writing nothing, when the table has moved past `at` or another writer takes the
     /// version first (the caller then commits the ordinary way, which reads what changed), or
     /// when the table's log store does not take blind commits.
+    ///
+    /// The snapshot catches up, and a checkpoint is written, when the small files the appends
+    /// leave are merged ([`Self::merge_small_files`]), or after [`blind_append::CHECKPOINT_EVERY`]
+    /// appends if they are not.
     pub(super) async fn append_on(&self, batch: RecordBatch, at: u64) -> Result<Option<u64>> {
         let mut guard = self.table.lock().await;
         if !blind_append::supported(&guard) || self.known_version(&guard) != at {
             return Ok(None);
         }
         let batch = sorted_by_key(self.kind, batch)?;
+        let rows = batch.num_rows();
         let version = at + 1;
-        if !blind_append::commit_exactly(&guard, version, batch, &self.url).await? {
+        let Some(adds) = blind_append::commit_exactly(&guard, version, batch, &self.url).await?
+        else {
             return Ok(None);
-        }
+        };
         self.appended.fetch_max(version, Ordering::SeqCst);
-        let checkpoint_due = guard.snapshot().is_ok_and(|s| {
-            (version + 1).is_multiple_of(s.table_config().checkpoint_interval().get())
-        });
-        if checkpoint_due {
-            // as delta-rs does after an ordinary commit
+        let one_file = adds.len() == 1;
+        let files = adds
+            .into_iter()
+            .map(|add| AppendedFile {
+                rows: if one_file {
+                    Some(rows)
+                } else {
+                    add.get_stats()
+                        .ok()
+                        .flatten()
+                        .and_then(|s| usize::try_from(s.num_records).ok())
+                },
+                add,
+            })
+            .collect();
+        self.record_appended(version, files);
+        if version.saturating_sub(guard.version().unwrap_or(0)) >= blind_append::CHECKPOINT_EVERY {
+            // no merge caught the snapshot up: readers still get a checkpoint to start from
             self.checkpoint_at(&mut guard, version).await;
         }
         Ok(Some(version))
+    }
+
+    /// Records that this process committed `version`, a merge of small files, without its
+    /// snapshot catching up.
+    pub(super) fn note_merged(&self, version: u64) {
+        self.appended.fetch_max(version, Ordering::SeqCst);
+        self.merged.fetch_max(version, Ordering::SeqCst);
+    }
+
+    /// The version whose rows the table holds at [`Self::version`]: that version, or the one
+    /// before it when it is a merge of small files this process made (a merge moves rows
+    /// between files and changes none), so that what a commit of this process worked out for
+    /// its own version still holds after the merge that followed it.
+    pub async fn rows_version(&self) -> u64 {
+        let version = self.version().await;
+        if version > 0 && self.merged.load(Ordering::SeqCst) == version {
+            version - 1
+        } else {
+            version
+        }
+    }
+
+    /// Records the files this process appended as `version` (called with the writer held).
+    fn record_appended(&self, version: u64, adds: Vec<AppendedFile>) {
+        let mut files = match self.appended_files.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if files.last().is_some_and(|(v, _)| v + 1 != version) {
+            // a version in between is not this process's: what came before no longer helps
+            files.clear();
+        }
+        files.push((version, adds));
+    }
+
+    /// The files this process appended in the versions after the writer's snapshot, when it
+    /// appended every one of them up to the newest version it knows of (so that those files
+    /// and the snapshot's are the table's files); `None` when another writer committed in
+    /// between, or may have. Called with the writer held.
+    pub(super) fn appended_since(&self, writer: &DeltaTable) -> Option<Vec<AppendedFile>> {
+        let loaded = writer.version().unwrap_or(0);
+        let known = self.known_version(writer);
+        let mut files = match self.appended_files.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        files.retain(|(v, _)| *v > loaded);
+        let consecutive = match (files.first(), files.last()) {
+            (None, _) | (_, None) => known == loaded,
+            (Some((first, _)), Some((last, _))) => *first == loaded + 1 && *last == known,
+        };
+        consecutive.then(|| files.iter().flat_map(|(_, adds)| adds.clone()).collect())
     }
 
     /// One commit, made with delta-rs's own retries off: `build` computes what to write from the

@@ -317,11 +317,27 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
     commit(&a, vec![ProductChange::Create(product(3))]).await;
     assert_eq!(products(&a), ["shop.p00001", "shop.p00002", "shop.p00003"]);
 
-    // more appends than a checkpoint interval: readers start from a checkpoint
-    for i in 10..35 {
+    // enough appends for a merge of the small files they leave: the merge keeps every row,
+    // and leaves readers a checkpoint to start from
+    for i in 10..45 {
         commit(&a, vec![ProductChange::Create(product(i))]).await;
     }
     let log = Path::new(&root).join("_meta/products/_delta_log");
+    let merges = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            let commit = std::fs::read_to_string(p).unwrap();
+            commit.contains(r#""operation":"OPTIMIZE""#) && commit.contains(r#""remove""#)
+        })
+        .count();
+    assert_eq!(
+        merges,
+        1,
+        "one merge of the small files in {}",
+        log.display()
+    );
     let checkpoints = std::fs::read_dir(&log)
         .unwrap()
         .filter(|e| {
@@ -335,7 +351,7 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
     assert!(checkpoints >= 1, "no checkpoint in {}", log.display());
 
     let s = super::session_as(&root, "alice").await;
-    assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "28");
+    assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "38");
     let doubled = "SELECT count(*) - count(DISTINCT name) FROM meta.products";
     assert_eq!(scalar(&s, doubled).await, "0");
     let past = format!(
@@ -345,12 +361,12 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
     assert_eq!(scalar(&s, &past).await, "1");
     let fresh = open(&root).await;
     assert_eq!(products(&fresh), products(&a));
-    assert_eq!(fresh.state().products.len(), 28);
+    assert_eq!(fresh.state().products.len(), 38);
     let rows = fresh
         .warehouse()
         .table(lakemeta::storage::SystemTableKind::Products)
         .read_rows::<DataProduct>()
         .await
         .unwrap();
-    assert_eq!(rows.len(), 28);
+    assert_eq!(rows.len(), 38);
 }
