@@ -109,34 +109,25 @@ pub(super) async fn commit(
     what: &str,
 ) -> Result<u64> {
     let bytes = prepare(table, batch, url).await?;
-    let log_store = table.log_store();
     let mut version = after + 1;
     let mut attempt = 1;
-    loop {
-        let entry = CommitOrBytes::LogBytes(bytes.clone());
-        match log_store
-            .write_commit_entry(version, entry, uuid::Uuid::new_v4())
-            .await
-        {
-            Ok(()) => return Ok(version),
-            Err(TransactionError::VersionAlreadyExists(_)) if attempt < policy.max_attempts => {
-                // another process took this version: go past its newest commit
-                version = log_store
-                    .get_latest_version(version)
-                    .await
-                    .map_err(|e| delta_err(url, e))?
-                    + 1;
-                attempt += 1;
-            }
-            Err(TransactionError::VersionAlreadyExists(_)) => {
-                return Err(Error::Contention {
-                    table: what.to_string(),
-                    attempts: attempt,
-                });
-            }
-            Err(e) => return Err(delta_err(url, e.into())),
+    while !put_exactly(table, version, bytes.clone(), url).await? {
+        if attempt >= policy.max_attempts {
+            return Err(Error::Contention {
+                table: what.to_string(),
+                attempts: attempt,
+            });
         }
+        // another process took this version: go past its newest commit
+        version = table
+            .log_store()
+            .get_latest_version(version)
+            .await
+            .map_err(|e| delta_err(url, e))?
+            + 1;
+        attempt += 1;
     }
+    Ok(version)
 }
 
 /// Writes `batch` as new files of `table` and commits them as exactly `version`. Returns the
