@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use deltalake::DeltaTable;
-use deltalake::kernel::{Action, Remove};
+use deltalake::kernel::{Action, Add, LogicalFileView, Remove};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use object_store::path::Path;
 
@@ -100,6 +100,40 @@ struct SmallFiles {
     row_bytes: u64,
 }
 
+/// A small file a merge may take: one the writer's snapshot holds, or one this process
+/// appended after it.
+enum Candidate {
+    Logged(LogicalFileView),
+    Appended(Box<Add>),
+}
+
+impl Candidate {
+    /// Where the file is, and the action that removes it in a merge (no data changes).
+    fn into_removal(self) -> (Path, Remove) {
+        match self {
+            Candidate::Logged(file) => (file.object_store_path(), file.remove_action(false)),
+            Candidate::Appended(add) => {
+                let add = *add;
+                (
+                    Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())),
+                    Remove {
+                        path: add.path,
+                        data_change: false,
+                        deletion_timestamp: Some(chrono::Utc::now().timestamp_millis()),
+                        extended_file_metadata: Some(true),
+                        partition_values: Some(add.partition_values),
+                        size: Some(add.size),
+                        tags: add.tags,
+                        deletion_vector: None,
+                        base_row_id: add.base_row_id,
+                        default_row_commit_version: add.default_row_commit_version,
+                    },
+                )
+            }
+        }
+    }
+}
+
 /// A small file's tier: 0 for fewer than [`AUTO_COMPACT_FILES`] rows (what changes append),
 /// 1 for fewer than that many times as many (what merging tier 0 leaves), and so on.
 fn tier(rows: usize) -> u32 {
@@ -129,70 +163,47 @@ impl SmallFiles {
         if !snapshot.metadata().partition_columns().is_empty() {
             return None;
         }
-        // first the tiers alone (this runs after every commit, and a merge is seldom due)
-        let mut per_tier = std::collections::BTreeMap::<u32, usize>::new();
+        // each small file with its tier and the bytes a row takes in it; a file without a row
+        // count (not written by lakemeta) is left to OPTIMIZE
+        let candidate = |size: i64, rows: Option<usize>| {
+            let rows = rows.filter(|_| size < small_below)?;
+            let per_row = u64::try_from(size).unwrap_or(0) / u64::try_from(rows.max(1)).ok()?;
+            Some((tier(rows), per_row))
+        };
+        let mut small: Vec<(u32, u64, Candidate)> = Vec::new();
         for file in snapshot.log_data().iter() {
             if file.deletion_vector_descriptor().is_some() {
                 return None;
             }
-            // a file without a row count (not written by lakemeta) is left to OPTIMIZE
-            if let Some(rows) = file.num_records().filter(|_| file.size() < small_below) {
-                *per_tier.entry(tier(rows)).or_default() += 1;
+            if let Some((t, per_row)) = candidate(file.size(), file.num_records()) {
+                small.push((t, per_row, Candidate::Logged(file)));
             }
         }
-        for file in &appended {
-            if let Some(rows) = file.rows.filter(|_| file.add.size < small_below) {
-                *per_tier.entry(tier(rows)).or_default() += 1;
+        for file in appended {
+            if let Some((t, per_row)) = candidate(file.add.size, file.rows) {
+                small.push((t, per_row, Candidate::Appended(Box::new(file.add))));
             }
         }
-        let mut due = Self {
+        let mut per_tier = std::collections::BTreeMap::<u32, usize>::new();
+        for (t, ..) in &small {
+            *per_tier.entry(*t).or_default() += 1;
+        }
+        let due = per_tier
+            .into_iter()
+            .find(|(_, n)| *n >= AUTO_COMPACT_FILES)
+            .map(|(t, _)| t);
+        let mut files = Self {
             paths: Vec::new(),
             removes: Vec::new(),
             row_bytes: u64::MAX,
         };
-        let Some(merged) = per_tier
-            .into_iter()
-            .find(|(_, n)| *n >= AUTO_COMPACT_FILES)
-            .map(|(t, _)| t)
-        else {
-            return Some(due);
-        };
-        let row_bytes = |size: i64, rows: usize| {
-            u64::try_from(size).unwrap_or(0) / u64::try_from(rows.max(1)).unwrap_or(1)
-        };
-        for file in snapshot.log_data().iter() {
-            if let Some(rows) = file.num_records().filter(|_| file.size() < small_below)
-                && tier(rows) == merged
-            {
-                due.row_bytes = due.row_bytes.min(row_bytes(file.size(), rows));
-                due.paths.push(file.object_store_path());
-                due.removes.push(Action::Remove(file.remove_action(false)));
-            }
+        for (_, per_row, file) in small.into_iter().filter(|(t, ..)| Some(*t) == due) {
+            files.row_bytes = files.row_bytes.min(per_row);
+            let (path, remove) = file.into_removal();
+            files.paths.push(path);
+            files.removes.push(Action::Remove(remove));
         }
-        for AppendedFile { add, rows } in appended {
-            let Some(rows) = rows.filter(|_| add.size < small_below) else {
-                continue;
-            };
-            if tier(rows) != merged {
-                continue;
-            }
-            due.row_bytes = due.row_bytes.min(row_bytes(add.size, rows));
-            due.paths
-                .push(Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())));
-            due.removes.push(Action::Remove(Remove {
-                path: add.path,
-                data_change: false,
-                deletion_timestamp: Some(chrono::Utc::now().timestamp_millis()),
-                extended_file_metadata: Some(true),
-                partition_values: Some(add.partition_values),
-                size: Some(add.size),
-                tags: add.tags,
-                deletion_vector: None,
-                base_row_id: add.base_row_id,
-                default_row_commit_version: add.default_row_commit_version,
-            }));
-        }
-        Some(due)
+        Some(files)
     }
 
     /// How many files `rows` merged rows are written as: as many as the rows fill to
