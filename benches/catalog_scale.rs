@@ -346,6 +346,8 @@ fn main() {
         println!("catalog_scale: run with `cargo bench --bench catalog_scale`");
         return;
     }
+    // as the binary runs: the same allocator, without transparent huge pages
+    lakemeta::cli::runtime::without_huge_pages().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tools = python_tools();

@@ -10,6 +10,8 @@ use lakemeta::cli::{Cli, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // before the heap grows; a kernel without the setting (before 3.15) just keeps huge pages
+    let huge_pages = lakemeta::cli::runtime::without_huge_pages();
     let cli = Cli::parse();
     // the server traces each call by default; the other commands only warnings
     let default = match cli.command {
@@ -23,6 +25,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Err(e) = huge_pages {
+        tracing::debug!("transparent huge pages stay on for this process: {e}");
+    }
     match lakemeta::cli::runtime::block_on(move || cli.run()) {
         Ok(Ok(exit)) => ExitCode::from(exit.code()),
         Ok(Err(e)) => {

@@ -130,11 +130,13 @@ impl CatalogState {
         self.health.get().cloned()
     }
 
-    /// Gets the named products ready to use: the files of `meta.products` holding them are
-    /// decoded side by side now instead of one by one as each product is first read (see
-    /// [`super::stored`]). Products made by this process, or decoded already, cost nothing.
-    pub async fn prepare_products<'a>(&self, names: impl IntoIterator<Item = &'a ProductName>) {
-        super::stored::decode_files_of(&self.products, names).await;
+    /// The owner and freshness SLA of each of the named products this snapshot holds, read
+    /// without decoding the products not decoded yet (see [`super::stored::ownership_of`]).
+    pub(crate) fn ownership_of<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a ProductName>,
+    ) -> std::collections::HashMap<ProductName, super::stored::Ownership> {
+        super::stored::ownership_of(&self.products, names)
     }
 
     /// The domain, or an error that lists the domains there are.

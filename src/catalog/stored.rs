@@ -8,8 +8,10 @@
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, RecordBatch, StringArray};
-use arrow::datatypes::DataType;
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Int64Type};
 
 use super::snapshot::ProductMap;
 use crate::error::{Error, Result};
@@ -118,26 +120,94 @@ pub(crate) fn decode_all(products: &ProductMap) {
     });
 }
 
-/// Decodes, side by side on the machine's cores (off the async threads), the files that hold
-/// the rows of `names` and were not decoded yet: for a statement about to use products spread
-/// over many files (an impact analysis's reached products), which would otherwise decode them
-/// one after the other as it reads each product.
-pub(crate) async fn decode_files_of<'a>(
+/// Who owns a product and how fresh its data is promised to be: what an impact analysis
+/// reports of every product it reaches.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ownership {
+    /// The owner (`owner`).
+    pub owner: String,
+    /// The freshness SLA in minutes (`sla_freshness_minutes`).
+    pub sla_freshness_minutes: Option<i64>,
+}
+
+/// The columns of `meta.products` an [`Ownership`] is read from.
+const OWNERSHIP_COLUMNS: [&str; 2] = ["owner", "sla_freshness_minutes"];
+
+/// The [`Ownership`] of each of `names` that `products` holds. A product not decoded yet is
+/// not decoded for it: the two columns alone are read of the files that hold such products.
+/// An impact analysis in a new process reaches products spread over every file of the table,
+/// and decoding those files whole (every column of every row) took most of its time. A file
+/// whose columns cannot be read gives its products' own answer (which says why).
+pub(crate) fn ownership_of<'a>(
     products: &ProductMap,
     names: impl IntoIterator<Item = &'a ProductName>,
-) {
-    let mut files = files_of(products, names);
-    files.retain(|f| !f.keys.rows.is_decoded());
-    if files.len() < 2 {
-        return; // one file decodes as fast where it is used
-    }
-    let decode = move || {
-        // a file that fails to decode says so where its products are used
-        decode_side_by_side(&files, |f| {
-            let _ = f.keys.rows.rows();
-        })
+) -> HashMap<ProductName, Ownership> {
+    let of = |p: &DataProduct| Ownership {
+        owner: p.owner.clone(),
+        sla_freshness_minutes: p.sla_freshness_minutes,
     };
-    let _ = tokio::task::spawn_blocking(decode).await;
+    let mut out = HashMap::new();
+    // the rows still to read, by file: the file and, for each row, its place and its name
+    type Rows<'n> = (Arc<ReadFile>, Vec<(usize, &'n ProductName)>);
+    let mut pending: HashMap<*const ReadFile, Rows<'_>> = HashMap::new();
+    for name in names {
+        let Some(product) = products.get(name) else {
+            continue;
+        };
+        match &product.0 {
+            Repr::Stored { rows, index }
+                if rows.decoded.get().is_none() && rows.read.decoded.get().is_none() =>
+            {
+                pending
+                    .entry(Arc::as_ptr(&rows.read))
+                    .or_insert_with(|| (Arc::clone(&rows.read), Vec::new()))
+                    .1
+                    .push((rows.offset + index, name));
+            }
+            _ => {
+                out.insert(name.clone(), of(product));
+            }
+        }
+    }
+    for (file, rows) in pending.into_values() {
+        match ownership_columns(&file) {
+            Ok((owners, slas)) => {
+                for (at, name) in rows {
+                    let owner = (at < owners.len() && owners.is_valid(at))
+                        .then(|| owners.value(at).to_string());
+                    let sla = (at < slas.len() && slas.is_valid(at)).then(|| slas.value(at));
+                    out.insert(
+                        name.clone(),
+                        Ownership {
+                            owner: owner.unwrap_or_default(),
+                            sla_freshness_minutes: sla,
+                        },
+                    );
+                }
+            }
+            Err(why) => {
+                tracing::debug!(error = %why, "owners read from the decoded products");
+                for (_, name) in rows {
+                    out.insert(name.clone(), of(&products[name]));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The `owner` and `sla_freshness_minutes` columns of a file of `meta.products`.
+fn ownership_columns(file: &ReadFile) -> std::result::Result<(StringArray, Int64Array), String> {
+    let batch = file.keys.rows.columns(&OWNERSHIP_COLUMNS)?;
+    let owners = arrow::compute::cast(batch.column(0), &DataType::Utf8)
+        .map_err(|e| e.to_string())?
+        .as_string::<i32>()
+        .clone();
+    let slas = arrow::compute::cast(batch.column(1), &DataType::Int64)
+        .map_err(|e| e.to_string())?
+        .as_primitive::<Int64Type>()
+        .clone();
+    Ok((owners, slas))
 }
 
 /// The files of `meta.products` holding the rows of `names` whose rows are not decoded yet,
@@ -355,6 +425,77 @@ mod tests {
         for p in &made {
             assert_eq!(**map[&p.qualified_name()], *p);
         }
+    }
+
+    /// Batches as the files of `meta.products` fetched and not decoded: Parquet files, of
+    /// which only the keys are read.
+    fn fetched(batches: Vec<RecordBatch>) -> Vec<FileKeys> {
+        batches
+            .into_iter()
+            .map(|b| {
+                let mut bytes = Vec::new();
+                let mut w =
+                    parquet::arrow::ArrowWriter::try_new(&mut bytes, b.schema(), None).unwrap();
+                w.write(&b).unwrap();
+                w.close().unwrap();
+                let keys = KEY_COLUMNS.map(|c| b.schema().index_of(c).unwrap());
+                FileKeys {
+                    keys: b.project(&keys).unwrap(),
+                    rows: Arc::new(FileRows::fetched(
+                        "test".into(),
+                        bytes.into(),
+                        SystemTableKind::Products.schema(),
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn owners_are_read_without_decoding_the_products() {
+        let made: Vec<DataProduct> = (0..30)
+            .map(|i| DataProduct {
+                owner: format!("team-{i}"),
+                sla_freshness_minutes: (i % 2 == 0).then_some(i as i64 * 10),
+                ..product(i)
+            })
+            .collect();
+        let batch = crate::storage::encode_rows(SystemTableKind::Products, &made).unwrap();
+        let map = stored_products(fetched(vec![batch.slice(0, 10), batch.slice(10, 20)])).unwrap();
+        let second_file = |name: &ProductName| match &map[name].0 {
+            Repr::Stored { rows, .. } => Arc::clone(&rows.read),
+            Repr::Made(_) => panic!("{name} was read"),
+        };
+        let p25 = ProductName::new("d1", "p25");
+        // one product of the first file (read whole to check its layout) decoded already: its
+        // answer comes from it, the other rows' from the first file's decoded columns and the
+        // second file's rows from its two columns alone
+        assert_eq!(map[&ProductName::new("d0", "p3")].owner, "team-3");
+        let wanted: Vec<ProductName> = [3, 4, 11, 24, 25]
+            .iter()
+            .map(|&i| made[i].qualified_name())
+            .chain([ProductName::new("d0", "missing")])
+            .collect();
+        let got = ownership_of(&map, &wanted);
+        assert_eq!(got.len(), 5, "{got:?}");
+        for i in [3, 4, 11, 24, 25] {
+            let p = &made[i];
+            assert_eq!(
+                got[&p.qualified_name()],
+                Ownership {
+                    owner: p.owner.clone(),
+                    sla_freshness_minutes: p.sla_freshness_minutes,
+                }
+            );
+        }
+        // the second file's other rows stay undecoded
+        assert!(second_file(&p25).decoded.get().is_none());
+        assert!(!second_file(&p25).keys.rows.is_decoded());
+        let Repr::Stored { rows, .. } = &map[&p25].0 else {
+            unreachable!()
+        };
+        assert!(rows.decoded.get().is_none());
+        assert_eq!(**map[&p25], made[25]);
     }
 
     #[test]

@@ -50,9 +50,46 @@ impl FileRows {
             .map_err(String::as_str)
     }
 
+    /// The columns `names` of every row of the file, row for row with [`FileRows::rows`]: taken
+    /// from the decoded rows when there are, else decoded from the fetched file alone, so that
+    /// a statement needing two short columns of rows spread over every file (the owners of the
+    /// products an impact analysis reached) decodes those, not every column of every row. The
+    /// error says which file or column failed and why.
+    pub fn columns(&self, names: &[&str]) -> std::result::Result<RecordBatch, String> {
+        let failed = |why: String| format!("{}: {why}", self.file);
+        let indices = names
+            .iter()
+            .map(|n| self.schema.index_of(n))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| failed(e.to_string()))?;
+        if let Some(Ok(rows)) = self.decoded.get() {
+            return rows.project(&indices).map_err(|e| failed(e.to_string()));
+        }
+        let schema = Arc::new(
+            self.schema
+                .project(&indices)
+                .map_err(|e| failed(e.to_string()))?,
+        );
+        let bytes = self.bytes.clone().unwrap_or_default();
+        decode(bytes, &schema, &self.schema)
+            .and_then(|batches| Ok(concat(&schema, &batches)?))
+            .map_err(|f| failed(f.describe()))
+    }
+
     /// True once the file's rows have been decoded.
     pub fn is_decoded(&self) -> bool {
         self.decoded.get().is_some()
+    }
+
+    /// A fetched file of a table of `schema`, its rows not decoded yet (a test).
+    #[cfg(test)]
+    pub(crate) fn fetched(file: String, bytes: Bytes, schema: SchemaRef) -> Self {
+        Self {
+            file,
+            bytes: Some(bytes),
+            schema,
+            decoded: OnceLock::new(),
+        }
     }
 
     /// Rows decoded already (a read that could not go file by file, a test).

@@ -13,7 +13,7 @@ use object_store::path::Path;
 
 use super::blind_append;
 use super::file_rows::decode;
-use super::key_reads::each_file;
+use super::key_reads::{conform, each_file};
 use super::maintenance::{OptimizeReport, TableFiles, claim_compaction, small_files};
 use super::schemas::SystemTableKind;
 use super::system_table::{AppendedFile, Commit, SystemTable, read_all, sorted_by_key};
@@ -81,7 +81,7 @@ impl SystemTable {
 /// Small files a table written by key gathers (one a change) before the commit that makes it
 /// this many merges them: every commit costs Delta a pass over the table's files, so they are
 /// kept few.
-const AUTO_COMPACT_FILES: usize = 32;
+pub(super) const AUTO_COMPACT_FILES: usize = 32;
 
 /// The files the commits merge are those smaller than this (half the target size): a file
 /// between it and the target counts as full, since merging it would rewrite its rows again
@@ -93,7 +93,11 @@ const MAINTAINER: &str = "lakemeta";
 
 /// The small files of a table to merge: where each is, and the action that removes it.
 struct SmallFiles {
+    /// The files to fetch and decode.
     paths: Vec<Path>,
+    /// The rows of the others, kept by this process since it appended them.
+    kept: Vec<RecordBatch>,
+    /// The remove actions of them all.
     removes: Vec<Action>,
     /// The bytes a row takes in the densest of them (the others carry more of a file's fixed
     /// overhead per row).
@@ -104,18 +108,35 @@ struct SmallFiles {
 /// appended after it.
 enum Candidate {
     Logged(LogicalFileView),
-    Appended(Box<Add>),
+    /// A file this process appended, with its rows when it kept them.
+    Appended(Box<Add>, Option<RecordBatch>),
+}
+
+/// Where a merged file's rows come from: the file, fetched and decoded, or the rows this
+/// process appended it with.
+enum Source {
+    File(Path),
+    Rows(RecordBatch),
 }
 
 impl Candidate {
-    /// Where the file is, and the action that removes it in a merge (no data changes).
-    fn into_removal(self) -> (Path, Remove) {
+    /// Where the file's rows are, and the action that removes it in a merge (no data changes).
+    fn into_removal(self) -> (Source, Remove) {
         match self {
-            Candidate::Logged(file) => (file.object_store_path(), file.remove_action(false)),
-            Candidate::Appended(add) => {
+            Candidate::Logged(file) => (
+                Source::File(file.object_store_path()),
+                file.remove_action(false),
+            ),
+            Candidate::Appended(add, rows) => {
                 let add = *add;
+                let source = match rows {
+                    Some(rows) => Source::Rows(rows),
+                    None => Source::File(
+                        Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())),
+                    ),
+                };
                 (
-                    Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())),
+                    source,
                     Remove {
                         path: add.path,
                         data_change: false,
@@ -181,7 +202,11 @@ impl SmallFiles {
         }
         for file in appended {
             if let Some((t, per_row)) = candidate(file.add.size, file.rows) {
-                small.push((t, per_row, Candidate::Appended(Box::new(file.add))));
+                small.push((
+                    t,
+                    per_row,
+                    Candidate::Appended(Box::new(file.add), file.batch),
+                ));
             }
         }
         let mut per_tier = std::collections::BTreeMap::<u32, usize>::new();
@@ -194,13 +219,17 @@ impl SmallFiles {
             .map(|(t, _)| t);
         let mut files = Self {
             paths: Vec::new(),
+            kept: Vec::new(),
             removes: Vec::new(),
             row_bytes: u64::MAX,
         };
         for (_, per_row, file) in small.into_iter().filter(|(t, ..)| Some(*t) == due) {
             files.row_bytes = files.row_bytes.min(per_row);
-            let (path, remove) = file.into_removal();
-            files.paths.push(path);
+            let (source, remove) = file.into_removal();
+            match source {
+                Source::File(path) => files.paths.push(path),
+                Source::Rows(rows) => files.kept.push(rows),
+            }
             files.removes.push(Action::Remove(remove));
         }
         Some(files)
@@ -255,7 +284,7 @@ impl SystemTable {
         let Some(small) = SmallFiles::of(&guard, appended) else {
             return self.merge_with_optimize(guard).await;
         };
-        if small.paths.len() < AUTO_COMPACT_FILES {
+        if small.removes.len() < AUTO_COMPACT_FILES {
             return;
         }
         let version = self.known_version(&guard) + 1;
@@ -300,7 +329,10 @@ impl SystemTable {
             }
         })
         .await?;
-        let batches: Vec<RecordBatch> = per_file.into_iter().flatten().collect();
+        let mut batches: Vec<RecordBatch> = per_file.into_iter().flatten().collect();
+        for rows in std::mem::take(&mut small.kept) {
+            batches.push(conform(&rows, &schema)?);
+        }
         let batch = arrow::compute::concat_batches(&schema, &batches)?;
         let rows = batch.num_rows();
         let batch = sorted_by_key(self.kind(), batch)?;
@@ -396,6 +428,7 @@ mod tests {
     fn merging(row_bytes: u64) -> SmallFiles {
         SmallFiles {
             paths: Vec::new(),
+            kept: Vec::new(),
             removes: Vec::new(),
             row_bytes,
         }

@@ -111,6 +111,10 @@ pub(super) struct AppendedFile {
     pub(super) add: Add,
     /// Its rows, when known.
     pub(super) rows: Option<usize>,
+    /// The rows themselves, kept for a file of fewer than
+    /// [`AUTO_COMPACT_FILES`](super::system_compaction::AUTO_COMPACT_FILES) rows (what merges
+    /// of tier 0 take), so that the merge need not fetch and decode it again.
+    pub(super) batch: Option<RecordBatch>,
 }
 
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
@@ -529,6 +533,7 @@ impl SystemTable {
         let batch = sorted_by_key(self.kind, batch)?;
         let rows = batch.num_rows();
         let version = at + 1;
+        let kept = (rows < super::system_compaction::AUTO_COMPACT_FILES).then(|| batch.clone());
         let Some(adds) = blind_append::commit_exactly(&guard, version, batch, &self.url).await?
         else {
             return Ok(None);
@@ -546,6 +551,8 @@ impl SystemTable {
                         .flatten()
                         .and_then(|s| usize::try_from(s.num_records).ok())
                 },
+                // the file holds exactly the batch only when it is the append's one file
+                batch: if one_file { kept.clone() } else { None },
                 add,
             })
             .collect();

@@ -294,12 +294,16 @@ impl Rows for ImpactTable {
                 health_of(state, session).await
             }
         };
-        // the reached products' rows are decoded while their quality is read
+        // of the reached products only the owner and SLA are read, not their whole rows, off
+        // the async threads while their quality is read
         let names: Vec<ProductName> = products.iter().filter_map(|p| p.parse().ok()).collect();
-        let (health, ()) = tokio::join!(health, state.prepare_products(&names));
+        let of = Arc::clone(state);
+        let owners = tokio::task::spawn_blocking(move || of.ownership_of(&names));
+        let (health, owners) = tokio::join!(health, owners);
         let health = health?;
+        let owners = owners.map_err(|e| DataFusionError::External(Box::new(e)))?;
         let r = &reached;
-        let product = |x: &Reached| state.products.get(&x.product.parse().ok()?);
+        let product = |x: &Reached| owners.get(&x.product.parse().ok()?);
         let h = |x: &Reached| health.get(&x.product);
         let domain = |p: &str| p.split('.').next().unwrap_or_default().to_string();
         let columns: Vec<ArrayRef> = vec![
