@@ -5,10 +5,9 @@
 //! or a few, does not pay for decoding every one of 100,000 (what a new process paid before
 //! its first statement).
 
+use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
-
-use std::collections::HashMap;
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int64Type};
