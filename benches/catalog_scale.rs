@@ -356,8 +356,7 @@ fn main() {
     let small = tmp.path().join("small").to_string_lossy().into_owned();
     let took = rt.block_on(build(&small, PRODUCTS, SINGLES));
     println!(
-        "register {SINGLES} products one commit at a time on top of {} registered in one: {:.1} s ({:.2} ms a commit)",
-        PRODUCTS - SINGLES,
+        "register {SINGLES} products one commit at a time, from an empty catalog: {:.1} s ({:.2} ms a commit, goal < 20 s)",
         took.as_secs_f64(),
         took.as_secs_f64() * 1000.0 / SINGLES as f64
     );

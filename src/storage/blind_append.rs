@@ -180,13 +180,12 @@ async fn put_exactly(
     }
 }
 
-/// Writes a checkpoint at `table`'s loaded version and removes the commit files the table's
-/// log retention lets go. A failure is logged: the commits stand either way, and the next
-/// checkpoint tries again.
-pub(super) async fn checkpoint(table: &DeltaTable, url: &Url) {
+/// Writes a checkpoint at `table`'s loaded version; false when it could not (logged: the
+/// commits stand either way, and the next checkpoint tries again).
+pub(super) async fn checkpoint(table: &DeltaTable, url: &Url) -> bool {
     if let Err(e) = deltalake::checkpoints::create_checkpoint(table, None).await {
         tracing::warn!(table = %url, error = %e, "a Delta checkpoint was not written");
-        return;
+        return false;
     }
-    super::system_table::cleanup_expired_logs(url, table).await;
+    true
 }

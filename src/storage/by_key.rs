@@ -186,6 +186,15 @@ impl SystemTable {
                 return Ok(Some(version));
             }
         }
+        if by_key
+            && only_new
+            && let Some(appended) = self.append_new_keys(changes, &touched).await?
+        {
+            if appended.is_some() {
+                self.merge_small_files().await;
+            }
+            return Ok(appended);
+        }
         // the filter that finds the touched rows, made when a commit first reads them
         let read_filter = tokio::sync::OnceCell::new();
         let (read_filter, touched, known) = (&read_filter, &touched, &known);
@@ -243,6 +252,52 @@ impl SystemTable {
             self.merge_small_files().await;
         }
         Ok(version)
+    }
+
+    /// New rows (inserts and rows to ensure), checked against the rows with their keys in the
+    /// table at the newest version this process knows and appended as the version after it,
+    /// without bringing the writer's snapshot up to date: the rows are read from the snapshot's
+    /// files whose statistics leave room for them and from the files this process appended
+    /// since (those kept in memory are not read again). Returns `Some` of what
+    /// [`Self::apply_changes`] returns when done so (`Some(None)`: nothing to change), `None`
+    /// when the table cannot be written so (another writer committed since the snapshot, or
+    /// takes the version first; deletion vectors; a log store without blind commits): nothing
+    /// was written, and the caller commits the ordinary way.
+    async fn append_new_keys<T>(
+        &self,
+        changes: &[RowChange<T>],
+        touched: &[&T],
+    ) -> Result<Option<Option<u64>>>
+    where
+        T: Keyed + Serialize + DeserializeOwned + PartialEq + Clone,
+    {
+        let kind = self.kind();
+        let Some(first) = kind.key_columns().first() else {
+            return Ok(None);
+        };
+        let Some(values) = distinct_values(&encode(kind, touched)?, first)? else {
+            return Ok(None);
+        };
+        let mut guard = self.table.lock().await;
+        let Some(appended) = self.appended_since(&guard) else {
+            return Ok(None);
+        };
+        let at = self.known_version(&guard);
+        let Some(batches) = self
+            .read_matching_with(&guard, &appended, first, &values)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let outcome = Outcome::of(kind, changes, decode(&batches)?)?;
+        if outcome.changed.is_empty() {
+            return Ok(Some(None));
+        }
+        if !outcome.only_new_keys() {
+            return Ok(None);
+        }
+        let batch = encode(kind, &outcome.new_rows())?;
+        Ok(self.append_held(&mut guard, batch, at).await?.map(Some))
     }
 
     /// In one commit: removes the rows that have the key of a row of `remove` or of `rows`, then

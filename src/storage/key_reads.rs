@@ -25,7 +25,7 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::RowGroupMetaData;
 use url::Url;
 
-use super::system_table::{SystemTable, delta_err};
+use super::system_table::{AppendedFile, SystemTable, add_path, delta_err};
 use crate::error::{Error, Result};
 
 /// How many of a table's files are read at once.
@@ -102,6 +102,19 @@ impl SystemTable {
         let Some(paths) = files_to_read(snapshot, column, &wanted) else {
             return read_all_matching(self.url(), &table, column, &wanted, &schema).await;
         };
+        self.read_files(&table, paths, column, &wanted, &schema)
+            .await
+    }
+
+    /// The rows of `paths`, files of `table`, whose `column` is wanted, as batches of `schema`.
+    async fn read_files(
+        &self,
+        table: &DeltaTable,
+        paths: Vec<Path>,
+        column: &str,
+        wanted: &Arc<Wanted>,
+        schema: &SchemaRef,
+    ) -> Result<Vec<RecordBatch>> {
         let store = table.log_store().object_store(None);
         let per_file = each_file(self.url(), store, paths, |file, bytes| {
             read_file(
@@ -109,12 +122,55 @@ impl SystemTable {
                 file,
                 bytes,
                 column.to_string(),
-                Arc::clone(&wanted),
-                Arc::clone(&schema),
+                Arc::clone(wanted),
+                Arc::clone(schema),
             )
         })
         .await?;
         Ok(per_file.into_iter().flatten().collect())
+    }
+}
+
+impl SystemTable {
+    /// The rows, every column, whose string column `column` holds one of `values`, of the
+    /// table as `writer` holds it together with `appended`, the files this process appended
+    /// after it ([`Self::appended_since`]): the table at the newest version this process knows,
+    /// read without bringing the writer up to it. Appended rows kept in memory are filtered
+    /// there. `None` when the snapshot's files do not stand alone (deletion vectors,
+    /// partitions).
+    pub(super) async fn read_matching_with(
+        &self,
+        writer: &DeltaTable,
+        appended: &[AppendedFile],
+        column: &str,
+        values: &[String],
+    ) -> Result<Option<Vec<RecordBatch>>> {
+        let wanted = Arc::new(Wanted::new(values));
+        let schema = self.kind().schema();
+        let snapshot = writer.snapshot().map_err(|e| delta_err(self.url(), e))?;
+        let Some(mut paths) = files_to_read(snapshot, column, &wanted) else {
+            return Ok(None);
+        };
+        let mut rows = Vec::new();
+        for file in appended {
+            match &file.batch {
+                Some(batch) => {
+                    let Some(keys) = batch.column_by_name(column) else {
+                        continue;
+                    };
+                    let kept = arrow::compute::filter_record_batch(batch, &wanted.matches(keys)?)?;
+                    if kept.num_rows() > 0 {
+                        rows.push(conform(&kept, &schema)?);
+                    }
+                }
+                None => paths.push(add_path(&file.add)),
+            }
+        }
+        rows.extend(
+            self.read_files(writer, paths, column, &wanted, &schema)
+                .await?,
+        );
+        Ok(Some(rows))
     }
 }
 

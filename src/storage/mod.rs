@@ -10,6 +10,7 @@ mod delta_types;
 mod file_rows;
 mod history;
 mod key_reads;
+mod local_listing;
 mod location;
 mod maintenance;
 mod mask_key;

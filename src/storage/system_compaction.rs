@@ -131,9 +131,7 @@ impl Candidate {
                 let add = *add;
                 let source = match rows {
                     Some(rows) => Source::Rows(rows),
-                    None => Source::File(
-                        Path::parse(&add.path).unwrap_or_else(|_| Path::from(add.path.as_str())),
-                    ),
+                    None => Source::File(super::system_table::add_path(&add)),
                 };
                 (
                     source,
@@ -255,7 +253,7 @@ impl SystemTable {
     /// [`MERGE_BELOW`] of one tier (see [`SmallFiles::of`]), merges them into files of about
     /// [`SystemTableKind::FILE_SIZE`], their rows sorted by key, in a commit made as
     /// exactly the next version: one that another writer took first means the table changed,
-    /// and the merge is left for a later commit (so no row is ever kept twice, or lost). The writer's snapshot then catches up and a checkpoint is written there. The
+    /// and the merge is left for a later commit (so no row is ever kept twice, or lost). The writer's snapshot then catches up, and a checkpoint is written there when due ([`Self::merged_at`]). The
     /// files this process appended since the snapshot are known without reading the log, so a
     /// merge reads the small files and nothing else. A failure is logged, never the caller's:
     /// its own commit stands.
@@ -291,7 +289,7 @@ impl SystemTable {
         match self.merge(&guard, small, version).await {
             Ok(true) => {
                 self.note_merged(version);
-                self.checkpoint_at(&mut guard, version).await;
+                self.merged_at(&mut guard, version).await;
             }
             Ok(false) => {
                 tracing::debug!(

@@ -117,6 +117,12 @@ pub(super) struct AppendedFile {
     pub(super) batch: Option<RecordBatch>,
 }
 
+/// The path within the table of the file `add` adds.
+pub(super) fn add_path(add: &Add) -> object_store::path::Path {
+    object_store::path::Path::parse(&add.path)
+        .unwrap_or_else(|_| object_store::path::Path::from(add.path.as_str()))
+}
+
 /// One system table: a Delta table under `<warehouse>/_meta/<name>/`, with its loaded snapshot
 /// kept fresh incrementally.
 pub struct SystemTable {
@@ -140,6 +146,11 @@ pub struct SystemTable {
     /// The newest version this process committed as a merge of small files (which leaves the
     /// rows as the version before it had them).
     merged: AtomicU64,
+    /// When this process last removed the table's expired commit files (see
+    /// [`Self::cleanup_due`]).
+    cleaned: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The version of the newest checkpoint this process wrote.
+    checkpointed: AtomicU64,
     policy: RetryPolicy,
 }
 
@@ -322,6 +333,8 @@ impl SystemTable {
             appended: AtomicU64::new(0),
             appended_files: std::sync::Mutex::new(Vec::new()),
             merged: AtomicU64::new(0),
+            cleaned: std::sync::Mutex::new(None),
+            checkpointed: AtomicU64::new(0),
             policy: RetryPolicy::default(),
         })
     }
@@ -503,13 +516,41 @@ impl SystemTable {
     /// checkpoint there. A failure is logged: the commit stands either way, and a later
     /// checkpoint tries again.
     pub(super) async fn checkpoint_at(&self, writer: &mut DeltaTable, version: u64) {
+        if self.caught_up_at(writer, version).await
+            && blind_append::checkpoint(writer, &self.url).await
+        {
+            self.checkpointed.fetch_max(version, Ordering::SeqCst);
+            if self.cleanup_due() {
+                cleanup_expired_logs(&self.url, writer).await;
+            }
+        }
+    }
+
+    /// Brings the writer's table up to `version`, a merge this process committed, and writes a
+    /// checkpoint there when this process wrote none in the [`blind_append::CHECKPOINT_EVERY`]
+    /// versions before: a merge follows every 32 appends or so, and a checkpoint rewrites
+    /// every file and every tombstone of the table, so one at each merge would cost each
+    /// commit more the more files the table ever had; readers replay at most that many commits.
+    pub(super) async fn merged_at(&self, writer: &mut DeltaTable, version: u64) {
+        let last = self.checkpointed.load(Ordering::SeqCst);
+        if version >= last + blind_append::CHECKPOINT_EVERY {
+            self.checkpoint_at(writer, version).await;
+        } else {
+            self.caught_up_at(writer, version).await;
+        }
+    }
+
+    /// Brings the writer's table up to `version` and publishes it; false (logged) when it could
+    /// not: the commit stands either way, and a later one catches up.
+    async fn caught_up_at(&self, writer: &mut DeltaTable, version: u64) -> bool {
         match writer.update_incremental(Some(version)).await {
             Ok(()) => {
                 self.publish(writer);
-                blind_append::checkpoint(writer, &self.url).await;
+                true
             }
             Err(e) => {
-                tracing::warn!(table = %self.url, error = %e, "the table could not catch up")
+                tracing::warn!(table = %self.url, error = %e, "the table could not catch up");
+                false
             }
         }
     }
@@ -527,14 +568,24 @@ impl SystemTable {
     /// appends if they are not.
     pub(super) async fn append_on(&self, batch: RecordBatch, at: u64) -> Result<Option<u64>> {
         let mut guard = self.table.lock().await;
-        if !blind_append::supported(&guard) || self.known_version(&guard) != at {
+        self.append_held(&mut guard, batch, at).await
+    }
+
+    /// [`Self::append_on`] with the writer held.
+    pub(super) async fn append_held(
+        &self,
+        guard: &mut DeltaTable,
+        batch: RecordBatch,
+        at: u64,
+    ) -> Result<Option<u64>> {
+        if !blind_append::supported(guard) || self.known_version(guard) != at {
             return Ok(None);
         }
         let batch = sorted_by_key(self.kind, batch)?;
         let rows = batch.num_rows();
         let version = at + 1;
         let kept = (rows < super::system_compaction::AUTO_COMPACT_FILES).then(|| batch.clone());
-        let Some(adds) = blind_append::commit_exactly(&guard, version, batch, &self.url).await?
+        let Some(adds) = blind_append::commit_exactly(guard, version, batch, &self.url).await?
         else {
             return Ok(None);
         };
@@ -559,7 +610,7 @@ impl SystemTable {
         self.record_appended(version, files);
         if version.saturating_sub(guard.version().unwrap_or(0)) >= blind_append::CHECKPOINT_EVERY {
             // no merge caught the snapshot up: readers still get a checkpoint to start from
-            self.checkpoint_at(&mut guard, version).await;
+            self.checkpoint_at(guard, version).await;
         }
         Ok(Some(version))
     }
@@ -569,6 +620,22 @@ impl SystemTable {
     pub(super) fn note_merged(&self, version: u64) {
         self.appended.fetch_max(version, Ordering::SeqCst);
         self.merged.fetch_max(version, Ordering::SeqCst);
+    }
+
+    /// True, and noted as done now, when this process has not removed the table's expired commit
+    /// files in the last [`CLEANUP_EVERY`]: at a checkpoint, a process that commits once cleans
+    /// up as before, and one that commits all day does not list its whole log every few commits.
+    pub(super) fn cleanup_due(&self) -> bool {
+        let mut cleaned = match self.cleaned.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = std::time::Instant::now();
+        if cleaned.is_some_and(|at| now.duration_since(at) < CLEANUP_EVERY) {
+            return false;
+        }
+        *cleaned = Some(now);
+        true
     }
 
     /// The version whose rows the table holds at [`Self::version`]: that version, or the one
@@ -679,7 +746,9 @@ impl SystemTable {
                     tracing::debug!(table = self.kind.name(), elapsed = ?commit_started.elapsed(), "committed");
                     *guard = t;
                     self.publish(&guard);
-                    cleanup_after_checkpoint(&self.url, &guard).await;
+                    if checkpointed(&guard) && self.cleanup_due() {
+                        cleanup_expired_logs(&self.url, &guard).await;
+                    }
                     return Ok(guard.version());
                 }
                 Err(e)
@@ -703,18 +772,21 @@ impl SystemTable {
     }
 }
 
-/// After the ordinary commit that `table` holds: when a checkpoint followed it (delta-rs writes
-/// one every checkpoint interval), removes the commit files the log retention lets go.
-async fn cleanup_after_checkpoint(url: &Url, table: &DeltaTable) {
+/// True when delta-rs wrote a checkpoint after the ordinary commit that `table` holds (it
+/// writes one every checkpoint interval).
+fn checkpointed(table: &DeltaTable) -> bool {
     let Ok(snapshot) = table.snapshot() else {
-        return;
+        return false;
     };
     let version = snapshot.version();
     let interval = snapshot.table_config().checkpoint_interval().get();
-    if version > 0 && (version + 1).is_multiple_of(interval) {
-        cleanup_expired_logs(url, table).await;
-    }
+    version > 0 && (version + 1).is_multiple_of(interval)
 }
+
+/// How often a process removes a table's expired commit files. Finding them lists the whole
+/// log, which grows with every commit while the retention (30 days unless the table says
+/// otherwise) holds it; what expires in an hour is a few hours' worth of commits at most.
+const CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Removes the commit files older than the table's log retention that a checkpoint has made
 /// unnecessary (unless the table turns that off). A failure is logged and left for the next
@@ -859,4 +931,31 @@ pub(crate) fn decode<T: DeserializeOwned>(batches: &[RecordBatch]) -> Result<Vec
         out.extend(rows);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn expired_commits_are_looked_for_once_an_hour_per_table() {
+        let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let url = Url::parse("memory:///wh/_meta/audit").unwrap();
+        let table = SystemTable::open(
+            SystemTableKind::AuditLog,
+            &store,
+            url,
+            &Default::default(),
+            true,
+        )
+        .await
+        .unwrap();
+        assert!(
+            table.cleanup_due(),
+            "a process cleans up at its first checkpoint"
+        );
+        assert!(!table.cleanup_due(), "and not again within the hour");
+        *table.cleaned.lock().unwrap() = std::time::Instant::now().checked_sub(CLEANUP_EVERY);
+        assert!(table.cleanup_due(), "an hour later it does");
+    }
 }

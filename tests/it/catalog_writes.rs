@@ -317,8 +317,7 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
     commit(&a, vec![ProductChange::Create(product(3))]).await;
     assert_eq!(products(&a), ["shop.p00001", "shop.p00002", "shop.p00003"]);
 
-    // enough appends for a merge of the small files they leave: the merge keeps every row,
-    // and leaves readers a checkpoint to start from
+    // enough appends for a merge of the small files they leave: the merge keeps every row
     for i in 10..45 {
         commit(&a, vec![ProductChange::Create(product(i))]).await;
     }
@@ -338,18 +337,6 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
         "one merge of the small files in {}",
         log.display()
     );
-    let checkpoints = std::fs::read_dir(&log)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains(".checkpoint.")
-        })
-        .count();
-    assert!(checkpoints >= 1, "no checkpoint in {}", log.display());
-
     let s = super::session_as(&root, "alice").await;
     assert_eq!(scalar(&s, "SELECT count(*) FROM meta.products").await, "38");
     let doubled = "SELECT count(*) - count(DISTINCT name) FROM meta.products";
@@ -369,4 +356,88 @@ async fn appends_of_two_processes_each_land_once_and_readers_see_them() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 38);
+
+    // a merge 100 versions after the last checkpoint leaves readers a new one to start from
+    let checkpoints = || {
+        std::fs::read_dir(&log)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".checkpoint.")
+            })
+            .count()
+    };
+    let before = checkpoints();
+    for i in 100..200 {
+        commit(&a, vec![ProductChange::Create(product(i))]).await;
+    }
+    assert!(
+        checkpoints() > before,
+        "no new checkpoint in {}",
+        log.display()
+    );
+    let fresh = open(&root).await;
+    assert_eq!(fresh.state().products.len(), 138);
+    assert_eq!(products(&fresh), products(&a));
+}
+
+/// Contract versions are appended as products change, each checked against the contract history
+/// as this process last wrote it (merged files and appended ones alike): a version the history
+/// already holds is not recorded again, a new one is, and a new process reads the same history.
+#[tokio::test]
+async fn a_contract_version_is_recorded_once_whichever_file_holds_it() {
+    let (_dir, root, catalog) = shop().await;
+    let with_contract = |i: usize, version: &str| DataProduct {
+        contract_version: version.into(),
+        contract_spec: format!("apiVersion: v3.0.2\nid: p{i:05}\nversion: {version}\n"),
+        ..product(i)
+    };
+    // one commit each: the first 32 contract rows are merged into one file, the rest stay small
+    for i in 0..40 {
+        commit(
+            &catalog,
+            vec![ProductChange::Create(with_contract(i, "1.0.0"))],
+        )
+        .await;
+    }
+    let again = |i: usize, version: &str| {
+        let name = ProductName::new("shop", format!("p{i:05}"));
+        (
+            catalog.state().product(&name).unwrap().clone(),
+            with_contract(i, version),
+        )
+    };
+    // removed and registered again with the same contract: one merged row, one appended
+    for i in [3, 39] {
+        let (before, after) = again(i, "1.0.0");
+        commit(&catalog, vec![ProductChange::Delete(before)]).await;
+        commit(&catalog, vec![ProductChange::Create(after)]).await;
+    }
+    // a new version of each is recorded
+    for i in [3, 39] {
+        let (before, after) = again(i, "2.0.0");
+        commit(&catalog, vec![ProductChange::Update { before, after }]).await;
+    }
+    drop(catalog);
+    let s = super::session(&root).await;
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM meta.contracts").await,
+        "42"
+    );
+    for p in ["shop.p00003", "shop.p00039"] {
+        assert_eq!(
+            text(
+                &s,
+                &format!(
+                    "SELECT version FROM meta.contracts WHERE product = '{p}' ORDER BY version"
+                )
+            )
+            .await,
+            "+---------+\n| version |\n+---------+\n| 1.0.0   |\n| 2.0.0   |\n+---------+",
+            "{p}"
+        );
+    }
 }
