@@ -3,7 +3,8 @@
 //! Delta finds a table's new commits by listing its `_delta_log/` from the version it holds
 //! (`list_with_offset`). On S3 that request starts after the offset; the local file system of
 //! `object_store` walks the whole directory instead and asks the file system about every entry
-//! (three or four `stat` calls each, skipped ones included), so each commit of a table cost
+//! (a `stat` call for each one before the offset too, three more for each one after it), so
+//! each commit of a table cost
 //! time in proportion to every commit it ever had: a catalog registering products one at a
 //! time spent a third of its time listing logs of thousands of commits. This store reads the
 //! directory once, compares each name with the offset without touching the file, and asks the
