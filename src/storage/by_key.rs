@@ -279,6 +279,10 @@ impl SystemTable {
             return Ok(None);
         };
         let mut guard = self.table.lock().await;
+        if !super::blind_append::supported(&guard) {
+            // nothing to read: the change goes the ordinary way, which reads what it needs
+            return Ok(None);
+        }
         let Some(appended) = self.appended_since(&guard) else {
             return Ok(None);
         };
